@@ -1,0 +1,229 @@
+//! Command-line arguments (clap derive only; meaning is given to them in `settings`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// See what a loss function looks like.
+///
+/// With no command, lossatlas writes the tour: every seed figure with a short explanation, into
+/// ./lossatlas-tour/.
+#[derive(Debug, Parser)]
+#[command(name = "lossatlas", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// What to draw; the tour when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Draw iso-loss contour lines (and optionally filled bands) of a two-parameter model.
+    #[command(after_help = CONTOUR_EXAMPLES)]
+    Contour(ContourArgs),
+    /// Draw the same landscape under several input transforms, side by side, with shared levels.
+    #[command(after_help = COMPARE_EXAMPLES)]
+    Compare(CompareArgs),
+    /// Draw the loss as a shaded 3D surface with hidden parts hidden.
+    #[command(after_help = SURFACE_EXAMPLES)]
+    Surface(SurfaceArgs),
+    /// Write every seed figure and an index.html that explains them.
+    Tour(TourArgs),
+}
+
+const CONTOUR_EXAMPLES: &str = "\
+Examples:
+  Figure 1 of the seed (the teaching note's contour plot), as PNG and SVG:
+    lossatlas contour --range k=0:2 --range b=-2:4 --resolution 200 \\
+        --levels 0.2,0.5,0.7,1,3,8,10,15,20 --title 'Loss Func Contour Line' -o fig1.png -o fig1.svg
+
+  Filled bands with a log colour scale and 12 automatic levels:
+    lossatlas contour --range k=-2:4 --range b=-4:6 --levels 12 --filled --log-color -o bands.png
+
+  Your own model and data (parameters are the formula's names other than x):
+    lossatlas contour --data points.csv --x-column t --y-column v --model 'a*x^3 + b*x^2' \\
+        --range a=-1:3 --range b=-2:4 -o cubic.svg
+
+  Export the grid for numpy and the lines as JSON:
+    lossatlas contour --range k=0:2 --range b=-2:4 --export-landscape grid.npy --export-isolines lines.json";
+
+const COMPARE_EXAMPLES: &str = "\
+Examples:
+  Figure 2 of the seed: raw x against standardized x, same levels, stacked:
+    lossatlas compare --transform none,zscore,mean-var --range k=0:6 --range b=-2:8 \\
+        --levels 0.2,0.5,0.7,0.8,1 --layout column -o fig2.png";
+
+const SURFACE_EXAMPLES: &str = "\
+Examples:
+  Figure 3 of the seed (linear neuron) and figure 4 (tanh neuron):
+    lossatlas surface --range k=-2:2 --range b=-4:4 --resolution 100 -o fig3.png
+    lossatlas surface --activation tanh --range k=-2:2 --range b=-4:4 --resolution 100 -o fig4.png
+
+  Another view:
+    lossatlas surface --range k=-2:2 --range b=-4:4 --elevation 45 --azimuth 30 -o view.svg";
+
+/// What is fitted: data, model, loss and input transform.
+#[derive(Debug, Args, Clone)]
+pub struct ProblemArgs {
+    /// The data: `seed` (the note's six points) or a CSV file with a header row.
+    #[arg(long, default_value = "seed", value_name = "seed|FILE.csv")]
+    pub data: String,
+    /// The CSV column holding x (default: the first column).
+    #[arg(long, value_name = "NAME")]
+    pub x_column: Option<String>,
+    /// The CSV column holding y (default: the second column).
+    #[arg(long, value_name = "NAME")]
+    pub y_column: Option<String>,
+    /// Generate the data instead: y = FORMULA(x; --true values) + N(0, noise^2) on a linspace.
+    #[arg(long, value_name = "FORMULA", conflicts_with = "data")]
+    pub generate: Option<String>,
+    /// The true parameters of --generate, e.g. a=1.2,b=2.5.
+    #[arg(long = "true", value_name = "NAME=VALUE,...", requires = "generate")]
+    pub true_params: Option<String>,
+    /// How many points --generate makes.
+    #[arg(long, default_value_t = 200, requires = "generate")]
+    pub samples: usize,
+    /// The x range --generate samples, MIN:MAX.
+    #[arg(long, default_value = "-1:1", allow_hyphen_values = true, requires = "generate")]
+    pub x_range: String,
+    /// The standard deviation of the noise --generate adds.
+    #[arg(long, default_value_t = 0.1, requires = "generate")]
+    pub noise: f64,
+    /// The random seed of --generate (the same seed gives the same data everywhere).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The model: `linear` (k*x + b, see --activation) or a formula in x, e.g. 'sin(b*cos(a*x))'.
+    #[arg(long, default_value = "linear", value_name = "linear|FORMULA")]
+    pub model: String,
+    /// The activation on the linear neuron's output: identity, tanh, sigmoid or relu.
+    #[arg(long, default_value = "identity")]
+    pub activation: String,
+    /// The parameter order of a formula, e.g. a,b (default: order of first appearance).
+    #[arg(long, value_name = "NAME,NAME")]
+    pub params: Option<String>,
+    /// The loss: mse, mae, huber (delta 1) or huber:delta=D.
+    #[arg(long, default_value = "mse")]
+    pub loss: String,
+}
+
+/// The grid: ranges and resolution.
+#[derive(Debug, Args, Clone)]
+pub struct GridArgs {
+    /// A parameter's range, NAME=MIN:MAX (repeat for each parameter; default -5:5).
+    #[arg(long = "range", value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
+    pub ranges: Vec<String>,
+    /// Grid points per axis: N, or NUxNV.
+    #[arg(long, default_value = "200", value_name = "N|NUxNV")]
+    pub resolution: String,
+}
+
+/// Options shared by every picture.
+#[derive(Debug, Args, Clone)]
+pub struct PictureArgs {
+    /// Output picture(s): .png or .svg, by extension. Repeat for several formats.
+    #[arg(short, long = "output", value_name = "FILE", required = true)]
+    pub outputs: Vec<PathBuf>,
+    /// The title (default: describes the model and loss).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The horizontal axis label (default: the first parameter's name).
+    #[arg(long)]
+    pub x_label: Option<String>,
+    /// The vertical axis label (default: the second parameter's name).
+    #[arg(long)]
+    pub y_label: Option<String>,
+    /// Picture size in pixels, WIDTHxHEIGHT.
+    #[arg(long, value_name = "WxH")]
+    pub size: Option<String>,
+    /// Colour by log(loss), for landscapes that span decades.
+    #[arg(long)]
+    pub log_color: bool,
+}
+
+/// Levels and bands.
+#[derive(Debug, Args, Clone)]
+pub struct LevelArgs {
+    /// Contour levels: a comma list (0.2,0.5,1) or a count of automatic levels (12; log-spaced when
+    /// the loss spans more than two decades).
+    #[arg(long, default_value = "10", value_name = "LIST|COUNT")]
+    pub levels: String,
+    /// Fill the bands between levels and add a colour bar.
+    #[arg(long)]
+    pub filled: bool,
+    /// Do not write the level on each line.
+    #[arg(long)]
+    pub no_labels: bool,
+}
+
+/// `lossatlas contour`.
+#[derive(Debug, Args)]
+pub struct ContourArgs {
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    /// The input transform applied to x before fitting: none, zscore, minmax or mean-var.
+    #[arg(long, default_value = "none")]
+    pub transform: String,
+    #[command(flatten)]
+    pub grid: GridArgs,
+    #[command(flatten)]
+    pub levels: LevelArgs,
+    #[command(flatten)]
+    pub picture: PictureArgs,
+    /// Also write the grid of loss values: .json, .csv or .npy (formats in DESIGN.md).
+    #[arg(long, value_name = "FILE")]
+    pub export_landscape: Option<PathBuf>,
+    /// Also write the iso-lines as .json.
+    #[arg(long, value_name = "FILE")]
+    pub export_isolines: Option<PathBuf>,
+}
+
+/// `lossatlas compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    /// The transforms to compare, comma separated: none, zscore, minmax, mean-var.
+    #[arg(long, default_value = "none,zscore")]
+    pub transform: String,
+    /// Panels side by side (row) or stacked (column).
+    #[arg(long, default_value = "row", value_parser = ["row", "column"])]
+    pub layout: String,
+    #[command(flatten)]
+    pub grid: GridArgs,
+    #[command(flatten)]
+    pub levels: LevelArgs,
+    #[command(flatten)]
+    pub picture: PictureArgs,
+}
+
+/// `lossatlas surface`.
+#[derive(Debug, Args)]
+pub struct SurfaceArgs {
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    /// The input transform applied to x before fitting.
+    #[arg(long, default_value = "none")]
+    pub transform: String,
+    #[command(flatten)]
+    pub grid: GridArgs,
+    #[command(flatten)]
+    pub picture: PictureArgs,
+    /// The view's elevation above the (u, v) plane in degrees, 0 to 90.
+    #[arg(long, default_value_t = 30.0, allow_hyphen_values = true)]
+    pub elevation: f64,
+    /// The view's rotation about the vertical axis in degrees, -360 to 360 (matplotlib's azim).
+    #[arg(long, default_value_t = -60.0, allow_hyphen_values = true)]
+    pub azimuth: f64,
+    /// Cut the surface off above this loss, so a steep rim does not flatten the rest.
+    #[arg(long, value_name = "LOSS")]
+    pub z_max: Option<f64>,
+}
+
+/// `lossatlas tour`.
+#[derive(Debug, Args)]
+pub struct TourArgs {
+    /// The folder to write into.
+    #[arg(long = "out", default_value = "lossatlas-tour", value_name = "DIR")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,85 @@
+//! `lossatlas compare`: one landscape under several input transforms, with shared levels and
+//! colour scale, each panel titled with its Hessian condition number.
+
+use anyhow::{bail, Result};
+use lossatlas::analysis::{find_minimum, SymmetricEigen};
+use lossatlas::{evaluate, Plane};
+use lossatlas_render::{render, ContourFigure, Layout, Panels};
+
+use crate::args::CompareArgs;
+use crate::output::write_atomic;
+use crate::settings;
+
+pub fn run(args: &CompareArgs) -> Result<()> {
+    let outputs = settings::outputs(&args.picture.outputs)?;
+    let problem = settings::problem(&args.problem)?;
+    let transforms = settings::transforms(&args.transform)?;
+    let grid = settings::grid(&args.grid, problem.param_names())?;
+    let levels = settings::levels(&args.levels)?;
+    let layout = if args.layout == "column" { Layout::Column } else { Layout::Row };
+    let panel_size = if layout == Layout::Column { (800, 560) } else { (640, 620) };
+    let count = transforms.len() as u32;
+    let default_size = match layout {
+        Layout::Row => (panel_size.0 * count, panel_size.1),
+        Layout::Column => (panel_size.0, panel_size.1 * count),
+    };
+    let size = settings::size(&args.picture, default_size)?;
+
+    let plane = Plane::parameter_axes(problem.param_names())?;
+    let mut landscapes = Vec::new();
+    let mut titles = Vec::new();
+    for &transform in &transforms {
+        let objective = problem.objective(transform)?;
+        let landscape = evaluate(&objective, &plane, &grid)?;
+        super::warn_non_finite(&landscape);
+        let kappa = find_minimum(&objective, &landscape)
+            .and_then(|m| SymmetricEigen::new(&objective.hessian(&m.theta), 2))
+            .and_then(|e| e.condition_number());
+        let condition = match kappa {
+            Some(k) => format!("condition number {}", format_kappa(k)),
+            None => "no minimum with positive curvature in range".to_string(),
+        };
+        titles.push(format!("{}: {condition}", transform.description()));
+        landscapes.push(landscape);
+    }
+    // Shared levels: explicit ones as given, automatic ones from the first panel.
+    let levels = levels.resolve(&landscapes[0]);
+    if levels.is_empty() {
+        bail!("the loss is the same everywhere on this grid, so there are no contour lines to draw; widen --range");
+    }
+    let figures = landscapes
+        .iter()
+        .zip(titles)
+        .map(|(landscape, title)| {
+            ContourFigure::new(landscape, levels.clone())
+                .title(title)
+                .x_label(args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string()))
+                .y_label(args.picture.y_label.clone().unwrap_or_else(|| grid.v().name().to_string()))
+                .filled(args.levels.filled)
+                .log_color(args.picture.log_color)
+                .label_lines(!args.levels.no_labels)
+        })
+        .collect();
+    let mut panels = Panels::new(figures, layout);
+    if let Some(title) = &args.picture.title {
+        panels = panels.title(title.clone());
+    }
+    for (path, format) in &outputs {
+        write_atomic(path, &render(&panels, *format, size)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Condition numbers to three significant figures, and exactly 1 shown as 1.
+fn format_kappa(k: f64) -> String {
+    if (k - 1.0).abs() < 1e-9 {
+        "1.00".into()
+    } else if k < 10.0 {
+        format!("{k:.2}")
+    } else if k < 100.0 {
+        format!("{k:.1}")
+    } else {
+        format!("{k:.3e}")
+    }
+}

@@ -1,0 +1,80 @@
+//! `lossatlas contour`: iso-loss lines of a two-parameter model.
+
+use anyhow::{bail, Result};
+use lossatlas::export::{self, LandscapeFormat};
+use lossatlas::{evaluate, isolines, Plane};
+use lossatlas_render::{render, ContourFigure};
+
+use crate::args::ContourArgs;
+use crate::output::write_atomic;
+use crate::settings;
+
+pub fn run(args: &ContourArgs) -> Result<()> {
+    let outputs = settings::outputs(&args.picture.outputs)?;
+    let landscape_format = match &args.export_landscape {
+        Some(path) => {
+            settings::writable(path)?;
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            match LandscapeFormat::from_extension(ext) {
+                Some(format) => Some((path, format)),
+                None => bail!(
+                    "--export-landscape `{}`: use a name ending in .json, .csv or .npy",
+                    path.display()
+                ),
+            }
+        }
+        None => None,
+    };
+    if let Some(path) = &args.export_isolines {
+        settings::writable(path)?;
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            bail!("--export-isolines `{}`: use a name ending in .json", path.display());
+        }
+    }
+    let problem = settings::problem(&args.problem)?;
+    let transform = args.transform.parse()?;
+    let objective = problem.objective(transform)?;
+    let grid = settings::grid(&args.grid, objective.param_names())?;
+    let levels = settings::levels(&args.levels)?;
+    let size = settings::size(&args.picture, (800, 700))?;
+
+    let plane = Plane::parameter_axes(objective.param_names())?;
+    let landscape = evaluate(&objective, &plane, &grid)?;
+    super::warn_non_finite(&landscape);
+    let levels = levels.resolve(&landscape);
+    if levels.is_empty() {
+        bail!("the loss is the same everywhere on this grid, so there are no contour lines to draw; widen --range");
+    }
+
+    let title = args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform));
+    let figure = ContourFigure::new(&landscape, levels.clone())
+        .title(title)
+        .x_label(args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string()))
+        .y_label(args.picture.y_label.clone().unwrap_or_else(|| grid.v().name().to_string()))
+        .filled(args.levels.filled)
+        .log_color(args.picture.log_color)
+        .label_lines(!args.levels.no_labels);
+    for (path, format) in &outputs {
+        write_atomic(path, &render(&figure, *format, size)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some((path, format)) = landscape_format {
+        write_atomic(path, &export::landscape(&landscape, format))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.export_isolines {
+        write_atomic(path, &export::isolines_json(&isolines(&landscape, &levels)))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(min) = landscape.minimum() {
+        println!(
+            "grid minimum: {} = {:.6}, {} = {:.6}, loss = {:.6}",
+            grid.u().name(),
+            min.u,
+            grid.v().name(),
+            min.v,
+            min.loss
+        );
+    }
+    Ok(())
+}

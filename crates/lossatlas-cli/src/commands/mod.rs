@@ -1,0 +1,41 @@
+//! One module per subcommand, each a short top-down script.
+
+mod compare;
+mod contour;
+mod surface;
+mod tour;
+
+use anyhow::Result;
+
+use crate::args::{Cli, Command, TourArgs};
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Contour(args)) => contour::run(&args),
+        Some(Command::Compare(args)) => compare::run(&args),
+        Some(Command::Surface(args)) => surface::run(&args),
+        Some(Command::Tour(args)) => tour::run(&args),
+        None => tour::run(&TourArgs { out: "lossatlas-tour".into() }),
+    }
+}
+
+/// Tells the user, on standard error, how much of a landscape has no finite loss.
+fn warn_non_finite(landscape: &lossatlas::Landscape) {
+    let bad = landscape.non_finite_count();
+    if bad > 0 {
+        let total = landscape.values().len();
+        eprintln!(
+            "note: {bad} of {total} grid points have no finite loss (overflow or an undefined \
+             function value); they are left as gaps"
+        );
+    }
+}
+
+/// The default title of a figure: what is fitted, and how the inputs were transformed.
+fn default_title(problem: &crate::settings::Problem, transform: lossatlas::Transform) -> String {
+    let model = problem.model.name();
+    match transform {
+        lossatlas::Transform::None => format!("{} of y = {model}", problem.loss),
+        t => format!("{} of y = {model}, {}", problem.loss, t.description()),
+    }
+}

@@ -1,0 +1,41 @@
+//! `lossatlas surface`: the loss as a shaded, depth-correct 3D surface.
+
+use anyhow::Result;
+use lossatlas::{evaluate, Plane};
+use lossatlas_render::{render, SurfaceFigure};
+
+use crate::args::SurfaceArgs;
+use crate::output::write_atomic;
+use crate::settings;
+
+pub fn run(args: &SurfaceArgs) -> Result<()> {
+    let outputs = settings::outputs(&args.picture.outputs)?;
+    let problem = settings::problem(&args.problem)?;
+    let transform = args.transform.parse()?;
+    let objective = problem.objective(transform)?;
+    let grid = settings::grid(&args.grid, objective.param_names())?;
+    let size = settings::size(&args.picture, (900, 700))?;
+    if let Some(z) = args.z_max {
+        settings::number(&z.to_string(), "--z-max")?;
+    }
+    let mut figure_check = SurfaceFigure::check_angles(args.elevation, args.azimuth);
+    figure_check.take().transpose()?;
+
+    let plane = Plane::parameter_axes(objective.param_names())?;
+    let landscape = evaluate(&objective, &plane, &grid)?;
+    super::warn_non_finite(&landscape);
+    let title = args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform));
+    let figure = SurfaceFigure::new(&landscape)
+        .title(title)
+        .x_label(args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string()))
+        .y_label(args.picture.y_label.clone().unwrap_or_else(|| grid.v().name().to_string()))
+        .elevation(args.elevation)
+        .azimuth(args.azimuth)
+        .log_color(args.picture.log_color)
+        .z_clip(args.z_max);
+    for (path, format) in &outputs {
+        write_atomic(path, &render(&figure, *format, size)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}

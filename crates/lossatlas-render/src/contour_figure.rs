@@ -1,0 +1,1506 @@
+//! The contour map: iso-loss lines (or filled bands with a colour bar) of a [`Landscape`],
+//! labelled with their levels, with the minimum marked and optimizer paths drawn on top.
+//!
+//! Level labels sit on their lines, in a gap cut out of the line (and on a white box when the map
+//! is filled, so they stay readable on dark colours). Where they go is chosen greedily: for each
+//! line, every position along it is scored by how straight the line is there, whether another line
+//! or a path would run through the label, how close it is to labels already placed (spread out is
+//! better) and to the frame; labels never overlap each other, the legend, the markers or the
+//! frame. Long lines (more than the plot's half perimeter) get two labels, far apart.
+
+use plotters::coord::ranged1d::Ranged;
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use lossatlas::{bands, isolines, Landscape};
+
+use crate::colorbar::{band_color, colorbar_pad, colorbar_width, draw_colorbar};
+use crate::colormap::{viridis, ColorScale};
+use crate::error::{Error, Result};
+use crate::font::FAMILY;
+use crate::labels::{decimals_for_step, format_fixed, format_levels, format_sig, format_tick, Sizes};
+use crate::output::Figure;
+use crate::overlay::{Marker, MarkerShape, PathOverlay};
+
+/// A contour map of a landscape: iso-lines at given levels, optionally filled bands, level labels,
+/// the minimum, optimizer paths and marked points.
+///
+/// Built by value: `ContourFigure::new(&landscape, levels).filled(true).paths(paths)`. Render it
+/// with [`crate::render`]; [`ContourFigure::DEFAULT_SIZE`] suits it.
+#[derive(Debug, Clone)]
+pub struct ContourFigure<'a> {
+    landscape: &'a Landscape,
+    levels: Vec<f64>,
+    title: String,
+    x_label: String,
+    y_label: String,
+    colorbar_label: String,
+    filled: bool,
+    log_color: Option<bool>,
+    label_lines: bool,
+    mark_minimum: bool,
+    paths: Vec<PathOverlay>,
+    markers: Vec<Marker>,
+}
+
+impl<'a> ContourFigure<'a> {
+    /// The size (width, height in pixels) the figure is designed for; text and lines scale with
+    /// the picture, so other sizes look the same, only larger or smaller.
+    pub const DEFAULT_SIZE: (u32, u32) = (800, 700);
+
+    /// A contour map of `landscape` with lines at `levels` (any order; non-finite values and
+    /// repeats are dropped). With no levels, ten are chosen from the data
+    /// ([`lossatlas::auto_levels`]).
+    pub fn new(landscape: &'a Landscape, levels: Vec<f64>) -> ContourFigure<'a> {
+        let mut levels: Vec<f64> = levels.into_iter().filter(|l| l.is_finite()).collect();
+        levels.sort_by(f64::total_cmp);
+        levels.dedup();
+        if levels.is_empty() {
+            levels = lossatlas::auto_levels(landscape, 10);
+        }
+        ContourFigure {
+            landscape,
+            levels,
+            title: "Loss contours".into(),
+            x_label: landscape.u().name().to_string(),
+            y_label: landscape.v().name().to_string(),
+            colorbar_label: "loss".into(),
+            filled: false,
+            log_color: None,
+            label_lines: true,
+            mark_minimum: true,
+            paths: Vec::new(),
+            markers: Vec::new(),
+        }
+    }
+
+    /// The title above the map. Default: "Loss contours".
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = title.into();
+        self
+    }
+
+    /// The horizontal axis name. Default: the landscape's u axis name.
+    pub fn x_label(mut self, label: impl Into<String>) -> Self {
+        self.x_label = label.into();
+        self
+    }
+
+    /// The vertical axis name. Default: the landscape's v axis name.
+    pub fn y_label(mut self, label: impl Into<String>) -> Self {
+        self.y_label = label.into();
+        self
+    }
+
+    /// The name written along the colour bar of a filled map. Default: "loss".
+    pub fn colorbar_label(mut self, label: impl Into<String>) -> Self {
+        self.colorbar_label = label.into();
+        self
+    }
+
+    /// Fill the bands between levels with colour (viridis, dark for low loss) and add a colour bar
+    /// at the right; the lines are then drawn thin and dark. Default: false (coloured lines only).
+    pub fn filled(mut self, filled: bool) -> Self {
+        self.filled = filled;
+        self
+    }
+
+    /// Colour by the logarithm of the loss. Default: on when all levels are positive and the last
+    /// is at least 20 times the first (loss levels usually grow geometrically), else off.
+    pub fn log_color(mut self, log: bool) -> Self {
+        self.log_color = Some(log);
+        self
+    }
+
+    /// Write each line's level on it. Default: true.
+    pub fn label_lines(mut self, label: bool) -> Self {
+        self.label_lines = label;
+        self
+    }
+
+    /// Mark the landscape's minimum and state its loss and position in the legend. Default: true.
+    pub fn mark_minimum(mut self, mark: bool) -> Self {
+        self.mark_minimum = mark;
+        self
+    }
+
+    /// Paths to draw over the map (e.g. optimizer trajectories), each listed in the legend. Parts
+    /// outside the map's range are cut off at its frame.
+    pub fn paths(mut self, paths: Vec<PathOverlay>) -> Self {
+        self.paths = paths;
+        self
+    }
+
+    /// Points to mark, each with its label beside it.
+    pub fn markers(mut self, markers: Vec<Marker>) -> Self {
+        self.markers = markers;
+        self
+    }
+
+    /// The levels, ascending.
+    pub fn levels(&self) -> &[f64] {
+        &self.levels
+    }
+
+    /// The landscape drawn.
+    pub fn landscape(&self) -> &Landscape {
+        self.landscape
+    }
+
+    /// Whether the bands are filled.
+    pub fn is_filled(&self) -> bool {
+        self.filled
+    }
+
+    /// The colour scale the map uses on its own (panels share one over all their maps).
+    pub fn color_scale(&self) -> ColorScale {
+        color_scale_for(&self.levels, self.landscape.finite_range().into_iter(), self.log_color)
+    }
+
+    pub(crate) fn log_color_setting(&self) -> Option<bool> {
+        self.log_color
+    }
+
+    pub(crate) fn colorbar_label_text(&self) -> &str {
+        &self.colorbar_label
+    }
+}
+
+impl Figure for ContourFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE)?;
+        let (w, h) = root.dim_in_pixel();
+        let sizes = Sizes::for_area(w, h);
+        let style = PanelStyle {
+            sizes,
+            scale: self.color_scale(),
+            line_levels: self.levels.clone(),
+            own_colorbar: self.filled,
+        };
+        self.draw_panel(root, &style)?;
+        Ok(())
+    }
+}
+
+/// How a panel is drawn when it is one of several (or alone).
+#[derive(Debug, Clone)]
+pub(crate) struct PanelStyle {
+    /// Text sizes.
+    pub sizes: Sizes,
+    /// The colour scale of the bands.
+    pub scale: ColorScale,
+    /// The levels whose span the line colours run over (all panels' levels).
+    pub line_levels: Vec<f64>,
+    /// Whether this panel draws its own colour bar (false when panels share one).
+    pub own_colorbar: bool,
+}
+
+/// Where a panel's plot went, in the backend's pixels.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PanelGeometry {
+    /// The plotting rectangle: left, top, right, bottom (exclusive).
+    pub plot: (i32, i32, i32, i32),
+}
+
+/// The colour scale for levels over landscapes with the given finite value ranges: it runs from
+/// one level step below the first level to one above the last (a step is the mean gap between
+/// levels, on the log scale when log), cut to the data, so the lowest and highest bands get their
+/// own colours and the colours are spent where the levels are.
+pub(crate) fn color_scale_for(
+    levels: &[f64],
+    ranges: impl Iterator<Item = (f64, f64)>,
+    log: Option<bool>,
+) -> ColorScale {
+    let (mut data_lo, mut data_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (lo, hi) in ranges {
+        data_lo = data_lo.min(lo);
+        data_hi = data_hi.max(hi);
+    }
+    let (first, last) = match (levels.first(), levels.last()) {
+        (Some(&a), Some(&b)) => (a, b),
+        _ if data_lo.is_finite() => return ColorScale::new(data_lo, data_hi, log.unwrap_or(false)),
+        _ => return ColorScale::new(0.0, 1.0, false),
+    };
+    let log = log.unwrap_or(first > 0.0 && last >= 20.0 * first) && first > 0.0;
+    let (fwd, back): (fn(f64) -> f64, fn(f64) -> f64) =
+        if log { (f64::ln, f64::exp) } else { (|x| x, |x| x) };
+    let (lo, hi) = if levels.len() >= 2 {
+        let step = (fwd(last) - fwd(first)) / (levels.len() - 1) as f64;
+        let lo = back(fwd(first) - step);
+        let hi = back(fwd(last) + step);
+        let lo = if data_lo.is_finite() && (!log || data_lo > 0.0) { lo.max(data_lo) } else { lo };
+        let hi = if data_hi.is_finite() { hi.min(data_hi) } else { hi };
+        (lo.min(first), hi.max(last))
+    } else if data_lo.is_finite() && data_hi > data_lo && (!log || data_lo > 0.0) {
+        (data_lo.min(first), data_hi.max(first))
+    } else if log {
+        (first / 2.0, first * 2.0)
+    } else {
+        (first - 0.5 * first.abs().max(1.0), first + 0.5 * first.abs().max(1.0))
+    };
+    ColorScale::new(lo, hi, log)
+}
+
+/// The colour of an unfilled line at `level`: viridis over the span of `levels` (in the scale's
+/// space), stopping short of the pale yellow end that would vanish on white.
+fn line_color(scale: &ColorScale, levels: &[f64], level: f64) -> RGBColor {
+    let (Some(&first), Some(&last)) = (levels.first(), levels.last()) else {
+        return RGBColor(40, 40, 40);
+    };
+    let (a, b) = (scale.position(first), scale.position(last));
+    let t = if b > a { (scale.position(level) - a) / (b - a) } else { 0.0 };
+    viridis(0.82 * t.clamp(0.0, 1.0))
+}
+
+/// Mixes `c` with black: `amount` 0 keeps it, 1 gives black.
+fn darken(c: RGBColor, amount: f64) -> RGBColor {
+    let f = |x: u8| (x as f64 * (1.0 - amount)).round() as u8;
+    RGBColor(f(c.0), f(c.1), f(c.2))
+}
+
+const NAN_FILL: RGBColor = RGBColor(222, 222, 222);
+const NAN_HATCH: RGBColor = RGBColor(170, 170, 170);
+const MINIMUM_COLOR: RGBColor = RGBColor(215, 25, 28);
+const FRAME_COLOR: RGBColor = RGBColor(40, 40, 40);
+
+impl ContourFigure<'_> {
+    /// Draws the whole panel (title, axes, map, overlays, legend and, if `style.own_colorbar`, the
+    /// colour bar) into `area`.
+    pub(crate) fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        style: &PanelStyle,
+    ) -> Result<PanelGeometry> {
+        let sz = style.sizes;
+        let landscape = self.landscape;
+        let (u_axis, v_axis) = (landscape.u(), landscape.v());
+        let (aw, ah) = area.dim_in_pixel();
+
+        // Title.
+        let title_h = if self.title.is_empty() { sz.len(14.0) } else { 2.1 * sz.title };
+        if !self.title.is_empty() {
+            let font = (FAMILY, sz.title).into_font().style(FontStyle::Bold);
+            let st = font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
+            area.draw(&Text::new(self.title.clone(), (aw as i32 / 2, (1.05 * sz.title) as i32), st))?;
+        }
+
+        // The colour bar strip, when this panel has its own.
+        let bar_w = if style.own_colorbar {
+            colorbar_width(area, &style.scale, Some(&self.levels), &self.colorbar_label, sz.tick)
+        } else {
+            0
+        };
+        if aw < bar_w + 120 || ah < title_h as u32 + 100 {
+            return Err(Error::Invalid(format!(
+                "a contour panel of {aw}x{ah} pixels is too small to draw; use a larger picture"
+            )));
+        }
+        let main = area.margin(0, 0, 0, bar_w);
+
+        // Ticks: as many as fit comfortably, measured so the label areas are exactly wide enough.
+        let (mw, mh) = main.dim_in_pixel();
+        let n_x = ((mw as f64 / (sz.tick * 6.0)) as usize).clamp(3, 10);
+        let n_y = ((mh as f64 / (sz.tick * 3.5)) as usize).clamp(3, 10);
+        let x_ticks = tick_points(u_axis.min(), u_axis.max(), n_x);
+        let y_ticks = tick_points(v_axis.min(), v_axis.max(), n_y);
+        let x_step = tick_step(&x_ticks);
+        let y_step = tick_step(&y_ticks);
+        let tick_font = (FAMILY, sz.tick).into_font();
+        let widest_y = y_ticks
+            .iter()
+            .map(|&v| measure(area, &format_tick(v, y_step), &tick_font).0)
+            .fold(0.0, f64::max);
+        let tick_len = sz.len(5.0);
+        let y_area = widest_y + tick_len + sz.len(8.0) + if self.y_label.is_empty() { 0.0 } else { 1.5 * sz.axis };
+        let x_area = sz.tick + tick_len + sz.len(8.0) + if self.x_label.is_empty() { 0.0 } else { 1.5 * sz.axis };
+        let last_x_label = x_ticks.last().map(|&v| measure(area, &format_tick(v, x_step), &tick_font).0);
+        let right = if bar_w > 0 { sz.len(6.0) } else { (last_x_label.unwrap_or(0.0) / 2.0).max(sz.len(18.0)) };
+
+        let mut chart = ChartBuilder::on(&main)
+            .margin_top(title_h.round() as u32)
+            .margin_left(sz.px(10.0, 2))
+            .margin_bottom(sz.px(8.0, 2))
+            .margin_right(right.round() as u32)
+            .x_label_area_size(x_area.round() as u32)
+            .y_label_area_size(y_area.round() as u32)
+            .build_cartesian_2d(u_axis.min()..u_axis.max(), v_axis.min()..v_axis.max())?;
+
+        let fmt_x = |v: &f64| format_tick(*v, x_step);
+        let fmt_y = |v: &f64| format_tick(*v, y_step);
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(n_x)
+            .y_labels(n_y)
+            .x_label_formatter(&fmt_x)
+            .y_label_formatter(&fmt_y)
+            .x_label_style(tick_font.clone().color(&BLACK))
+            .y_label_style(tick_font.clone().color(&BLACK))
+            .axis_desc_style((FAMILY, sz.axis).into_font().color(&BLACK))
+            .x_desc(self.x_label.clone())
+            .y_desc(self.y_label.clone())
+            .axis_style(FRAME_COLOR.stroke_width(1))
+            .set_all_tick_mark_size(tick_len.round() as u32)
+            .draw()?;
+
+        let plot = chart.plotting_area().strip_coord_spec();
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        let frame = Frame {
+            w: (xr.end - xr.start - 1) as f64,
+            h: (yr.end - yr.start - 1) as f64,
+            u0: u_axis.min(),
+            u1: u_axis.max(),
+            v0: v_axis.min(),
+            v1: v_axis.max(),
+        };
+        let geometry = PanelGeometry { plot: (xr.start, yr.start, xr.end, yr.end) };
+
+        // The parts of the map where the loss is not finite: grey, hatched.
+        let non_finite = landscape.non_finite_count();
+        if non_finite > 0 {
+            draw_non_finite(&plot, landscape, &frame, sz)?;
+        }
+
+        if self.filled {
+            for band in bands(landscape, &self.levels) {
+                let color = band_color(&style.scale, band.lower(), band.upper());
+                let polys: Vec<Vec<(i32, i32)>> = band
+                    .polygons()
+                    .iter()
+                    .map(|poly| poly.iter().map(|p| frame.to_px_i(p[0], p[1])).collect::<Vec<_>>())
+                    .map(|mut poly: Vec<(i32, i32)>| {
+                        poly.dedup();
+                        poly
+                    })
+                    .filter(|poly| poly.len() >= 3)
+                    .collect();
+                // Each polygon is also outlined in its own colour: vector viewers anti-alias
+                // the shared edges of neighbouring polygons, which shows the background through
+                // as hairline seams; the outline covers them.
+                for poly in &polys {
+                    plot.draw(&Polygon::new(poly.clone(), color.filled()))?;
+                    let mut ring = poly.clone();
+                    ring.push(poly[0]);
+                    plot.draw(&PathElement::new(ring, color.stroke_width(1)))?;
+                }
+            }
+        }
+
+        // Lines in pixel space, each with an id (paths get ids after the lines).
+        let isos = isolines(landscape, &self.levels);
+        let level_texts = format_levels(&self.levels);
+        let mut lines: Vec<LineGeom> = Vec::new();
+        for (k, iso) in isos.iter().enumerate() {
+            for pl in iso.lines() {
+                let mut pts: Vec<(f64, f64)> = pl.points().iter().map(|p| frame.to_px(p[0], p[1])).collect();
+                if pl.is_closed() {
+                    pts.push(pts[0]);
+                }
+                lines.push(LineGeom::new(k, pts, pl.is_closed()));
+            }
+        }
+        let plot_rect = Rect { x0: 0.0, y0: 0.0, x1: frame.w, y1: frame.h };
+        let paths_px: Vec<Vec<Vec<(f64, f64)>>> = self
+            .paths
+            .iter()
+            .map(|p| {
+                let pts: Vec<(f64, f64)> = p.points.iter().map(|q| frame.to_px(q[0], q[1])).collect();
+                keep_inside(&pts, &plot_rect.inflate(0.5))
+            })
+            .collect();
+
+        // Obstacles labels and the legend must keep clear of.
+        let marker_r = sz.len(7.0);
+        let minimum = if self.mark_minimum { refined_minimum(landscape) } else { None };
+        let mut reserved: Vec<Rect> = Vec::new();
+        let mut important: Vec<(f64, f64, f64)> = Vec::new(); // (x, y, weight) the legend avoids
+        if let Some(m) = minimum {
+            let (x, y) = frame.to_px(m.u, m.v);
+            reserved.push(Rect::around((x, y), 1.6 * marker_r, 1.6 * marker_r));
+            important.push((x, y, 1000.0));
+        }
+        let note_font = (FAMILY, sz.note).into_font();
+        let mut marker_texts: Vec<(Rect, (i32, i32), String)> = Vec::new();
+        for m in &self.markers {
+            let (x, y) = frame.to_px(m.at[0], m.at[1]);
+            if !plot_rect.contains((x, y)) {
+                continue;
+            }
+            reserved.push(Rect::around((x, y), 1.5 * marker_r, 1.5 * marker_r));
+            important.push((x, y, 500.0));
+            if !m.label.is_empty() {
+                let (tw, th) = measure(area, &m.label, &note_font);
+                let gap = 1.3 * marker_r;
+                let mut r = Rect { x0: x + gap, y0: y - gap - th, x1: x + gap + tw, y1: y - gap };
+                if r.x1 > frame.w {
+                    r = Rect { x0: x - gap - tw, x1: x - gap, ..r };
+                }
+                if r.y0 < 0.0 {
+                    r = Rect { y0: y + gap, y1: y + gap + th, ..r };
+                }
+                reserved.push(r.inflate(2.0));
+                important.push(((r.x0 + r.x1) / 2.0, (r.y0 + r.y1) / 2.0, 200.0));
+                marker_texts.push((r, (r.x0.round() as i32, r.y0.round() as i32), m.label.clone()));
+            }
+        }
+        for pieces in &paths_px {
+            for piece in pieces {
+                let stride = (piece.len() / 200).max(1);
+                for p in piece.iter().step_by(stride) {
+                    important.push((p.0, p.1, 5.0 * stride as f64));
+                }
+                if let (Some(a), Some(b)) = (piece.first(), piece.last()) {
+                    important.push((a.0, a.1, 300.0));
+                    important.push((b.0, b.1, 300.0));
+                    reserved.push(Rect::around(*a, marker_r, marker_r));
+                    reserved.push(Rect::around(*b, marker_r, marker_r));
+                }
+            }
+        }
+
+        // The legend: minimum, paths, non-finite note.
+        let mut entries: Vec<LegendEntry> = Vec::new();
+        if let Some(m) = minimum {
+            let du = decimals_for_step(u_axis.step()).min(6);
+            let dv = decimals_for_step(v_axis.step()).min(6);
+            entries.push(LegendEntry {
+                icon: Icon::Minimum,
+                text: format!(
+                    "min L={} at ({}, {})",
+                    format_sig(m.loss, 3),
+                    format_fixed(m.u, du),
+                    format_fixed(m.v, dv)
+                ),
+            });
+        }
+        for p in &self.paths {
+            entries.push(LegendEntry { icon: Icon::Path(p.color), text: p.label.clone() });
+        }
+        if non_finite > 0 {
+            let noun = if non_finite == 1 { "point" } else { "points" };
+            entries.push(LegendEntry { icon: Icon::NonFinite, text: format!("{non_finite} {noun} not finite") });
+        }
+        let legend = if entries.is_empty() {
+            None
+        } else {
+            let layout = legend_layout(area, &entries, sz);
+            let density: Vec<(f64, f64)> =
+                lines.iter().flat_map(|l| l.pts.iter().step_by(4).copied()).collect();
+            let rect = place_legend(layout.size, &frame, &important, &density, sz);
+            reserved.push(rect.inflate(sz.len(4.0)));
+            Some((rect, layout))
+        };
+
+        // Level labels.
+        let level_font = (FAMILY, sz.level).into_font();
+        let placed = if self.label_lines && !self.levels.is_empty() {
+            let text_sizes: Vec<(f64, f64)> =
+                level_texts.iter().map(|t| measure(area, t, &level_font)).collect();
+            let mut index = SegmentIndex::new(sz.len(24.0).max(8.0));
+            for (id, l) in lines.iter().enumerate() {
+                index.insert_line(id, &l.pts);
+            }
+            let mut next_id = lines.len();
+            for pieces in &paths_px {
+                for piece in pieces {
+                    index.insert_line(next_id, piece);
+                    next_id += 1;
+                }
+            }
+            place_labels(&lines, &text_sizes, &reserved, &index, &plot_rect, sz)
+        } else {
+            Vec::new()
+        };
+
+        // The lines, with gaps where their labels go.
+        let line_w = if self.filled { sz.px(1.0, 1) } else { sz.px(1.8, 1) };
+        for (id, line) in lines.iter().enumerate() {
+            let color = if self.filled {
+                RGBColor(30, 30, 30).mix(0.75)
+            } else {
+                line_color(&style.scale, &style.line_levels, self.levels[line.level]).mix(1.0)
+            };
+            let holes: Vec<Rect> = placed.iter().filter(|p| p.line == id).map(|p| p.rect).collect();
+            for piece in cut_out(&line.pts, &holes) {
+                let pts: Vec<(i32, i32)> = piece.iter().map(|&p| round(p)).collect();
+                plot.draw(&PathElement::new(pts, color.stroke_width(line_w)))?;
+            }
+        }
+        for p in &placed {
+            let level = lines[p.line].level;
+            let color = if self.filled {
+                let r = p.rect.inflate(-sz.len(1.5));
+                plot.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], WHITE.mix(0.82).filled()))?;
+                RGBColor(20, 20, 20)
+            } else {
+                darken(line_color(&style.scale, &style.line_levels, self.levels[level]), 0.15)
+            };
+            let st = level_font.clone().color(&color).pos(Pos::new(HPos::Center, VPos::Center));
+            plot.draw(&Text::new(level_texts[level].clone(), round(p.center), st))?;
+        }
+
+        // Paths: a white casing under each line on filled maps, start circle, end cross.
+        let path_w = sz.px(2.2, 1);
+        for (path, pieces) in self.paths.iter().zip(&paths_px) {
+            for piece in pieces {
+                let pts: Vec<(i32, i32)> = piece.iter().map(|&p| round(p)).collect();
+                if self.filled {
+                    plot.draw(&PathElement::new(pts.clone(), WHITE.mix(0.7).stroke_width(path_w + 2)))?;
+                }
+                plot.draw(&PathElement::new(pts, path.color.stroke_width(path_w)))?;
+            }
+            let inside = |q: &[f64; 2]| q[0].is_finite() && q[1].is_finite() && plot_rect.inflate(0.5).contains(frame.to_px(q[0], q[1]));
+            if let Some(first) = path.points.first().filter(|q| inside(q)) {
+                draw_marker(&plot, frame.to_px(first[0], first[1]), MarkerShape::Circle, path.color, 0.75 * marker_r, sz)?;
+            }
+            if path.points.len() > 1 {
+                if let Some(last) = path.points.last().filter(|q| inside(q)) {
+                    draw_marker(&plot, frame.to_px(last[0], last[1]), MarkerShape::Cross, path.color, 0.85 * marker_r, sz)?;
+                }
+            }
+        }
+
+        for m in &self.markers {
+            let p = frame.to_px(m.at[0], m.at[1]);
+            if plot_rect.contains(p) {
+                draw_marker(&plot, p, m.shape, m.color, marker_r, sz)?;
+            }
+        }
+        for (r, at, text) in &marker_texts {
+            plot.draw(&Rectangle::new([round((r.x0 - 2.0, r.y0 - 1.0)), round((r.x1 + 2.0, r.y1 + 1.0))], WHITE.mix(0.75).filled()))?;
+            let st = note_font.clone().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Top));
+            plot.draw(&Text::new(text.clone(), *at, st))?;
+        }
+        if let Some(m) = minimum {
+            draw_marker(&plot, frame.to_px(m.u, m.v), MarkerShape::Star, MINIMUM_COLOR, marker_r, sz)?;
+        }
+
+        // The frame on top of everything inside it.
+        plot.draw(&Rectangle::new([(0, 0), (frame.w as i32, frame.h as i32)], FRAME_COLOR.stroke_width(1)))?;
+
+        if let Some((rect, layout)) = legend {
+            draw_legend(&plot, rect, &layout, &entries, sz)?;
+        }
+
+        if style.own_colorbar {
+            let pad = colorbar_pad(sz.tick) as i32;
+            let (_, by0) = area.get_base_pixel();
+            let top = (yr.start - by0 - pad).max(0);
+            let bottom = (yr.end - by0 + pad).min(ah as i32);
+            let left = aw as i32 - bar_w as i32;
+            let strip = area.clone().shrink((left, top), (bar_w, (bottom - top).max(1) as u32));
+            draw_colorbar(&strip, &style.scale, Some(&self.levels), &self.colorbar_label, sz.tick)?;
+        }
+        Ok(geometry)
+    }
+}
+
+/// Maps plane coordinates to pixels relative to the plotting area's top-left corner, exactly as
+/// plotters maps them (the last pixel column is the range's end), but in floating point.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    w: f64,
+    h: f64,
+    u0: f64,
+    u1: f64,
+    v0: f64,
+    v1: f64,
+}
+
+impl Frame {
+    fn to_px(&self, u: f64, v: f64) -> (f64, f64) {
+        ((u - self.u0) / (self.u1 - self.u0) * self.w, (1.0 - (v - self.v0) / (self.v1 - self.v0)) * self.h)
+    }
+
+    fn to_px_i(&self, u: f64, v: f64) -> (i32, i32) {
+        round(self.to_px(u, v))
+    }
+}
+
+fn round(p: (f64, f64)) -> (i32, i32) {
+    (p.0.round() as i32, p.1.round() as i32)
+}
+
+/// An axis-aligned rectangle in pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rect {
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+}
+
+impl Rect {
+    fn around(c: (f64, f64), half_w: f64, half_h: f64) -> Rect {
+        Rect { x0: c.0 - half_w, y0: c.1 - half_h, x1: c.0 + half_w, y1: c.1 + half_h }
+    }
+
+    fn inflate(&self, d: f64) -> Rect {
+        Rect { x0: self.x0 - d, y0: self.y0 - d, x1: self.x1 + d, y1: self.y1 + d }
+    }
+
+    fn intersects(&self, o: &Rect) -> bool {
+        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
+    }
+
+    fn contains(&self, p: (f64, f64)) -> bool {
+        p.0 >= self.x0 && p.0 <= self.x1 && p.1 >= self.y0 && p.1 <= self.y1
+    }
+
+    fn inside(&self, o: &Rect) -> bool {
+        self.x0 >= o.x0 && self.x1 <= o.x1 && self.y0 >= o.y0 && self.y1 <= o.y1
+    }
+}
+
+/// The parameter interval [t0, t1] of the segment p + t (q - p), t in [0, 1], that lies inside `r`
+/// (Liang & Barsky 1984), or None.
+fn segment_in_rect(p: (f64, f64), q: (f64, f64), r: &Rect) -> Option<(f64, f64)> {
+    let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (pk, qk) in [(-dx, p.0 - r.x0), (dx, r.x1 - p.0), (-dy, p.1 - r.y0), (dy, r.y1 - p.1)] {
+        if pk == 0.0 {
+            if qk < 0.0 {
+                return None;
+            }
+        } else {
+            let t = qk / pk;
+            if pk < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+        }
+    }
+    (t0 <= t1).then_some((t0, t1))
+}
+
+fn lerp(p: (f64, f64), q: (f64, f64), t: f64) -> (f64, f64) {
+    (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1))
+}
+
+/// Splits a polyline into the pieces that remain after removing the parts inside `holes`.
+fn cut_out(points: &[(f64, f64)], holes: &[Rect]) -> Vec<Vec<(f64, f64)>> {
+    keep_intervals(points, |p, q| {
+        let mut removed: Vec<(f64, f64)> = holes.iter().filter_map(|r| segment_in_rect(p, q, r)).collect();
+        removed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut kept = Vec::new();
+        let mut t = 0.0;
+        for (a, b) in removed {
+            if a > t {
+                kept.push((t, a));
+            }
+            t = t.max(b);
+        }
+        if t < 1.0 {
+            kept.push((t, 1.0));
+        }
+        kept
+    })
+}
+
+/// Splits a polyline into the pieces inside `r`; vertices that are not finite break the line.
+fn keep_inside(points: &[(f64, f64)], r: &Rect) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces = Vec::new();
+    for run in points.split(|p| !(p.0.is_finite() && p.1.is_finite())) {
+        if run.len() == 1 && r.contains(run[0]) {
+            pieces.push(run.to_vec());
+            continue;
+        }
+        pieces.extend(keep_intervals(run, |p, q| segment_in_rect(p, q, r).into_iter().collect()));
+    }
+    pieces
+}
+
+/// Walks a polyline segment by segment, keeping the parameter intervals `keep(p, q)` returns
+/// (ascending, within [0, 1]) and joining kept parts that meet into one piece.
+fn keep_intervals(
+    points: &[(f64, f64)],
+    keep: impl Fn((f64, f64), (f64, f64)) -> Vec<(f64, f64)>,
+) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    let flush = |current: &mut Vec<(f64, f64)>, pieces: &mut Vec<Vec<(f64, f64)>>| {
+        if current.len() >= 2 {
+            pieces.push(std::mem::take(current));
+        }
+        current.clear();
+    };
+    for w in points.windows(2) {
+        let (p, q) = (w[0], w[1]);
+        let intervals = keep(p, q);
+        // The piece runs on only if this segment is kept from its start (the last one was kept to
+        // its end, or the piece would have been closed).
+        if !intervals.first().is_some_and(|&(a, _)| a <= 0.0) {
+            flush(&mut current, &mut pieces);
+        }
+        for (a, b) in intervals {
+            if b < a {
+                continue;
+            }
+            if current.is_empty() || a > 0.0 {
+                flush(&mut current, &mut pieces);
+                current.push(lerp(p, q, a));
+            }
+            current.push(lerp(p, q, b));
+            if b < 1.0 {
+                flush(&mut current, &mut pieces);
+            }
+        }
+    }
+    flush(&mut current, &mut pieces);
+    pieces
+}
+
+/// One iso-line piece in pixels with its cumulative arc length.
+#[derive(Debug, Clone)]
+struct LineGeom {
+    level: usize,
+    pts: Vec<(f64, f64)>,
+    closed: bool,
+    cum: Vec<f64>,
+}
+
+impl LineGeom {
+    fn new(level: usize, pts: Vec<(f64, f64)>, closed: bool) -> LineGeom {
+        let mut cum = Vec::with_capacity(pts.len());
+        let mut s = 0.0;
+        for (k, p) in pts.iter().enumerate() {
+            if k > 0 {
+                s += dist(pts[k - 1], *p);
+            }
+            cum.push(s);
+        }
+        LineGeom { level, pts, closed, cum }
+    }
+
+    fn length(&self) -> f64 {
+        self.cum.last().copied().unwrap_or(0.0)
+    }
+
+    /// The point at arc length `s` (wrapped around on a loop, clamped on an open line).
+    fn at(&self, s: f64) -> (f64, f64) {
+        let len = self.length();
+        let s = if self.closed && len > 0.0 { s.rem_euclid(len) } else { s.clamp(0.0, len) };
+        let k = self.cum.partition_point(|&c| c < s).clamp(1, self.pts.len() - 1);
+        let (a, b) = (self.cum[k - 1], self.cum[k]);
+        let t = if b > a { (s - a) / (b - a) } else { 0.0 };
+        lerp(self.pts[k - 1], self.pts[k], t)
+    }
+}
+
+fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
+    (a.0 - b.0).hypot(a.1 - b.1)
+}
+
+/// Segments of all lines and paths in pixel buckets, to ask which ones run through a rectangle.
+#[derive(Debug)]
+struct SegmentIndex {
+    cell: f64,
+    buckets: std::collections::HashMap<(i32, i32), Vec<(usize, (f64, f64), (f64, f64))>>,
+}
+
+impl SegmentIndex {
+    fn new(cell: f64) -> SegmentIndex {
+        SegmentIndex { cell, buckets: Default::default() }
+    }
+
+    fn insert_line(&mut self, id: usize, pts: &[(f64, f64)]) {
+        for w in pts.windows(2) {
+            let (p, q) = (w[0], w[1]);
+            let (bx0, bx1) = ((p.0.min(q.0) / self.cell).floor() as i32, (p.0.max(q.0) / self.cell).floor() as i32);
+            let (by0, by1) = ((p.1.min(q.1) / self.cell).floor() as i32, (p.1.max(q.1) / self.cell).floor() as i32);
+            for bx in bx0..=bx1 {
+                for by in by0..=by1 {
+                    self.buckets.entry((bx, by)).or_default().push((id, p, q));
+                }
+            }
+        }
+    }
+
+    /// How many segments of lines other than `own` cross `r`.
+    fn crossings(&self, r: &Rect, own: usize) -> usize {
+        let (bx0, bx1) = ((r.x0 / self.cell).floor() as i32, (r.x1 / self.cell).floor() as i32);
+        let (by0, by1) = ((r.y0 / self.cell).floor() as i32, (r.y1 / self.cell).floor() as i32);
+        let mut seen: Vec<((f64, f64), (f64, f64))> = Vec::new();
+        for bx in bx0..=bx1 {
+            for by in by0..=by1 {
+                let Some(bucket) = self.buckets.get(&(bx, by)) else { continue };
+                for &(id, p, q) in bucket {
+                    if id != own && segment_in_rect(p, q, r).is_some() && !seen.contains(&(p, q)) {
+                        seen.push((p, q));
+                    }
+                }
+            }
+        }
+        seen.len()
+    }
+}
+
+/// A level label placed on a line.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    /// Index into the lines.
+    line: usize,
+    center: (f64, f64),
+    /// The gap cut into the line (the text box plus padding).
+    rect: Rect,
+}
+
+/// Chooses label positions; see the module docs for the rules.
+fn place_labels(
+    lines: &[LineGeom],
+    text_sizes: &[(f64, f64)],
+    reserved: &[Rect],
+    index: &SegmentIndex,
+    plot: &Rect,
+    sz: Sizes,
+) -> Vec<Placed> {
+    let mut placed: Vec<Placed> = Vec::new();
+    let n_levels = text_sizes.len();
+    let diag = (plot.x1 - plot.x0).hypot(plot.y1 - plot.y0);
+    let half_perimeter = (plot.x1 - plot.x0) + (plot.y1 - plot.y0);
+    let inner = plot.inflate(-sz.len(3.0));
+
+    // The longest piece of each level first (every level gets a label where at all possible),
+    // the levels with the shortest such piece first, since they have the fewest places.
+    let mut longest: Vec<Option<usize>> = vec![None; n_levels];
+    for (id, l) in lines.iter().enumerate() {
+        let best = &mut longest[l.level];
+        if best.is_none_or(|b| lines[b].length() < l.length()) {
+            *best = Some(id);
+        }
+    }
+    let mut first_pass: Vec<usize> = longest.iter().flatten().copied().collect();
+    first_pass.sort_by(|&a, &b| lines[a].length().total_cmp(&lines[b].length()));
+    let mut others: Vec<usize> = (0..lines.len()).filter(|id| !first_pass.contains(id)).collect();
+    others.sort_by(|&a, &b| lines[b].length().total_cmp(&lines[a].length()));
+
+    let try_place = |id: usize, placed: &[Placed], strict: bool, min_len_factor: f64| -> Option<Placed> {
+        let line = &lines[id];
+        let (tw, th) = text_sizes[line.level];
+        let pad = (0.3 * th).max(2.0);
+        let (hw, hh) = (tw / 2.0 + pad, th / 2.0 + pad * 0.6);
+        let len = line.length();
+        if len < min_len_factor * (tw + th) {
+            return None;
+        }
+        // Labels of this line already placed: keep the next one far along the line.
+        let own: Vec<(f64, f64)> = placed.iter().filter(|p| p.line == id).map(|p| p.center).collect();
+        let step = sz.len(4.0).max(2.0);
+        let reach = hw.max(hh) + sz.len(4.0);
+        let (s_lo, s_hi) = if line.closed { (0.0, len) } else { (reach, len - reach) };
+        let mut best: Option<(f64, Placed)> = None;
+        let mut s = s_lo;
+        while s <= s_hi {
+            let c = line.at(s);
+            s += step;
+            let rect = Rect::around(c, hw, hh);
+            if !rect.inside(&inner) {
+                continue;
+            }
+            let keep_off = sz.len(6.0);
+            if placed.iter().any(|p| p.rect.inflate(keep_off).intersects(&rect)) {
+                continue;
+            }
+            if reserved.iter().any(|r| r.intersects(&rect)) {
+                continue;
+            }
+            if own.iter().any(|&o| dist(o, c) < 0.25 * len.min(diag)) {
+                continue;
+            }
+            let crossings = index.crossings(&rect.inflate(1.0), id);
+            if strict && crossings > 0 {
+                continue;
+            }
+            // Straightness over the label's reach on both sides.
+            let (a, b) = (line.at(s - step - reach), line.at(s - step + reach));
+            let (d1, d2) = ((c.0 - a.0, c.1 - a.1), (b.0 - c.0, b.1 - c.1));
+            let turn = {
+                let cross = d1.0 * d2.1 - d1.1 * d2.0;
+                let dot = d1.0 * d2.0 + d1.1 * d2.1;
+                cross.atan2(dot).abs()
+            };
+            // Spread: distance to the nearest label of any line.
+            let nearest = placed.iter().map(|p| dist(p.center, c)).fold(f64::INFINITY, f64::min);
+            let spread = (nearest / (0.35 * diag)).min(1.0);
+            // The frame: keep a label's width away from it where possible.
+            let edge = [rect.x0 - plot.x0, plot.x1 - rect.x1, rect.y0 - plot.y0, plot.y1 - rect.y1]
+                .into_iter()
+                .fold(f64::INFINITY, f64::min);
+            let edge_pen = (1.0 - edge / (1.5 * th + tw)).max(0.0);
+            let score = 100.0 * crossings as f64 + 6.0 * turn + 3.0 * edge_pen - 4.0 * spread;
+            if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                best = Some((score, Placed { line: id, center: c, rect }));
+            }
+        }
+        best.map(|(_, p)| p)
+    };
+
+    for &id in &first_pass {
+        if let Some(p) = try_place(id, &placed, true, 2.0) {
+            placed.push(p);
+        }
+    }
+    for &id in &others {
+        if let Some(p) = try_place(id, &placed, true, 2.5) {
+            placed.push(p);
+        }
+    }
+    for &id in first_pass.iter().chain(&others) {
+        if lines[id].length() > half_perimeter {
+            if let Some(p) = try_place(id, &placed, true, 2.5) {
+                placed.push(p);
+            }
+        }
+    }
+    // Levels still without a label: allow a line to run through it rather than lose it.
+    for &id in &first_pass {
+        let level = lines[id].level;
+        if !placed.iter().any(|p| lines[p.line].level == level) {
+            if let Some(p) = try_place(id, &placed, false, 1.2) {
+                placed.push(p);
+            }
+        }
+    }
+    placed
+}
+
+/// The smallest finite value and where it is, refined below the grid spacing by the quadratic
+/// through the 3 x 3 neighbourhood of the smallest grid value (exact for a quadratic loss; kept
+/// on the grid point when the neighbourhood is not convex, touches the border or holds a gap).
+fn refined_minimum(landscape: &Landscape) -> Option<lossatlas::GridMinimum> {
+    let m = landscape.minimum()?;
+    let (nu, nv) = (landscape.u().n(), landscape.v().n());
+    if m.i == 0 || m.j == 0 || m.i + 1 >= nu || m.j + 1 >= nv {
+        return Some(m);
+    }
+    let z = |di: i32, dj: i32| landscape.at((m.i as i32 + di) as usize, (m.j as i32 + dj) as usize);
+    let f0 = z(0, 0);
+    let gx = (z(1, 0) - z(-1, 0)) / 2.0;
+    let gy = (z(0, 1) - z(0, -1)) / 2.0;
+    let hxx = z(1, 0) - 2.0 * f0 + z(-1, 0);
+    let hyy = z(0, 1) - 2.0 * f0 + z(0, -1);
+    let hxy = (z(1, 1) - z(1, -1) - z(-1, 1) + z(-1, -1)) / 4.0;
+    let det = hxx * hyy - hxy * hxy;
+    if !(det.is_finite() && hxx > 0.0 && det > 0.0 && gx.is_finite() && gy.is_finite()) {
+        return Some(m);
+    }
+    let dx = -(hyy * gx - hxy * gy) / det;
+    let dy = -(hxx * gy - hxy * gx) / det;
+    if dx.abs() > 1.0 || dy.abs() > 1.0 {
+        return Some(m);
+    }
+    let loss = f0 + 0.5 * (gx * dx + gy * dy);
+    Some(lossatlas::GridMinimum {
+        u: m.u + dx * landscape.u().step(),
+        v: m.v + dy * landscape.v().step(),
+        loss: loss.min(f0),
+        ..m
+    })
+}
+
+/// Cells with a non-finite corner, merged into rectangles (runs along rows, then runs of equal
+/// rows), filled grey and hatched.
+fn draw_non_finite<DB: DrawingBackend>(
+    plot: &DrawingArea<DB, Shift>,
+    landscape: &Landscape,
+    frame: &Frame,
+    sz: Sizes,
+) -> Result<()> {
+    let (nu, nv) = (landscape.u().n(), landscape.v().n());
+    let bad = |i: usize, j: usize| {
+        !(landscape.at(i, j).is_finite()
+            && landscape.at(i + 1, j).is_finite()
+            && landscape.at(i, j + 1).is_finite()
+            && landscape.at(i + 1, j + 1).is_finite())
+    };
+    // (i0, i1, j0, j1) in cell indices, inclusive-exclusive.
+    let mut open: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mut rects: Vec<(usize, usize, usize, usize)> = Vec::new();
+    for j in 0..nv - 1 {
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < nu - 1 {
+            if bad(i, j) {
+                let start = i;
+                while i < nu - 1 && bad(i, j) {
+                    i += 1;
+                }
+                runs.push((start, i));
+            } else {
+                i += 1;
+            }
+        }
+        let mut next_open = Vec::new();
+        for r in open.drain(..) {
+            if runs.contains(&(r.0, r.1)) {
+                next_open.push((r.0, r.1, r.2, j + 1));
+            } else {
+                rects.push(r);
+            }
+        }
+        for run in runs {
+            if !next_open.iter().any(|r: &(usize, usize, usize, usize)| (r.0, r.1) == run) {
+                next_open.push((run.0, run.1, j, j + 1));
+            }
+        }
+        open = next_open;
+    }
+    rects.extend(open);
+    let spacing = sz.len(9.0).max(4.0);
+    let (u, v) = (landscape.u(), landscape.v());
+    for (i0, i1, j0, j1) in rects {
+        let a = frame.to_px(u.value(i0), v.value(j1));
+        let b = frame.to_px(u.value(i1), v.value(j0));
+        let r = Rect { x0: a.0, y0: a.1, x1: b.0, y1: b.1 };
+        plot.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], NAN_FILL.filled()))?;
+        // Hatching: lines x + y = c, with a phase shared by all rectangles so it runs on across them.
+        let mut c = ((r.x0 + r.y0) / spacing).ceil() * spacing;
+        while c <= r.x1 + r.y1 {
+            let (p, q) = ((c - r.y1 - 10.0, r.y1 + 10.0), (c - r.y0 + 10.0, r.y0 - 10.0));
+            if let Some((t0, t1)) = segment_in_rect(p, q, &r) {
+                let (s, e) = (lerp(p, q, t0), lerp(p, q, t1));
+                plot.draw(&PathElement::new(vec![round(s), round(e)], NAN_HATCH.stroke_width(1)))?;
+            }
+            c += spacing;
+        }
+    }
+    Ok(())
+}
+
+/// Draws a marker centred at `p` (pixels in `area`) with radius `r`, on a white halo so it shows
+/// on any background.
+pub(crate) fn draw_marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: (f64, f64),
+    shape: MarkerShape,
+    color: RGBColor,
+    r: f64,
+    sz: Sizes,
+) -> Result<()> {
+    let c = round(p);
+    let w = sz.px(2.0, 1);
+    match shape {
+        MarkerShape::Circle => {
+            area.draw(&Circle::new(c, (r + 1.5).round() as i32, WHITE.filled()))?;
+            area.draw(&Circle::new(c, r.round() as i32, color.filled()))?;
+        }
+        MarkerShape::Cross => {
+            let d = r * 0.8;
+            for (a, b) in [((-d, -d), (d, d)), ((-d, d), (d, -d))] {
+                let seg = vec![round((p.0 + a.0, p.1 + a.1)), round((p.0 + b.0, p.1 + b.1))];
+                area.draw(&PathElement::new(seg.clone(), WHITE.stroke_width(w + 2)))?;
+                area.draw(&PathElement::new(seg, color.stroke_width(w + 1)))?;
+            }
+        }
+        MarkerShape::Triangle => {
+            let pts: Vec<(i32, i32)> = (0..3)
+                .map(|k| {
+                    let a = -std::f64::consts::FRAC_PI_2 + k as f64 * 2.0 * std::f64::consts::PI / 3.0;
+                    round((p.0 + 1.2 * r * a.cos(), p.1 + 1.2 * r * a.sin()))
+                })
+                .collect();
+            let mut ring = pts.clone();
+            ring.push(pts[0]);
+            area.draw(&PathElement::new(ring, WHITE.stroke_width(3)))?;
+            area.draw(&Polygon::new(pts, color.filled()))?;
+        }
+        MarkerShape::Star => {
+            let ring = (0.62 * r).round() as i32;
+            let arms = [((-r, 0.0), (r, 0.0)), ((0.0, -r), (0.0, r))];
+            area.draw(&Circle::new(c, ring + w as i32 + 1, WHITE.stroke_width(w + 2)))?;
+            for (a, b) in arms {
+                let seg = vec![round((p.0 + a.0, p.1 + a.1)), round((p.0 + b.0, p.1 + b.1))];
+                area.draw(&PathElement::new(seg, WHITE.stroke_width(w + 2)))?;
+            }
+            area.draw(&Circle::new(c, ring, color.stroke_width(w)))?;
+            for (a, b) in arms {
+                let seg = vec![round((p.0 + a.0, p.1 + a.1)), round((p.0 + b.0, p.1 + b.1))];
+                area.draw(&PathElement::new(seg, color.stroke_width(w)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The icon in front of a legend entry.
+#[derive(Debug, Clone, Copy)]
+enum Icon {
+    Minimum,
+    Path(RGBColor),
+    NonFinite,
+}
+
+#[derive(Debug, Clone)]
+struct LegendEntry {
+    icon: Icon,
+    text: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LegendLayout {
+    size: (f64, f64),
+    pad: f64,
+    icon_w: f64,
+    row_h: f64,
+}
+
+fn legend_layout<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[LegendEntry], sz: Sizes) -> LegendLayout {
+    let font = (FAMILY, sz.note).into_font();
+    let widest = entries.iter().map(|e| measure(area, &e.text, &font).0).fold(0.0, f64::max);
+    let pad = 0.6 * sz.note;
+    let icon_w = 2.2 * sz.note;
+    let row_h = 1.45 * sz.note;
+    LegendLayout {
+        size: (2.0 * pad + icon_w + 0.4 * sz.note + widest, 2.0 * pad + row_h * entries.len() as f64 - 0.3 * sz.note),
+        pad,
+        icon_w,
+        row_h,
+    }
+}
+
+/// The corner of the plot where the legend hides the least: it must not cover the minimum,
+/// markers or path ends, and it prefers empty space to lines.
+fn place_legend(
+    size: (f64, f64),
+    frame: &Frame,
+    important: &[(f64, f64, f64)],
+    density: &[(f64, f64)],
+    sz: Sizes,
+) -> Rect {
+    let inset = sz.len(8.0);
+    let (w, h) = size;
+    let corners = [
+        (frame.w - inset - w, inset),         // upper right
+        (inset, inset),                       // upper left
+        (frame.w - inset - w, frame.h - inset - h), // lower right
+        (inset, frame.h - inset - h),         // lower left
+    ];
+    let mut best: Option<(f64, Rect)> = None;
+    for (k, (x, y)) in corners.into_iter().enumerate() {
+        let r = Rect { x0: x, y0: y, x1: x + w, y1: y + h };
+        let halo = r.inflate(sz.len(10.0));
+        let cost: f64 = important.iter().filter(|p| halo.contains((p.0, p.1))).map(|p| p.2).sum::<f64>()
+            + 0.2 * density.iter().filter(|p| r.contains(**p)).count() as f64
+            + 0.5 * k as f64;
+        if best.as_ref().is_none_or(|(c, _)| cost < *c) {
+            best = Some((cost, r));
+        }
+    }
+    best.expect("four corners").1
+}
+
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    rect: Rect,
+    layout: &LegendLayout,
+    entries: &[LegendEntry],
+    sz: Sizes,
+) -> Result<()> {
+    area.draw(&Rectangle::new([round((rect.x0, rect.y0)), round((rect.x1, rect.y1))], WHITE.mix(0.9).filled()))?;
+    area.draw(&Rectangle::new([round((rect.x0, rect.y0)), round((rect.x1, rect.y1))], RGBColor(150, 150, 150).stroke_width(1)))?;
+    let font = (FAMILY, sz.note).into_font();
+    for (k, e) in entries.iter().enumerate() {
+        let cy = rect.y0 + layout.pad + layout.row_h * k as f64 + 0.5 * (layout.row_h - 0.3 * sz.note);
+        let ix = rect.x0 + layout.pad;
+        let icon_c = (ix + layout.icon_w / 2.0, cy);
+        match e.icon {
+            Icon::Minimum => draw_marker(area, icon_c, MarkerShape::Star, MINIMUM_COLOR, sz.len(7.0), sz)?,
+            Icon::Path(color) => {
+                let seg = vec![round((ix, cy)), round((ix + layout.icon_w, cy))];
+                area.draw(&PathElement::new(seg, color.stroke_width(sz.px(2.2, 1))))?;
+                draw_marker(area, (ix + 0.2 * layout.icon_w, cy), MarkerShape::Circle, color, sz.len(4.5), sz)?;
+            }
+            Icon::NonFinite => {
+                let h = 0.45 * sz.note;
+                let r = Rect::around(icon_c, h * 1.3, h);
+                area.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], NAN_FILL.filled()))?;
+                area.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], NAN_HATCH.stroke_width(1)))?;
+            }
+        }
+        let st = font.clone().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+        let tx = ix + layout.icon_w + 0.4 * sz.note;
+        area.draw(&Text::new(e.text.clone(), round((tx, cy)), st))?;
+    }
+    Ok(())
+}
+
+/// Tick positions plotters will choose for `n` labels on [lo, hi].
+fn tick_points(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    let r: RangedCoordf64 = (lo..hi).into();
+    r.key_points(n)
+}
+
+fn tick_step(ticks: &[f64]) -> f64 {
+    match ticks {
+        [a, b, ..] => (b - a).abs(),
+        [a] => a.abs().max(1.0),
+        [] => 1.0,
+    }
+}
+
+/// Width and height of `text` in pixels as drawn on `area`.
+fn measure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, font: &FontDesc) -> (f64, f64) {
+    area.estimate_text_size(text, &TextStyle::from(font.clone())).map(|(w, h)| (w as f64, h as f64)).unwrap_or_else(|_| {
+        // A rough size if the font cannot be measured: 0.6 em per character.
+        (0.6 * font.get_size() * text.chars().count() as f64, font.get_size())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use lossatlas::{evaluate, linear, Activation, Axis, Dataset, GridSpec, Loss, Objective, Plane};
+
+    use super::*;
+    use crate::output::render;
+    use crate::output::ImageFormat;
+
+    const FIG1_LEVELS: [f64; 9] = [0.2, 0.5, 0.7, 1.0, 3.0, 8.0, 10.0, 15.0, 20.0];
+
+    fn seed_landscape(n: usize) -> Landscape {
+        let objective = Objective::new(Dataset::seed(), Arc::new(linear(Activation::Identity)), Loss::Mse);
+        let plane = Plane::parameter_axes(objective.param_names()).unwrap();
+        let grid = GridSpec::new(
+            Axis::new("k", 0.0, 2.0, n).unwrap(),
+            Axis::new("b", -2.0, 4.0, n).unwrap(),
+            lossatlas::DEFAULT_GRID_BUDGET_BYTES,
+        )
+        .unwrap();
+        evaluate(&objective, &plane, &grid).unwrap()
+    }
+
+    /// A bowl u^2 + v^2 on [-2, 2]^2 with the quarter u > 1, v > 1 not finite.
+    fn bowl_with_hole(n: usize) -> Landscape {
+        let grid = GridSpec::new(
+            Axis::new("u", -2.0, 2.0, n).unwrap(),
+            Axis::new("v", -2.0, 2.0, n).unwrap(),
+            lossatlas::DEFAULT_GRID_BUDGET_BYTES,
+        )
+        .unwrap();
+        let plane = Plane::parameter_axes(&["u".into(), "v".into()]).unwrap();
+        let mut values = Vec::new();
+        for j in 0..n {
+            for i in 0..n {
+                let (u, v) = (grid.u().value(i), grid.v().value(j));
+                values.push(if u > 1.0 && v > 1.0 { f64::NAN } else { u * u + v * v });
+            }
+        }
+        Landscape::from_values(grid, plane, values).unwrap()
+    }
+
+    fn decode(png: &[u8]) -> image::RgbImage {
+        image::load_from_memory_with_format(png, image::ImageFormat::Png).unwrap().to_rgb8()
+    }
+
+    fn distinct_colors(img: &image::RgbImage) -> usize {
+        let mut colors: Vec<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+        colors.sort_unstable();
+        colors.dedup();
+        colors.len()
+    }
+
+    #[test]
+    fn png_has_the_requested_size_and_is_not_blank() {
+        let l = seed_landscape(80);
+        for filled in [false, true] {
+            let fig = ContourFigure::new(&l, FIG1_LEVELS.to_vec()).filled(filled);
+            let img = decode(&render(&fig, ImageFormat::Png, (640, 560)).unwrap());
+            assert_eq!(img.dimensions(), (640, 560));
+            let n = distinct_colors(&img);
+            assert!(n > 40, "only {n} colours (filled: {filled})");
+        }
+    }
+
+    #[test]
+    fn svg_holds_the_level_labels_and_lines() {
+        let l = seed_landscape(80);
+        let fig = ContourFigure::new(&l, FIG1_LEVELS.to_vec()).title("Loss Func Contour Line");
+        let svg = String::from_utf8(render(&fig, ImageFormat::Svg, (800, 700)).unwrap()).unwrap();
+        assert!(svg.contains("<svg"));
+        for label in ["0.2", "0.5", "1", "3", "15", "20"] {
+            assert!(svg.contains(&format!(">{label}<")), "no label {label}");
+        }
+        assert!(svg.contains("<polyline"));
+        assert!(svg.contains(">Loss Func Contour Line<"));
+        assert!(svg.contains("min L=0.134 at (0.83, 1.49)"), "minimum annotation missing");
+        let doc = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML");
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+    }
+
+    #[test]
+    fn every_level_gets_a_label_and_labels_do_not_overlap() {
+        let l = seed_landscape(200);
+        let fig = ContourFigure::new(&l, FIG1_LEVELS.to_vec());
+        let svg = String::from_utf8(render(&fig, ImageFormat::Svg, (800, 700)).unwrap()).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let texts: Vec<&str> = doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+        for label in format_levels(&FIG1_LEVELS) {
+            // Tick labels share some numbers (0.2 and 1 appear on the k axis): count at least one.
+            assert!(texts.iter().any(|t| *t == label), "level {label} is not labelled");
+        }
+    }
+
+    #[test]
+    fn filled_map_has_a_colour_bar() {
+        let l = seed_landscape(80);
+        let plain = decode(&render(&ContourFigure::new(&l, FIG1_LEVELS.to_vec()), ImageFormat::Png, (800, 700)).unwrap());
+        let filled = decode(
+            &render(&ContourFigure::new(&l, FIG1_LEVELS.to_vec()).filled(true), ImageFormat::Png, (800, 700)).unwrap(),
+        );
+        // The right-most 70 columns: white with lines only in the plain map, the colour bar's
+        // saturated colours in the filled one.
+        let colourful = |img: &image::RgbImage| {
+            let mut n = 0;
+            for y in 0..img.height() {
+                for x in img.width() - 70..img.width() {
+                    let [r, g, b] = img.get_pixel(x, y).0;
+                    let spread = r.max(g).max(b) - r.min(g).min(b);
+                    if spread > 60 {
+                        n += 1;
+                    }
+                }
+            }
+            n
+        };
+        assert!(colourful(&plain) < 50, "{}", colourful(&plain));
+        assert!(colourful(&filled) > 2000, "{}", colourful(&filled));
+        let svg = String::from_utf8(
+            render(&ContourFigure::new(&l, FIG1_LEVELS.to_vec()).filled(true), ImageFormat::Svg, (800, 700)).unwrap(),
+        )
+        .unwrap();
+        assert!(svg.contains(">loss<"), "the colour bar is named");
+    }
+
+    #[test]
+    fn a_path_leaving_the_range_is_cut_at_the_frame() {
+        let l = seed_landscape(60);
+        let magenta = RGBColor(255, 0, 255);
+        let path = PathOverlay {
+            label: String::new(),
+            color: magenta,
+            points: vec![[1.0, 1.0], [5.0, 1.5], [5.0, 9.0], [-3.0, 9.0], [-3.0, -5.0], [1.5, -5.0], [1.5, 0.0]],
+            losses: None,
+        };
+        let fig = ContourFigure::new(&l, FIG1_LEVELS.to_vec()).label_lines(false).mark_minimum(false).paths(vec![path]);
+        let (w, h) = (700u32, 600u32);
+        let mut rgb = vec![0u8; (w * h * 3) as usize];
+        let geometry = {
+            crate::font::ensure_registered();
+            let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+            root.fill(&WHITE).unwrap();
+            let style = PanelStyle {
+                sizes: Sizes::for_area(w, h),
+                scale: fig.color_scale(),
+                line_levels: fig.levels().to_vec(),
+                own_colorbar: false,
+            };
+            let g = fig.draw_panel(&root, &style).unwrap();
+            root.present().unwrap();
+            g
+        };
+        let (x0, y0, x1, y1) = geometry.plot;
+        let mut inside = 0;
+        for y in 0..h as i32 {
+            for x in 0..w as i32 {
+                let k = ((y as u32 * w + x as u32) * 3) as usize;
+                if rgb[k..k + 3] != [255, 0, 255] {
+                    continue;
+                }
+                let near = x >= x0 - 2 && x < x1 + 2 && y >= y0 - 2 && y < y1 + 2;
+                assert!(near, "path pixel at ({x}, {y}) outside the plot {:?}", geometry.plot);
+                inside += 1;
+            }
+        }
+        assert!(inside > 100, "the path was not drawn inside ({inside} pixels)");
+    }
+
+    #[test]
+    fn non_finite_points_are_grey_and_counted() {
+        let l = bowl_with_hole(41);
+        let n = l.non_finite_count();
+        assert!(n > 0);
+        let fig = ContourFigure::new(&l, vec![0.5, 1.0, 2.0, 4.0]).filled(true);
+        let svg = String::from_utf8(render(&fig, ImageFormat::Svg, (800, 700)).unwrap()).unwrap();
+        assert!(svg.contains(&format!("{n} points not finite")), "no note of {n} points");
+        assert!(svg.contains("#DEDEDE") || svg.contains("#dedede"), "no grey gap");
+        let img = decode(&render(&fig, ImageFormat::Png, (800, 700)).unwrap());
+        assert_eq!(img.dimensions(), (800, 700));
+    }
+
+    #[test]
+    fn the_minimum_is_refined_below_the_grid_step() {
+        let l = seed_landscape(200);
+        let m = refined_minimum(&l).unwrap();
+        assert!((m.u - 0.825_714_285_7).abs() < 1e-3, "{m:?}");
+        assert!((m.v - 1.485_714_285_7).abs() < 3e-3, "{m:?}");
+        assert!((m.loss - 0.133_904_761_9).abs() < 1e-4, "{m:?}");
+    }
+
+    #[test]
+    fn the_colour_scale_spans_the_levels_and_the_data() {
+        let l = seed_landscape(100);
+        let s = ContourFigure::new(&l, FIG1_LEVELS.to_vec()).color_scale();
+        assert!(s.is_log());
+        let (lo, hi) = l.finite_range().unwrap();
+        assert!((s.lo() - lo).abs() < 1e-9, "{} vs {lo}", s.lo());
+        assert!(s.hi() <= hi && s.hi() >= 20.0);
+        let s = ContourFigure::new(&l, vec![0.2, 0.5, 0.7, 0.8, 1.0]).color_scale();
+        assert!(!s.is_log());
+        assert!(s.lo() >= 0.0 && s.hi() <= 1.3, "{s:?}");
+        let s = ContourFigure::new(&l, vec![0.2, 0.5, 0.7, 0.8, 1.0]).log_color(true).color_scale();
+        assert!(s.is_log());
+    }
+
+    #[test]
+    fn cutting_and_clipping_polylines() {
+        let line = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)];
+        let hole = Rect { x0: 4.0, y0: -1.0, x1: 6.0, y1: 1.0 };
+        let pieces = cut_out(&line, &[hole]);
+        assert_eq!(pieces, vec![vec![(0.0, 0.0), (4.0, 0.0)], vec![(6.0, 0.0), (10.0, 0.0), (10.0, 10.0)]]);
+        let frame = Rect { x0: 0.0, y0: 0.0, x1: 5.0, y1: 5.0 };
+        let pieces = keep_inside(&[(1.0, 1.0), (9.0, 1.0), (9.0, 3.0), (1.0, 3.0), (f64::NAN, 0.0), (2.0, 2.0), (3.0, 2.0)], &frame);
+        assert_eq!(
+            pieces,
+            vec![vec![(1.0, 1.0), (5.0, 1.0)], vec![(5.0, 3.0), (1.0, 3.0)], vec![(2.0, 2.0), (3.0, 2.0)]]
+        );
+        assert!(segment_in_rect((-1.0, 7.0), (7.0, 7.0), &frame).is_none());
+    }
+
+    #[test]
+    fn labels_on_circles_stay_apart_and_inside() {
+        let sz = Sizes::with_scale(1.0);
+        let plot = Rect { x0: 0.0, y0: 0.0, x1: 600.0, y1: 500.0 };
+        let lines: Vec<LineGeom> = (1..=6)
+            .map(|k| {
+                let r = 35.0 * k as f64;
+                let pts: Vec<(f64, f64)> = (0..=180)
+                    .map(|a| {
+                        let t = a as f64 / 180.0 * std::f64::consts::TAU;
+                        (300.0 + r * t.cos(), 250.0 + r * t.sin())
+                    })
+                    .collect();
+                LineGeom::new(k - 1, pts, true)
+            })
+            .collect();
+        let mut index = SegmentIndex::new(24.0);
+        for (id, l) in lines.iter().enumerate() {
+            index.insert_line(id, &l.pts);
+        }
+        let sizes = vec![(22.0, 14.0); 6];
+        let placed = place_labels(&lines, &sizes, &[], &index, &plot, sz);
+        for level in 0..6 {
+            assert!(placed.iter().any(|p| lines[p.line].level == level), "level {level} unlabelled");
+        }
+        for (a, p) in placed.iter().enumerate() {
+            assert!(p.rect.inside(&plot));
+            for q in &placed[a + 1..] {
+                assert!(!p.rect.intersects(&q.rect), "{p:?} overlaps {q:?}");
+            }
+            assert_eq!(index.crossings(&p.rect, p.line), 0, "another circle runs through {p:?}");
+        }
+    }
+}

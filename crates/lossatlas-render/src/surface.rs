@@ -1,0 +1,1308 @@
+//! The 3D surface of a landscape, with optimizer paths that are hidden where a hill stands in
+//! front of them.
+//!
+//! # Why not plotters' 3D charts
+//!
+//! plotters' `Cartesian3d` with `SurfaceSeries` draws polygons in the order they are generated,
+//! with no depth sort and no depth buffer: a far slope painted after a near one covers it, and a
+//! line series drawn on top of the surface is never hidden, so a path behind a hill shows through
+//! it (the very fault the seed note's figure 5 had). This module draws its own:
+//!
+//! 1. The landscape is mapped to a box with matplotlib's 4:4:3 aspect and projected
+//!    orthographically for the view's azimuth and elevation ([`crate::projection`]).
+//! 2. Each grid cell becomes a quad (cells with a non-finite corner are left out, so gaps stay
+//!    empty), coloured by viridis at its mean loss and shaded by Lambert's cosine law from its
+//!    normal, so the form reads without a legend. Quads are painted back to front by the depth of
+//!    their centre (the painter's algorithm), which is exact for a height field seen from above
+//!    except for a few pixels where two steep cells interleave.
+//! 3. The same triangles are rasterized by our code into a depth buffer at the output resolution.
+//!    Paths are cut into pieces of about 1.5 pixels and only the pieces in front of the surface
+//!    (within a small tolerance) are drawn. The decision is ours, not the backend's, so PNG and
+//!    SVG hide exactly the same parts.
+
+use lossatlas::Landscape;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{FontDesc, FontFamily, FontStyle, FontTransform};
+
+use crate::colorbar::{colorbar_pad, colorbar_width, draw_colorbar};
+use crate::colormap::{viridis, ColorScale};
+use crate::error::{Error, Result};
+use crate::labels::{format_sig, format_tick, Sizes};
+use crate::output::Figure;
+use crate::overlay::{Marker, MarkerShape, PathOverlay};
+use crate::projection::{box_corners, DepthBuffer, Projected, Projection, HALF};
+
+/// The floor of the box (the pane under the surface).
+pub(crate) const FLOOR_COLOR: RGBColor = RGBColor(233, 233, 237);
+/// The two back walls of the box.
+pub(crate) const WALL_COLOR: RGBColor = RGBColor(243, 243, 246);
+const GRID_COLOR: RGBColor = RGBColor(206, 206, 212);
+const AXIS_COLOR: RGBColor = RGBColor(70, 70, 70);
+const TEXT_COLOR: RGBColor = RGBColor(20, 20, 20);
+
+/// How far overlays float above the surface, in box units (the box is 0.75 high).
+const LIFT: f64 = 0.006;
+/// How far behind the surface an overlay point may lie and still count as visible, in box units.
+/// It absorbs the difference between the true loss on a path and the flat cells between grid
+/// points; a hill that really stands in front is far deeper than this.
+const DEPTH_TOLERANCE: f64 = 0.02;
+/// The length of the pieces a path is cut into for the visibility test, in pixels.
+const PIECE_PX: f64 = 1.5;
+/// Grids with at most this many cells along both axes get darker cell edges by default.
+const EDGE_CELLS: usize = 40;
+
+/// A shaded 3D surface of a [`Landscape`] with a box, axes, a colour bar and optional paths and
+/// markers drawn with correct hiding.
+///
+/// ```
+/// use lossatlas::{Axis, GridSpec, Landscape, Plane};
+/// use lossatlas_render::{render, ImageFormat, SurfaceFigure};
+///
+/// let grid = GridSpec::new(Axis::new("a", -1.0, 1.0, 21)?, Axis::new("b", -1.0, 1.0, 21)?, 1 << 20)?;
+/// let plane = Plane::parameter_axes(&["a".to_string(), "b".to_string()])?;
+/// let values = (0..21 * 21).map(|n| {
+///     let (a, b) = (-1.0 + 0.1 * (n % 21) as f64, -1.0 + 0.1 * (n / 21) as f64);
+///     a * a + 2.0 * b * b
+/// });
+/// let landscape = Landscape::from_values(grid, plane, values.collect())?;
+/// let figure = SurfaceFigure::new(&landscape).title("a bowl").azimuth(-45.0);
+/// let png = render(&figure, ImageFormat::Png, (900, 700))?;
+/// assert!(png.starts_with(b"\x89PNG"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SurfaceFigure<'a> {
+    landscape: &'a Landscape,
+    title: String,
+    x_label: String,
+    y_label: String,
+    z_label: String,
+    elevation: f64,
+    azimuth: f64,
+    log_color: bool,
+    mark_minimum: bool,
+    paths: Vec<PathOverlay>,
+    markers: Vec<Marker>,
+    z_clip: Option<f64>,
+    edges: Option<bool>,
+}
+
+impl<'a> SurfaceFigure<'a> {
+    /// A surface of `landscape` seen from matplotlib's default view (elevation 30 degrees,
+    /// azimuth -60 degrees), axes named after the landscape's axes and "loss", the minimum
+    /// marked, no title, no paths, linear colours and no clipping.
+    pub fn new(landscape: &'a Landscape) -> SurfaceFigure<'a> {
+        SurfaceFigure {
+            landscape,
+            title: String::new(),
+            x_label: landscape.u().name().to_string(),
+            y_label: landscape.v().name().to_string(),
+            z_label: "loss".to_string(),
+            elevation: 30.0,
+            azimuth: -60.0,
+            log_color: false,
+            mark_minimum: true,
+            paths: Vec::new(),
+            markers: Vec::new(),
+            z_clip: None,
+            edges: None,
+        }
+    }
+
+    /// The title drawn above the figure (none when empty, the default).
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = title.into();
+        self
+    }
+
+    /// The name of the u axis (default: the landscape's u axis name).
+    pub fn x_label(mut self, label: impl Into<String>) -> Self {
+        self.x_label = label.into();
+        self
+    }
+
+    /// The name of the v axis (default: the landscape's v axis name).
+    pub fn y_label(mut self, label: impl Into<String>) -> Self {
+        self.y_label = label.into();
+        self
+    }
+
+    /// The name of the vertical axis and the colour bar (default "loss").
+    pub fn z_label(mut self, label: impl Into<String>) -> Self {
+        self.z_label = label.into();
+        self
+    }
+
+    /// The angle of the view above the u-v plane in degrees, from 0 (side on) to 90 (straight
+    /// down); default 30. Checked when drawing, or by [`SurfaceFigure::validate`].
+    pub fn elevation(mut self, degrees: f64) -> Self {
+        self.elevation = degrees;
+        self
+    }
+
+    /// The angle of the view around the vertical axis in degrees, measured from +u towards +v as
+    /// in matplotlib's `view_init`; default -60 (looking from the +u, -v side). Any value from
+    /// -360 to 360.
+    pub fn azimuth(mut self, degrees: f64) -> Self {
+        self.azimuth = degrees;
+        self
+    }
+
+    /// Colours on a logarithmic scale (default false), which shows detail near the minimum when
+    /// the loss spans decades. Heights stay linear. Falls back to linear when the smallest loss
+    /// is not positive.
+    pub fn log_color(mut self, log: bool) -> Self {
+        self.log_color = log;
+        self
+    }
+
+    /// Whether to mark the grid's smallest loss (default true).
+    pub fn mark_minimum(mut self, mark: bool) -> Self {
+        self.mark_minimum = mark;
+        self
+    }
+
+    /// Paths drawn on the surface (e.g. optimizer trajectories), hidden where the surface is in
+    /// front of them; their heights are their `losses`, or the landscape interpolated.
+    pub fn paths(mut self, paths: Vec<PathOverlay>) -> Self {
+        self.paths = paths;
+        self
+    }
+
+    /// Marked points on the surface, hidden like paths.
+    pub fn markers(mut self, markers: Vec<Marker>) -> Self {
+        self.markers = markers;
+        self
+    }
+
+    /// Caps the height at `max` (None, the default, shows everything). Losses above it are drawn
+    /// as a flat cut at `max`, so a few huge values do not flatten the interesting part.
+    pub fn z_clip(mut self, max: Option<f64>) -> Self {
+        self.z_clip = max;
+        self
+    }
+
+    /// Whether to outline every cell with a darker line. By default cells are outlined when the
+    /// grid has at most 40 cells along each axis, where the outline helps reading the shape.
+    pub fn edges(mut self, edges: bool) -> Self {
+        self.edges = Some(edges);
+        self
+    }
+
+    /// Checks the settings: elevation within 0..=90 degrees, azimuth within -360..=360, a finite
+    /// clip above the smallest loss, path losses matching their points, and at least one finite
+    /// value in the landscape. Drawing calls it first.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.elevation.is_finite() && (0.0..=90.0).contains(&self.elevation)) {
+            return Err(Error::Invalid(format!(
+                "surface elevation {} degrees is out of range; use 0 (side on) to 90 (from above)",
+                self.elevation
+            )));
+        }
+        if !(self.azimuth.is_finite() && (-360.0..=360.0).contains(&self.azimuth)) {
+            return Err(Error::Invalid(format!(
+                "surface azimuth {} degrees is out of range; use -360 to 360",
+                self.azimuth
+            )));
+        }
+        let Some((lo, _)) = self.landscape.finite_range() else {
+            return Err(Error::Invalid("the landscape has no finite value to draw".into()));
+        };
+        if let Some(max) = self.z_clip {
+            if !(max.is_finite() && max > lo) {
+                return Err(Error::Invalid(format!(
+                    "z clip {max} must be a number above the smallest loss {}",
+                    format_sig(lo, 4)
+                )));
+            }
+        }
+        for path in &self.paths {
+            if let Some(losses) = &path.losses {
+                if losses.len() != path.points.len() {
+                    return Err(Error::Invalid(format!(
+                        "path `{}` has {} points but {} losses",
+                        path.label,
+                        path.points.len(),
+                        losses.len()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn show_edges(&self) -> bool {
+        self.edges.unwrap_or_else(|| {
+            self.landscape.u().n() <= EDGE_CELLS + 1 && self.landscape.v().n() <= EDGE_CELLS + 1
+        })
+    }
+
+    fn z_range(&self) -> (f64, f64) {
+        let (lo, hi) = self.landscape.finite_range().unwrap_or((0.0, 1.0));
+        let hi = self.z_clip.map_or(hi, |cap| hi.min(cap));
+        if hi > lo {
+            (lo, hi)
+        } else {
+            (lo - 0.5, lo + 0.5)
+        }
+    }
+
+    fn color_scale(&self) -> ColorScale {
+        let (lo, hi) = self.z_range();
+        ColorScale::new(lo, hi, self.log_color)
+    }
+
+    fn legend_entries(&self) -> Vec<LegendEntry> {
+        let mut entries: Vec<LegendEntry> = self
+            .paths
+            .iter()
+            .map(|p| LegendEntry { symbol: LegendSymbol::Line(p.color), text: p.label.clone() })
+            .collect();
+        if !self.paths.is_empty() {
+            entries.push(LegendEntry { symbol: LegendSymbol::Start, text: "start".into() });
+            entries.push(LegendEntry { symbol: LegendSymbol::End, text: "end".into() });
+        }
+        if self.mark_minimum {
+            if let Some(m) = self.landscape.minimum() {
+                entries.push(LegendEntry {
+                    symbol: LegendSymbol::Minimum,
+                    text: format!(
+                        "grid minimum {} at {} = {}, {} = {}",
+                        format_sig(m.loss, 3),
+                        self.x_label,
+                        format_sig(m.u, 3),
+                        self.y_label,
+                        format_sig(m.v, 3)
+                    ),
+                });
+            }
+        }
+        entries
+    }
+
+    /// Everything about the picture that does not need a backend: layout, projection, sorted
+    /// cells and the depth buffer at `width` x `height` pixels.
+    #[cfg(test)]
+    pub(crate) fn scene(&self, width: u32, height: u32) -> Result<Scene> {
+        self.scene_with_bar(width, height, None)
+    }
+
+    /// [`SurfaceFigure::scene`] with the colour bar's strip `bar_width` pixels wide (measured by
+    /// the backend when drawing).
+    fn scene_with_bar(&self, width: u32, height: u32, bar_width: Option<f64>) -> Result<Scene> {
+        self.validate()?;
+        let sizes = Sizes::for_area(width, height);
+        let (w, h) = (width as f64, height as f64);
+        let pad = sizes.len(12.0);
+        let z_range = self.z_range();
+        let color = self.color_scale();
+
+        // Bands: title on top, legend under it, colour bar on the right.
+        let mut top = pad;
+        let title_y = (!self.title.is_empty()).then(|| {
+            let y = top + sizes.title * 0.6;
+            top += sizes.title * 1.5;
+            y
+        });
+        let legend = self.legend_entries();
+        // The colour bar's strip; without a backend to measure it, a generous estimate.
+        let bar_width = bar_width.unwrap_or_else(|| {
+            let widest = [color.lo(), color.hi()].map(|v| estimate(&format_sig(v, 3), sizes.tick, false).0);
+            3.0 * sizes.tick + widest[0].max(widest[1]) + 2.2 * sizes.tick
+        });
+        let bar_band = bar_width + pad / 2.0;
+        let legend_width = w - bar_band - 2.0 * pad;
+        let legend_rows = legend_rows(&legend, &sizes, legend_width, &estimate);
+        let legend_top = top;
+        top += legend_rows.len() as f64 * sizes.note * 1.6;
+        if !legend_rows.is_empty() {
+            top += sizes.len(4.0);
+        }
+        let area = Rect { l: pad, t: top, r: w - bar_band, b: h - pad };
+        if area.width() < 50.0 || area.height() < 50.0 {
+            return Err(Error::Invalid(format!(
+                "a {width}x{height} picture leaves no room for the surface; use at least 400x300 pixels"
+            )));
+        }
+
+        // Fit the box with its labels into the area: place everything, measure how far it spills
+        // over (or how much room is left) on each side, move the box's rectangle by that, repeat.
+        let ranges = [(self.landscape.u().min(), self.landscape.u().max()), (self.landscape.v().min(), self.landscape.v().max()), z_range];
+        let mut plot = Rect {
+            l: area.l + sizes.len(70.0),
+            t: area.t + sizes.len(10.0),
+            r: area.r - sizes.len(30.0),
+            b: area.b - sizes.len(60.0),
+        };
+        let mut projection = Projection::new(ranges, self.azimuth, self.elevation, plot.tuple());
+        for _ in 0..4 {
+            let axes = AxisLayout::compute(&projection, ranges, self.labels(), &sizes, &estimate);
+            let mut bounds = projected_box_bounds(&projection);
+            for text in axes.all_texts() {
+                bounds = bounds.union(&text.rect());
+            }
+            plot.l = (plot.l + (area.l - bounds.l)).max(area.l);
+            plot.t = (plot.t + (area.t - bounds.t)).max(area.t);
+            plot.r = (plot.r - (bounds.r - area.r)).min(area.r);
+            plot.b = (plot.b - (bounds.b - area.b)).min(area.b);
+            if plot.width() < 20.0 || plot.height() < 20.0 {
+                return Err(Error::Invalid(format!(
+                    "a {width}x{height} picture leaves no room for the surface; use at least 400x300 pixels"
+                )));
+            }
+            projection = Projection::new(ranges, self.azimuth, self.elevation, plot.tuple());
+        }
+
+        // The bar runs along the middle 80% of the box's height, its end labels within the area.
+        let box_bounds = projected_box_bounds(&projection);
+        let inset = box_bounds.height() * 0.1;
+        let bar_pad = colorbar_pad(sizes.tick) as f64;
+        let bar = Rect {
+            l: area.r,
+            t: (box_bounds.t + inset - bar_pad).max(area.t),
+            r: area.r + bar_width,
+            b: (box_bounds.b - inset + bar_pad).min(area.b),
+        };
+
+        let (cells, depth) = self.cells(&projection, &color, z_range, width, height);
+        Ok(Scene {
+            projection,
+            ranges,
+            color,
+            cells,
+            depth,
+            sizes,
+            width: w,
+            height: h,
+            title_y,
+            legend,
+            legend_rows,
+            legend_top,
+            area,
+            bar,
+        })
+    }
+
+    fn labels(&self) -> [&str; 3] {
+        [&self.x_label, &self.y_label, &self.z_label]
+    }
+
+    /// The surface's cells, sorted back to front, and its depth buffer.
+    fn cells(
+        &self,
+        projection: &Projection,
+        color: &ColorScale,
+        z_range: (f64, f64),
+        width: u32,
+        height: u32,
+    ) -> (Vec<Cell>, DepthBuffer) {
+        let l = self.landscape;
+        let (nu, nv) = (l.u().n(), l.v().n());
+        let us = l.u().values();
+        let vs = l.v().values();
+        let eye = projection.eye();
+        let light = projection.light();
+        let edges = self.show_edges();
+        let mut depth = DepthBuffer::new(width, height);
+        let mut cells = Vec::with_capacity((nu - 1) * (nv - 1));
+        for j in 0..nv - 1 {
+            for i in 0..nu - 1 {
+                let ids = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
+                let values = ids.map(|(a, b)| l.at(a, b));
+                if values.iter().any(|v| !v.is_finite()) {
+                    continue;
+                }
+                let points = [0, 1, 2, 3].map(|k| {
+                    let (a, b) = ids[k];
+                    projection.to_box(us[a], vs[b], values[k].clamp(z_range.0, z_range.1))
+                });
+                let corners = points.map(|p| projection.project_box(p));
+                let mut normal = cross(sub(points[2], points[0]), sub(points[3], points[1]));
+                if dot(normal, eye) < 0.0 {
+                    // We see the underside: light the side that faces us.
+                    normal = normal.map(|c| -c);
+                }
+                let lambert = dot(normalize(normal), light).max(0.0);
+                let shade = 0.42 + 0.58 * lambert;
+                let t = values.iter().map(|&v| color.position(v)).sum::<f64>() / 4.0;
+                let fill = scale_color(viridis(t), shade);
+                let edge = edges.then(|| scale_color(fill, 0.72));
+                depth.fill_triangle(corners[0], corners[1], corners[2]);
+                depth.fill_triangle(corners[0], corners[2], corners[3]);
+                let centre = corners.iter().map(|c| c.depth).sum::<f64>() / 4.0;
+                cells.push(Cell { i, j, corners, fill, edge, depth: centre });
+            }
+        }
+        cells.sort_by(|a, b| a.depth.total_cmp(&b.depth).then((a.j, a.i).cmp(&(b.j, b.i))));
+        (cells, depth)
+    }
+
+    fn draw_scene<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, scene: &Scene) -> Result<()> {
+        let sizes = &scene.sizes;
+        let measure = |text: &str, size: f64, bold: bool| -> (f64, f64) {
+            root.estimate_text_size(text, &text_style(size, bold, false, TEXT_COLOR))
+                .map(|(w, h)| (w as f64, h as f64))
+                .unwrap_or_else(|_| estimate(text, size, bold))
+        };
+        root.fill(&WHITE)?;
+        let axes = AxisLayout::compute(&scene.projection, scene.ranges, self.labels(), sizes, &measure);
+
+        // Back panes and their grid lines.
+        let eye = scene.projection.eye();
+        let far = [-HALF[0] * eye[0].signum(), -HALF[1] * eye[1].signum()];
+        let [hx, hy, hz] = HALF;
+        let panes = [
+            ([[-hx, -hy, -hz], [hx, -hy, -hz], [hx, hy, -hz], [-hx, hy, -hz]], FLOOR_COLOR),
+            ([[far[0], -hy, -hz], [far[0], hy, -hz], [far[0], hy, hz], [far[0], -hy, hz]], WALL_COLOR),
+            ([[-hx, far[1], -hz], [hx, far[1], -hz], [hx, far[1], hz], [-hx, far[1], hz]], WALL_COLOR),
+        ];
+        for (corners, color) in panes {
+            let points: Vec<(i32, i32)> = corners.iter().map(|&c| pixel(scene.projection.project_box(c))).collect();
+            root.draw(&Polygon::new(points.clone(), color.filled()))?;
+            let mut outline = points;
+            outline.push(outline[0]);
+            root.draw(&PathElement::new(outline, GRID_COLOR.stroke_width(1)))?;
+        }
+        let grid_style = GRID_COLOR.stroke_width(1);
+        let line = |a: [f64; 3], b: [f64; 3]| {
+            PathElement::new(vec![pixel(scene.projection.project_box(a)), pixel(scene.projection.project_box(b))], grid_style)
+        };
+        for &t in &axes.ticks[0] {
+            let x = to_box_1d(t, scene.ranges[0], 0);
+            root.draw(&line([x, -hy, -hz], [x, hy, -hz]))?;
+            root.draw(&line([x, far[1], -hz], [x, far[1], hz]))?;
+        }
+        for &t in &axes.ticks[1] {
+            let y = to_box_1d(t, scene.ranges[1], 1);
+            root.draw(&line([-hx, y, -hz], [hx, y, -hz]))?;
+            root.draw(&line([far[0], y, -hz], [far[0], y, hz]))?;
+        }
+        for &t in &axes.ticks[2] {
+            let z = to_box_1d(t, scene.ranges[2], 2);
+            root.draw(&line([far[0], -hy, z], [far[0], hy, z]))?;
+            root.draw(&line([-hx, far[1], z], [hx, far[1], z]))?;
+        }
+
+        // The surface, back to front. Each cell is also stroked (in its own colour unless edges
+        // are on) so no hairline seams open between neighbours in either format.
+        for cell in &scene.cells {
+            let points: Vec<(i32, i32)> = cell.corners.iter().map(|&c| pixel(c)).collect();
+            root.draw(&Polygon::new(points.clone(), cell.fill.filled()))?;
+            let mut outline = points;
+            outline.push(outline[0]);
+            root.draw(&PathElement::new(outline, cell.edge.unwrap_or(cell.fill).stroke_width(1)))?;
+        }
+
+        // Axis lines and ticks.
+        for axis in axes.axes.iter().flatten() {
+            root.draw(&PathElement::new(vec![pixel_xy(axis.start), pixel_xy(axis.end)], AXIS_COLOR.stroke_width(1)))?;
+            for &(a, b) in &axis.tick_marks {
+                root.draw(&PathElement::new(vec![pixel_xy(a), pixel_xy(b)], AXIS_COLOR.stroke_width(1)))?;
+            }
+        }
+
+        // Paths and markers, hidden by the surface.
+        let width = sizes.px(2.5, 2);
+        for path in &self.paths {
+            let points = scene.path_points(self.landscape, path);
+            let runs = scene.visible_runs(&points);
+            for run in &runs {
+                let run: Vec<(i32, i32)> = run.iter().map(|&p| pixel_xy(p)).collect();
+                root.draw(&PathElement::new(run, WHITE.stroke_width(width + 2)))?;
+            }
+            for run in &runs {
+                let run: Vec<(i32, i32)> = run.iter().map(|&p| pixel_xy(p)).collect();
+                root.draw(&PathElement::new(run, path.color.stroke_width(width)))?;
+            }
+            let visible = |p: &Option<[f64; 3]>| p.filter(|&p| scene.visible(p)).map(|p| scene.projection.project_box(p));
+            if let Some(p) = points.first().and_then(visible) {
+                draw_symbol(root, LegendSymbol::Start, path.color, pixel(p), sizes)?;
+            }
+            if points.len() > 1 {
+                if let Some(p) = points.last().and_then(visible) {
+                    draw_symbol(root, LegendSymbol::End, path.color, pixel(p), sizes)?;
+                }
+            }
+        }
+        if self.mark_minimum {
+            if let Some(m) = self.landscape.minimum() {
+                if let Some(p) = scene.lifted(m.u, m.v, m.loss).filter(|&p| scene.visible(p)) {
+                    draw_symbol(root, LegendSymbol::Minimum, TEXT_COLOR, pixel(scene.projection.project_box(p)), sizes)?;
+                }
+            }
+        }
+        for marker in &self.markers {
+            let z = self.landscape.interpolate(marker.at[0], marker.at[1]);
+            if let Some(p) = scene.lifted(marker.at[0], marker.at[1], z).filter(|&p| scene.visible(p)) {
+                let at = pixel(scene.projection.project_box(p));
+                draw_marker(root, marker, at, sizes)?;
+            }
+        }
+
+        // Tick labels and axis titles.
+        for text in axes.visible_texts(scene.width, scene.height, &scene.reserved()) {
+            draw_placed(root, &text, TEXT_COLOR)?;
+        }
+
+        let bar = scene.bar;
+        if bar.height() > 4.0 * sizes.tick {
+            let strip = root.clone().shrink(
+                (bar.l.round() as i32, bar.t.round() as i32),
+                (bar.width().round() as u32, bar.height().round() as u32),
+            );
+            draw_colorbar(&strip, &scene.color, None, &self.z_label, sizes.tick)?;
+        }
+        self.draw_legend(root, scene, &measure)?;
+        if let Some(y) = scene.title_y {
+            let text = PlacedText::new(&self.title, sizes.title, false, false, (scene.width / 2.0, y), &measure);
+            draw_placed(root, &text, TEXT_COLOR)?;
+        }
+        Ok(())
+    }
+
+    fn draw_legend<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        scene: &Scene,
+        measure: &dyn Fn(&str, f64, bool) -> (f64, f64),
+    ) -> Result<()> {
+        let sizes = &scene.sizes;
+        let row_height = sizes.note * 1.6;
+        for (r, row) in scene.legend_rows.iter().enumerate() {
+            let widths: Vec<f64> = row
+                .iter()
+                .map(|&k| legend_entry_width(&scene.legend[k], sizes, measure))
+                .collect();
+            let total = widths.iter().sum::<f64>() + sizes.len(22.0) * (row.len() as f64 - 1.0);
+            let mut x = ((scene.area.l + scene.area.r - total) / 2.0).max(scene.area.l);
+            let y = scene.legend_top + row_height * (r as f64 + 0.5);
+            for (&k, w) in row.iter().zip(&widths) {
+                let entry = &scene.legend[k];
+                let symbol_width = symbol_width(entry.symbol, sizes);
+                let centre = (x + symbol_width / 2.0, y);
+                match entry.symbol {
+                    LegendSymbol::Line(color) => {
+                        let half = symbol_width / 2.0;
+                        let line = vec![pixel_xy((centre.0 - half, y)), pixel_xy((centre.0 + half, y))];
+                        root.draw(&PathElement::new(line, color.stroke_width(sizes.px(2.5, 2))))?;
+                    }
+                    symbol => draw_symbol(root, symbol, AXIS_COLOR, pixel_xy(centre), sizes)?,
+                }
+                let tx = x + symbol_width + sizes.len(6.0);
+                let (tw, _) = measure(&entry.text, sizes.note, false);
+                let text = PlacedText::new(&entry.text, sizes.note, false, false, (tx + tw / 2.0, y), measure);
+                draw_placed(root, &text, TEXT_COLOR)?;
+                x += w + sizes.len(22.0);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Figure for SurfaceFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        self.validate()?;
+        let (width, height) = root.dim_in_pixel();
+        let sizes = Sizes::for_area(width, height);
+        let bar_width = colorbar_width(root, &self.color_scale(), None, &self.z_label, sizes.tick);
+        let scene = self.scene_with_bar(width, height, Some(bar_width as f64))?;
+        self.draw_scene(root, &scene)
+    }
+}
+
+/// An axis-aligned rectangle in pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rect {
+    l: f64,
+    t: f64,
+    r: f64,
+    b: f64,
+}
+
+impl Rect {
+    fn width(&self) -> f64 {
+        self.r - self.l
+    }
+
+    fn height(&self) -> f64 {
+        self.b - self.t
+    }
+
+    fn tuple(&self) -> (f64, f64, f64, f64) {
+        (self.l, self.t, self.r, self.b)
+    }
+
+    fn union(&self, o: &Rect) -> Rect {
+        Rect { l: self.l.min(o.l), t: self.t.min(o.t), r: self.r.max(o.r), b: self.b.max(o.b) }
+    }
+
+    fn overlaps(&self, o: &Rect, gap: f64) -> bool {
+        self.l < o.r + gap && o.l < self.r + gap && self.t < o.b + gap && o.t < self.b + gap
+    }
+
+    fn inside(&self, width: f64, height: f64) -> bool {
+        self.l >= 0.0 && self.t >= 0.0 && self.r <= width && self.b <= height
+    }
+}
+
+/// One grid cell, projected.
+#[derive(Debug, Clone)]
+pub(crate) struct Cell {
+    /// Column index of the cell's lower-left grid point.
+    pub i: usize,
+    /// Row index of the cell's lower-left grid point.
+    pub j: usize,
+    corners: [Projected; 4],
+    fill: RGBColor,
+    edge: Option<RGBColor>,
+    /// The depth of the cell's centre (larger is nearer).
+    pub depth: f64,
+}
+
+/// A surface figure laid out for one picture size.
+#[derive(Debug)]
+pub(crate) struct Scene {
+    projection: Projection,
+    ranges: [(f64, f64); 3],
+    color: ColorScale,
+    /// Cells in painting order, farthest first.
+    pub cells: Vec<Cell>,
+    depth: DepthBuffer,
+    sizes: Sizes,
+    width: f64,
+    height: f64,
+    title_y: Option<f64>,
+    legend: Vec<LegendEntry>,
+    legend_rows: Vec<Vec<usize>>,
+    legend_top: f64,
+    area: Rect,
+    bar: Rect,
+}
+
+impl Scene {
+    /// The box position of an overlay point at (u, v) with loss `z`: z clamped into the drawn
+    /// range and lifted slightly; `None` outside the grid or for a non-finite loss.
+    fn lifted(&self, u: f64, v: f64, z: f64) -> Option<[f64; 3]> {
+        let [(u0, u1), (v0, v1), (z0, z1)] = self.ranges;
+        if !(z.is_finite() && (u0..=u1).contains(&u) && (v0..=v1).contains(&v)) {
+            return None;
+        }
+        let mut p = self.projection.to_box(u, v, z.clamp(z0, z1));
+        p[2] += LIFT;
+        Some(p)
+    }
+
+    /// Whether a point given in box coordinates is in front of the surface.
+    fn visible(&self, p: [f64; 3]) -> bool {
+        self.depth.is_visible(self.projection.project_box(p), DEPTH_TOLERANCE)
+    }
+
+    /// Whether a point at (u, v) with loss `z` on the surface would be drawn (not hidden).
+    #[cfg(test)]
+    pub fn point_visible(&self, u: f64, v: f64, z: f64) -> bool {
+        self.lifted(u, v, z).is_some_and(|p| self.visible(p))
+    }
+
+    /// The depth of the centre of a cell given by its lower-left grid point.
+    #[cfg(test)]
+    pub fn cell_depth(&self, i: usize, j: usize) -> Option<f64> {
+        self.cells.iter().find(|c| c.i == i && c.j == j).map(|c| c.depth)
+    }
+
+    /// A path's vertices in box coordinates (`None` where it leaves the grid or has no loss).
+    fn path_points(&self, landscape: &Landscape, path: &PathOverlay) -> Vec<Option<[f64; 3]>> {
+        path.points
+            .iter()
+            .enumerate()
+            .map(|(k, &[u, v])| {
+                let z = match &path.losses {
+                    Some(losses) => losses[k],
+                    None => landscape.interpolate(u, v),
+                };
+                self.lifted(u, v, z)
+            })
+            .collect()
+    }
+
+    /// The visible stretches of a polyline as screen polylines: each segment is cut into pieces
+    /// about [`PIECE_PX`] long and a piece is kept when its midpoint is inside the box and in front
+    /// of the surface.
+    fn visible_runs(&self, points: &[Option<[f64; 3]>]) -> Vec<Vec<(f64, f64)>> {
+        let mut runs = Vec::new();
+        let mut current: Vec<(f64, f64)> = Vec::new();
+        let screen = |p: [f64; 3]| {
+            let q = self.projection.project_box(p);
+            (q.x, q.y)
+        };
+        for pair in points.windows(2) {
+            let (Some(a), Some(b)) = (pair[0], pair[1]) else {
+                if current.len() > 1 {
+                    runs.push(std::mem::take(&mut current));
+                }
+                current.clear();
+                continue;
+            };
+            let (sa, sb) = (screen(a), screen(b));
+            let length = ((sb.0 - sa.0).powi(2) + (sb.1 - sa.1).powi(2)).sqrt();
+            let n = ((length / PIECE_PX).ceil() as usize).clamp(1, 100_000);
+            let at = |t: f64| [0, 1, 2].map(|k| a[k] + (b[k] - a[k]) * t);
+            for piece in 0..n {
+                let (t0, t1) = (piece as f64 / n as f64, (piece + 1) as f64 / n as f64);
+                let mid = at((t0 + t1) / 2.0);
+                let inside = (0..3).all(|k| mid[k].abs() <= HALF[k] + LIFT + 1e-9);
+                if inside && self.visible(mid) {
+                    if current.is_empty() {
+                        current.push(screen(at(t0)));
+                    }
+                    if piece + 1 == n {
+                        current.push(sb);
+                    }
+                } else if !current.is_empty() {
+                    current.push(screen(at(t0)));
+                    runs.push(std::mem::take(&mut current));
+                }
+            }
+        }
+        if current.len() > 1 {
+            runs.push(current);
+        }
+        runs
+    }
+
+    /// Regions tick labels must keep out of: the title, the legend and the colour bar.
+    fn reserved(&self) -> Vec<Rect> {
+        vec![
+            Rect { l: 0.0, t: 0.0, r: self.width, b: self.area.t },
+            Rect { l: self.area.r, t: 0.0, r: self.width, b: self.height },
+        ]
+    }
+}
+
+/// The legend's symbols.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LegendSymbol {
+    Line(RGBColor),
+    Start,
+    End,
+    Minimum,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct LegendEntry {
+    symbol: LegendSymbol,
+    text: String,
+}
+
+fn symbol_width(symbol: LegendSymbol, sizes: &Sizes) -> f64 {
+    match symbol {
+        LegendSymbol::Line(_) => sizes.len(28.0),
+        _ => sizes.len(14.0),
+    }
+}
+
+fn legend_entry_width(entry: &LegendEntry, sizes: &Sizes, measure: &dyn Fn(&str, f64, bool) -> (f64, f64)) -> f64 {
+    symbol_width(entry.symbol, sizes) + sizes.len(6.0) + measure(&entry.text, sizes.note, false).0
+}
+
+/// Greedy rows of legend entries no wider than `width`.
+fn legend_rows(
+    entries: &[LegendEntry],
+    sizes: &Sizes,
+    width: f64,
+    measure: &dyn Fn(&str, f64, bool) -> (f64, f64),
+) -> Vec<Vec<usize>> {
+    let gap = sizes.len(22.0);
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    let mut used = 0.0;
+    for (k, entry) in entries.iter().enumerate() {
+        let w = legend_entry_width(entry, sizes, measure);
+        match rows.last_mut() {
+            Some(row) if used + gap + w <= width => {
+                row.push(k);
+                used += gap + w;
+            }
+            _ => {
+                rows.push(vec![k]);
+                used = w;
+            }
+        }
+    }
+    rows
+}
+
+/// A text placed at a centre, with its measured size.
+#[derive(Debug, Clone, PartialEq)]
+struct PlacedText {
+    text: String,
+    size: f64,
+    bold: bool,
+    vertical: bool,
+    cx: f64,
+    cy: f64,
+    w: f64,
+    h: f64,
+}
+
+impl PlacedText {
+    fn new(
+        text: &str,
+        size: f64,
+        bold: bool,
+        vertical: bool,
+        centre: (f64, f64),
+        measure: &dyn Fn(&str, f64, bool) -> (f64, f64),
+    ) -> PlacedText {
+        let (w, h) = measure(text, size, bold);
+        let (w, h) = if vertical { (h, w) } else { (w, h) };
+        PlacedText { text: text.to_string(), size, bold, vertical, cx: centre.0, cy: centre.1, w, h }
+    }
+
+    fn rect(&self) -> Rect {
+        Rect { l: self.cx - self.w / 2.0, t: self.cy - self.h / 2.0, r: self.cx + self.w / 2.0, b: self.cy + self.h / 2.0 }
+    }
+}
+
+/// One drawn axis: its edge on screen, tick marks, tick labels and title.
+#[derive(Debug, Clone)]
+struct AxisGeometry {
+    start: (f64, f64),
+    end: (f64, f64),
+    tick_marks: Vec<((f64, f64), (f64, f64))>,
+    labels: Vec<PlacedText>,
+    title: PlacedText,
+}
+
+/// The three axes (u, v, z) of a view; an axis seen end-on is left out (`None`) but still has
+/// ticks for the grid lines on the panes.
+#[derive(Debug, Clone)]
+struct AxisLayout {
+    axes: [Option<AxisGeometry>; 3],
+    ticks: [Vec<f64>; 3],
+}
+
+impl AxisLayout {
+    fn compute(
+        projection: &Projection,
+        ranges: [(f64, f64); 3],
+        titles: [&str; 3],
+        sizes: &Sizes,
+        measure: &dyn Fn(&str, f64, bool) -> (f64, f64),
+    ) -> AxisLayout {
+        let eye = projection.eye();
+        let [hx, hy, hz] = HALF;
+        let near_x = if eye[0] >= 0.0 { hx } else { -hx };
+        let near_y = if eye[1] >= 0.0 { hy } else { -hy };
+        // The z axis stands on the leftmost vertical edge of the box, which is always on its
+        // outline; ties (a side-on view) go to the nearer edge.
+        let (zx, zy) = [(-hx, -hy), (hx, -hy), (hx, hy), (-hx, hy)]
+            .into_iter()
+            .min_by(|a, b| {
+                let pa = projection.project_box([a.0, a.1, 0.0]);
+                let pb = projection.project_box([b.0, b.1, 0.0]);
+                let key = |p: Projected| ((p.x * 1e6).round(), -p.depth);
+                key(pa).partial_cmp(&key(pb)).unwrap_or(std::cmp::Ordering::Equal)
+            })
+            .unwrap_or((-hx, -hy));
+        let edges = [
+            ([-hx, near_y, -hz], [hx, near_y, -hz]),
+            ([near_x, -hy, -hz], [near_x, hy, -hz]),
+            ([zx, zy, -hz], [zx, zy, hz]),
+        ];
+        let centre = projection.project_box([0.0, 0.0, 0.0]);
+        let tick_len = sizes.len(6.0);
+        let gap = sizes.len(4.0);
+        let mut axes: [Option<AxisGeometry>; 3] = [None, None, None];
+        let mut ticks: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        for k in 0..3 {
+            let (lo, hi) = ranges[k];
+            let (a, b) = edges[k];
+            let (s, e) = (projection.project_box(a), projection.project_box(b));
+            let length = ((e.x - s.x).powi(2) + (e.y - s.y).powi(2)).sqrt();
+            if length < sizes.len(30.0) {
+                ticks[k] = nice_ticks(lo, hi, 5).0;
+                continue;
+            }
+            let d = ((e.x - s.x) / length, (e.y - s.y) / length);
+            let mut n = (-d.1, d.0);
+            let mid = ((s.x + e.x) / 2.0, (s.y + e.y) / 2.0);
+            if n.0 * (mid.0 - centre.x) + n.1 * (mid.1 - centre.y) < 0.0 {
+                n = (-n.0, -n.1);
+            }
+            // As many ticks as fit along the edge with room for their labels.
+            let sample = [lo, hi, (lo + hi) / 2.0]
+                .iter()
+                .map(|&t| measure(&format_sig(t, 3), sizes.tick, false))
+                .fold((0.0f64, 0.0f64), |acc, (w, h)| (acc.0.max(w), acc.1.max(h)));
+            let along = d.0.abs() * sample.0 + d.1.abs() * sample.1 + sizes.len(18.0);
+            let max_count = ((length / along).floor() as usize + 1).clamp(2, 7);
+            let (values, step) = nice_ticks(lo, hi, max_count);
+            let mut tick_marks = Vec::new();
+            let mut labels = Vec::new();
+            for &t in &values {
+                let f = (t - lo) / (hi - lo);
+                let p = projection.project_box([0, 1, 2].map(|c| a[c] + (b[c] - a[c]) * f));
+                tick_marks.push(((p.x, p.y), (p.x + n.0 * tick_len, p.y + n.1 * tick_len)));
+                let text = format_tick(t, step);
+                let (w, h) = measure(&text, sizes.tick, false);
+                let half = (n.0.abs() * w + n.1.abs() * h) / 2.0;
+                let offset = tick_len + gap + half;
+                labels.push(PlacedText::new(&text, sizes.tick, false, false, (p.x + n.0 * offset, p.y + n.1 * offset), measure));
+            }
+            let extent = labels.iter().map(|l| n.0.abs() * l.w + n.1.abs() * l.h).fold(0.0, f64::max);
+            let vertical = k == 2 && d.1.abs() > 0.8;
+            let (tw, th) = measure(titles[k], sizes.axis, false);
+            let (tw, th) = if vertical { (th, tw) } else { (tw, th) };
+            let offset = tick_len + gap + extent + sizes.len(8.0) + (n.0.abs() * tw + n.1.abs() * th) / 2.0;
+            let title = PlacedText::new(titles[k], sizes.axis, false, vertical, (mid.0 + n.0 * offset, mid.1 + n.1 * offset), measure);
+            ticks[k] = values;
+            axes[k] = Some(AxisGeometry { start: (s.x, s.y), end: (e.x, e.y), tick_marks, labels, title });
+        }
+        AxisLayout { axes, ticks }
+    }
+
+    /// Every text, overlapping or not (for the layout, which must leave room for all of them).
+    fn all_texts(&self) -> impl Iterator<Item = &PlacedText> {
+        self.axes.iter().flatten().flat_map(|a| a.labels.iter().chain(std::iter::once(&a.title)))
+    }
+
+    /// The texts to draw: all axis titles, then tick labels in axis order, each skipped when it
+    /// would overlap one already taken, a `reserved` region, or leave the picture.
+    fn visible_texts(&self, width: f64, height: f64, reserved: &[Rect]) -> Vec<PlacedText> {
+        let mut taken: Vec<Rect> = reserved.to_vec();
+        let mut out = Vec::new();
+        for axis in self.axes.iter().flatten() {
+            let mut title = axis.title.clone();
+            let r = title.rect();
+            // Keep a title inside the picture even if the layout could not make room.
+            title.cx += (-r.l).max(0.0) - (r.r - width).max(0.0);
+            title.cy += (-r.t).max(0.0) - (r.b - height).max(0.0);
+            taken.push(title.rect());
+            out.push(title);
+        }
+        let gap = 3.0;
+        for axis in self.axes.iter().flatten() {
+            for label in &axis.labels {
+                let r = label.rect();
+                if r.inside(width, height) && !taken.iter().any(|t| t.overlaps(&r, gap)) {
+                    taken.push(r);
+                    out.push(label.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Nice tick values (1, 2, 2.5 or 5 times a power of ten apart) within [lo, hi], at most
+/// `max_count` of them, and their spacing.
+pub(crate) fn nice_ticks(lo: f64, hi: f64, max_count: usize) -> (Vec<f64>, f64) {
+    let span = hi - lo;
+    if !(span > 0.0 && span.is_finite()) {
+        return (vec![lo], 1.0);
+    }
+    let max_count = max_count.max(2);
+    let base = 10f64.powf((span / max_count as f64).log10().floor());
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0] {
+        let step = base * m;
+        let first = (lo / step - 1e-9).ceil() as i64;
+        let last = (hi / step + 1e-9).floor() as i64;
+        if last - first + 1 <= max_count as i64 {
+            let values = (first..=last)
+                .map(|k| k as f64 * step)
+                .map(|v| if v.abs() < step * 1e-9 { 0.0 } else { v })
+                .collect();
+            return (values, step);
+        }
+    }
+    (vec![lo, hi], span)
+}
+
+fn draw_symbol<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    symbol: LegendSymbol,
+    color: RGBColor,
+    at: (i32, i32),
+    sizes: &Sizes,
+) -> Result<()> {
+    match symbol {
+        LegendSymbol::Start => {
+            let r = sizes.px(5.0, 3) as i32;
+            root.draw(&Circle::new(at, r + 1, WHITE.filled()))?;
+            root.draw(&Circle::new(at, r, color.filled()))?;
+        }
+        LegendSymbol::End => {
+            let r = sizes.px(5.5, 3) as i32;
+            let w = sizes.px(2.5, 2);
+            for (dx, dy) in [(r, r), (r, -r)] {
+                let line = vec![(at.0 - dx, at.1 - dy), (at.0 + dx, at.1 + dy)];
+                root.draw(&PathElement::new(line.clone(), WHITE.stroke_width(w + 2)))?;
+            }
+            for (dx, dy) in [(r, r), (r, -r)] {
+                let line = vec![(at.0 - dx, at.1 - dy), (at.0 + dx, at.1 + dy)];
+                root.draw(&PathElement::new(line, color.stroke_width(w)))?;
+            }
+        }
+        LegendSymbol::Minimum => {
+            let r = sizes.px(6.0, 4) as i32;
+            root.draw(&Circle::new(at, r, WHITE.filled()))?;
+            root.draw(&Circle::new(at, r, color.stroke_width(sizes.px(2.0, 1))))?;
+            root.draw(&Circle::new(at, (r / 3).max(1), color.filled()))?;
+        }
+        LegendSymbol::Line(_) => {}
+    }
+    Ok(())
+}
+
+fn draw_marker<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, marker: &Marker, at: (i32, i32), sizes: &Sizes) -> Result<()> {
+    let r = sizes.px(6.0, 3) as i32;
+    match marker.shape {
+        MarkerShape::Circle => draw_symbol(root, LegendSymbol::Start, marker.color, at, sizes)?,
+        MarkerShape::Cross => draw_symbol(root, LegendSymbol::End, marker.color, at, sizes)?,
+        MarkerShape::Triangle => {
+            let points = vec![(at.0, at.1 - r), (at.0 + r, at.1 + r * 2 / 3), (at.0 - r, at.1 + r * 2 / 3)];
+            root.draw(&Polygon::new(points.clone(), marker.color.filled()))?;
+            let mut outline = points;
+            outline.push(outline[0]);
+            root.draw(&PathElement::new(outline, WHITE.stroke_width(1)))?;
+        }
+        MarkerShape::Star => {
+            root.draw(&Circle::new(at, r, marker.color.stroke_width(2)))?;
+            root.draw(&PathElement::new(vec![(at.0 - r, at.1), (at.0 + r, at.1)], marker.color.stroke_width(2)))?;
+            root.draw(&PathElement::new(vec![(at.0, at.1 - r), (at.0, at.1 + r)], marker.color.stroke_width(2)))?;
+        }
+    }
+    if !marker.label.is_empty() {
+        let (w, _) = estimate(&marker.label, sizes.note, false);
+        let text = PlacedText::new(
+            &marker.label,
+            sizes.note,
+            false,
+            false,
+            (at.0 as f64 + r as f64 + sizes.len(4.0) + w / 2.0, at.1 as f64 - r as f64),
+            &estimate,
+        );
+        draw_placed(root, &text, marker.color)?;
+    }
+    Ok(())
+}
+
+fn text_style(size: f64, bold: bool, vertical: bool, color: RGBColor) -> TextStyle<'static> {
+    let style = if bold { FontStyle::Bold } else { FontStyle::Normal };
+    let mut font = FontDesc::new(FontFamily::Name(crate::font::FAMILY), size, style);
+    if vertical {
+        // Rotate270 turns the text a quarter counter-clockwise: it reads from bottom to top.
+        font = font.transform(FontTransform::Rotate270);
+    }
+    TextStyle { font, color: color.to_backend_color(), pos: Pos::new(HPos::Center, VPos::Center) }
+}
+
+fn draw_placed<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, text: &PlacedText, color: RGBColor) -> Result<()> {
+    let style = text_style(text.size, text.bold, text.vertical, color);
+    root.draw_text(&text.text, &style, pixel_xy((text.cx, text.cy)))?;
+    Ok(())
+}
+
+/// A conservative text size without a backend (DejaVu Sans advances are at most about 0.6 of
+/// the font size for digits and lower case), used for the layout before drawing.
+fn estimate(text: &str, size: f64, bold: bool) -> (f64, f64) {
+    let per_char = if bold { 0.64 } else { 0.6 };
+    (text.chars().count() as f64 * per_char * size, size / 1.24)
+}
+
+fn projected_box_bounds(projection: &Projection) -> Rect {
+    box_corners().iter().fold(
+        Rect { l: f64::INFINITY, t: f64::INFINITY, r: f64::NEG_INFINITY, b: f64::NEG_INFINITY },
+        |acc, &c| {
+            let p = projection.project_box(c);
+            acc.union(&Rect { l: p.x, t: p.y, r: p.x, b: p.y })
+        },
+    )
+}
+
+fn to_box_1d(value: f64, (lo, hi): (f64, f64), k: usize) -> f64 {
+    ((value - lo) / (hi - lo) - 0.5) * 2.0 * HALF[k]
+}
+
+fn pixel(p: Projected) -> (i32, i32) {
+    pixel_xy((p.x, p.y))
+}
+
+fn pixel_xy((x, y): (f64, f64)) -> (i32, i32) {
+    (x.round() as i32, y.round() as i32)
+}
+
+fn scale_color(RGBColor(r, g, b): RGBColor, factor: f64) -> RGBColor {
+    let f = |c: u8| (c as f64 * factor).round().clamp(0.0, 255.0) as u8;
+    RGBColor(f(r), f(g), f(b))
+}
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+}
+
+fn normalize(a: [f64; 3]) -> [f64; 3] {
+    let n = dot(a, a).sqrt();
+    if n > 0.0 {
+        a.map(|c| c / n)
+    } else {
+        [0.0, 0.0, 1.0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lossatlas::{Axis, GridSpec, Plane};
+
+    use super::*;
+    use crate::output::{render, ImageFormat};
+
+    /// A landscape on [-1, 1] x [-1, 1] with `n` x `n` points and values `f(u, v)`.
+    fn landscape(n: usize, f: impl Fn(f64, f64) -> f64) -> Landscape {
+        let grid = GridSpec::new(
+            Axis::new("kappa", -1.0, 1.0, n).unwrap(),
+            Axis::new("beta", -1.0, 1.0, n).unwrap(),
+            1 << 30,
+        )
+        .unwrap();
+        let us = grid.u().values();
+        let vs = grid.v().values();
+        let values = vs.iter().flat_map(|&v| us.iter().map(move |&u| (u, v))).map(|(u, v)| f(u, v)).collect();
+        let plane = Plane::parameter_axes(&["kappa".to_string(), "beta".to_string()]).unwrap();
+        Landscape::from_values(grid, plane, values).unwrap()
+    }
+
+    /// A tall ridge along u at v = 0 on a flat floor.
+    fn ridge() -> Landscape {
+        landscape(81, |_, v| 10.0 * (-v * v / 0.02).exp())
+    }
+
+    fn decode(png: &[u8]) -> image::RgbImage {
+        image::load_from_memory_with_format(png, image::ImageFormat::Png).unwrap().to_rgb8()
+    }
+
+    #[test]
+    fn a_ridge_hides_the_point_behind_it_and_not_the_one_in_front() {
+        let l = ridge();
+        // The viewer stands on the -v side, 20 degrees up: the ridge at v = 0 blocks the floor
+        // behind it (v > 0) but not the floor in front (v < 0).
+        let figure = SurfaceFigure::new(&l).azimuth(-90.0).elevation(20.0);
+        let scene = figure.scene(900, 700).unwrap();
+        assert!(!scene.point_visible(0.0, 0.6, l.interpolate(0.0, 0.6)));
+        assert!(!scene.point_visible(0.3, 0.3, l.interpolate(0.3, 0.3)));
+        assert!(scene.point_visible(0.0, -0.6, l.interpolate(0.0, -0.6)));
+        assert!(scene.point_visible(0.5, 0.0, 10.0), "the crest itself is visible");
+        // From straight above nothing is hidden.
+        let top = SurfaceFigure::new(&l).elevation(90.0).scene(900, 700).unwrap();
+        assert!(top.point_visible(0.0, 0.6, l.interpolate(0.0, 0.6)));
+    }
+
+    #[test]
+    fn a_path_over_the_ridge_is_cut_where_it_goes_behind() {
+        let l = ridge();
+        let figure = SurfaceFigure::new(&l).azimuth(-90.0).elevation(20.0);
+        let scene = figure.scene(900, 700).unwrap();
+        let path = PathOverlay {
+            label: "across".into(),
+            color: crate::overlay::PATH_COLORS[0],
+            points: (0..=40).map(|k| [0.2, -0.8 + 0.04 * k as f64]).collect(),
+            losses: None,
+        };
+        let points = scene.path_points(&l, &path);
+        let runs = scene.visible_runs(&points);
+        assert!(!runs.is_empty());
+        let end = scene.projection.project_box(points.last().unwrap().unwrap());
+        let start = scene.projection.project_box(points[0].unwrap());
+        let near = |p: (f64, f64), q: Projected| (p.0 - q.x).hypot(p.1 - q.y) < 3.0;
+        assert!(runs.iter().flatten().any(|&p| near(p, start)), "the front end is drawn");
+        assert!(!runs.iter().flatten().any(|&p| near(p, end)), "the far end is hidden");
+    }
+
+    #[test]
+    fn cells_are_painted_far_to_near() {
+        let l = landscape(11, |u, v| u * u + v * v);
+        let scene = SurfaceFigure::new(&l).scene(900, 700).unwrap();
+        // Default view from the +u, -v side: cell (9, 0) is near, cell (0, 9) far.
+        let near = scene.cell_depth(9, 0).unwrap();
+        let far = scene.cell_depth(0, 9).unwrap();
+        assert!(near > far);
+        let position = |i, j| scene.cells.iter().position(|c| c.i == i && c.j == j).unwrap();
+        assert!(position(0, 9) < position(9, 0));
+        assert!(scene.cells.windows(2).all(|w| w[0].depth <= w[1].depth));
+    }
+
+    #[test]
+    fn png_has_the_requested_size_and_a_picture() {
+        let l = landscape(30, |u, v| (3.0 * u).sin() + v * v);
+        let png = render(&SurfaceFigure::new(&l).title("waves"), ImageFormat::Png, (640, 480)).unwrap();
+        let img = decode(&png);
+        assert_eq!(img.dimensions(), (640, 480));
+        let coloured = img.pixels().filter(|p| {
+            let [r, g, b] = p.0;
+            r.max(g).max(b) - r.min(g).min(b) > 40
+        });
+        assert!(coloured.count() > 640 * 480 / 10, "the surface covers a good part of the picture");
+    }
+
+    #[test]
+    fn svg_names_the_axes() {
+        let l = landscape(12, |u, v| u * u + v * v);
+        let figure = SurfaceFigure::new(&l).title("a bowl").z_label("mse");
+        let svg = String::from_utf8(render(&figure, ImageFormat::Svg, (900, 700)).unwrap()).unwrap();
+        for name in ["kappa", "beta", "mse", "a bowl"] {
+            assert!(svg.contains(&format!(">{name}<")) || svg.contains(&format!(">\n{name}\n<")), "{name}");
+        }
+    }
+
+    #[test]
+    fn non_finite_values_leave_a_gap() {
+        let l = landscape(41, |u, v| if u.abs() < 0.3 && v.abs() < 0.3 { f64::NAN } else { u * u + v * v });
+        let figure = SurfaceFigure::new(&l).elevation(90.0).azimuth(-90.0);
+        let scene = figure.scene(800, 700).unwrap();
+        let png = render(&figure, ImageFormat::Png, (800, 700)).unwrap();
+        let img = decode(&png);
+        let grey = |x: f64, y: f64| {
+            let [r, g, b] = img.get_pixel(x as u32, y as u32).0;
+            r.max(g).max(b) - r.min(g).min(b) <= 8 && r.min(g).min(b) >= 190
+        };
+        let hole = scene.projection.project(0.1, -0.1, 0.5);
+        assert!(grey(hole.x, hole.y), "the gap shows the floor");
+        let surface = scene.projection.project(0.7, 0.7, 0.5);
+        assert!(!grey(surface.x, surface.y), "outside the gap the surface is drawn");
+    }
+
+    #[test]
+    fn bad_angles_are_refused() {
+        let l = landscape(5, |u, v| u + v);
+        for figure in [
+            SurfaceFigure::new(&l).elevation(91.0),
+            SurfaceFigure::new(&l).elevation(-1.0),
+            SurfaceFigure::new(&l).elevation(f64::NAN),
+            SurfaceFigure::new(&l).azimuth(361.0),
+            SurfaceFigure::new(&l).azimuth(f64::INFINITY),
+        ] {
+            let err = render(&figure, ImageFormat::Png, (400, 300)).unwrap_err();
+            assert!(matches!(err, Error::Invalid(ref m) if m.contains("degrees")), "{err}");
+        }
+        assert!(SurfaceFigure::new(&l).elevation(0.0).azimuth(-360.0).validate().is_ok());
+        assert!(SurfaceFigure::new(&l).elevation(90.0).azimuth(360.0).validate().is_ok());
+        assert!(matches!(SurfaceFigure::new(&l).z_clip(Some(-5.0)).validate(), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn nice_ticks_are_round() {
+        assert_eq!(nice_ticks(-2.0, 2.0, 5), (vec![-2.0, -1.0, 0.0, 1.0, 2.0], 1.0));
+        assert_eq!(nice_ticks(0.13, 230.0, 6).0, vec![50.0, 100.0, 150.0, 200.0]);
+        assert_eq!(nice_ticks(-4.0, 4.0, 4), (vec![-2.5, 0.0, 2.5], 2.5));
+        assert_eq!(nice_ticks(0.0, 1e-3, 3).0, vec![0.0, 5e-4, 1e-3]);
+    }
+}

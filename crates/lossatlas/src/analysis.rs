@@ -1,0 +1,281 @@
+//! Numbers that describe a landscape: where its minimum is, how curved it is there, and what that
+//! means for gradient descent.
+//!
+//! For a quadratic with Hessian H (eigenvalues lambda_min <= lambda_max, condition number
+//! kappa = lambda_max / lambda_min), gradient descent with step eta contracts the error along
+//! eigenvector i by |1 - eta * lambda_i| per step, so it is stable only for eta < 2 / lambda_max, and
+//! at its best step eta = 2 / (lambda_min + lambda_max) it contracts by (kappa - 1) / (kappa + 1).
+//! Heavy-ball momentum at its best settings contracts by (sqrt(kappa) - 1) / (sqrt(kappa) + 1)
+//! (Polyak 1964). These are the textbook results, e.g. Nesterov, "Lectures on Convex Optimization".
+
+use crate::landscape::Landscape;
+use crate::objective::Objective;
+
+/// Eigenvalues (ascending) and unit eigenvectors (`vectors[k]` belongs to `values[k]`) of a
+/// symmetric n x n matrix given row-major, by cyclic Jacobi rotations (exact to rounding for the
+/// small matrices of a plane or a few parameters).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SymmetricEigen {
+    /// Eigenvalues, ascending.
+    pub values: Vec<f64>,
+    /// Unit eigenvectors, one per eigenvalue.
+    pub vectors: Vec<Vec<f64>>,
+}
+
+impl SymmetricEigen {
+    /// Decomposes `matrix` (n x n, row-major; only its symmetric part is used). Returns `None` if
+    /// any entry is not finite.
+    pub fn new(matrix: &[f64], n: usize) -> Option<SymmetricEigen> {
+        assert_eq!(matrix.len(), n * n, "matrix must be n x n");
+        if matrix.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let mut a: Vec<f64> = (0..n * n)
+            .map(|k| {
+                let (i, j) = (k / n, k % n);
+                0.5 * (matrix[i * n + j] + matrix[j * n + i])
+            })
+            .collect();
+        let mut v: Vec<f64> = (0..n * n).map(|k| if k / n == k % n { 1.0 } else { 0.0 }).collect();
+        for _sweep in 0..100 {
+            let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * n + j].powi(2)).sum();
+            let scale: f64 = a.iter().map(|x| x * x).sum();
+            if off <= 1e-32 * scale || off == 0.0 {
+                break;
+            }
+            for p in 0..n {
+                for q in p + 1..n {
+                    let apq = a[p * n + q];
+                    if apq == 0.0 {
+                        continue;
+                    }
+                    let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                    let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                    let t = if theta == 0.0 { 1.0 } else { t };
+                    let c = 1.0 / (t * t + 1.0).sqrt();
+                    let s = t * c;
+                    for k in 0..n {
+                        let (akp, akq) = (a[k * n + p], a[k * n + q]);
+                        a[k * n + p] = c * akp - s * akq;
+                        a[k * n + q] = s * akp + c * akq;
+                    }
+                    for k in 0..n {
+                        let (apk, aqk) = (a[p * n + k], a[q * n + k]);
+                        a[p * n + k] = c * apk - s * aqk;
+                        a[q * n + k] = s * apk + c * aqk;
+                    }
+                    for k in 0..n {
+                        let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
+                        v[k * n + p] = c * vkp - s * vkq;
+                        v[k * n + q] = s * vkp + c * vkq;
+                    }
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&i, &j| a[i * n + i].total_cmp(&a[j * n + j]));
+        Some(SymmetricEigen {
+            values: order.iter().map(|&k| a[k * n + k]).collect(),
+            vectors: order.iter().map(|&k| (0..n).map(|r| v[r * n + k]).collect()).collect(),
+        })
+    }
+
+    /// lambda_max / lambda_min when every eigenvalue is positive (a true minimum); `None` otherwise,
+    /// since a condition number of a saddle or a flat direction would be a made-up number.
+    pub fn condition_number(&self) -> Option<f64> {
+        let lo = *self.values.first()?;
+        let hi = *self.values.last()?;
+        (lo > 0.0).then(|| hi / lo)
+    }
+}
+
+/// What curvature at a minimum predicts for gradient descent and momentum.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepSizeReport {
+    /// The largest eigenvalue of the Hessian.
+    pub lambda_max: f64,
+    /// The smallest eigenvalue of the Hessian.
+    pub lambda_min: f64,
+    /// lambda_max / lambda_min.
+    pub condition_number: f64,
+    /// Gradient descent diverges for learning rates above 2 / lambda_max.
+    pub max_stable_learning_rate: f64,
+    /// The best constant learning rate for gradient descent, 2 / (lambda_min + lambda_max).
+    pub best_learning_rate: f64,
+    /// The error contraction per step of gradient descent at its best rate, (kappa-1)/(kappa+1).
+    pub gd_contraction: f64,
+    /// The contraction per step of heavy-ball momentum at its best settings,
+    /// (sqrt(kappa)-1)/(sqrt(kappa)+1).
+    pub momentum_contraction: f64,
+    /// Steps gradient descent at its best rate needs to shrink the error by 1e-6.
+    pub gd_steps_to_1e_minus_6: f64,
+}
+
+impl StepSizeReport {
+    /// The report for a positive definite Hessian's eigenvalues; `None` if it is not positive
+    /// definite.
+    pub fn from_eigen(eigen: &SymmetricEigen) -> Option<StepSizeReport> {
+        let kappa = eigen.condition_number()?;
+        let (lambda_min, lambda_max) = (eigen.values[0], *eigen.values.last()?);
+        let gd = (kappa - 1.0) / (kappa + 1.0);
+        let sk = kappa.sqrt();
+        Some(StepSizeReport {
+            lambda_max,
+            lambda_min,
+            condition_number: kappa,
+            max_stable_learning_rate: 2.0 / lambda_max,
+            best_learning_rate: 2.0 / (lambda_min + lambda_max),
+            gd_contraction: gd,
+            momentum_contraction: (sk - 1.0) / (sk + 1.0),
+            gd_steps_to_1e_minus_6: if gd == 0.0 { 1.0 } else { (1e-6f64.ln() / gd.ln()).ceil() },
+        })
+    }
+}
+
+/// A minimum found by [`find_minimum`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Minimum {
+    /// The parameters.
+    pub theta: Vec<f64>,
+    /// The loss there.
+    pub loss: f64,
+    /// How it was found.
+    pub method: MinimumMethod,
+}
+
+/// How a minimum was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinimumMethod {
+    /// Solved exactly (linear model, mse: least squares).
+    ClosedForm,
+    /// The best grid point refined by damped Newton steps; the number of iterations.
+    Newton(usize),
+}
+
+/// The global minimum over a landscape's plane: the least-squares solution where the model is
+/// linear with mse, else the best finite grid point refined by Newton's method with a backtracking
+/// line search (falling back to a gradient step where the Hessian is not positive definite). `None`
+/// when no grid value is finite.
+pub fn find_minimum(objective: &Objective, landscape: &Landscape) -> Option<Minimum> {
+    if let Some(q) = objective.quadratic() {
+        if let Some((s, c)) = q.optimum() {
+            let (si, ci) = q.indices();
+            let mut theta = vec![0.0; objective.n_params()];
+            theta[si] = s;
+            theta[ci] = c;
+            let loss = objective.loss(&theta);
+            return Some(Minimum { theta, loss, method: MinimumMethod::ClosedForm });
+        }
+    }
+    let start = landscape.minimum()?;
+    let theta = landscape.plane().point(start.u, start.v);
+    let (theta, loss, iterations) = newton(objective, theta);
+    Some(Minimum { theta, loss, method: MinimumMethod::Newton(iterations) })
+}
+
+/// Damped Newton iterations from `theta` until the gradient is tiny or steps stop helping.
+pub fn newton(objective: &Objective, mut theta: Vec<f64>) -> (Vec<f64>, f64, usize) {
+    let n = theta.len();
+    let (mut loss, mut grad) = objective.gradient(&theta);
+    let mut iterations = 0;
+    while iterations < 100 {
+        let gnorm = grad.iter().map(|g| g * g).sum::<f64>().sqrt();
+        if gnorm.is_nan() || gnorm <= 1e-13 * (1.0 + loss.abs()) {
+            break;
+        }
+        iterations += 1;
+        let h = objective.hessian(&theta);
+        let direction = match SymmetricEigen::new(&h, n) {
+            // Newton direction -H^{-1} g through the eigen-decomposition, when H is positive definite.
+            Some(e) if e.values[0] > 0.0 => {
+                let mut d = vec![0.0; n];
+                for (lambda, vec) in e.values.iter().zip(&e.vectors) {
+                    let proj: f64 = vec.iter().zip(&grad).map(|(a, b)| a * b).sum();
+                    for k in 0..n {
+                        d[k] -= proj / lambda * vec[k];
+                    }
+                }
+                d
+            }
+            _ => grad.iter().map(|g| -g).collect(),
+        };
+        let mut step = 1.0;
+        let mut improved = false;
+        for _ in 0..60 {
+            let trial: Vec<f64> = theta.iter().zip(&direction).map(|(t, d)| t + step * d).collect();
+            let trial_loss = objective.loss(&trial);
+            if trial_loss.is_finite() && trial_loss <= loss {
+                let (l, g) = objective.gradient(&trial);
+                theta = trial;
+                loss = l;
+                grad = g;
+                improved = true;
+                break;
+            }
+            step *= 0.5;
+        }
+        if !improved {
+            break;
+        }
+    }
+    (theta, loss, iterations)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{linear, Activation, Dataset, Loss, Transform};
+
+    fn seed_objective(t: Transform) -> Objective {
+        let data = t.apply(&Dataset::seed()).unwrap();
+        Objective::new(data, Arc::new(linear(Activation::Identity)), Loss::Mse)
+    }
+
+    #[test]
+    fn jacobi_on_a_hand_matrix() {
+        // [[2, 1], [1, 2]] has eigenvalues 1 and 3 with vectors (1, -1)/sqrt2 and (1, 1)/sqrt2.
+        let e = SymmetricEigen::new(&[2.0, 1.0, 1.0, 2.0], 2).unwrap();
+        assert!((e.values[0] - 1.0).abs() < 1e-14 && (e.values[1] - 3.0).abs() < 1e-14);
+        assert!((e.vectors[1][0].abs() - 0.5f64.sqrt()).abs() < 1e-14);
+        assert!((e.vectors[1][0] - e.vectors[1][1]).abs() < 1e-14);
+        assert_eq!(SymmetricEigen::new(&[1.0, 0.0, 0.0, -1.0], 2).unwrap().condition_number(), None);
+    }
+
+    #[test]
+    fn seed_condition_numbers_from_seed_figures() {
+        let kappa = |t| {
+            let obj = seed_objective(t);
+            SymmetricEigen::new(&obj.hessian(&[0.0, 0.0]), 2).unwrap().condition_number().unwrap()
+        };
+        // SEED_FIGURES.md: about 33.4 raw, about 2.92 for mean-var, exactly 1 for the z-score.
+        // By hand: H = 1/3 [[55, 15], [15, 6]], trace 61/3, det 105/9, so
+        // lambda = (61/3 +- sqrt((61/3)^2 - 4 * 105/9)) / 2 = 19.7424, 0.59095; ratio 33.408.
+        assert!((kappa(Transform::None) - 33.408_162_433).abs() < 1e-6);
+        // mean-var: x' has mean 0 and E[x'^2] = var / var^2 = 12/35, so H = 2 diag(12/35, 1) and
+        // kappa = 35/12 = 2.9167.
+        assert!((kappa(Transform::MeanVar) - 35.0 / 12.0).abs() < 1e-12);
+        assert!((kappa(Transform::Zscore) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn seed_stable_learning_rate() {
+        let obj = seed_objective(Transform::None);
+        let e = SymmetricEigen::new(&obj.hessian(&[0.0, 0.0]), 2).unwrap();
+        let r = StepSizeReport::from_eigen(&e).unwrap();
+        assert!((r.max_stable_learning_rate - 0.101_304_866).abs() < 1e-8);
+    }
+
+    #[test]
+    fn newton_refines_a_nonlinear_minimum() {
+        // tanh(k*x + b) fitted to data generated by it: the minimum is at the true parameters
+        // when there is no noise.
+        let f = crate::Formula::parse("tanh(k*x + b)").unwrap();
+        let data = Dataset::generate("g", |x| (0.7 * x - 0.2f64).tanh(), 50, (-3.0, 3.0), 0.0, 1).unwrap();
+        let obj = Objective::new(data, Arc::new(f), Loss::Mse);
+        let (theta, loss, iters) = newton(&obj, vec![0.5, 0.0]);
+        assert!((theta[0] - 0.7).abs() < 1e-9 && (theta[1] + 0.2).abs() < 1e-9, "{theta:?}");
+        assert!(loss < 1e-20 && iters > 0);
+    }
+}

@@ -1,0 +1,209 @@
+//! Serializers for landscapes and iso-lines, in the stable formats of DESIGN.md. They return bytes;
+//! writing files is the caller's business.
+
+use serde::Serialize;
+
+use crate::contour::Isoline;
+use crate::landscape::Landscape;
+
+/// The export formats of a landscape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LandscapeFormat {
+    /// `{"params", "axes", "values" (rows along v), "min"}`, NaN as null.
+    Json,
+    /// Columns `<u-name>,<v-name>,loss`, one row per grid point, row-major; NaN written as `NaN`.
+    Csv,
+    /// A float64 array of shape (n_v, n_u), readable by `numpy.load`.
+    Npy,
+}
+
+impl LandscapeFormat {
+    /// The format for a file extension (`json`, `csv`, `npy`), if any.
+    pub fn from_extension(ext: &str) -> Option<LandscapeFormat> {
+        match ext.to_ascii_lowercase().as_str() {
+            "json" => Some(LandscapeFormat::Json),
+            "csv" => Some(LandscapeFormat::Csv),
+            "npy" => Some(LandscapeFormat::Npy),
+            _ => None,
+        }
+    }
+}
+
+/// Serializes a landscape in `format`.
+pub fn landscape(landscape: &Landscape, format: LandscapeFormat) -> Vec<u8> {
+    match format {
+        LandscapeFormat::Json => landscape_json(landscape),
+        LandscapeFormat::Csv => landscape_csv(landscape),
+        LandscapeFormat::Npy => landscape_npy(landscape),
+    }
+}
+
+#[derive(Serialize)]
+struct AxisJson<'a> {
+    name: &'a str,
+    min: f64,
+    max: f64,
+    n: usize,
+}
+
+#[derive(Serialize)]
+struct MinJson {
+    at: [f64; 2],
+    loss: f64,
+}
+
+#[derive(Serialize)]
+struct LandscapeJson<'a> {
+    params: &'a [String; 2],
+    axes: [AxisJson<'a>; 2],
+    values: Vec<Vec<Option<f64>>>,
+    min: Option<MinJson>,
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+fn axis_json(a: &crate::landscape::Axis) -> AxisJson<'_> {
+    AxisJson { name: a.name(), min: a.min(), max: a.max(), n: a.n() }
+}
+
+fn landscape_json(l: &Landscape) -> Vec<u8> {
+    let doc = LandscapeJson {
+        params: l.plane().names(),
+        axes: [axis_json(l.u()), axis_json(l.v())],
+        values: l.values().chunks(l.u().n()).map(|row| row.iter().map(|&v| finite(v)).collect()).collect(),
+        min: l.minimum().map(|m| MinJson { at: [m.u, m.v], loss: m.loss }),
+    };
+    serde_json::to_vec(&doc).expect("plain numbers and strings always serialize")
+}
+
+fn landscape_csv(l: &Landscape) -> Vec<u8> {
+    use std::fmt::Write;
+    let [un, vn] = l.plane().names();
+    let mut out = format!("{un},{vn},loss\n");
+    let us = l.u().values();
+    for (j, row) in l.values().chunks(l.u().n()).enumerate() {
+        let v = l.v().value(j);
+        for (u, z) in us.iter().zip(row) {
+            if z.is_finite() {
+                writeln!(out, "{u},{v},{z}").expect("writing to a String cannot fail");
+            } else {
+                writeln!(out, "{u},{v},NaN").expect("writing to a String cannot fail");
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+/// NPY format version 1.0: magic, version, a little-endian u16 header length, a Python dict literal
+/// padded with spaces to a 64-byte boundary and ended by a newline, then the raw little-endian data.
+fn landscape_npy(l: &Landscape) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}",
+        l.v().n(),
+        l.u().n()
+    );
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + l.values().len() * 8);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in l.values() {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct LevelJson {
+    level: f64,
+    lines: Vec<Vec<[f64; 2]>>,
+}
+
+#[derive(Serialize)]
+struct IsolinesJson {
+    levels: Vec<LevelJson>,
+}
+
+/// `{"levels": [{"level": L, "lines": [[[u, v], ...], ...]}, ...]}`. A closed line repeats its first
+/// point at the end, so that plotting the points as given draws the whole loop.
+pub fn isolines_json(isolines: &[Isoline]) -> Vec<u8> {
+    let doc = IsolinesJson {
+        levels: isolines
+            .iter()
+            .map(|iso| LevelJson {
+                level: iso.level(),
+                lines: iso
+                    .lines()
+                    .iter()
+                    .map(|line| {
+                        let mut pts = line.points().to_vec();
+                        if line.is_closed() {
+                            pts.push(pts[0]);
+                        }
+                        pts
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&doc).expect("plain numbers always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::landscape::{Axis, GridSpec, DEFAULT_GRID_BUDGET_BYTES};
+    use crate::plane::Plane;
+
+    fn small() -> Landscape {
+        let grid = GridSpec::new(
+            Axis::new("k", 0.0, 2.0, 3).unwrap(),
+            Axis::new("b", -1.0, 1.0, 2).unwrap(),
+            DEFAULT_GRID_BUDGET_BYTES,
+        )
+        .unwrap();
+        let plane = Plane::parameter_axes(&["k".into(), "b".into()]).unwrap();
+        Landscape::from_values(grid, plane, vec![1.0, 0.5, f64::NAN, 4.0, 2.0, 3.0]).unwrap()
+    }
+
+    #[test]
+    fn json_matches_the_design_format() {
+        let text = String::from_utf8(landscape(&small(), LandscapeFormat::Json)).unwrap();
+        assert_eq!(
+            text,
+            r#"{"params":["k","b"],"axes":[{"name":"k","min":0.0,"max":2.0,"n":3},{"name":"b","min":-1.0,"max":1.0,"n":2}],"values":[[1.0,0.5,null],[4.0,2.0,3.0]],"min":{"at":[1.0,-1.0],"loss":0.5}}"#
+        );
+    }
+
+    #[test]
+    fn csv_lists_every_point_row_major() {
+        let text = String::from_utf8(landscape(&small(), LandscapeFormat::Csv)).unwrap();
+        assert_eq!(text, "k,b,loss\n0,-1,1\n1,-1,0.5\n2,-1,NaN\n0,1,4\n1,1,2\n2,1,3\n");
+    }
+
+    #[test]
+    fn npy_header_is_aligned_and_data_follows() {
+        let bytes = landscape(&small(), LandscapeFormat::Npy);
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        assert_eq!((10 + header_len) % 64, 0);
+        let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+        assert!(header.contains("'shape': (2, 3)") && header.ends_with('\n'), "{header}");
+        let data = &bytes[10 + header_len..];
+        assert_eq!(data.len(), 48);
+        assert_eq!(f64::from_le_bytes(data[8..16].try_into().unwrap()), 0.5);
+        assert!(f64::from_le_bytes(data[16..24].try_into().unwrap()).is_nan());
+    }
+
+    #[test]
+    fn isolines_json_closes_loops() {
+        let l = small();
+        let iso = crate::contour::isolines(&l, &[1.5]);
+        let text = String::from_utf8(isolines_json(&iso)).unwrap();
+        assert!(text.starts_with(r#"{"levels":[{"level":1.5,"lines":[[["#), "{text}");
+    }
+}

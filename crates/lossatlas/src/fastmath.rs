@@ -1,0 +1,511 @@
+//! Branch-free `f64` transcendental functions that LLVM vectorizes.
+//!
+//! Why this module exists: a formula model spends almost all of its time in `exp`, `tanh`, `sin`
+//! and `cos`, and the standard library's versions are opaque calls into libm, one sample at a
+//! time. The functions here are plain `f64` arithmetic, integer operations on the bit pattern and
+//! select-style `if`s (which LLVM turns into blends), all `#[inline(always)]`, so a loop such as
+//! `for (o, &v) in out.iter_mut().zip(xs) { *o = tanh(v) }` compiles to SIMD code with no call
+//! and no branch in its body.
+//!
+//! What that rules out, and why:
+//! - `f64::round`, `floor` and `as i64` conversions have no packed instruction in baseline x86-64
+//!   (SSE2), so rounding to an integer uses the 1.5 * 2^52 "shifter" trick, and scaling by 2^k
+//!   builds the exponent bits from the shifted value.
+//! - `f64::mul_add` is a libm call without the `fma` target feature (which the generic x86-64 build
+//!   does not have), so every polynomial uses a separate multiply and add.
+//! - Runtime CPU dispatch (AVX2/AVX-512) needs `unsafe` to call a `#[target_feature]` function,
+//!   and the workspace forbids unsafe code, so the build relies on 2-wide SSE2 vectors.
+//!
+//! Accuracy: the kernels are the fdlibm/musl (`exp`, `log`, `__sin`, `__cos`) and Cephes (`tanh`)
+//! polynomials, with the argument reductions made exact (Cody-Waite splits of ln 2 and of pi/2 in
+//! 33-bit pieces, and two-sums for the low parts), so results stay within a few ulps of the
+//! standard library (the tests measure it). `sin` and `cos` reduce exactly only for
+//! |x| <= [`TRIG_FAST_LIMIT`]; the slice functions check the whole slice once and send larger
+//! arguments to the standard library.
+
+use std::f64::consts::{FRAC_PI_2, LOG2_E};
+
+/// 1.5 * 2^52: adding it rounds a float of magnitude below 2^51 to an integer (ties to even), and
+/// the integer then sits, in two's complement, in the low bits of the sum's mantissa.
+const SHIFTER: f64 = 6_755_399_441_055_744.0;
+
+/// `x` rounded to the nearest integer (ties to even), for |x| < 2^51.
+#[inline(always)]
+fn round_int(x: f64) -> f64 {
+    (x + SHIFTER) - SHIFTER
+}
+
+/// 2^k for an integer-valued `k` in -1022..=1023, built from exponent bits.
+#[inline(always)]
+fn pow2(k: f64) -> f64 {
+    // The low 52 bits of `k + SHIFTER` hold k; shifting them into the exponent field drops the
+    // shifter's own bits (all at positions >= 51).
+    f64::from_bits(((k + SHIFTER).to_bits() << 52).wrapping_add(1023 << 52))
+}
+
+// ln 2 split so that k * LN2_HI is exact for |k| < 2^21 (fdlibm's ln2HI / ln2LO).
+const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
+const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+
+/// e^r - 1 for |r| <= ln(2)/2 (slightly more), within 1.4 ulps.
+///
+/// r + r^2 s(r) with s a degree-10 near-minimax (Chebyshev) fit of (e^r - 1 - r)/r^2, evaluated
+/// in Estrin's scheme: the tree is shallower than Horner's chain, and the functions here are
+/// limited by latency (how many independent samples fit in the CPU's reorder window), not by
+/// the number of operations.
+#[inline(always)]
+fn expm1_kernel(r: f64) -> f64 {
+    const C0: f64 = 0.5;
+    const C1: f64 = 0.166_666_666_666_666_7;
+    const C2: f64 = 0.041_666_666_666_666_67;
+    const C3: f64 = 0.008_333_333_333_326_136;
+    const C4: f64 = 0.001_388_888_888_888_374_8;
+    const C5: f64 = 0.000_198_412_698_748_206_27;
+    const C6: f64 = 2.480_158_732_554_774_3e-5;
+    const C7: f64 = 2.755_725_540_020_642_2e-6;
+    const C8: f64 = 2.755_727_364_311_03e-7;
+    const C9: f64 = 2.510_521_700_472_074_5e-8;
+    const C10: f64 = 2.091_468_696_808_687_6e-9;
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let r8 = r4 * r4;
+    let low = (C0 + r * C1) + r2 * (C2 + r * C3);
+    let mid = (C4 + r * C5) + r2 * (C6 + r * C7);
+    let high = (C8 + r * C9) + r2 * C10;
+    r + r2 * ((low + r4 * mid) + r8 * high)
+}
+
+/// Splits x = k ln 2 + r with k an integer (as a float) and |r| <= ln(2)/2, for |x| <= 1000.
+#[inline(always)]
+fn reduce_ln2(x: f64) -> (f64, f64) {
+    let k = round_int(x * LOG2_E);
+    // k * LN2_HI is exact and within a factor 2 of x, so the first subtraction is exact too.
+    (k, (x - k * LN2_HI) - k * LN2_LO)
+}
+
+/// e^x: overflows to +inf, underflows (through subnormals) to 0, NaN stays NaN.
+#[inline(always)]
+pub fn exp(x: f64) -> f64 {
+    // Clamping keeps k within +-1443 without touching NaN (both comparisons are false for it);
+    // e^1000 and e^-1000 already overflow and underflow.
+    let x = if x > 1000.0 { 1000.0 } else { x };
+    let x = if x < -1000.0 { -1000.0 } else { x };
+    let (k, r) = reduce_ln2(x);
+    let y = 1.0 + expm1_kernel(r);
+    // Two scalings by 2^(k/2) keep each factor normal; the second one rounds once into the
+    // overflow or subnormal range.
+    let k1 = round_int(k * 0.5);
+    y * pow2(k1) * pow2(k - k1)
+}
+
+/// tanh(x): exactly +-1 beyond |x| = 22, odd (tanh(-0) = -0), NaN stays NaN.
+#[inline(always)]
+pub fn tanh(x: f64) -> f64 {
+    // tanh |x| = m / (m + 2) with m = e^2|x| - 1 = 2^k (1 + expm1(r)) - 1, which stays accurate
+    // near zero (where k = 0 and m = expm1(2|x|)) and needs one division.
+    let ax = x.abs();
+    // tanh(22) rounds to 1, so larger arguments need not reach exp (NaN passes the clamp).
+    let a = if ax > 22.0 { 22.0 } else { ax };
+    let (k, r) = reduce_ln2(2.0 * a);
+    let scale = pow2(k);
+    let m = scale * expm1_kernel(r) + (scale - 1.0);
+    (m / (m + 2.0)).copysign(x)
+}
+
+/// The logistic function 1 / (1 + e^-x), in [0, 1].
+#[inline(always)]
+pub fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// ln(1 + e^x), accurate for large negative x (where it is e^x) and large positive x (where it is x).
+#[inline(always)]
+pub fn softplus(x: f64) -> f64 {
+    // max(x, 0) + log1p(e^-|x|), with log1p(u) = ln(w) + (u - (w - 1)) / w for w = 1 + u, which
+    // corrects the rounding of 1 + u (and is exactly u when w rounds to 1).
+    let u = exp(-x.abs());
+    let w = 1.0 + u;
+    let log1p = ln(w) + (u - (w - 1.0)) / w;
+    let positive = if x > 0.0 { x } else { 0.0 };
+    positive + log1p
+}
+
+/// Natural logarithm: -inf at +-0, NaN below 0, +inf at +inf, subnormals handled.
+#[inline(always)]
+pub fn ln(x: f64) -> f64 {
+    // fdlibm e_log.c without branches: write x = 2^k * m with m in [sqrt(2)/2, sqrt(2)), then
+    // ln(m) = 2 atanh(s) with s = (m - 1)/(m + 1), as a polynomial in s^2.
+    const LG1: f64 = 6.666_666_666_666_735_130e-01;
+    const LG2: f64 = 3.999_999_999_940_941_908e-01;
+    const LG3: f64 = 2.857_142_874_366_239_149e-01;
+    const LG4: f64 = 2.222_219_843_214_978_396e-01;
+    const LG5: f64 = 1.818_357_216_161_805_012e-01;
+    const LG6: f64 = 1.531_383_769_920_937_332e-01;
+    const LG7: f64 = 1.479_819_860_511_658_591e-01;
+    const TWO54: f64 = 18_014_398_509_481_984.0;
+    // Subnormals are scaled into the normal range first (their exponent is corrected below).
+    let subnormal = x < f64::MIN_POSITIVE;
+    let xs = if subnormal { x * TWO54 } else { x };
+    // Adding (1 - sqrt(2)/2)'s high-word offset moves the exponent boundary to sqrt(2)/2.
+    let bits = xs.to_bits().wrapping_add((0x3ff0_0000 - 0x3fe6_a09e) << 32);
+    // The biased exponent as a float, via the same mantissa trick as SHIFTER (2^52 + e).
+    let biased = f64::from_bits(0x4330_0000_0000_0000 | (bits >> 52)) - 4_503_599_627_371_519.0;
+    let k = if subnormal { biased - 54.0 } else { biased };
+    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff).wrapping_add(0x3fe6_a09e << 32));
+    let f = m - 1.0;
+    let hfsq = 0.5 * f * f;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    let result = s * (hfsq + r) + k * LN2_LO - hfsq + f + k * LN2_HI;
+    // Special values: -inf at zero, NaN below zero, and +inf and NaN unchanged.
+    let special = if x == 0.0 { f64::NEG_INFINITY } else if x < 0.0 { f64::NAN } else { x };
+    if x > 0.0 && x < f64::INFINITY {
+        result
+    } else {
+        special
+    }
+}
+
+/// Largest |x| for which [`sin`] and [`cos`] reduce their argument exactly: the quadrant count n
+/// stays below 2^20, so n times a 33-bit piece of pi/2 is an exact product.
+pub const TRIG_FAST_LIMIT: f64 = 1_048_576.0;
+
+// pi/2 = PIO2_1 + PIO2_2 + PIO2_3 + PIO2_3T, the first three with 33 significant bits each
+// (fdlibm's __rem_pio2 constants).
+const PIO2_1: f64 = 1.570_796_326_734_125_614_17e+00;
+const PIO2_2: f64 = 6.077_100_506_303_965_976_60e-11;
+const PIO2_3: f64 = 2.022_266_248_711_166_455_80e-21;
+const PIO2_3T: f64 = 8.478_427_660_368_899_569_97e-32;
+
+/// Knuth's two-sum: `a + b = s + e` exactly, whatever the magnitudes.
+#[inline(always)]
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
+/// x = n pi/2 + (hi + lo) with |hi| <= ~pi/4; returns (hi, lo, n mod 4) for |x| <= TRIG_FAST_LIMIT.
+#[inline(always)]
+fn reduce_pio2(x: f64) -> (f64, f64, u64) {
+    let t = x * (1.0 / FRAC_PI_2) + SHIFTER;
+    let n = t - SHIFTER;
+    let quadrant = t.to_bits() & 3;
+    // Exact: n * PIO2_1 has at most 53 bits and is within a factor 2 of x (Sterbenz).
+    let a = x - n * PIO2_1;
+    // Each further piece is subtracted exactly into (hi, lo), so a result that cancels to a tiny
+    // number keeps its relative accuracy.
+    let (r1, e1) = two_sum(a, -(n * PIO2_2));
+    let (r2, e2) = two_sum(r1, -(n * PIO2_3));
+    let low = (e1 + e2) - n * PIO2_3T;
+    let hi = r2 + low;
+    let lo = low - (hi - r2);
+    (hi, lo, quadrant)
+}
+
+/// sin(x + y) for |x| <= ~pi/4 and |y| tiny (fdlibm's __kernel_sin with a tail).
+#[inline(always)]
+fn sin_kernel(x: f64, y: f64) -> f64 {
+    const S1: f64 = -1.666_666_666_666_663_243_48e-01;
+    const S2: f64 = 8.333_333_333_322_489_461_24e-03;
+    const S3: f64 = -1.984_126_982_985_794_931_34e-04;
+    const S4: f64 = 2.755_731_370_707_006_767_89e-06;
+    const S5: f64 = -2.505_076_025_340_686_341_95e-08;
+    const S6: f64 = 1.589_690_995_211_550_102_21e-10;
+    let z = x * x;
+    let w = z * z;
+    let r = S2 + z * (S3 + z * S4) + z * w * (S5 + z * S6);
+    let v = z * x;
+    x - ((z * (0.5 * y - v * r) - y) - v * S1)
+}
+
+/// cos(x + y) for |x| <= ~pi/4 and |y| tiny (fdlibm's __kernel_cos).
+#[inline(always)]
+fn cos_kernel(x: f64, y: f64) -> f64 {
+    const C1: f64 = 4.166_666_666_666_660_190_37e-02;
+    const C2: f64 = -1.388_888_888_887_410_957_49e-03;
+    const C3: f64 = 2.480_158_728_947_672_941_78e-05;
+    const C4: f64 = -2.755_731_435_139_066_330_35e-07;
+    const C5: f64 = 2.087_572_321_298_174_827_90e-09;
+    const C6: f64 = -1.135_964_755_778_819_482_65e-11;
+    let z = x * x;
+    let w = z * z;
+    let r = z * (C1 + z * (C2 + z * C3)) + w * w * (C4 + z * (C5 + z * C6));
+    let hz = 0.5 * z;
+    let w = 1.0 - hz;
+    w + (((1.0 - w) - hz) + (z * r - x * y))
+}
+
+/// sin(x + quarter_turns * pi/2) for |x| <= TRIG_FAST_LIMIT, without branches.
+#[inline(always)]
+fn sin_quadrant(x: f64, quarter_turns: u64) -> f64 {
+    let (hi, lo, q) = reduce_pio2(x);
+    let q = q + quarter_turns;
+    let s = sin_kernel(hi, lo).to_bits();
+    let c = cos_kernel(hi, lo).to_bits();
+    // Odd quadrants take the cosine; quadrants 2 and 3 flip the sign.
+    let take_cos = (q & 1).wrapping_neg();
+    let bits = (s & !take_cos) | (c & take_cos);
+    f64::from_bits(bits ^ ((q & 2) << 62))
+}
+
+/// sin(x) for |x| <= [`TRIG_FAST_LIMIT`] (keeps sin(-0) = -0); inaccurate beyond.
+#[inline(always)]
+fn sin_small(x: f64) -> f64 {
+    let s = sin_quadrant(x, 0);
+    if x == 0.0 {
+        x
+    } else {
+        s
+    }
+}
+
+/// cos(x) for |x| <= [`TRIG_FAST_LIMIT`]; inaccurate beyond.
+#[inline(always)]
+fn cos_small(x: f64) -> f64 {
+    sin_quadrant(x, 1)
+}
+
+/// sin(x) for one value (the standard library's beyond [`TRIG_FAST_LIMIT`]).
+pub fn sin(x: f64) -> f64 {
+    if x.abs() <= TRIG_FAST_LIMIT {
+        sin_small(x)
+    } else {
+        x.sin()
+    }
+}
+
+/// cos(x) for one value (the standard library's beyond [`TRIG_FAST_LIMIT`]).
+pub fn cos(x: f64) -> f64 {
+    if x.abs() <= TRIG_FAST_LIMIT {
+        cos_small(x)
+    } else {
+        x.cos()
+    }
+}
+
+/// `out[i] = f(xs[i])` with the fast branch-free `fast`, then, only if some |xs[i]| exceeds
+/// [`TRIG_FAST_LIMIT`], those elements again with the exact `slow`.
+#[inline(always)]
+fn trig_slice(xs: &[f64], out: &mut [f64], fast: impl Fn(f64) -> f64, slow: impl Fn(f64) -> f64) {
+    for (o, &x) in out.iter_mut().zip(xs) {
+        *o = fast(x);
+    }
+    // A vectorized OR-reduction, cheaper than a branch per element.
+    let any_large = xs.iter().fold(false, |any, &x| any | (x.abs() > TRIG_FAST_LIMIT));
+    if any_large {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            if x.abs() > TRIG_FAST_LIMIT {
+                *o = slow(x);
+            }
+        }
+    }
+}
+
+/// `out[i] = sin(xs[i])` (lengths must match; extra elements of the longer slice are untouched).
+pub fn sin_slice(xs: &[f64], out: &mut [f64]) {
+    trig_slice(xs, out, sin_small, f64::sin);
+}
+
+/// `out[i] = cos(xs[i])` (lengths must match; extra elements of the longer slice are untouched).
+pub fn cos_slice(xs: &[f64], out: &mut [f64]) {
+    trig_slice(xs, out, cos_small, f64::cos);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distance in units in the last place, treating equal NaNs and equal infinities as 0.
+    fn ulps(a: f64, b: f64) -> f64 {
+        if a == b || (a.is_nan() && b.is_nan()) {
+            return 0.0;
+        }
+        if !a.is_finite() || !b.is_finite() || a.signum() != b.signum() {
+            return f64::INFINITY;
+        }
+        let spacing = f64::from_bits(b.abs().to_bits() + 1) - b.abs();
+        (a - b).abs() / spacing
+    }
+
+    /// A deterministic stream of uniform numbers in [0, 1) (xorshift64*).
+    fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut s = seed;
+        move || {
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            (s.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// Points spread over [-limit, limit]: uniform, log-uniform in magnitude from 1e-30, and a sweep.
+    fn sample_points(limit: f64, count: usize, seed: u64) -> Vec<f64> {
+        let mut u = uniform(seed);
+        let (lo, hi) = (1e-30f64.ln(), limit.ln());
+        let mut v = Vec::with_capacity(3 * count);
+        for i in 0..count {
+            v.push((2.0 * u() - 1.0) * limit);
+            let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+            v.push(sign * (lo + (hi - lo) * u()).exp().min(limit));
+            v.push(-limit + 2.0 * limit * i as f64 / count as f64);
+        }
+        v
+    }
+
+    /// Largest ulp distance of `fast` from `exact` over the points, with the worst point.
+    fn worst(points: &[f64], fast: impl Fn(f64) -> f64, exact: impl Fn(f64) -> f64) -> (f64, f64) {
+        points.iter().map(|&x| (ulps(fast(x), exact(x)), x)).fold((0.0, 0.0), |w, p| if p.0 > w.0 { p } else { w })
+    }
+
+    /// Applies a per-element function through a slice loop, as the formula kernels do.
+    fn through_slice(xs: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
+        xs.iter().map(|&x| f(x)).collect()
+    }
+
+    #[test]
+    fn exp_is_within_an_ulp_or_two_of_std() {
+        let pts = sample_points(708.0, 20_000, 1);
+        let (w, at) = worst(&pts, exp, f64::exp);
+        assert!(w <= 2.0, "exp off by {w} ulps at {at}");
+    }
+
+    #[test]
+    fn exp_edge_cases() {
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-0.0), 1.0);
+        assert!(ulps(exp(1.0), std::f64::consts::E) <= 1.0);
+        assert_eq!(exp(709.8), f64::INFINITY);
+        assert_eq!(exp(1e300), f64::INFINITY);
+        assert_eq!(exp(f64::INFINITY), f64::INFINITY);
+        assert_eq!(exp(-745.2), 0.0);
+        assert_eq!(exp(f64::NEG_INFINITY), 0.0);
+        assert!(exp(f64::NAN).is_nan());
+        assert!(ulps(exp(709.7), 709.7f64.exp()) <= 2.0);
+        // Subnormal results: within a couple of subnormal spacings.
+        for x in [-708.5, -720.0, -740.0, -744.0] {
+            assert!((exp(x) - x.exp()).abs() <= 2.0 * 4.9e-324 + 2e-16 * x.exp(), "{x}");
+        }
+    }
+
+    #[test]
+    fn tanh_is_within_a_few_ulps_of_std() {
+        let pts = sample_points(30.0, 20_000, 2);
+        let (w, at) = worst(&pts, tanh, f64::tanh);
+        assert!(w <= 3.0, "tanh off by {w} ulps at {at}");
+        // Around the switch between the two forms.
+        let near: Vec<f64> = (0..2000).map(|i| 0.6 + 0.05 * i as f64 / 2000.0).collect();
+        let (w, at) = worst(&near, tanh, f64::tanh);
+        assert!(w <= 3.0, "tanh off by {w} ulps at {at}");
+    }
+
+    #[test]
+    fn tanh_edge_cases() {
+        assert_eq!(tanh(0.0).to_bits(), 0.0f64.to_bits());
+        assert_eq!(tanh(-0.0).to_bits(), (-0.0f64).to_bits());
+        for x in [19.1, 22.0, 50.0, 1e10, 1e308, f64::INFINITY] {
+            assert_eq!(tanh(x), 1.0, "{x}");
+            assert_eq!(tanh(-x), -1.0, "{x}");
+        }
+        assert!(tanh(f64::NAN).is_nan());
+        assert_eq!(tanh(1e-300), 1e-300);
+        assert_eq!(tanh(5e-324), 5e-324);
+    }
+
+    #[test]
+    fn sin_and_cos_are_within_a_few_ulps_of_std() {
+        for limit in [1.0, 10.0, 1000.0, TRIG_FAST_LIMIT] {
+            let pts = sample_points(limit, 20_000, 3);
+            let (w, at) = worst(&pts, sin, f64::sin);
+            assert!(w <= 2.0, "sin off by {w} ulps at {at}");
+            let (w, at) = worst(&pts, cos, f64::cos);
+            assert!(w <= 2.0, "cos off by {w} ulps at {at}");
+        }
+    }
+
+    #[test]
+    fn sin_and_cos_keep_relative_accuracy_near_their_zeros() {
+        // The doubles nearest to multiples of pi/2 are where the reduction cancels the most.
+        let mut pts = Vec::new();
+        for k in 1..20_000u64 {
+            let m = (k * k * 7 + k) % 1_300_000 + 1;
+            let x = m as f64 * FRAC_PI_2;
+            if x <= TRIG_FAST_LIMIT {
+                pts.extend([x, f64::from_bits(x.to_bits() + 1), f64::from_bits(x.to_bits() - 1)]);
+            }
+        }
+        let (w, at) = worst(&pts, sin, f64::sin);
+        assert!(w <= 2.0, "sin off by {w} ulps at {at}");
+        let (w, at) = worst(&pts, cos, f64::cos);
+        assert!(w <= 2.0, "cos off by {w} ulps at {at}");
+    }
+
+    #[test]
+    fn sin_and_cos_edge_cases_and_large_arguments() {
+        assert_eq!(sin(0.0).to_bits(), 0.0f64.to_bits());
+        assert_eq!(sin(-0.0).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(cos(0.0), 1.0);
+        assert_eq!(sin(1e-300), 1e-300);
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(sin(x).is_nan() && cos(x).is_nan());
+        }
+        let xs = [0.5, 2e6, -3e12, 1e300, f64::INFINITY, f64::NAN, -1.0, TRIG_FAST_LIMIT];
+        let mut s = [0.0; 8];
+        let mut c = [0.0; 8];
+        sin_slice(&xs, &mut s);
+        cos_slice(&xs, &mut c);
+        for i in 0..xs.len() {
+            assert!(ulps(s[i], xs[i].sin()) <= 2.0, "sin {}", xs[i]);
+            assert!(ulps(c[i], xs[i].cos()) <= 2.0, "cos {}", xs[i]);
+        }
+        // The slice version agrees with the scalar one everywhere.
+        let pts = sample_points(100.0, 1000, 4);
+        let mut out = vec![0.0; pts.len()];
+        sin_slice(&pts, &mut out);
+        assert_eq!(out, through_slice(&pts, sin));
+        cos_slice(&pts, &mut out);
+        assert_eq!(out, through_slice(&pts, cos));
+    }
+
+    #[test]
+    fn ln_is_within_an_ulp_or_two_of_std() {
+        let mut u = uniform(5);
+        let mut pts: Vec<f64> = (0..20_000).map(|_| (1400.0 * u() - 700.0).exp()).collect();
+        pts.extend((0..20_000).map(|i| 0.5 + 1.5 * i as f64 / 20_000.0));
+        pts.extend((0..2000).map(|_| 5e-324 * (1u64 << 40) as f64 * u()));
+        let (w, at) = worst(&pts, ln, f64::ln);
+        assert!(w <= 2.0, "ln off by {w} ulps at {at}");
+    }
+
+    #[test]
+    fn ln_edge_cases() {
+        assert_eq!(ln(1.0), 0.0);
+        assert_eq!(ln(0.0), f64::NEG_INFINITY);
+        assert_eq!(ln(-0.0), f64::NEG_INFINITY);
+        assert_eq!(ln(f64::INFINITY), f64::INFINITY);
+        assert!(ln(-1.0).is_nan() && ln(f64::NEG_INFINITY).is_nan() && ln(f64::NAN).is_nan());
+        assert_eq!(ln(f64::MAX), f64::MAX.ln());
+        assert_eq!(ln(5e-324), 5e-324f64.ln());
+        assert_eq!(ln(f64::MIN_POSITIVE), f64::MIN_POSITIVE.ln());
+    }
+
+    #[test]
+    fn sigmoid_and_softplus_match_their_definitions() {
+        let pts = sample_points(700.0, 5000, 6);
+        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let (w, at) = worst(&pts, sigmoid, sig);
+        assert!(w <= 4.0, "sigmoid off by {w} ulps at {at}");
+        let soft = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
+        let (w, at) = worst(&pts, softplus, soft);
+        assert!(w <= 3.0, "softplus off by {w} ulps at {at}");
+        assert_eq!(sigmoid(-800.0), 0.0);
+        assert_eq!(sigmoid(800.0), 1.0);
+        assert_eq!(softplus(-800.0), 0.0);
+        assert_eq!(softplus(800.0), 800.0);
+        assert!(sigmoid(f64::NAN).is_nan() && softplus(f64::NAN).is_nan());
+    }
+}

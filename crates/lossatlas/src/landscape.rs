@@ -1,0 +1,379 @@
+//! Loss landscapes: the objective evaluated on a grid over a plane.
+//!
+//! Orientation (DESIGN.md): `values[j * nu + i]` is the loss at (u_i, v_j), u horizontal, v
+//! vertical, both inclusive linspaces; this is numpy's `Z` of shape (n_v, n_u) for matplotlib's
+//! `contour(U, V, Z)`, so exports open without transposes.
+
+use crate::data::linspace;
+use crate::error::{Error, Result};
+use crate::objective::Objective;
+use crate::plane::Plane;
+
+/// One axis of a grid: `n` points from `min` to `max` inclusive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    name: String,
+    min: f64,
+    max: f64,
+    n: usize,
+}
+
+impl Axis {
+    /// Checks that the range is finite with min < max and that there are at least 2 points.
+    pub fn new(name: impl Into<String>, min: f64, max: f64, n: usize) -> Result<Axis> {
+        let name = name.into();
+        if !(min.is_finite() && max.is_finite() && min < max) {
+            return Err(Error::BadRange { axis: name, min, max });
+        }
+        if n < 2 {
+            return Err(Error::BadResolution { axis: name, n });
+        }
+        Ok(Axis { name, min, max, n })
+    }
+
+    /// The axis name (the parameter or direction it measures).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The lower end.
+    pub fn min(&self) -> f64 {
+        self.min
+    }
+
+    /// The upper end.
+    pub fn max(&self) -> f64 {
+        self.max
+    }
+
+    /// The number of points.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// The spacing between neighbouring points.
+    pub fn step(&self) -> f64 {
+        (self.max - self.min) / (self.n - 1) as f64
+    }
+
+    /// Point `i` (exactly `max` for the last one).
+    pub fn value(&self, i: usize) -> f64 {
+        if i + 1 == self.n {
+            self.max
+        } else {
+            self.min + (self.max - self.min) * i as f64 / (self.n - 1) as f64
+        }
+    }
+
+    /// All points.
+    pub fn values(&self) -> Vec<f64> {
+        linspace(self.min, self.max, self.n)
+    }
+
+    /// The fractional index of coordinate `x` (0 at min, n - 1 at max).
+    pub fn position(&self, x: f64) -> f64 {
+        (x - self.min) / self.step()
+    }
+
+    /// Whether `x` lies within [min, max].
+    pub fn contains(&self, x: f64) -> bool {
+        x >= self.min && x <= self.max
+    }
+}
+
+/// The default memory budget for one grid's values: 4 GiB.
+pub const DEFAULT_GRID_BUDGET_BYTES: u64 = 4 << 30;
+
+/// What to evaluate: two axes and a memory budget that is checked before anything is allocated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridSpec {
+    u: Axis,
+    v: Axis,
+}
+
+impl GridSpec {
+    /// A grid over `u` (horizontal) and `v` (vertical), refused up front when its values would
+    /// take more than `budget_bytes`.
+    pub fn new(u: Axis, v: Axis, budget_bytes: u64) -> Result<GridSpec> {
+        let need = (u.n as u128) * (v.n as u128) * 8;
+        if need > budget_bytes as u128 {
+            return Err(Error::GridTooLarge {
+                nu: u.n,
+                nv: v.n,
+                need_mib: need as f64 / (1u64 << 20) as f64,
+                budget_mib: budget_bytes as f64 / (1u64 << 20) as f64,
+            });
+        }
+        Ok(GridSpec { u, v })
+    }
+
+    /// The horizontal axis.
+    pub fn u(&self) -> &Axis {
+        &self.u
+    }
+
+    /// The vertical axis.
+    pub fn v(&self) -> &Axis {
+        &self.v
+    }
+
+    /// The number of grid points.
+    pub fn len(&self) -> usize {
+        self.u.n * self.v.n
+    }
+
+    /// Always false: a grid has at least 2 x 2 points.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+/// The smallest finite value of a landscape and where it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GridMinimum {
+    /// Column index (along u).
+    pub i: usize,
+    /// Row index (along v).
+    pub j: usize,
+    /// The u coordinate.
+    pub u: f64,
+    /// The v coordinate.
+    pub v: f64,
+    /// The loss there.
+    pub loss: f64,
+}
+
+/// Loss values on a grid over a plane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Landscape {
+    grid: GridSpec,
+    plane: Plane,
+    values: Vec<f64>,
+}
+
+impl Landscape {
+    /// Wraps values computed elsewhere (tests, imports); `values.len()` must be nu * nv.
+    pub fn from_values(grid: GridSpec, plane: Plane, values: Vec<f64>) -> Result<Landscape> {
+        if values.len() != grid.len() {
+            return Err(Error::Invalid(format!(
+                "{} values do not fill a {}x{} grid",
+                values.len(),
+                grid.u.n,
+                grid.v.n
+            )));
+        }
+        Ok(Landscape { grid, plane, values })
+    }
+
+    /// The grid.
+    pub fn grid(&self) -> &GridSpec {
+        &self.grid
+    }
+
+    /// The horizontal axis.
+    pub fn u(&self) -> &Axis {
+        &self.grid.u
+    }
+
+    /// The vertical axis.
+    pub fn v(&self) -> &Axis {
+        &self.grid.v
+    }
+
+    /// The plane the grid lies on.
+    pub fn plane(&self) -> &Plane {
+        &self.plane
+    }
+
+    /// Row-major values, `values[j * nu + i]`; NaN where the loss is not finite.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// The values, giving up the landscape.
+    pub fn into_values(self) -> Vec<f64> {
+        self.values
+    }
+
+    /// The value at column `i`, row `j`.
+    pub fn at(&self, i: usize, j: usize) -> f64 {
+        self.values[j * self.grid.u.n + i]
+    }
+
+    /// How many grid points have no finite loss (overflow, log of a negative number, ...).
+    pub fn non_finite_count(&self) -> usize {
+        self.values.iter().filter(|v| !v.is_finite()).count()
+    }
+
+    /// The smallest finite value and its grid point; `None` when no value is finite. Ties go to
+    /// the first in row-major order, so the answer does not depend on thread count.
+    pub fn minimum(&self) -> Option<GridMinimum> {
+        let (index, &loss) = self
+            .values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .min_by(|a, b| a.1.total_cmp(b.1))?;
+        let nu = self.grid.u.n;
+        let (i, j) = (index % nu, index / nu);
+        Some(GridMinimum { i, j, u: self.grid.u.value(i), v: self.grid.v.value(j), loss })
+    }
+
+    /// The smallest and largest finite values, `None` when no value is finite.
+    pub fn finite_range(&self) -> Option<(f64, f64)> {
+        self.values.iter().filter(|v| v.is_finite()).fold(None, |acc, &v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+    }
+
+    /// Bilinear interpolation at (u, v); NaN outside the grid or next to a non-finite value.
+    pub fn interpolate(&self, u: f64, v: f64) -> f64 {
+        let (pu, pv) = (self.grid.u.position(u), self.grid.v.position(v));
+        let (nu, nv) = (self.grid.u.n, self.grid.v.n);
+        if !(pu >= 0.0 && pv >= 0.0 && pu <= (nu - 1) as f64 && pv <= (nv - 1) as f64) {
+            return f64::NAN;
+        }
+        let i = (pu.floor() as usize).min(nu - 2);
+        let j = (pv.floor() as usize).min(nv - 2);
+        let (fu, fv) = (pu - i as f64, pv - j as f64);
+        let (a, b) = (self.at(i, j), self.at(i + 1, j));
+        let (c, d) = (self.at(i, j + 1), self.at(i + 1, j + 1));
+        (a * (1.0 - fu) + b * fu) * (1.0 - fv) + (c * (1.0 - fu) + d * fu) * fv
+    }
+}
+
+/// Evaluates `objective` at every point of `grid` on `plane`, in parallel over rows when the
+/// `parallel` feature is on. Each row is computed the same way whatever the thread count, so the
+/// result is bit-identical with one thread or many. Non-finite losses are stored as NaN.
+///
+/// Linear model + mse uses the closed form ([`crate::Quadratic`]), O(1) per point whatever the data
+/// size; everything else evaluates the model column-wise over the data at each point.
+pub fn evaluate(objective: &Objective, plane: &Plane, grid: &GridSpec) -> Result<Landscape> {
+    if plane.dim() != objective.n_params() {
+        return Err(Error::Invalid(format!(
+            "the plane lives in {} dimensions but the model has {} parameters",
+            plane.dim(),
+            objective.n_params()
+        )));
+    }
+    let nu = grid.u.n;
+    let mut values = vec![0.0; grid.len()];
+    let us = grid.u.values();
+    let vs = grid.v.values();
+    let fill_row = |j: usize, row: &mut [f64]| {
+        let v = vs[j];
+        let mut theta = vec![0.0; plane.dim()];
+        match objective.quadratic() {
+            Some(q) => {
+                for (out, &u) in row.iter_mut().zip(&us) {
+                    plane.point_into(u, v, &mut theta);
+                    *out = q.loss(&theta);
+                }
+            }
+            None => {
+                let mut buffer = vec![0.0; objective.data().len().min(1024)];
+                for (out, &u) in row.iter_mut().zip(&us) {
+                    plane.point_into(u, v, &mut theta);
+                    *out = objective.loss_with_buffer(&theta, &mut buffer);
+                }
+            }
+        }
+        for value in row.iter_mut() {
+            if !value.is_finite() {
+                *value = f64::NAN;
+            }
+        }
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        values.par_chunks_mut(nu).enumerate().for_each(|(j, row)| fill_row(j, row));
+    }
+    #[cfg(not(feature = "parallel"))]
+    values.chunks_mut(nu).enumerate().for_each(|(j, row)| fill_row(j, row));
+    Landscape::from_values(grid.clone(), plane.clone(), values)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::data::Dataset;
+    use crate::loss::Loss;
+    use crate::model::{linear, Activation};
+
+    fn seed_grid(n: usize) -> (Objective, Plane, GridSpec) {
+        let obj = Objective::new(Dataset::seed(), Arc::new(linear(Activation::Identity)), Loss::Mse);
+        let plane = Plane::parameter_axes(obj.param_names()).unwrap();
+        let grid = GridSpec::new(
+            Axis::new("k", 0.0, 2.0, n).unwrap(),
+            Axis::new("b", -2.0, 4.0, n).unwrap(),
+            DEFAULT_GRID_BUDGET_BYTES,
+        )
+        .unwrap();
+        (obj, plane, grid)
+    }
+
+    #[test]
+    fn orientation_is_row_major_v_rows() {
+        let (obj, plane, grid) = seed_grid(5);
+        let l = evaluate(&obj, &plane, &grid).unwrap();
+        // Column i = 4 is k = 2, row j = 1 is b = -0.5.
+        let direct = obj.loss(&[2.0, -0.5]);
+        assert!((l.values()[5 + 4] - direct).abs() < 1e-12);
+        assert!((l.at(4, 1) - direct).abs() < 1e-12);
+    }
+
+    #[test]
+    fn seed_grid_minimum_is_near_the_optimum() {
+        let (obj, plane, grid) = seed_grid(200);
+        let l = evaluate(&obj, &plane, &grid).unwrap();
+        let m = l.minimum().unwrap();
+        // Grid spacing is 2/199 in k and 6/199 in b.
+        assert!((m.u - 0.8257142857).abs() <= 2.0 / 199.0, "{m:?}");
+        assert!((m.v - 1.4857142857).abs() <= 6.0 / 199.0, "{m:?}");
+        assert!(m.loss >= 0.1339047619 && m.loss < 0.1339047619 + 0.01);
+    }
+
+    #[test]
+    fn closed_form_grid_equals_direct_grid() {
+        let (obj, plane, grid) = seed_grid(37);
+        let closed = evaluate(&obj, &plane, &grid).unwrap();
+        let direct_obj = obj.clone().without_closed_form();
+        assert!(direct_obj.quadratic().is_none());
+        let direct = evaluate(&direct_obj, &plane, &grid).unwrap();
+        for (a, b) in closed.values().iter().zip(direct.values()) {
+            assert!(((a - b) / b).abs() < 1e-12, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn non_finite_losses_become_nan_and_are_counted() {
+        let f = crate::formula::Formula::parse("ln(a*x) + b").unwrap();
+        let obj = Objective::new(Dataset::seed(), Arc::new(f), Loss::Mse);
+        let plane = Plane::parameter_axes(obj.param_names()).unwrap();
+        let grid = GridSpec::new(
+            Axis::new("a", -1.0, 1.0, 5).unwrap(),
+            Axis::new("b", 0.0, 1.0, 3).unwrap(),
+            DEFAULT_GRID_BUDGET_BYTES,
+        )
+        .unwrap();
+        let l = evaluate(&obj, &plane, &grid).unwrap();
+        // a <= 0 gives ln of a non-positive number at x > 0 (or at x = 0 for every a).
+        assert_eq!(l.non_finite_count(), 15);
+        assert!(l.values().iter().all(|v| v.is_nan()));
+        assert!(l.minimum().is_none());
+    }
+
+    #[test]
+    fn bad_axes_and_budget_are_refused() {
+        assert!(matches!(Axis::new("k", 2.0, 0.0, 10), Err(Error::BadRange { .. })));
+        assert!(matches!(Axis::new("k", 0.0, f64::INFINITY, 10), Err(Error::BadRange { .. })));
+        assert!(matches!(Axis::new("k", 0.0, 1.0, 1), Err(Error::BadResolution { .. })));
+        let a = Axis::new("k", 0.0, 1.0, 100_000).unwrap();
+        let e = GridSpec::new(a.clone(), a, DEFAULT_GRID_BUDGET_BYTES).unwrap_err().to_string();
+        assert!(e.contains("76294 MiB"), "{e}");
+    }
+}
