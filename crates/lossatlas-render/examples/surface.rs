@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use lossatlas::{
-    evaluate, linear, Activation, Axis, Dataset, GridSpec, Landscape, Loss, Objective, Plane, DEFAULT_GRID_BUDGET_BYTES,
+    evaluate, linear, Activation, Axis, Dataset, GridSpec, Landscape, Loss, Objective, Plane,
+    DEFAULT_GRID_BUDGET_BYTES,
 };
 use lossatlas_render::{render, ImageFormat, Marker, MarkerShape, PathOverlay, SurfaceFigure, PATH_COLORS};
 
@@ -24,7 +25,11 @@ fn out_dir() -> PathBuf {
 fn seed_landscape(activation: Activation) -> Result<Landscape, Box<dyn std::error::Error>> {
     let objective = Objective::new(Dataset::seed(), Arc::new(linear(activation)), Loss::Mse);
     let plane = Plane::parameter_axes(objective.param_names())?;
-    let grid = GridSpec::new(Axis::new("k", -2.0, 2.0, 100)?, Axis::new("b", -4.0, 4.0, 100)?, DEFAULT_GRID_BUDGET_BYTES)?;
+    let grid = GridSpec::new(
+        Axis::new("k", -2.0, 2.0, 100)?,
+        Axis::new("b", -4.0, 4.0, 100)?,
+        DEFAULT_GRID_BUDGET_BYTES,
+    )?;
     Ok(evaluate(&objective, &plane, &grid)?)
 }
 
@@ -35,7 +40,11 @@ fn hills(n: usize) -> Result<Landscape, Box<dyn std::error::Error>> {
             + 2.0 * (-((u - 1.1).powi(2) + (v - 1.0).powi(2)) / 0.25).exp()
             + 0.12 * (u * u + v * v)
     };
-    let grid = GridSpec::new(Axis::new("u", -2.0, 2.0, n)?, Axis::new("v", -2.0, 2.0, n)?, DEFAULT_GRID_BUDGET_BYTES)?;
+    let grid = GridSpec::new(
+        Axis::new("u", -2.0, 2.0, n)?,
+        Axis::new("v", -2.0, 2.0, n)?,
+        DEFAULT_GRID_BUDGET_BYTES,
+    )?;
     let (us, vs) = (grid.u().values(), grid.v().values());
     let values = vs.iter().flat_map(|&v| us.iter().map(move |&u| f(u, v))).collect();
     let plane = Plane::parameter_axes(&["u".to_string(), "v".to_string()])?;
@@ -82,28 +91,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             [-0.3 + 1.0 * a.cos(), -0.2 + 1.0 * a.sin()]
         })
         .collect();
-    let walk: Vec<[f64; 2]> = (0..=60).map(|k| [1.8 - 3.4 * k as f64 / 60.0, -1.8 + 3.4 * k as f64 / 60.0]).collect();
+    let walk: Vec<[f64; 2]> =
+        (0..=60).map(|k| [1.8 - 3.4 * k as f64 / 60.0, -1.8 + 3.4 * k as f64 / 60.0]).collect();
     let paths = vec![
-        PathOverlay { label: "ring around the big hill".into(), color: PATH_COLORS[0], points: ring, losses: None },
-        PathOverlay { label: "walk over the hills".into(), color: PATH_COLORS[5], points: walk, losses: None },
+        PathOverlay {
+            label: "ring around the big hill".into(),
+            color: PATH_COLORS[0],
+            points: ring,
+            losses: None,
+        },
+        PathOverlay {
+            label: "walk over the hills".into(),
+            color: PATH_COLORS[5],
+            points: walk,
+            losses: None,
+        },
     ];
-    let markers = vec![Marker { at: [1.1, 1.0], label: "small hill".into(), shape: MarkerShape::Triangle, color: PATH_COLORS[6] }];
+    let markers = vec![Marker {
+        at: [1.1, 1.0],
+        label: "small hill".into(),
+        shape: MarkerShape::Triangle,
+        color: PATH_COLORS[6],
+    }];
     write(
         "surface_hidden_paths",
-        &SurfaceFigure::new(&hills).title("Paths behind hills are hidden").paths(paths.clone()).markers(markers.clone()),
+        &SurfaceFigure::new(&hills)
+            .title("Paths behind hills are hidden")
+            .paths(paths.clone())
+            .markers(markers.clone()),
     )?;
     write(
         "surface_hidden_paths_top",
-        &SurfaceFigure::new(&hills).title("The same paths from above").paths(paths).markers(markers).elevation(90.0),
+        &SurfaceFigure::new(&hills)
+            .title("The same paths from above")
+            .paths(paths)
+            .markers(markers)
+            .elevation(90.0),
     )?;
     write(
         "fig3_surface_linear_clipped_log",
         &SurfaceFigure::new(&linear_loss)
-            .title("y = k*x + b, clipped at loss 40, log colours")
-            .z_clip(Some(40.0))
-            .log_color(true)
-            .azimuth(-130.0)
-            .elevation(25.0),
+            .title("y = k*x + b, clipped at loss 30, log colours")
+            .z_clip(Some(30.0))
+            .log_color(true),
     )?;
     Ok(())
 }

@@ -130,6 +130,8 @@ pub(crate) fn draw_colorbar<DB: DrawingBackend>(
     let x0 = g.left.round() as i32;
     let x1 = (g.left + g.bar).round() as i32;
     let y_of = |v: f64| bottom - scale.position(v) * (bottom - top);
+    // One pixel at the reference tick size (17.5), growing with it.
+    let lw = ((font_px / 17.5).round() as u32).max(1);
     if let Some(levels) = levels {
         let mut bounds = vec![scale.lo()];
         bounds.extend(levels.iter().copied().filter(|l| *l > scale.lo() && *l < scale.hi()));
@@ -141,7 +143,7 @@ pub(crate) fn draw_colorbar<DB: DrawingBackend>(
         }
         for &l in &bounds[1..bounds.len() - 1] {
             let y = y_of(l).round() as i32;
-            area.draw(&PathElement::new(vec![(x0, y), (x1, y)], RGBColor(40, 40, 40).stroke_width(1)))?;
+            area.draw(&PathElement::new(vec![(x0, y), (x1, y)], RGBColor(40, 40, 40).stroke_width(lw)))?;
         }
     } else {
         let (ya, yb) = (top.round() as i32, bottom.round() as i32);
@@ -152,7 +154,7 @@ pub(crate) fn draw_colorbar<DB: DrawingBackend>(
     }
     area.draw(&Rectangle::new(
         [(x0, top.round() as i32), (x1, bottom.round() as i32)],
-        RGBColor(60, 60, 60).stroke_width(1),
+        RGBColor(60, 60, 60).stroke_width(lw),
     ))?;
 
     // Tick labels, skipping any that would touch the one before (levels bunch up at the low end of
@@ -165,7 +167,7 @@ pub(crate) fn draw_colorbar<DB: DrawingBackend>(
     let min_gap = 1.15 * font_px;
     for (v, text) in &ticks {
         let y = y_of(*v);
-        let tick_style = RGBColor(60, 60, 60).stroke_width(1);
+        let tick_style = RGBColor(60, 60, 60).stroke_width(lw);
         let yi = y.round() as i32;
         area.draw(&PathElement::new(vec![(x1, yi), (x1 + g.tick.round() as i32, yi)], tick_style))?;
         if last_y - y >= min_gap {

@@ -3,8 +3,8 @@
 use plotters::style::RGBColor;
 
 /// Viridis (perceptually uniform, readable in grey and by colour-blind readers) at t in [0, 1],
-/// from the degree-6 polynomial fit by Matt Zucker (2019) of matplotlib's table; the fit differs
-/// from the table by less than one 8-bit step.
+/// from the degree-6 polynomial fit by Matt Zucker (2019) of matplotlib's table, with its ends
+/// pinned to the table's.
 pub fn viridis(t: f64) -> RGBColor {
     const C: [[f64; 3]; 7] = [
         [0.277_727_327_223_417_7, 0.005_407_344_544_966_578, 0.334_099_805_335_306_1],
@@ -15,9 +15,15 @@ pub fn viridis(t: f64) -> RGBColor {
         [4.776_384_997_670_288, -13.745_145_377_746_01, -65.353_032_633_372_34],
         [-5.435_455_855_934_631, 4.645_852_612_178_535, 26.312_435_249_583_2],
     ];
+    // matplotlib's end colours, #440154 and #fde725: the fit misses them by up to 4 steps, so a
+    // linear correction pins both ends (it moves the middle by less than 2 steps).
+    const ENDS: [[f64; 3]; 2] = [[68.0, 1.0, 84.0], [253.0, 231.0, 37.0]];
+    let poly = |t: f64, k: usize| C.iter().rev().fold(0.0, |acc, c| acc * t + c[k]);
     let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
     let channel = |k: usize| {
-        let v = C.iter().rev().fold(0.0, |acc, c| acc * t + c[k]);
+        let at0 = ENDS[0][k] / 255.0 - poly(0.0, k);
+        let at1 = ENDS[1][k] / 255.0 - poly(1.0, k);
+        let v = poly(t, k) + (1.0 - t) * at0 + t * at1;
         (v.clamp(0.0, 1.0) * 255.0).round() as u8
     };
     RGBColor(channel(0), channel(1), channel(2))

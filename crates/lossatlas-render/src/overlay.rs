@@ -27,7 +27,7 @@ pub enum MarkerShape {
     Cross,
     /// A filled triangle.
     Triangle,
-    /// A star-like plus with a ring, for the global minimum.
+    /// A five-pointed star, for the global minimum.
     Star,
 }
 

@@ -45,13 +45,19 @@ impl Projection {
     /// A view of the box spanned by `ranges` (u, v, z in data units, each min < max) from
     /// `azimuth` and `elevation` (degrees), scaled and centred so the whole box fits inside the
     /// screen rectangle `rect` = (left, top, right, bottom) in pixels.
-    pub fn new(ranges: [(f64, f64); 3], azimuth: f64, elevation: f64, rect: (f64, f64, f64, f64)) -> Projection {
+    pub fn new(
+        ranges: [(f64, f64); 3],
+        azimuth: f64,
+        elevation: f64,
+        rect: (f64, f64, f64, f64),
+    ) -> Projection {
         let (az, el) = (azimuth.to_radians(), elevation.to_radians());
         let eye = [el.cos() * az.cos(), el.cos() * az.sin(), el.sin()];
         let right = [-az.sin(), az.cos(), 0.0];
         let up = [-el.sin() * az.cos(), -el.sin() * az.sin(), el.cos()];
         let mut projection = Projection { ranges, eye, right, up, scale: 1.0, offset: (0.0, 0.0) };
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut x0, mut x1, mut y0, mut y1) =
+            (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
         for corner in box_corners() {
             let p = projection.project_box(corner);
             x0 = x0.min(p.x);
@@ -236,7 +242,10 @@ mod tests {
             let p = view(az, el);
             for c in box_corners() {
                 let q = p.project_box(c);
-                assert!(q.x >= -1e-6 && q.x <= 400.0 + 1e-6 && q.y >= -1e-6 && q.y <= 300.0 + 1e-6, "{az} {el}");
+                assert!(
+                    q.x >= -1e-6 && q.x <= 400.0 + 1e-6 && q.y >= -1e-6 && q.y <= 300.0 + 1e-6,
+                    "{az} {el}"
+                );
             }
         }
     }

@@ -312,7 +312,8 @@ impl<'a> SurfaceFigure<'a> {
             let widest = [color.lo(), color.hi()].map(|v| estimate(&format_sig(v, 3), sizes.tick, false).0);
             3.0 * sizes.tick + widest[0].max(widest[1]) + 2.2 * sizes.tick
         });
-        let bar_band = bar_width + pad / 2.0;
+        let bar_gap = sizes.len(18.0);
+        let bar_band = bar_width + bar_gap + pad / 2.0;
         let legend_width = w - bar_band - 2.0 * pad;
         let legend_rows = legend_rows(&legend, &sizes, legend_width, &estimate);
         let legend_top = top;
@@ -329,7 +330,11 @@ impl<'a> SurfaceFigure<'a> {
 
         // Fit the box with its labels into the area: place everything, measure how far it spills
         // over (or how much room is left) on each side, move the box's rectangle by that, repeat.
-        let ranges = [(self.landscape.u().min(), self.landscape.u().max()), (self.landscape.v().min(), self.landscape.v().max()), z_range];
+        let ranges = [
+            (self.landscape.u().min(), self.landscape.u().max()),
+            (self.landscape.v().min(), self.landscape.v().max()),
+            z_range,
+        ];
         let mut plot = Rect {
             l: area.l + sizes.len(70.0),
             t: area.t + sizes.len(10.0),
@@ -338,11 +343,7 @@ impl<'a> SurfaceFigure<'a> {
         };
         let mut projection = Projection::new(ranges, self.azimuth, self.elevation, plot.tuple());
         for _ in 0..4 {
-            let axes = AxisLayout::compute(&projection, ranges, self.labels(), &sizes, &estimate);
-            let mut bounds = projected_box_bounds(&projection);
-            for text in axes.all_texts() {
-                bounds = bounds.union(&text.rect());
-            }
+            let bounds = self.labelled_bounds(&projection, ranges, &sizes);
             plot.l = (plot.l + (area.l - bounds.l)).max(area.l);
             plot.t = (plot.t + (area.t - bounds.t)).max(area.t);
             plot.r = (plot.r - (bounds.r - area.r)).min(area.r);
@@ -355,14 +356,24 @@ impl<'a> SurfaceFigure<'a> {
             projection = Projection::new(ranges, self.azimuth, self.elevation, plot.tuple());
         }
 
+        // Centre the box, its labels and the colour bar together across the picture.
+        let bounds = self.labelled_bounds(&projection, ranges, &sizes);
+        let composition = bounds.width() + bar_gap + bar_width;
+        let (lowest, highest) = (pad - bounds.l, area.r - bounds.r);
+        let dx = ((w - composition) / 2.0 - bounds.l).clamp(lowest.min(highest), highest);
+        plot.l += dx;
+        plot.r += dx;
+        projection = Projection::new(ranges, self.azimuth, self.elevation, plot.tuple());
+
         // The bar runs along the middle 80% of the box's height, its end labels within the area.
         let box_bounds = projected_box_bounds(&projection);
         let inset = box_bounds.height() * 0.1;
         let bar_pad = colorbar_pad(sizes.tick) as f64;
+        let bar_left = bounds.r + dx + bar_gap;
         let bar = Rect {
-            l: area.r,
+            l: bar_left,
             t: (box_bounds.t + inset - bar_pad).max(area.t),
-            r: area.r + bar_width,
+            r: bar_left + bar_width,
             b: (box_bounds.b - inset + bar_pad).min(area.b),
         };
 
@@ -383,6 +394,12 @@ impl<'a> SurfaceFigure<'a> {
             area,
             bar,
         })
+    }
+
+    /// The box on screen with every axis text around it (sizes estimated).
+    fn labelled_bounds(&self, projection: &Projection, ranges: [(f64, f64); 3], sizes: &Sizes) -> Rect {
+        let axes = AxisLayout::compute(projection, ranges, self.labels(), sizes, &estimate);
+        axes.all_texts().fold(projected_box_bounds(projection), |acc, t| acc.union(&t.rect()))
     }
 
     fn labels(&self) -> [&str; 3] {
@@ -416,23 +433,52 @@ impl<'a> SurfaceFigure<'a> {
                 }
                 let points = [0, 1, 2, 3].map(|k| {
                     let (a, b) = ids[k];
-                    projection.to_box(us[a], vs[b], values[k].clamp(z_range.0, z_range.1))
+                    projection.to_box(us[a], vs[b], values[k])
                 });
-                let corners = points.map(|p| projection.project_box(p));
-                let mut normal = cross(sub(points[2], points[0]), sub(points[3], points[1]));
-                if dot(normal, eye) < 0.0 {
-                    // We see the underside: light the side that faces us.
-                    normal = normal.map(|c| -c);
+                // A cell that crosses the clip height is cut along it: the part below keeps its
+                // shape, the part above lies flat at the cap, and the cut line is the exact iso-line.
+                let cap = HALF[2];
+                let pieces = if points.iter().all(|p| p[2] <= cap) {
+                    vec![points.to_vec()]
+                } else {
+                    let mut above = clip_z(&points, cap, false);
+                    above.iter_mut().for_each(|p| p[2] = cap);
+                    vec![clip_z(&points, cap, true), above]
+                };
+                // A strongly twisted cell can project to a non-convex or self-crossing outline;
+                // such a cell is drawn as the two triangles the depth buffer uses.
+                let polygons = pieces.into_iter().filter(|p| p.len() >= 3).flat_map(|piece| {
+                    let corners: Vec<Projected> = piece.iter().map(|&p| projection.project_box(p)).collect();
+                    if is_convex(&corners) {
+                        vec![piece]
+                    } else {
+                        (1..piece.len() - 1).map(|k| vec![piece[0], piece[k], piece[k + 1]]).collect()
+                    }
+                });
+                for piece in polygons {
+                    let corners: Vec<Projected> = piece.iter().map(|&p| projection.project_box(p)).collect();
+                    let mut normal = newell_normal(&piece);
+                    if dot(normal, eye) < 0.0 {
+                        // We see the underside: light the side that faces us.
+                        normal = normal.map(|c| -c);
+                    }
+                    let lambert = dot(normalize(normal), light).max(0.0);
+                    let shade = 0.42 + 0.58 * lambert;
+                    let t = piece
+                        .iter()
+                        .map(|p| {
+                            color.position(z_range.0 + (p[2] / cap + 1.0) / 2.0 * (z_range.1 - z_range.0))
+                        })
+                        .sum::<f64>()
+                        / piece.len() as f64;
+                    let fill = scale_color(viridis(t), shade);
+                    let edge = edges.then(|| scale_color(fill, 0.72));
+                    for k in 1..corners.len() - 1 {
+                        depth.fill_triangle(corners[0], corners[k], corners[k + 1]);
+                    }
+                    let centre = corners.iter().map(|c| c.depth).sum::<f64>() / corners.len() as f64;
+                    cells.push(Cell { i, j, corners, fill, edge, depth: centre });
                 }
-                let lambert = dot(normalize(normal), light).max(0.0);
-                let shade = 0.42 + 0.58 * lambert;
-                let t = values.iter().map(|&v| color.position(v)).sum::<f64>() / 4.0;
-                let fill = scale_color(viridis(t), shade);
-                let edge = edges.then(|| scale_color(fill, 0.72));
-                depth.fill_triangle(corners[0], corners[1], corners[2]);
-                depth.fill_triangle(corners[0], corners[2], corners[3]);
-                let centre = corners.iter().map(|c| c.depth).sum::<f64>() / 4.0;
-                cells.push(Cell { i, j, corners, fill, edge, depth: centre });
             }
         }
         cells.sort_by(|a, b| a.depth.total_cmp(&b.depth).then((a.j, a.i).cmp(&(b.j, b.i))));
@@ -459,7 +505,8 @@ impl<'a> SurfaceFigure<'a> {
             ([[-hx, far[1], -hz], [hx, far[1], -hz], [hx, far[1], hz], [-hx, far[1], hz]], WALL_COLOR),
         ];
         for (corners, color) in panes {
-            let points: Vec<(i32, i32)> = corners.iter().map(|&c| pixel(scene.projection.project_box(c))).collect();
+            let points: Vec<(i32, i32)> =
+                corners.iter().map(|&c| pixel(scene.projection.project_box(c))).collect();
             root.draw(&Polygon::new(points.clone(), color.filled()))?;
             let mut outline = points;
             outline.push(outline[0]);
@@ -467,7 +514,10 @@ impl<'a> SurfaceFigure<'a> {
         }
         let grid_style = GRID_COLOR.stroke_width(1);
         let line = |a: [f64; 3], b: [f64; 3]| {
-            PathElement::new(vec![pixel(scene.projection.project_box(a)), pixel(scene.projection.project_box(b))], grid_style)
+            PathElement::new(
+                vec![pixel(scene.projection.project_box(a)), pixel(scene.projection.project_box(b))],
+                grid_style,
+            )
         };
         for &t in &axes.ticks[0] {
             let x = to_box_1d(t, scene.ranges[0], 0);
@@ -485,19 +535,36 @@ impl<'a> SurfaceFigure<'a> {
             root.draw(&line([-hx, far[1], z], [hx, far[1], z]))?;
         }
 
-        // The surface, back to front. Each cell is also stroked (in its own colour unless edges
-        // are on) so no hairline seams open between neighbours in either format.
+        // The surface, back to front. Each cell is grown by a little over half a pixel around its
+        // centre, so neighbours overlap and no hairline seams open between them (rasterizers and
+        // SVG viewers' antialiasing both leave seams between polygons that merely touch); the
+        // nearer cell, painted later, wins the overlap.
         for cell in &scene.cells {
-            let points: Vec<(i32, i32)> = cell.corners.iter().map(|&c| pixel(c)).collect();
-            root.draw(&Polygon::new(points.clone(), cell.fill.filled()))?;
-            let mut outline = points;
-            outline.push(outline[0]);
-            root.draw(&PathElement::new(outline, cell.edge.unwrap_or(cell.fill).stroke_width(1)))?;
+            let (cx, cy) =
+                cell.corners.iter().fold((0.0, 0.0), |acc, c| (acc.0 + c.x / 4.0, acc.1 + c.y / 4.0));
+            let points: Vec<(i32, i32)> = cell
+                .corners
+                .iter()
+                .map(|c| {
+                    let (dx, dy) = (c.x - cx, c.y - cy);
+                    let grow = 1.2 / dx.hypot(dy).max(1.2);
+                    pixel_xy((c.x + dx * grow, c.y + dy * grow))
+                })
+                .collect();
+            root.draw(&Polygon::new(points, cell.fill.filled()))?;
+            if let Some(edge) = cell.edge {
+                let mut outline: Vec<(i32, i32)> = cell.corners.iter().map(|&c| pixel(c)).collect();
+                outline.push(outline[0]);
+                root.draw(&PathElement::new(outline, edge.stroke_width(1)))?;
+            }
         }
 
         // Axis lines and ticks.
         for axis in axes.axes.iter().flatten() {
-            root.draw(&PathElement::new(vec![pixel_xy(axis.start), pixel_xy(axis.end)], AXIS_COLOR.stroke_width(1)))?;
+            root.draw(&PathElement::new(
+                vec![pixel_xy(axis.start), pixel_xy(axis.end)],
+                AXIS_COLOR.stroke_width(1),
+            ))?;
             for &(a, b) in &axis.tick_marks {
                 root.draw(&PathElement::new(vec![pixel_xy(a), pixel_xy(b)], AXIS_COLOR.stroke_width(1)))?;
             }
@@ -516,7 +583,9 @@ impl<'a> SurfaceFigure<'a> {
                 let run: Vec<(i32, i32)> = run.iter().map(|&p| pixel_xy(p)).collect();
                 root.draw(&PathElement::new(run, path.color.stroke_width(width)))?;
             }
-            let visible = |p: &Option<[f64; 3]>| p.filter(|&p| scene.visible(p)).map(|p| scene.projection.project_box(p));
+            let visible = |p: &Option<[f64; 3]>| {
+                p.filter(|&p| scene.visible(p)).map(|p| scene.projection.project_box(p))
+            };
             if let Some(p) = points.first().and_then(visible) {
                 draw_symbol(root, LegendSymbol::Start, path.color, pixel(p), sizes)?;
             }
@@ -526,10 +595,18 @@ impl<'a> SurfaceFigure<'a> {
                 }
             }
         }
+        // Tick labels keep clear of the marks drawn near the box's edges.
+        let mut reserved = scene.reserved();
+        let mut keep_clear = |at: (i32, i32), r: f64| {
+            let (x, y) = (at.0 as f64, at.1 as f64);
+            reserved.push(Rect { l: x - r, t: y - r, r: x + r, b: y + r });
+        };
         if self.mark_minimum {
             if let Some(m) = self.landscape.minimum() {
                 if let Some(p) = scene.lifted(m.u, m.v, m.loss).filter(|&p| scene.visible(p)) {
-                    draw_symbol(root, LegendSymbol::Minimum, TEXT_COLOR, pixel(scene.projection.project_box(p)), sizes)?;
+                    let at = pixel(scene.projection.project_box(p));
+                    draw_symbol(root, LegendSymbol::Minimum, TEXT_COLOR, at, sizes)?;
+                    keep_clear(at, sizes.len(7.0));
                 }
             }
         }
@@ -538,11 +615,12 @@ impl<'a> SurfaceFigure<'a> {
             if let Some(p) = scene.lifted(marker.at[0], marker.at[1], z).filter(|&p| scene.visible(p)) {
                 let at = pixel(scene.projection.project_box(p));
                 draw_marker(root, marker, at, sizes)?;
+                keep_clear(at, sizes.len(7.0));
             }
         }
 
         // Tick labels and axis titles.
-        for text in axes.visible_texts(scene.width, scene.height, &scene.reserved()) {
+        for text in axes.visible_texts(scene.width, scene.height, &reserved, sizes) {
             draw_placed(root, &text, TEXT_COLOR)?;
         }
 
@@ -556,7 +634,8 @@ impl<'a> SurfaceFigure<'a> {
         }
         self.draw_legend(root, scene, &measure)?;
         if let Some(y) = scene.title_y {
-            let text = PlacedText::new(&self.title, sizes.title, false, false, (scene.width / 2.0, y), &measure);
+            let text =
+                PlacedText::new(&self.title, sizes.title, false, false, (scene.width / 2.0, y), &measure);
             draw_placed(root, &text, TEXT_COLOR)?;
         }
         Ok(())
@@ -571,12 +650,10 @@ impl<'a> SurfaceFigure<'a> {
         let sizes = &scene.sizes;
         let row_height = sizes.note * 1.6;
         for (r, row) in scene.legend_rows.iter().enumerate() {
-            let widths: Vec<f64> = row
-                .iter()
-                .map(|&k| legend_entry_width(&scene.legend[k], sizes, measure))
-                .collect();
+            let widths: Vec<f64> =
+                row.iter().map(|&k| legend_entry_width(&scene.legend[k], sizes, measure)).collect();
             let total = widths.iter().sum::<f64>() + sizes.len(22.0) * (row.len() as f64 - 1.0);
-            let mut x = ((scene.area.l + scene.area.r - total) / 2.0).max(scene.area.l);
+            let mut x = ((scene.width - total) / 2.0).max(scene.sizes.len(12.0));
             let y = scene.legend_top + row_height * (r as f64 + 0.5);
             for (&k, w) in row.iter().zip(&widths) {
                 let entry = &scene.legend[k];
@@ -592,7 +669,8 @@ impl<'a> SurfaceFigure<'a> {
                 }
                 let tx = x + symbol_width + sizes.len(6.0);
                 let (tw, _) = measure(&entry.text, sizes.note, false);
-                let text = PlacedText::new(&entry.text, sizes.note, false, false, (tx + tw / 2.0, y), measure);
+                let text =
+                    PlacedText::new(&entry.text, sizes.note, false, false, (tx + tw / 2.0, y), measure);
                 draw_placed(root, &text, TEXT_COLOR)?;
                 x += w + sizes.len(22.0);
             }
@@ -609,6 +687,13 @@ impl Figure for SurfaceFigure<'_> {
         let bar_width = colorbar_width(root, &self.color_scale(), None, &self.z_label, sizes.tick);
         let scene = self.scene_with_bar(width, height, Some(bar_width as f64))?;
         self.draw_scene(root, &scene)
+    }
+
+    /// Twice: sizes and widths here grow with the picture, so a PNG drawn at 2x and scaled down
+    /// gets smooth silhouettes and paths. Hiding is decided on the 2x depth buffer then, which
+    /// can move the end of a hidden stretch by under a pixel against the SVG.
+    fn supersampling(&self) -> u32 {
+        2
     }
 }
 
@@ -647,14 +732,15 @@ impl Rect {
     }
 }
 
-/// One grid cell, projected.
+/// One grid cell (or the part of it on one side of the clip height), projected.
 #[derive(Debug, Clone)]
 pub(crate) struct Cell {
     /// Column index of the cell's lower-left grid point.
     pub i: usize,
     /// Row index of the cell's lower-left grid point.
     pub j: usize,
-    corners: [Projected; 4],
+    /// The outline: the cell's four corners, or a part of them where a clip height cuts it.
+    corners: Vec<Projected>,
     fill: RGBColor,
     edge: Option<RGBColor>,
     /// The depth of the cell's centre (larger is nearer).
@@ -775,7 +861,7 @@ impl Scene {
     fn reserved(&self) -> Vec<Rect> {
         vec![
             Rect { l: 0.0, t: 0.0, r: self.width, b: self.area.t },
-            Rect { l: self.area.r, t: 0.0, r: self.width, b: self.height },
+            Rect { l: self.bar.l, t: 0.0, r: self.width, b: self.height },
         ]
     }
 }
@@ -802,7 +888,11 @@ fn symbol_width(symbol: LegendSymbol, sizes: &Sizes) -> f64 {
     }
 }
 
-fn legend_entry_width(entry: &LegendEntry, sizes: &Sizes, measure: &dyn Fn(&str, f64, bool) -> (f64, f64)) -> f64 {
+fn legend_entry_width(
+    entry: &LegendEntry,
+    sizes: &Sizes,
+    measure: &dyn Fn(&str, f64, bool) -> (f64, f64),
+) -> f64 {
     symbol_width(entry.symbol, sizes) + sizes.len(6.0) + measure(&entry.text, sizes.note, false).0
 }
 
@@ -860,7 +950,12 @@ impl PlacedText {
     }
 
     fn rect(&self) -> Rect {
-        Rect { l: self.cx - self.w / 2.0, t: self.cy - self.h / 2.0, r: self.cx + self.w / 2.0, b: self.cy + self.h / 2.0 }
+        Rect {
+            l: self.cx - self.w / 2.0,
+            t: self.cy - self.h / 2.0,
+            r: self.cx + self.w / 2.0,
+            b: self.cy + self.h / 2.0,
+        }
     }
 }
 
@@ -892,8 +987,6 @@ impl AxisLayout {
     ) -> AxisLayout {
         let eye = projection.eye();
         let [hx, hy, hz] = HALF;
-        let near_x = if eye[0] >= 0.0 { hx } else { -hx };
-        let near_y = if eye[1] >= 0.0 { hy } else { -hy };
         // The z axis stands on the leftmost vertical edge of the box, which is always on its
         // outline; ties (a side-on view) go to the nearer edge.
         let (zx, zy) = [(-hx, -hy), (hx, -hy), (hx, hy), (-hx, hy)]
@@ -901,13 +994,34 @@ impl AxisLayout {
             .min_by(|a, b| {
                 let pa = projection.project_box([a.0, a.1, 0.0]);
                 let pb = projection.project_box([b.0, b.1, 0.0]);
-                let key = |p: Projected| ((p.x * 1e6).round(), -p.depth);
+                let key = |p: Projected| ((p.x * 2.0).round(), -(p.depth * 1e6).round());
                 key(pa).partial_cmp(&key(pb)).unwrap_or(std::cmp::Ordering::Equal)
             })
             .unwrap_or((-hx, -hy));
+        let z_screen_x = projection.project_box([zx, zy, 0.0]).x;
+        // The u and v axes each take the lower of their two bottom edges on screen (the near one
+        // when seen from above); on a tie (a view along the axis, or side on), the nearer one,
+        // then the one farther from the z axis, so two axes never share a line.
+        let pick = |candidates: [([f64; 3], [f64; 3]); 2]| {
+            let key = |(a, b): ([f64; 3], [f64; 3])| {
+                let (pa, pb) = (projection.project_box(a), projection.project_box(b));
+                let mid_x = (pa.x + pb.x) / 2.0;
+                (
+                    ((pa.y + pb.y) * 1.0).round(),
+                    ((pa.depth + pb.depth) * 1e6).round(),
+                    (mid_x - z_screen_x).abs(),
+                )
+            };
+            let (ka, kb) = (key(candidates[0]), key(candidates[1]));
+            if kb.partial_cmp(&ka) == Some(std::cmp::Ordering::Greater) {
+                candidates[1]
+            } else {
+                candidates[0]
+            }
+        };
         let edges = [
-            ([-hx, near_y, -hz], [hx, near_y, -hz]),
-            ([near_x, -hy, -hz], [near_x, hy, -hz]),
+            pick([([-hx, -hy, -hz], [hx, -hy, -hz]), ([-hx, hy, -hz], [hx, hy, -hz])]),
+            pick([([-hx, -hy, -hz], [-hx, hy, -hz]), ([hx, -hy, -hz], [hx, hy, -hz])]),
             ([zx, zy, -hz], [zx, zy, hz]),
         ];
         let centre = projection.project_box([0.0, 0.0, 0.0]);
@@ -948,14 +1062,28 @@ impl AxisLayout {
                 let (w, h) = measure(&text, sizes.tick, false);
                 let half = (n.0.abs() * w + n.1.abs() * h) / 2.0;
                 let offset = tick_len + gap + half;
-                labels.push(PlacedText::new(&text, sizes.tick, false, false, (p.x + n.0 * offset, p.y + n.1 * offset), measure));
+                labels.push(PlacedText::new(
+                    &text,
+                    sizes.tick,
+                    false,
+                    false,
+                    (p.x + n.0 * offset, p.y + n.1 * offset),
+                    measure,
+                ));
             }
             let extent = labels.iter().map(|l| n.0.abs() * l.w + n.1.abs() * l.h).fold(0.0, f64::max);
             let vertical = k == 2 && d.1.abs() > 0.8;
             let (tw, th) = measure(titles[k], sizes.axis, false);
             let (tw, th) = if vertical { (th, tw) } else { (tw, th) };
-            let offset = tick_len + gap + extent + sizes.len(8.0) + (n.0.abs() * tw + n.1.abs() * th) / 2.0;
-            let title = PlacedText::new(titles[k], sizes.axis, false, vertical, (mid.0 + n.0 * offset, mid.1 + n.1 * offset), measure);
+            let offset = tick_len + gap + extent + sizes.len(12.0) + (n.0.abs() * tw + n.1.abs() * th) / 2.0;
+            let title = PlacedText::new(
+                titles[k],
+                sizes.axis,
+                false,
+                vertical,
+                (mid.0 + n.0 * offset, mid.1 + n.1 * offset),
+                measure,
+            );
             ticks[k] = values;
             axes[k] = Some(AxisGeometry { start: (s.x, s.y), end: (e.x, e.y), tick_marks, labels, title });
         }
@@ -969,24 +1097,32 @@ impl AxisLayout {
 
     /// The texts to draw: all axis titles, then tick labels in axis order, each skipped when it
     /// would overlap one already taken, a `reserved` region, or leave the picture.
-    fn visible_texts(&self, width: f64, height: f64, reserved: &[Rect]) -> Vec<PlacedText> {
-        let mut taken: Vec<Rect> = reserved.to_vec();
+    fn visible_texts(&self, width: f64, height: f64, reserved: &[Rect], sizes: &Sizes) -> Vec<PlacedText> {
+        // Labels of one axis may sit close together; labels of different axes (which meet at
+        // the box's corners) need a clear gap, or "2" and "-4" read as one label "2 -4".
+        let (own_gap, other_gap) = (3.0, sizes.len(12.0));
+        let mut taken: Vec<(Option<usize>, Rect)> = reserved.iter().map(|&r| (None, r)).collect();
         let mut out = Vec::new();
-        for axis in self.axes.iter().flatten() {
+        for (k, axis) in self.axes.iter().enumerate() {
+            let Some(axis) = axis else { continue };
             let mut title = axis.title.clone();
             let r = title.rect();
             // Keep a title inside the picture even if the layout could not make room.
             title.cx += (-r.l).max(0.0) - (r.r - width).max(0.0);
             title.cy += (-r.t).max(0.0) - (r.b - height).max(0.0);
-            taken.push(title.rect());
+            taken.push((Some(k), title.rect()));
             out.push(title);
         }
-        let gap = 3.0;
-        for axis in self.axes.iter().flatten() {
+        for (k, axis) in self.axes.iter().enumerate() {
+            let Some(axis) = axis else { continue };
             for label in &axis.labels {
                 let r = label.rect();
-                if r.inside(width, height) && !taken.iter().any(|t| t.overlaps(&r, gap)) {
-                    taken.push(r);
+                let clear = taken.iter().all(|(owner, t)| {
+                    let gap = if *owner == Some(k) { own_gap } else { other_gap };
+                    !t.overlaps(&r, gap)
+                });
+                if r.inside(width, height) && clear {
+                    taken.push((Some(k), r));
                     out.push(label.clone());
                 }
             }
@@ -1008,7 +1144,7 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, max_count: usize) -> (Vec<f64>, f64) 
         let step = base * m;
         let first = (lo / step - 1e-9).ceil() as i64;
         let last = (hi / step + 1e-9).floor() as i64;
-        if last - first + 1 <= max_count as i64 {
+        if last - first < max_count as i64 {
             let values = (first..=last)
                 .map(|k| k as f64 * step)
                 .map(|v| if v.abs() < step * 1e-9 { 0.0 } else { v })
@@ -1055,7 +1191,12 @@ fn draw_symbol<DB: DrawingBackend>(
     Ok(())
 }
 
-fn draw_marker<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, marker: &Marker, at: (i32, i32), sizes: &Sizes) -> Result<()> {
+fn draw_marker<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    marker: &Marker,
+    at: (i32, i32),
+    sizes: &Sizes,
+) -> Result<()> {
     let r = sizes.px(6.0, 3) as i32;
     match marker.shape {
         MarkerShape::Circle => draw_symbol(root, LegendSymbol::Start, marker.color, at, sizes)?,
@@ -1069,8 +1210,14 @@ fn draw_marker<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, marker: &Marke
         }
         MarkerShape::Star => {
             root.draw(&Circle::new(at, r, marker.color.stroke_width(2)))?;
-            root.draw(&PathElement::new(vec![(at.0 - r, at.1), (at.0 + r, at.1)], marker.color.stroke_width(2)))?;
-            root.draw(&PathElement::new(vec![(at.0, at.1 - r), (at.0, at.1 + r)], marker.color.stroke_width(2)))?;
+            root.draw(&PathElement::new(
+                vec![(at.0 - r, at.1), (at.0 + r, at.1)],
+                marker.color.stroke_width(2),
+            ))?;
+            root.draw(&PathElement::new(
+                vec![(at.0, at.1 - r), (at.0, at.1 + r)],
+                marker.color.stroke_width(2),
+            ))?;
         }
     }
     if !marker.label.is_empty() {
@@ -1098,7 +1245,11 @@ fn text_style(size: f64, bold: bool, vertical: bool, color: RGBColor) -> TextSty
     TextStyle { font, color: color.to_backend_color(), pos: Pos::new(HPos::Center, VPos::Center) }
 }
 
-fn draw_placed<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, text: &PlacedText, color: RGBColor) -> Result<()> {
+fn draw_placed<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: &PlacedText,
+    color: RGBColor,
+) -> Result<()> {
     let style = text_style(text.size, text.bold, text.vertical, color);
     root.draw_text(&text.text, &style, pixel_xy((text.cx, text.cy)))?;
     Ok(())
@@ -1138,16 +1289,58 @@ fn scale_color(RGBColor(r, g, b): RGBColor, factor: f64) -> RGBColor {
     RGBColor(f(r), f(g), f(b))
 }
 
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-
 fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+/// Whether a projected polygon is convex (and not self-crossing): its turns all go one way.
+fn is_convex(corners: &[Projected]) -> bool {
+    let n = corners.len();
+    let mut sign = 0.0;
+    for k in 0..n {
+        let (a, b, c) = (corners[k], corners[(k + 1) % n], corners[(k + 2) % n]);
+        let turn = (b.x - a.x) * (c.y - b.y) - (b.y - a.y) * (c.x - b.x);
+        if turn.abs() < 1e-9 {
+            continue;
+        }
+        if sign == 0.0 {
+            sign = turn.signum();
+        } else if turn.signum() != sign {
+            return false;
+        }
+    }
+    true
+}
+
+/// The part of polygon `poly` below (`keep_below`) or above the plane z = `c`
+/// (Sutherland & Hodgman 1974, against one plane).
+fn clip_z(poly: &[[f64; 3]], c: f64, keep_below: bool) -> Vec<[f64; 3]> {
+    let inside = |p: &[f64; 3]| if keep_below { p[2] <= c } else { p[2] >= c };
+    let mut out = Vec::with_capacity(poly.len() + 2);
+    for (k, a) in poly.iter().enumerate() {
+        let b = &poly[(k + 1) % poly.len()];
+        if inside(a) {
+            out.push(*a);
+        }
+        if inside(a) != inside(b) {
+            let t = (c - a[2]) / (b[2] - a[2]);
+            out.push([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, c]);
+        }
+    }
+    out
+}
+
+/// The normal of a polygon that may not be quite planar (Newell's method); it points up for a
+/// polygon listed counter-clockwise seen from above.
+fn newell_normal(poly: &[[f64; 3]]) -> [f64; 3] {
+    let mut n = [0.0; 3];
+    for (k, a) in poly.iter().enumerate() {
+        let b = &poly[(k + 1) % poly.len()];
+        n[0] += (a[1] - b[1]) * (a[2] + b[2]);
+        n[1] += (a[2] - b[2]) * (a[0] + b[0]);
+        n[2] += (a[0] - b[0]) * (a[1] + b[1]);
+    }
+    n
 }
 
 fn normalize(a: [f64; 3]) -> [f64; 3] {

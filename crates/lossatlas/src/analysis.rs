@@ -221,6 +221,249 @@ pub fn newton(objective: &Objective, mut theta: Vec<f64>) -> (Vec<f64>, f64, usi
     (theta, loss, iterations)
 }
 
+/// What kind of critical point (gradient zero) a point is, from its Hessian's eigenvalues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CriticalKind {
+    /// All eigenvalues positive.
+    Minimum,
+    /// Eigenvalues of both signs.
+    Saddle,
+    /// All eigenvalues negative.
+    Maximum,
+    /// An eigenvalue is (numerically) zero: the test is inconclusive.
+    Degenerate,
+}
+
+impl CriticalKind {
+    /// The name in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            CriticalKind::Minimum => "minimum",
+            CriticalKind::Saddle => "saddle",
+            CriticalKind::Maximum => "maximum",
+            CriticalKind::Degenerate => "degenerate",
+        }
+    }
+
+    /// Classifies eigenvalues; those smaller than `1e-9` times the largest magnitude count as zero.
+    pub fn of(eigenvalues: &[f64]) -> CriticalKind {
+        let scale = eigenvalues.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let zero = 1e-9 * scale;
+        if scale == 0.0 || eigenvalues.iter().any(|v| v.abs() <= zero) {
+            CriticalKind::Degenerate
+        } else if eigenvalues.iter().all(|&v| v > 0.0) {
+            CriticalKind::Minimum
+        } else if eigenvalues.iter().all(|&v| v < 0.0) {
+            CriticalKind::Maximum
+        } else {
+            CriticalKind::Saddle
+        }
+    }
+}
+
+/// A point where the gradient vanishes, refined from a grid candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriticalPoint {
+    /// Its (u, v) on the landscape's plane.
+    pub at: [f64; 2],
+    /// The parameters.
+    pub theta: Vec<f64>,
+    /// The loss.
+    pub loss: f64,
+    /// The gradient norm after refinement (how critical it really is).
+    pub gradient_norm: f64,
+    /// The Hessian's eigen-decomposition there.
+    pub eigen: SymmetricEigen,
+    /// Its kind.
+    pub kind: CriticalKind,
+    /// Newton iterations the refinement took.
+    pub iterations: usize,
+}
+
+/// Every critical point of the landscape's plane that the grid reveals: grid nodes where the
+/// exact gradient norm is smaller than at all eight neighbours are refined by Newton's method on the
+/// gradient (which converges to minima, saddles and maxima alike), kept if they converge inside the
+/// grid's range, classified by their Hessian's eigenvalues and de-duplicated. Sorted by loss.
+///
+/// Works on the landscape's own grid; the caller picks its resolution (a 60 x 60 grid finds the
+/// critical points of smooth two-parameter models in well under a second).
+pub fn critical_points(objective: &Objective, landscape: &Landscape) -> Vec<CriticalPoint> {
+    let plane = landscape.plane();
+    let (nu, nv) = (landscape.u().n(), landscape.v().n());
+    let (d1, d2) = plane.directions();
+    // Gradient on the plane: (g . d1, g . d2).
+    let plane_gradient = |theta: &[f64]| -> (f64, [f64; 2]) {
+        let (loss, g) = objective.gradient(theta);
+        let dot = |d: &[f64]| g.iter().zip(d).map(|(a, b)| a * b).sum::<f64>();
+        (loss, [dot(d1), dot(d2)])
+    };
+    let norms: Vec<f64> = (0..nu * nv)
+        .map(|k| {
+            let theta = plane.point(landscape.u().value(k % nu), landscape.v().value(k / nu));
+            let (_, g) = plane_gradient(&theta);
+            let n = g[0].hypot(g[1]);
+            if n.is_finite() {
+                n
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    let mut found: Vec<CriticalPoint> = Vec::new();
+    let (du, dv) = (landscape.u().step(), landscape.v().step());
+    for j in 0..nv {
+        for i in 0..nu {
+            let here = norms[j * nu + i];
+            if !here.is_finite() {
+                continue;
+            }
+            let mut is_local_min = true;
+            for (di, dj) in [(-1i64, -1i64), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+                let (ii, jj) = (i as i64 + di, j as i64 + dj);
+                if ii < 0 || jj < 0 || ii >= nu as i64 || jj >= nv as i64 {
+                    continue;
+                }
+                let other = norms[jj as usize * nu + ii as usize];
+                // Ties go to the first in row-major order so a flat patch yields one candidate.
+                let earlier = (jj as usize, ii as usize) < (j, i);
+                if other < here || (other == here && earlier) {
+                    is_local_min = false;
+                    break;
+                }
+            }
+            if !is_local_min {
+                continue;
+            }
+            let Some(point) = refine_critical(objective, landscape, [landscape.u().value(i), landscape.v().value(j)])
+            else {
+                continue;
+            };
+            let duplicate = found.iter().any(|p| {
+                ((p.at[0] - point.at[0]) / du).abs() < 0.5 && ((p.at[1] - point.at[1]) / dv).abs() < 0.5
+            });
+            if !duplicate {
+                found.push(point);
+            }
+        }
+    }
+    found.sort_by(|a, b| a.loss.total_cmp(&b.loss));
+    found
+}
+
+/// Newton's method on the plane gradient from `start` (u, v); `None` if it does not converge to a
+/// point inside the grid with a tiny gradient.
+fn refine_critical(objective: &Objective, landscape: &Landscape, start: [f64; 2]) -> Option<CriticalPoint> {
+    let plane = landscape.plane();
+    let (d1, d2) = plane.directions();
+    let project = |theta: &[f64]| -> (f64, [f64; 2], [f64; 4]) {
+        let (loss, g) = objective.gradient(theta);
+        let h = objective.hessian(theta);
+        let n = theta.len();
+        let dot = |d: &[f64]| g.iter().zip(d).map(|(a, b)| a * b).sum::<f64>();
+        let quad = |a: &[f64], b: &[f64]| {
+            let mut s = 0.0;
+            for p in 0..n {
+                for q in 0..n {
+                    s += a[p] * h[p * n + q] * b[q];
+                }
+            }
+            s
+        };
+        (loss, [dot(d1), dot(d2)], [quad(d1, d1), quad(d1, d2), quad(d2, d1), quad(d2, d2)])
+    };
+    let mut at = start;
+    let mut iterations = 0;
+    let scale = 1.0 + objective.loss(&plane.point(at[0], at[1])).abs();
+    loop {
+        let (loss, g, h) = project(&plane.point(at[0], at[1]));
+        let gnorm = g[0].hypot(g[1]);
+        if !(loss.is_finite() && gnorm.is_finite()) {
+            return None;
+        }
+        if gnorm <= 1e-10 * scale {
+            let eigen = SymmetricEigen::new(&h, 2)?;
+            let kind = CriticalKind::of(&eigen.values);
+            let margin = |a: &crate::landscape::Axis| 1e-9 * (a.max() - a.min());
+            let (u, v) = (landscape.u(), landscape.v());
+            if at[0] < u.min() - margin(u) || at[0] > u.max() + margin(u) || at[1] < v.min() - margin(v) || at[1] > v.max() + margin(v) {
+                return None;
+            }
+            return Some(CriticalPoint {
+                at,
+                theta: plane.point(at[0], at[1]),
+                loss,
+                gradient_norm: gnorm,
+                eigen,
+                kind,
+                iterations,
+            });
+        }
+        if iterations >= 50 {
+            return None;
+        }
+        iterations += 1;
+        let det = h[0] * h[3] - h[1] * h[2];
+        if det == 0.0 || !det.is_finite() {
+            return None;
+        }
+        let step = [(h[3] * g[0] - h[1] * g[1]) / det, (h[0] * g[1] - h[2] * g[0]) / det];
+        at = [at[0] - step[0], at[1] - step[1]];
+    }
+}
+
+/// Where each start of a grid of starts ends up under an optimizer: the index of the minimum it
+/// reaches, or why it reached none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BasinLabel {
+    /// It ended within tolerance of `minima[index]`.
+    Minimum(usize),
+    /// It ended somewhere else (still moving, a plateau, a minimum outside the range).
+    Elsewhere,
+    /// The run diverged.
+    Diverged,
+}
+
+/// Basins of attraction: for every start (u, v) of `starts` (a grid spec), runs `spec` for
+/// `options` and labels the start with the minimum of `minima` whose (u, v) is nearest to the end
+/// point, if within `tolerance` (in plane units). Runs in parallel; labels do not depend on the
+/// thread count. `labels[j * nu + i]` belongs to start (u_i, v_j).
+pub fn basins(
+    objective: &Objective,
+    plane: &crate::plane::Plane,
+    starts: &crate::landscape::GridSpec,
+    spec: &crate::optim::OptimizerSpec,
+    options: &crate::trajectory::RunOptions,
+    minima: &[[f64; 2]],
+    tolerance: f64,
+) -> crate::error::Result<Vec<BasinLabel>> {
+    let nu = starts.u().n();
+    let label = |k: usize| -> crate::error::Result<BasinLabel> {
+        let theta = plane.point(starts.u().value(k % nu), starts.v().value(k / nu));
+        let t = crate::trajectory::run(objective, spec, &theta, options)?;
+        if t.stopped() == crate::trajectory::Stopped::Diverged {
+            return Ok(BasinLabel::Diverged);
+        }
+        let (u, v) = plane.project(&t.last().params);
+        let nearest = minima
+            .iter()
+            .enumerate()
+            .map(|(m, p)| (m, (p[0] - u).hypot(p[1] - v)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        Ok(match nearest {
+            Some((m, d)) if d <= tolerance => BasinLabel::Minimum(m),
+            _ => BasinLabel::Elsewhere,
+        })
+    };
+    let count = starts.len();
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        (0..count).into_par_iter().map(label).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    (0..count).map(label).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -277,5 +520,64 @@ mod tests {
         let (theta, loss, iters) = newton(&obj, vec![0.5, 0.0]);
         assert!((theta[0] - 0.7).abs() < 1e-9 && (theta[1] + 0.2).abs() < 1e-9, "{theta:?}");
         assert!(loss < 1e-20 && iters > 0);
+    }
+
+    /// L = ((a^2 - 1)^2 + b^2) / 2, from the model (a^2 - 1) x + b (1 - x) on x = [1, 0], y = [0, 0]:
+    /// minima at (-1, 0) and (1, 0), a saddle at (0, 0), nothing else.
+    fn double_well() -> Objective {
+        let f = crate::Formula::parse("(a^2 - 1)*x + b*(1 - x)").unwrap();
+        let data = Dataset::new("two points", vec![1.0, 0.0], vec![0.0, 0.0]).unwrap();
+        Objective::new(data, Arc::new(f), Loss::Mse)
+    }
+
+    fn double_well_landscape(n: usize) -> Landscape {
+        let obj = double_well();
+        let plane = crate::Plane::parameter_axes(obj.param_names()).unwrap();
+        let grid = crate::GridSpec::new(
+            crate::Axis::new("a", -2.0, 2.0, n).unwrap(),
+            crate::Axis::new("b", -1.5, 1.5, n).unwrap(),
+            crate::DEFAULT_GRID_BUDGET_BYTES,
+        )
+        .unwrap();
+        crate::evaluate(&obj, &plane, &grid).unwrap()
+    }
+
+    #[test]
+    fn double_well_critical_points_are_found_and_classified() {
+        let obj = double_well();
+        let points = critical_points(&obj, &double_well_landscape(41));
+        let kinds: Vec<(CriticalKind, [f64; 2])> = points.iter().map(|p| (p.kind, p.at)).collect();
+        assert_eq!(points.len(), 3, "{kinds:?}");
+        let find = |a: f64| points.iter().find(|p| (p.at[0] - a).abs() < 1e-8 && p.at[1].abs() < 1e-8).unwrap();
+        assert_eq!(find(-1.0).kind, CriticalKind::Minimum);
+        assert_eq!(find(1.0).kind, CriticalKind::Minimum);
+        let saddle = find(0.0);
+        assert_eq!(saddle.kind, CriticalKind::Saddle);
+        // Hessian at the saddle: d2/da2 of (a^2-1)^2/2 = 6a^2 - 2 = -2, d2/db2 = 1.
+        assert!((saddle.eigen.values[0] + 2.0).abs() < 1e-9 && (saddle.eigen.values[1] - 1.0).abs() < 1e-9);
+        assert!((saddle.loss - 0.5).abs() < 1e-12);
+        // At the minima: 6 - 2 = 4 along a, 1 along b.
+        let m = find(1.0);
+        assert!((m.eigen.values[0] - 1.0).abs() < 1e-9 && (m.eigen.values[1] - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn double_well_basins_split_at_a_equals_zero() {
+        let obj = double_well();
+        let plane = crate::Plane::parameter_axes(obj.param_names()).unwrap();
+        let starts = crate::GridSpec::new(
+            crate::Axis::new("a", -1.9, 1.9, 8).unwrap(),
+            crate::Axis::new("b", -1.0, 1.0, 3).unwrap(),
+            crate::DEFAULT_GRID_BUDGET_BYTES,
+        )
+        .unwrap();
+        let spec = crate::OptimizerSpec::parse("gd:lr=0.05").unwrap();
+        let options = crate::RunOptions { max_steps: 2000, ..crate::RunOptions::default() };
+        let labels = basins(&obj, &plane, &starts, &spec, &options, &[[-1.0, 0.0], [1.0, 0.0]], 1e-3).unwrap();
+        for (k, label) in labels.iter().enumerate() {
+            let a = starts.u().value(k % 8);
+            let want = if a < 0.0 { BasinLabel::Minimum(0) } else { BasinLabel::Minimum(1) };
+            assert_eq!(*label, want, "start a = {a}");
+        }
     }
 }

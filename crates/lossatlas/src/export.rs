@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::contour::Isoline;
 use crate::landscape::Landscape;
+use crate::trajectory::Trajectory;
 
 /// The export formats of a landscape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +154,84 @@ pub fn isolines_json(isolines: &[Isoline]) -> Vec<u8> {
     serde_json::to_vec(&doc).expect("plain numbers always serialize")
 }
 
+#[derive(Serialize)]
+struct StepJson<'a> {
+    step: usize,
+    params: &'a [f64],
+    loss: Option<f64>,
+    grad: Vec<Option<f64>>,
+}
+
+#[derive(Serialize)]
+struct TrajectoryJson<'a> {
+    optimizer: &'static str,
+    settings: serde_json::Map<String, serde_json::Value>,
+    steps: Vec<StepJson<'a>>,
+    stopped: &'static str,
+}
+
+fn trajectory_doc(t: &Trajectory) -> TrajectoryJson<'_> {
+    let mut settings: serde_json::Map<String, serde_json::Value> =
+        t.spec().settings().into_iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+    if let Some(batch) = t.batch() {
+        settings.insert("batch_size".into(), serde_json::json!(batch.size));
+        settings.insert("seed".into(), serde_json::json!(batch.seed));
+    }
+    TrajectoryJson {
+        optimizer: t.spec().name(),
+        settings,
+        steps: t
+            .steps()
+            .iter()
+            .map(|s| StepJson {
+                step: s.step,
+                params: &s.params,
+                loss: finite(s.loss),
+                grad: s.grad.iter().map(|&g| finite(g)).collect(),
+            })
+            .collect(),
+        stopped: t.stopped().name(),
+    }
+}
+
+/// One trajectory as `{"optimizer", "settings", "steps": [{"step", "params", "loss", "grad"}],
+/// "stopped"}` (DESIGN.md); non-finite numbers (the last step of a diverged run) as null.
+pub fn trajectory_json(trajectory: &Trajectory) -> Vec<u8> {
+    serde_json::to_vec(&trajectory_doc(trajectory)).expect("plain numbers always serialize")
+}
+
+/// Several trajectories as a JSON array of [`trajectory_json`] objects.
+pub fn trajectories_json(trajectories: &[Trajectory]) -> Vec<u8> {
+    let docs: Vec<TrajectoryJson<'_>> = trajectories.iter().map(trajectory_doc).collect();
+    serde_json::to_vec(&docs).expect("plain numbers always serialize")
+}
+
+/// Trajectories as CSV with the JSON's columns flattened:
+/// `run,optimizer,step,<param>...,loss,grad_<param>...,stopped`, one row per step; `run` numbers the
+/// trajectories from 0 so several fit in one file.
+pub fn trajectories_csv(trajectories: &[Trajectory], param_names: &[String]) -> Vec<u8> {
+    use std::fmt::Write;
+    let mut out = String::from("run,optimizer,step");
+    for p in param_names {
+        write!(out, ",{p}").expect("writing to a String cannot fail");
+    }
+    out.push_str(",loss");
+    for p in param_names {
+        write!(out, ",grad_{p}").expect("writing to a String cannot fail");
+    }
+    out.push_str(",stopped\n");
+    for (run, t) in trajectories.iter().enumerate() {
+        for s in t.steps() {
+            write!(out, "{run},{},{}", t.spec().name(), s.step).expect("writing to a String cannot fail");
+            for v in s.params.iter().chain([&s.loss]).chain(&s.grad) {
+                write!(out, ",{v}").expect("writing to a String cannot fail");
+            }
+            writeln!(out, ",{}", t.stopped().name()).expect("writing to a String cannot fail");
+        }
+    }
+    out.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +284,32 @@ mod tests {
         let iso = crate::contour::isolines(&l, &[1.5]);
         let text = String::from_utf8(isolines_json(&iso)).unwrap();
         assert!(text.starts_with(r#"{"levels":[{"level":1.5,"lines":[[["#), "{text}");
+    }
+
+    #[test]
+    fn trajectory_json_and_csv() {
+        use std::sync::Arc;
+        let obj = crate::Objective::new(
+            crate::Dataset::seed(),
+            Arc::new(crate::linear(crate::Activation::Identity)),
+            crate::Loss::Mse,
+        );
+        let spec = crate::OptimizerSpec::parse("gd:lr=0.1").unwrap();
+        let options = crate::RunOptions { max_steps: 2, ..crate::RunOptions::default() };
+        let t = crate::run(&obj, &spec, &[0.0, 0.0], &options).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&trajectory_json(&t)).unwrap();
+        assert_eq!(doc["optimizer"], "gd");
+        assert_eq!(doc["settings"]["lr"], 0.1);
+        assert_eq!(doc["stopped"], "max_steps");
+        assert_eq!(doc["steps"].as_array().unwrap().len(), 3);
+        assert_eq!(doc["steps"][0]["params"], serde_json::json!([0.0, 0.0]));
+        let csv = String::from_utf8(trajectories_csv(&[t], obj.param_names())).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next().unwrap(), "run,optimizer,step,k,b,loss,grad_k,grad_b,stopped");
+        let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(&first[..5], &["0", "gd", "0", "0", "0"]);
+        assert!((first[5].parse::<f64>().unwrap() - 14.725).abs() < 1e-12, "{first:?}");
+        assert_eq!(first[8], "max_steps");
+        assert_eq!(csv.lines().count(), 4);
     }
 }

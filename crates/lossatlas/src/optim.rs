@@ -214,13 +214,13 @@ impl OptimizerSpec {
     fn validate(&self, text: &str) -> Result<()> {
         for (key, value) in self.settings() {
             let ok = match key {
-                "lr" | "eps" => value > 0.0,
+                "lr" => value > 0.0,
                 "momentum" | "dampening" | "alpha" | "beta1" | "beta2" => (0.0..1.0).contains(&value),
                 _ => value >= 0.0,
             };
             if !ok {
                 let want = match key {
-                    "lr" | "eps" => "> 0",
+                    "lr" => "> 0",
                     "momentum" | "dampening" | "alpha" | "beta1" | "beta2" => "in [0, 1)",
                     _ => ">= 0",
                 };

@@ -12,6 +12,12 @@
 //! - vector steps for the nodes that depend on x, each writing a register (a chunk-sized buffer)
 //!   or, when the node is an output used nowhere else, the output slice directly.
 //!
+//! Models are mostly functions of affine maps of x (`tanh(k*x + b)`, `cos(a*x)`), and a pass over
+//! a chunk costs about as much as the arithmetic of a cheap operation, so an operand of the form
+//! `v*s + t` (s and t the same for every sample) is fused into the loop of the one-operand step
+//! that reads it: `tanh(k*x + b)` is a single pass. Absent parts are skipped, not replaced by
+//! `*1` or `+0`, so fused results are bit-identical to unfused ones.
+//!
 //! Registers are reused as soon as their last reader has run, so a formula needs a handful of
 //! them and they stay in the L1 cache. Scratch memory is thread-local, so evaluation allocates
 //! nothing after its first call on a thread and `&Formula` can be shared between threads.
@@ -57,6 +63,8 @@ enum Unary {
     Neg,
     PowI(i32),
     Call(Func),
+    /// The (affine) input itself: a fused `v*s + t` that is stored because several steps read it.
+    Identity,
 }
 
 /// Two-operand operations.
@@ -75,6 +83,7 @@ impl Unary {
             Unary::Neg => -x,
             Unary::PowI(n) => powi(x, n),
             Unary::Call(f) => f.apply(x),
+            Unary::Identity => x,
         }
     }
 }
@@ -112,14 +121,28 @@ fn operation(node: Node) -> Operation {
     }
 }
 
-/// Where a vector step reads an operand.
+/// A vector a step reads.
 #[derive(Debug, Clone, Copy)]
-enum Operand {
+enum Source {
     /// The samples themselves.
     X,
     Reg(usize),
+}
+
+/// An operand of a two-operand step.
+#[derive(Debug, Clone, Copy)]
+enum Operand {
+    Vector(Source),
     /// A value that is the same for every sample.
     Slot(usize),
+}
+
+/// The operand of a one-operand step: `src * slots[scale] + slots[shift]`, each part optional.
+#[derive(Debug, Clone, Copy)]
+struct Input {
+    src: Source,
+    scale: Option<usize>,
+    shift: Option<usize>,
 }
 
 /// Where a vector step writes.
@@ -129,7 +152,7 @@ enum Dest {
     Target(Target),
 }
 
-/// A scalar step of the prelude: `slots[dst] = op(slots[a], slots[b])` (`b` unused when unary).
+/// A scalar step of the prelude.
 #[derive(Debug, Clone)]
 enum ScalarStep {
     Unary { op: Unary, a: usize, dst: usize },
@@ -139,7 +162,7 @@ enum ScalarStep {
 /// A vector step, run once per chunk.
 #[derive(Debug, Clone)]
 enum Step {
-    Unary { op: Unary, a: Operand, dst: Dest },
+    Unary { op: Unary, a: Input, dst: Dest },
     Binary { op: Binary, a: Operand, b: Operand, dst: Dest },
     /// Copies x or a register into an output, or fills an output with a slot's value.
     Store { src: Operand, target: Target },
@@ -171,6 +194,80 @@ impl Registers {
     }
 }
 
+/// A node `src * scale + shift` with per-call scale and shift (slots), each optional.
+#[derive(Debug, Clone, Copy)]
+struct Affine {
+    src: Id,
+    scale: Option<usize>,
+    shift: Option<usize>,
+    /// The product node `src * scale` folded into this sum, which then needs no step of its own.
+    absorbs: Option<Id>,
+}
+
+/// What the compiler knows about the graph while it builds a program.
+struct Analysis<'n> {
+    nodes: &'n [Node],
+    /// Depends on x: computed per sample rather than once per call.
+    varying: Vec<bool>,
+    slot_of: Vec<usize>,
+    slots: Vec<f64>,
+    prelude: Vec<ScalarStep>,
+    /// Steps reading each node, before fusion.
+    readers: Vec<usize>,
+    /// Whether a one-operand step reads the node.
+    read_by_unary: Vec<bool>,
+    targets: Vec<Vec<Target>>,
+    affine: Vec<Option<Affine>>,
+}
+
+impl Analysis<'_> {
+    fn uniform(&self, id: Id) -> Option<usize> {
+        (!self.varying[id as usize]).then(|| self.slot_of[id as usize])
+    }
+
+    /// The affine form of a varying node, if it has one; a sum can absorb a product that only
+    /// it reads.
+    fn affine_form(&mut self, id: Id) -> Option<Affine> {
+        let node = self.nodes[id as usize];
+        if let Node::Mul(a, b) = node {
+            let (src, scale) = match (self.uniform(a), self.uniform(b)) {
+                (None, Some(s)) => (a, s),
+                (Some(s), None) => (b, s),
+                _ => return None,
+            };
+            return Some(Affine { src, scale: Some(scale), shift: None, absorbs: None });
+        }
+        let (m, t, subtract) = match (node, self.uniform_operands(node)) {
+            (Node::Add(a, _), (None, Some(t))) | (Node::Add(_, a), (Some(t), None)) => (a, t, false),
+            (Node::Sub(a, _), (None, Some(t))) => (a, t, true),
+            _ => return None,
+        };
+        // m - t is exactly m + (-t).
+        let shift = if subtract {
+            let dst = self.slots.len();
+            self.slots.push(0.0);
+            self.prelude.push(ScalarStep::Unary { op: Unary::Neg, a: t, dst });
+            dst
+        } else {
+            t
+        };
+        let mu = m as usize;
+        Some(match self.affine[mu] {
+            Some(inner) if inner.shift.is_none() && self.readers[mu] == 1 && self.targets[mu].is_empty() => {
+                Affine { src: inner.src, scale: inner.scale, shift: Some(shift), absorbs: Some(m) }
+            }
+            _ => Affine { src: m, scale: None, shift: Some(shift), absorbs: None },
+        })
+    }
+
+    fn uniform_operands(&self, node: Node) -> (Option<usize>, Option<usize>) {
+        match node {
+            Node::Add(a, b) | Node::Sub(a, b) => (self.uniform(a), self.uniform(b)),
+            _ => (None, None),
+        }
+    }
+}
+
 impl Program {
     /// Compiles the expressions `outputs` (node and where it goes) of the graph `nodes`.
     pub(crate) fn compile(nodes: &[Node], n_params: usize, outputs: &[(Id, Target)]) -> Program {
@@ -182,105 +279,144 @@ impl Program {
                 stack.extend(nodes[id as usize].operands());
             }
         }
+        let mut an = Analysis {
+            nodes,
+            varying: vec![false; n],
+            slot_of: vec![usize::MAX; n],
+            slots: vec![0.0; n_params],
+            prelude: Vec::new(),
+            readers: vec![0; n],
+            read_by_unary: vec![false; n],
+            targets: vec![Vec::new(); n],
+            affine: vec![None; n],
+        };
 
-        // Classify nodes: varying (depends on x) ones become vector steps, the rest slots.
-        let mut varying = vec![false; n];
-        let mut slot_of = vec![usize::MAX; n];
-        let mut slots: Vec<f64> = vec![0.0; n_params];
-        let mut prelude = Vec::new();
+        // Nodes that do not depend on x become slots, computed once per call.
         for id in (0..n).filter(|&i| needed[i]) {
             let node = nodes[id];
-            varying[id] = node == Node::X || node.operands().any(|c| varying[c as usize]);
-            if varying[id] {
+            an.varying[id] = node == Node::X || node.operands().any(|c| an.varying[c as usize]);
+            if an.varying[id] {
                 continue;
             }
-            slot_of[id] = match node {
+            an.slot_of[id] = match node {
                 Node::Param(p) => p as usize,
                 Node::Const(bits) => {
-                    slots.push(f64::from_bits(bits));
-                    slots.len() - 1
+                    an.slots.push(f64::from_bits(bits));
+                    an.slots.len() - 1
                 }
                 _ => {
-                    let dst = slots.len();
-                    slots.push(0.0);
-                    let slot = |c: Id| slot_of[c as usize];
-                    prelude.push(match operation(node) {
+                    let dst = an.slots.len();
+                    an.slots.push(0.0);
+                    let slot = |c: Id| an.slot_of[c as usize];
+                    let step = match operation(node) {
                         Operation::Unary(op, a) => ScalarStep::Unary { op, a: slot(a), dst },
                         Operation::Binary(op, a, b) => ScalarStep::Binary { op, a: slot(a), b: slot(b), dst },
-                        Operation::Leaf => unreachable!("leaves are handled above"),
-                    });
+                        Operation::Leaf => unreachable!("leaves are parameters or constants"),
+                    };
+                    an.prelude.push(step);
                     dst
                 }
             };
         }
 
-        // Readers left per register-held node, and the outputs each node feeds.
-        let mut readers = vec![0usize; n];
-        let mut targets: Vec<Vec<Target>> = vec![Vec::new(); n];
-        for id in (0..n).filter(|&i| varying[i]) {
+        // Who reads what, then which nodes are affine and which of those fuse into their reader.
+        for id in (0..n).filter(|&i| an.varying[i]) {
+            let unary = matches!(operation(nodes[id]), Operation::Unary(..));
             for c in nodes[id].operands() {
-                readers[c as usize] += 1;
+                an.readers[c as usize] += 1;
+                an.read_by_unary[c as usize] |= unary;
             }
         }
         for &(id, target) in outputs {
-            targets[id as usize].push(target);
+            an.targets[id as usize].push(target);
+        }
+        for id in 0..n {
+            if an.varying[id] && nodes[id] != Node::X {
+                an.affine[id] = an.affine_form(id as Id);
+            }
+        }
+        let mut absorbed = vec![false; n];
+        for f in an.affine.iter().flatten() {
+            if let Some(m) = f.absorbs {
+                absorbed[m as usize] = true;
+            }
+        }
+        let fused: Vec<bool> = (0..n)
+            .map(|i| an.affine[i].is_some() && an.readers[i] == 1 && an.read_by_unary[i] && an.targets[i].is_empty())
+            .collect();
+
+        // The one-operand input a step gets for operand c.
+        let input_of = |c: Id| match an.affine[c as usize] {
+            Some(f) if fused[c as usize] => (f.src, f.scale, f.shift),
+            _ => (c, None, None),
+        };
+        // Nodes with a step, and the register-held nodes each step reads.
+        let with_step: Vec<usize> =
+            (0..n).filter(|&i| an.varying[i] && nodes[i] != Node::X && !absorbed[i] && !fused[i]).collect();
+        let reads = |id: usize| -> Vec<Id> {
+            let vectors: Vec<Id> = match (an.affine[id], operation(nodes[id])) {
+                (Some(f), _) => vec![f.src],
+                (None, Operation::Unary(_, a)) => vec![input_of(a).0],
+                (None, Operation::Binary(_, a, b)) => vec![a, b],
+                (None, Operation::Leaf) => Vec::new(),
+            };
+            vectors.into_iter().filter(|&v| an.varying[v as usize] && nodes[v as usize] != Node::X).collect()
+        };
+        let mut uses = vec![0usize; n];
+        for &id in &with_step {
+            for v in reads(id) {
+                uses[v as usize] += 1;
+            }
         }
 
         let mut steps = Vec::new();
         for &(id, target) in outputs {
             if nodes[id as usize] == Node::X {
-                steps.push(Step::Store { src: Operand::X, target });
-            } else if !varying[id as usize] {
-                steps.push(Step::Store { src: Operand::Slot(slot_of[id as usize]), target });
+                steps.push(Step::Store { src: Operand::Vector(Source::X), target });
+            } else if let Some(slot) = an.uniform(id) {
+                steps.push(Step::Store { src: Operand::Slot(slot), target });
             }
         }
         let mut regs = Registers { free: Vec::new(), count: 0 };
         let mut reg_of = vec![usize::MAX; n];
-        for id in (0..n).filter(|&i| varying[i] && nodes[i] != Node::X) {
-            let dst = match targets[id].as_slice() {
-                [only] if readers[id] == 0 => Dest::Target(*only),
+        for &id in &with_step {
+            // The destination is taken before the operands are freed, so a step never writes a
+            // register it reads.
+            let dst = match an.targets[id].as_slice() {
+                [only] if uses[id] == 0 => Dest::Target(*only),
                 _ => {
                     reg_of[id] = regs.take();
                     Dest::Reg(reg_of[id])
                 }
             };
-            let operand = |c: Id| {
-                let c = c as usize;
-                if nodes[c] == Node::X {
-                    Operand::X
-                } else if varying[c] {
-                    Operand::Reg(reg_of[c])
-                } else {
-                    Operand::Slot(slot_of[c])
-                }
+            let source = |v: Id| if nodes[v as usize] == Node::X { Source::X } else { Source::Reg(reg_of[v as usize]) };
+            let operand = |c: Id| match an.uniform(c) {
+                Some(slot) => Operand::Slot(slot),
+                None => Operand::Vector(source(c)),
             };
-            let operands: Vec<Id> = nodes[id].operands().collect();
-            steps.push(match operation(nodes[id]) {
-                Operation::Unary(op, a) => Step::Unary { op, a: operand(a), dst },
-                Operation::Binary(op, a, b) => Step::Binary { op, a: operand(a), b: operand(b), dst },
-                Operation::Leaf => unreachable!("x is handled above"),
+            let input = |(src, scale, shift): (Id, Option<usize>, Option<usize>)| Input { src: source(src), scale, shift };
+            steps.push(match (an.affine[id], operation(nodes[id])) {
+                (Some(f), _) => Step::Unary { op: Unary::Identity, a: input((f.src, f.scale, f.shift)), dst },
+                (None, Operation::Unary(op, a)) => Step::Unary { op, a: input(input_of(a)), dst },
+                (None, Operation::Binary(op, a, b)) => Step::Binary { op, a: operand(a), b: operand(b), dst },
+                (None, Operation::Leaf) => unreachable!("x is not a step and other leaves are slots"),
             });
             if let Dest::Reg(r) = dst {
-                for &target in &targets[id] {
-                    steps.push(Step::Store { src: Operand::Reg(r), target });
+                for &target in &an.targets[id] {
+                    steps.push(Step::Store { src: Operand::Vector(Source::Reg(r)), target });
                 }
-                if readers[id] == 0 {
+                if uses[id] == 0 {
                     regs.free.push(r);
                 }
             }
-            // The destination was taken before the operands are freed, so a step never writes a
-            // register it reads.
-            for c in operands {
-                let c = c as usize;
-                if reg_of[c] != usize::MAX {
-                    readers[c] -= 1;
-                    if readers[c] == 0 {
-                        regs.free.push(reg_of[c]);
-                    }
+            for v in reads(id) {
+                uses[v as usize] -= 1;
+                if uses[v as usize] == 0 {
+                    regs.free.push(reg_of[v as usize]);
                 }
             }
         }
-        Program { n_params, slots, prelude, steps, n_regs: regs.count }
+        Program { n_params, slots: an.slots, prelude: an.prelude, steps, n_regs: regs.count }
     }
 
     /// Evaluates the program at `params` over `xs`, writing every output row.
@@ -329,8 +465,8 @@ impl Program {
             Step::Store { src, target } => {
                 let out = outputs.chunk(target, n, start, len);
                 match src {
-                    Operand::X => out.copy_from_slice(x),
-                    Operand::Reg(r) => out.copy_from_slice(&regs[r * CHUNK..][..len]),
+                    Operand::Vector(Source::X) => out.copy_from_slice(x),
+                    Operand::Vector(Source::Reg(r)) => out.copy_from_slice(&regs[r * CHUNK..][..len]),
                     Operand::Slot(s) => out.fill(slots[s]),
                 }
                 return;
@@ -344,28 +480,33 @@ impl Program {
         };
         let (below, rest) = regs.split_at_mut(split * CHUNK);
         let (own, above) = rest.split_at_mut(rest.len().min(CHUNK));
-        let read = |operand: Operand| match operand {
-            Operand::X => Arg::Vector(x),
-            Operand::Slot(s) => Arg::Scalar(slots[s]),
-            Operand::Reg(r) if r < split => Arg::Vector(&below[r * CHUNK..][..len]),
-            Operand::Reg(r) => Arg::Vector(&above[(r - split - 1) * CHUNK..][..len]),
+        let vector = |src: Source| match src {
+            Source::X => x,
+            Source::Reg(r) if r < split => &below[r * CHUNK..][..len],
+            Source::Reg(r) => &above[(r - split - 1) * CHUNK..][..len],
         };
         let out = match dest {
             Dest::Reg(_) => &mut own[..len],
             Dest::Target(target) => outputs.chunk(target, n, start, len),
         };
         match *step {
-            Step::Unary { op, a, .. } => match read(a) {
-                Arg::Vector(a) => unary_kernel(op, a, out),
-                Arg::Scalar(a) => out.fill(op.apply(a)),
-            },
-            Step::Binary { op, a, b, .. } => binary_kernel(op, read(a), read(b), out),
+            Step::Unary { op, a, .. } => {
+                let (scale, shift) = (a.scale.map(|s| slots[s]), a.shift.map(|s| slots[s]));
+                unary_kernel(op, vector(a.src), scale, shift, out);
+            }
+            Step::Binary { op, a, b, .. } => {
+                let arg = |o: Operand| match o {
+                    Operand::Vector(src) => Arg::Vector(vector(src)),
+                    Operand::Slot(s) => Arg::Scalar(slots[s]),
+                };
+                binary_kernel(op, arg(a), arg(b), out);
+            }
             Step::Store { .. } => unreachable!("stores return above"),
         }
     }
 }
 
-/// An operand as a kernel sees it.
+/// An operand as a two-operand kernel sees it.
 #[derive(Clone, Copy)]
 enum Arg<'a> {
     Vector(&'a [f64]),
@@ -380,33 +521,56 @@ fn map(a: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
     }
 }
 
-fn unary_kernel(op: Unary, a: &[f64], out: &mut [f64]) {
-    match op {
-        Unary::Neg => map(a, out, |v| -v),
-        // Constant exponents unroll into straight multiplications.
-        Unary::PowI(2) => map(a, out, |v| powi(v, 2)),
-        Unary::PowI(3) => map(a, out, |v| powi(v, 3)),
-        Unary::PowI(4) => map(a, out, |v| powi(v, 4)),
-        Unary::PowI(-1) => map(a, out, |v| powi(v, -1)),
-        Unary::PowI(-2) => map(a, out, |v| powi(v, -2)),
-        Unary::PowI(n) => map(a, out, |v| powi(v, n)),
-        Unary::Call(f) => match f {
-            Func::Sin => fastmath::sin_slice(a, out),
-            Func::Cos => fastmath::cos_slice(a, out),
-            Func::Exp => map(a, out, fastmath::exp),
-            Func::Ln => map(a, out, fastmath::ln),
-            Func::Sqrt => map(a, out, f64::sqrt),
-            Func::Abs => map(a, out, f64::abs),
-            Func::Tanh => map(a, out, fastmath::tanh),
-            Func::Sigmoid => map(a, out, fastmath::sigmoid),
-            Func::Relu => map(a, out, relu),
-            Func::Softplus => map(a, out, fastmath::softplus),
-            Func::Sign => map(a, out, sign),
-            Func::Step => map(a, out, step),
-            // Rare functions: the standard library's scalar versions.
-            Func::Tan | Func::Log10 | Func::Sinh | Func::Cosh | Func::Atan => map(a, out, |v| f.apply(v)),
-        },
+/// `out[i] = op(a[i] * scale + shift)`, with absent parts skipped.
+fn unary_kernel(op: Unary, a: &[f64], scale: Option<f64>, shift: Option<f64>, out: &mut [f64]) {
+    // One loop per function and affine shape, with the affine map inlined into it.
+    macro_rules! with_input {
+        (|$pre:ident| $body:expr) => {
+            match (scale, shift) {
+                (None, None) => {
+                    let $pre = |v: f64| v;
+                    $body
+                }
+                (Some(s), None) => {
+                    let $pre = |v: f64| v * s;
+                    $body
+                }
+                (None, Some(t)) => {
+                    let $pre = |v: f64| v + t;
+                    $body
+                }
+                (Some(s), Some(t)) => {
+                    let $pre = |v: f64| v * s + t;
+                    $body
+                }
+            }
+        };
     }
+    with_input!(|pre| match op {
+        Unary::Identity => map(a, out, pre),
+        Unary::Neg => map(a, out, |v| -pre(v)),
+        // Constant exponents unroll into straight multiplications.
+        Unary::PowI(2) => map(a, out, |v| powi(pre(v), 2)),
+        Unary::PowI(3) => map(a, out, |v| powi(pre(v), 3)),
+        Unary::PowI(-1) => map(a, out, |v| powi(pre(v), -1)),
+        Unary::PowI(n) => map(a, out, |v| powi(pre(v), n)),
+        Unary::Call(f) => match f {
+            Func::Sin => fastmath::sin_map(a, out, pre),
+            Func::Cos => fastmath::cos_map(a, out, pre),
+            Func::Exp => map(a, out, |v| fastmath::exp(pre(v))),
+            Func::Ln => map(a, out, |v| fastmath::ln(pre(v))),
+            Func::Sqrt => map(a, out, |v| pre(v).sqrt()),
+            Func::Abs => map(a, out, |v| pre(v).abs()),
+            Func::Tanh => map(a, out, |v| fastmath::tanh(pre(v))),
+            Func::Sigmoid => map(a, out, |v| fastmath::sigmoid(pre(v))),
+            Func::Relu => map(a, out, |v| relu(pre(v))),
+            Func::Softplus => map(a, out, |v| fastmath::softplus(pre(v))),
+            Func::Sign => map(a, out, |v| sign(pre(v))),
+            Func::Step => map(a, out, |v| step(pre(v))),
+            // Rare functions: the standard library's scalar versions.
+            Func::Tan | Func::Log10 | Func::Sinh | Func::Cosh | Func::Atan => map(a, out, |v| f.apply(pre(v))),
+        },
+    })
 }
 
 fn binary_kernel(op: Binary, a: Arg<'_>, b: Arg<'_>, out: &mut [f64]) {
