@@ -170,6 +170,10 @@ pub struct ContourArgs {
     pub levels: LevelArgs,
     #[command(flatten)]
     pub picture: PictureArgs,
+    /// `equal` draws one unit of each parameter at the same length, so round bowls look round;
+    /// `fill` uses the whole picture.
+    #[arg(long, default_value = "fill", value_parser = ["fill", "equal"])]
+    pub aspect: String,
     /// Also write the grid of loss values: .json, .csv or .npy (formats in DESIGN.md).
     #[arg(long, value_name = "FILE")]
     pub export_landscape: Option<PathBuf>,
@@ -189,6 +193,10 @@ pub struct CompareArgs {
     /// Panels side by side (row) or stacked (column).
     #[arg(long, default_value = "row", value_parser = ["row", "column"])]
     pub layout: String,
+    /// `equal` (the default here) draws one unit of each parameter at the same length, so a
+    /// z-scored bowl looks round; `fill` uses the whole panel.
+    #[arg(long, default_value = "equal", value_parser = ["fill", "equal"])]
+    pub aspect: String,
     #[command(flatten)]
     pub grid: GridArgs,
     #[command(flatten)]

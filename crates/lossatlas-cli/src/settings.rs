@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use lossatlas::{
-    formula_with_params, linear, Activation, Axis, Dataset, Formula, GridSpec, Loss, Model,
-    Objective, Transform, DEFAULT_GRID_BUDGET_BYTES,
+    formula_with_params, linear, Activation, Axis, Dataset, Formula, GridSpec, Loss, Model, Objective,
+    Transform, DEFAULT_GRID_BUDGET_BYTES,
 };
 use lossatlas_render::ImageFormat;
 
@@ -32,16 +32,10 @@ impl Problem {
     pub fn param_names(&self) -> &[String] {
         self.model.param_names()
     }
-
-    /// A short description for default titles, e.g. `mse of k*x + b on seed`.
-    pub fn describe(&self) -> String {
-        format!("{} of y = {} on {}", self.loss, self.model.name(), self.data.name())
-    }
 }
 
 pub fn problem(args: &ProblemArgs) -> Result<Problem> {
-    let order: Option<Vec<&str>> =
-        args.params.as_deref().map(|p| p.split(',').map(str::trim).collect());
+    let order: Option<Vec<&str>> = args.params.as_deref().map(|p| p.split(',').map(str::trim).collect());
     let model: Arc<dyn Model> = if args.model == "linear" {
         let activation: Activation = args.activation.parse()?;
         if order.is_some() {
@@ -61,11 +55,7 @@ pub fn problem(args: &ProblemArgs) -> Result<Problem> {
     let data = match &args.generate {
         Some(source) => generated(args, source)?,
         None if args.data == "seed" => Dataset::seed(),
-        None => Dataset::load_csv(
-            Path::new(&args.data),
-            args.x_column.as_deref(),
-            args.y_column.as_deref(),
-        )?,
+        None => Dataset::load_csv(Path::new(&args.data), args.x_column.as_deref(), args.y_column.as_deref())?,
     };
     Ok(Problem { data, model, loss })
 }
@@ -80,11 +70,14 @@ fn generated(args: &ProblemArgs, source: &str) -> Result<Dataset> {
     };
     let mut values = vec![f64::NAN; formula.params().len()];
     for item in spec.split(',') {
-        let (name, value) = item
-            .split_once('=')
-            .with_context(|| format!("--true `{item}` should look like NAME=VALUE"))?;
+        let (name, value) =
+            item.split_once('=').with_context(|| format!("--true `{item}` should look like NAME=VALUE"))?;
         let index = formula.params().iter().position(|p| p == name.trim()).with_context(|| {
-            format!("--true names `{}`, which is not a parameter of `{source}` ({})", name.trim(), formula.params().join(", "))
+            format!(
+                "--true names `{}`, which is not a parameter of `{source}` ({})",
+                name.trim(),
+                formula.params().join(", ")
+            )
         })?;
         values[index] = number(value, "--true")?;
     }
@@ -105,8 +98,7 @@ fn generated(args: &ProblemArgs, source: &str) -> Result<Dataset> {
 
 /// A finite number from `text`, naming `flag` when it is not one.
 pub fn number(text: &str, flag: &str) -> Result<f64> {
-    let value: f64 =
-        text.trim().parse().map_err(|_| anyhow::anyhow!("{flag}: `{text}` is not a number"))?;
+    let value: f64 = text.trim().parse().map_err(|_| anyhow::anyhow!("{flag}: `{text}` is not a number"))?;
     if !value.is_finite() {
         bail!("{flag}: `{text}` is not a finite number");
     }
@@ -191,10 +183,7 @@ pub fn levels(args: &LevelArgs) -> Result<Levels> {
             return Ok(Levels::Auto(count));
         }
     }
-    let mut levels = text
-        .split(',')
-        .map(|item| number(item, "--levels"))
-        .collect::<Result<Vec<f64>>>()?;
+    let mut levels = text.split(',').map(|item| number(item, "--levels")).collect::<Result<Vec<f64>>>()?;
     levels.sort_by(f64::total_cmp);
     levels.dedup();
     Ok(Levels::Explicit(levels))
@@ -237,6 +226,14 @@ pub fn size(args: &PictureArgs, default: (u32, u32)) -> Result<(u32, u32)> {
         bail!("--size {w}x{h} is out of range; use 100 to 20000 pixels per side");
     }
     Ok((w, h))
+}
+
+pub fn aspect(text: &str) -> lossatlas_render::Aspect {
+    if text == "equal" {
+        lossatlas_render::Aspect::Equal
+    } else {
+        lossatlas_render::Aspect::Fill
+    }
 }
 
 pub fn transforms(text: &str) -> Result<Vec<Transform>> {

@@ -11,22 +11,19 @@ use std::sync::Arc;
 
 use lossatlas::analysis::SymmetricEigen;
 use lossatlas::{
-    evaluate, linear, run, Activation, Axis, Dataset, GridSpec, Landscape, Loss, Objective, OptimizerSpec, Plane,
-    RunOptions, Transform, DEFAULT_GRID_BUDGET_BYTES,
+    evaluate, linear, run, Activation, Axis, Dataset, GridSpec, Landscape, Loss, Objective, OptimizerSpec,
+    Plane, RunOptions, Transform, DEFAULT_GRID_BUDGET_BYTES,
 };
 use lossatlas_render::{
-    render, ContourFigure, Figure, ImageFormat, Layout, Marker, MarkerShape, PathOverlay, Panels, PATH_COLORS,
+    render, ContourFigure, Figure, ImageFormat, Layout, Marker, MarkerShape, Panels, PathOverlay, PATH_COLORS,
 };
 
 type BoxError = Box<dyn std::error::Error>;
 
 fn landscape(objective: &Objective, k: (f64, f64), b: (f64, f64), n: usize) -> Result<Landscape, BoxError> {
     let plane = Plane::parameter_axes(objective.param_names())?;
-    let grid = GridSpec::new(
-        Axis::new("k", k.0, k.1, n)?,
-        Axis::new("b", b.0, b.1, n)?,
-        DEFAULT_GRID_BUDGET_BYTES,
-    )?;
+    let grid =
+        GridSpec::new(Axis::new("k", k.0, k.1, n)?, Axis::new("b", b.0, b.1, n)?, DEFAULT_GRID_BUDGET_BYTES)?;
     Ok(evaluate(objective, &plane, &grid)?)
 }
 
@@ -45,7 +42,12 @@ fn write(figure: &impl Figure, name: &str, size: (u32, u32)) -> Result<(), BoxEr
         let bytes = render(figure, format, size)?;
         let path = dir.join(format!("{name}.{}", format.extension()));
         std::fs::write(&path, &bytes)?;
-        println!("{} ({} kB, {:.0} ms)", path.display(), bytes.len() / 1024, start.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "{} ({} kB, {:.0} ms)",
+            path.display(),
+            bytes.len() / 1024,
+            start.elapsed().as_secs_f64() * 1e3
+        );
     }
     Ok(())
 }
@@ -78,7 +80,9 @@ fn main() -> Result<(), BoxError> {
     // Paths: gradient descent from the note's start points, one diverging out of the frame.
     let mut paths = Vec::new();
     for (k, (spec, start)) in
-        [("gd:lr=0.05", [0.2, 3.5]), ("momentum:lr=0.02", [1.8, -1.5]), ("gd:lr=0.104", [1.2, 3.0])].iter().enumerate()
+        [("gd:lr=0.05", [0.2, 3.5]), ("momentum:lr=0.02", [1.8, -1.5]), ("gd:lr=0.104", [1.2, 3.0])]
+            .iter()
+            .enumerate()
     {
         let spec = OptimizerSpec::parse(spec)?;
         let options = RunOptions { max_steps: 60, ..RunOptions::default() };
@@ -97,11 +101,28 @@ fn main() -> Result<(), BoxError> {
         color: PATH_COLORS[3],
     }];
     write(
-        &lines.clone().filled(true).paths(paths.clone()).markers(markers.clone()).title("Gradient descent on the seed loss"),
+        &lines
+            .clone()
+            .filled(true)
+            .paths(paths.clone())
+            .markers(markers.clone())
+            .title("Gradient descent on the seed loss"),
         "figure1-paths-filled",
         size,
     )?;
-    write(&lines.clone().paths(paths).markers(markers).title("Gradient descent on the seed loss"), "figure1-paths", size)?;
+    write(
+        &lines.clone().paths(paths).markers(markers).title("Gradient descent on the seed loss"),
+        "figure1-paths",
+        size,
+    )?;
+
+    // A model undefined for k < 0: the gap is grey and hatched, and counted in the legend.
+    let sqrt_model = lossatlas::formula_with_params("sqrt(k)*x + b", Some(&["k", "b"]), 2)?;
+    let sqrt_objective = Objective::new(seed.clone(), Arc::new(sqrt_model), Loss::Mse);
+    let gap = landscape(&sqrt_objective, (-0.5, 1.5), (-2.0, 4.0), 200)?;
+    let gap_figure = ContourFigure::new(&gap, levels.clone()).title("y = sqrt(k) x + b: no loss for k < 0");
+    write(&gap_figure, "nan-lines", size)?;
+    write(&gap_figure.clone().filled(true), "nan-filled", size)?;
 
     // Figure 2: raw x against standardized x, stacked, same levels.
     let levels2 = vec![0.2, 0.5, 0.7, 0.8, 1.0];
@@ -113,10 +134,11 @@ fn main() -> Result<(), BoxError> {
         grids.push((transform, condition(&obj), landscape(&obj, (0.0, 6.0), (-2.0, 8.0), 200)?));
     }
     for (transform, cond, grid) in &grids {
-        panels.push(
-            ContourFigure::new(grid, levels2.clone())
-                .title(format!("x: {}  (Hessian condition number {:.3})", transform.name(), cond)),
-        );
+        panels.push(ContourFigure::new(grid, levels2.clone()).title(format!(
+            "x: {}  (Hessian condition number {:.3})",
+            transform.name(),
+            cond
+        )));
     }
     let fig2 = Panels::new(panels[..2].to_vec(), Layout::Column);
     write(&fig2, "figure2-panels", fig2.default_size())?;

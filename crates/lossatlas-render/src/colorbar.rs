@@ -79,7 +79,7 @@ fn ticks(scale: &ColorScale, levels: Option<&[f64]>) -> Vec<(f64, String)> {
 
 /// The smallest of 1, 2, 5 times a power of ten that is at least `raw`.
 fn nice_step(raw: f64) -> f64 {
-    if !(raw > 0.0) || !raw.is_finite() {
+    if raw.is_nan() || raw <= 0.0 || raw.is_infinite() {
         return 1.0;
     }
     let p = 10f64.powf(raw.log10().floor());

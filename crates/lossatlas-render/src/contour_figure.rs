@@ -248,8 +248,8 @@ pub(crate) fn color_scale_for(
         _ => return ColorScale::new(0.0, 1.0, false),
     };
     let log = log.unwrap_or(first > 0.0 && last >= 20.0 * first) && first > 0.0;
-    let (fwd, back): (fn(f64) -> f64, fn(f64) -> f64) =
-        if log { (f64::ln, f64::exp) } else { (|x| x, |x| x) };
+    let fwd = |x: f64| if log { x.ln() } else { x };
+    let back = |x: f64| if log { x.exp() } else { x };
     let (lo, hi) = if levels.len() >= 2 {
         let step = (fwd(last) - fwd(first)) / (levels.len() - 1) as f64;
         let lo = back(fwd(first) - step);
@@ -326,13 +326,13 @@ impl ContourFigure<'_> {
         let x_step = tick_step(&x_ticks);
         let y_step = tick_step(&y_ticks);
         let tick_font = (FAMILY, sz.tick).into_font();
-        let widest_y = y_ticks
-            .iter()
-            .map(|&v| measure(area, &format_tick(v, y_step), &tick_font).0)
-            .fold(0.0, f64::max);
+        let widest_y =
+            y_ticks.iter().map(|&v| measure(area, &format_tick(v, y_step), &tick_font).0).fold(0.0, f64::max);
         let tick_len = sz.len(5.0);
-        let y_area = widest_y + tick_len + sz.len(8.0) + if self.y_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
-        let x_area = sz.tick + tick_len + sz.len(8.0) + if self.x_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
+        let y_area =
+            widest_y + tick_len + sz.len(8.0) + if self.y_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
+        let x_area =
+            sz.tick + tick_len + sz.len(8.0) + if self.x_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
         let last_x_label = x_ticks.last().map(|&v| measure(area, &format_tick(v, x_step), &tick_font).0);
         let gap = sz.len(8.0);
         let (mut top, mut left, mut bottom) = (title_h, sz.len(10.0), sz.len(8.0));
@@ -411,9 +411,7 @@ impl ContourFigure<'_> {
 
         // The parts of the map where the loss is not finite: grey, hatched.
         let non_finite = landscape.non_finite_count();
-        if non_finite > 0 {
-            draw_non_finite(&plot, landscape, &frame, sz)?;
-        }
+        let gaps = if non_finite > 0 { draw_non_finite(&plot, landscape, &frame, sz)? } else { Vec::new() };
 
         if self.filled {
             for band in bands(landscape, &self.levels) {
@@ -421,7 +419,7 @@ impl ContourFigure<'_> {
                 let polys: Vec<Vec<(i32, i32)>> = band
                     .polygons()
                     .iter()
-                    .map(|poly| poly.iter().map(|p| frame.to_px_i(p[0], p[1])).collect::<Vec<_>>())
+                    .map(|poly| poly.iter().map(|p| frame.px_i(p[0], p[1])).collect::<Vec<_>>())
                     .map(|mut poly: Vec<(i32, i32)>| {
                         poly.dedup();
                         poly
@@ -453,7 +451,7 @@ impl ContourFigure<'_> {
         let mut lines: Vec<LineGeom> = Vec::new();
         for (k, iso) in isos.iter().enumerate() {
             for pl in iso.lines() {
-                let mut pts: Vec<(f64, f64)> = pl.points().iter().map(|p| frame.to_px(p[0], p[1])).collect();
+                let mut pts: Vec<(f64, f64)> = pl.points().iter().map(|p| frame.px(p[0], p[1])).collect();
                 if pl.is_closed() {
                     pts.push(pts[0]);
                 }
@@ -465,7 +463,7 @@ impl ContourFigure<'_> {
             .paths
             .iter()
             .map(|p| {
-                let pts: Vec<(f64, f64)> = p.points.iter().map(|q| frame.to_px(q[0], q[1])).collect();
+                let pts: Vec<(f64, f64)> = p.points.iter().map(|q| frame.px(q[0], q[1])).collect();
                 keep_inside(&pts, &plot_rect.inflate(0.5))
             })
             .collect();
@@ -473,17 +471,18 @@ impl ContourFigure<'_> {
         // Obstacles labels and the legend must keep clear of.
         let marker_r = sz.len(7.0);
         let minimum = if self.mark_minimum { refined_minimum(landscape) } else { None };
-        let mut reserved: Vec<Rect> = Vec::new();
+        // Labels stay off the gaps too: a line ending at a gap is better labelled further along.
+        let mut reserved: Vec<Rect> = gaps;
         let mut important: Vec<(f64, f64, f64)> = Vec::new(); // (x, y, weight) the legend avoids
         if let Some(m) = minimum {
-            let (x, y) = frame.to_px(m.u, m.v);
-            reserved.push(Rect::around((x, y), 1.6 * marker_r, 1.6 * marker_r));
+            let (x, y) = frame.px(m.u, m.v);
+            reserved.push(Rect::around((x, y), 2.0 * marker_r, 2.0 * marker_r));
             important.push((x, y, 1000.0));
         }
         let note_font = (FAMILY, sz.note).into_font();
         let mut marker_texts: Vec<(Rect, (i32, i32), String)> = Vec::new();
         for m in &self.markers {
-            let (x, y) = frame.to_px(m.at[0], m.at[1]);
+            let (x, y) = frame.px(m.at[0], m.at[1]);
             if !plot_rect.contains((x, y)) {
                 continue;
             }
@@ -539,7 +538,8 @@ impl ContourFigure<'_> {
         }
         if non_finite > 0 {
             let noun = if non_finite == 1 { "point" } else { "points" };
-            entries.push(LegendEntry { icon: Icon::NonFinite, text: format!("{non_finite} {noun} not finite") });
+            entries
+                .push(LegendEntry { icon: Icon::NonFinite, text: format!("{non_finite} {noun} not finite") });
         }
         let legend = if entries.is_empty() {
             None
@@ -591,7 +591,10 @@ impl ContourFigure<'_> {
             let level = lines[p.line].level;
             let color = if self.filled {
                 let r = p.rect.inflate(-sz.len(1.5));
-                plot.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], WHITE.mix(0.82).filled()))?;
+                plot.draw(&Rectangle::new(
+                    [round((r.x0, r.y0)), round((r.x1, r.y1))],
+                    WHITE.mix(0.82).filled(),
+                ))?;
                 RGBColor(20, 20, 20)
             } else {
                 darken(line_color(&style.scale, &style.line_levels, self.levels[level]), 0.3)
@@ -610,34 +613,56 @@ impl ContourFigure<'_> {
                 }
                 plot.draw(&PathElement::new(pts, path.color.stroke_width(path_w)))?;
             }
-            let inside = |q: &[f64; 2]| q[0].is_finite() && q[1].is_finite() && plot_rect.inflate(0.5).contains(frame.to_px(q[0], q[1]));
+            let inside = |q: &[f64; 2]| {
+                q[0].is_finite() && q[1].is_finite() && plot_rect.inflate(0.5).contains(frame.px(q[0], q[1]))
+            };
             if let Some(first) = path.points.first().filter(|q| inside(q)) {
-                draw_marker(&plot, frame.to_px(first[0], first[1]), MarkerShape::Circle, path.color, 0.75 * marker_r, sz)?;
+                draw_marker(
+                    &plot,
+                    frame.px(first[0], first[1]),
+                    MarkerShape::Circle,
+                    path.color,
+                    0.75 * marker_r,
+                    sz,
+                )?;
             }
             if path.points.len() > 1 {
                 if let Some(last) = path.points.last().filter(|q| inside(q)) {
-                    draw_marker(&plot, frame.to_px(last[0], last[1]), MarkerShape::Cross, path.color, 0.85 * marker_r, sz)?;
+                    draw_marker(
+                        &plot,
+                        frame.px(last[0], last[1]),
+                        MarkerShape::Cross,
+                        path.color,
+                        0.85 * marker_r,
+                        sz,
+                    )?;
                 }
             }
         }
 
         for m in &self.markers {
-            let p = frame.to_px(m.at[0], m.at[1]);
+            let p = frame.px(m.at[0], m.at[1]);
             if plot_rect.contains(p) {
                 draw_marker(&plot, p, m.shape, m.color, marker_r, sz)?;
             }
         }
         for (r, at, text) in &marker_texts {
-            plot.draw(&Rectangle::new([round((r.x0 - 2.0, r.y0 - 1.0)), round((r.x1 + 2.0, r.y1 + 1.0))], WHITE.mix(0.75).filled()))?;
+            plot.draw(&Rectangle::new(
+                [round((r.x0 - 2.0, r.y0 - 1.0)), round((r.x1 + 2.0, r.y1 + 1.0))],
+                WHITE.mix(0.75).filled(),
+            ))?;
             let st = note_font.clone().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Top));
             plot.draw(&Text::new(text.clone(), *at, st))?;
         }
         if let Some(m) = minimum {
-            draw_marker(&plot, frame.to_px(m.u, m.v), MarkerShape::Star, MINIMUM_COLOR, marker_r, sz)?;
+            draw_marker(&plot, frame.px(m.u, m.v), MarkerShape::Star, MINIMUM_COLOR, marker_r, sz)?;
         }
 
         // The frame on top of everything inside it.
-        plot.draw(&Rectangle::new([(0, 0), (frame.w as i32, frame.h as i32)], FRAME_COLOR.stroke_width(sz.px(1.0, 1))))?;
+        plot.draw(&Rectangle::new(
+            [(0, 0), (frame.w as i32, frame.h as i32)],
+            FRAME_COLOR.stroke_width(sz.px(1.0, 1)),
+        ))?;
 
         if let Some((rect, layout)) = legend {
             draw_legend(&plot, rect, &layout, &entries, sz)?;
@@ -669,12 +694,12 @@ struct Frame {
 }
 
 impl Frame {
-    fn to_px(&self, u: f64, v: f64) -> (f64, f64) {
+    fn px(self, u: f64, v: f64) -> (f64, f64) {
         ((u - self.u0) / (self.u1 - self.u0) * self.w, (1.0 - (v - self.v0) / (self.v1 - self.v0)) * self.h)
     }
 
-    fn to_px_i(&self, u: f64, v: f64) -> (i32, i32) {
-        round(self.to_px(u, v))
+    fn px_i(self, u: f64, v: f64) -> (i32, i32) {
+        round(self.px(u, v))
     }
 }
 
@@ -867,11 +892,14 @@ fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
     (a.0 - b.0).hypot(a.1 - b.1)
 }
 
+/// A segment of line `id` from one pixel point to another.
+type Segment = (usize, (f64, f64), (f64, f64));
+
 /// Segments of all lines and paths in pixel buckets, to ask which ones run through a rectangle.
 #[derive(Debug)]
 struct SegmentIndex {
     cell: f64,
-    buckets: std::collections::HashMap<(i32, i32), Vec<(usize, (f64, f64), (f64, f64))>>,
+    buckets: std::collections::HashMap<(i32, i32), Vec<Segment>>,
 }
 
 impl SegmentIndex {
@@ -882,8 +910,10 @@ impl SegmentIndex {
     fn insert_line(&mut self, id: usize, pts: &[(f64, f64)]) {
         for w in pts.windows(2) {
             let (p, q) = (w[0], w[1]);
-            let (bx0, bx1) = ((p.0.min(q.0) / self.cell).floor() as i32, (p.0.max(q.0) / self.cell).floor() as i32);
-            let (by0, by1) = ((p.1.min(q.1) / self.cell).floor() as i32, (p.1.max(q.1) / self.cell).floor() as i32);
+            let (bx0, bx1) =
+                ((p.0.min(q.0) / self.cell).floor() as i32, (p.0.max(q.0) / self.cell).floor() as i32);
+            let (by0, by1) =
+                ((p.1.min(q.1) / self.cell).floor() as i32, (p.1.max(q.1) / self.cell).floor() as i32);
             for bx in bx0..=bx1 {
                 for by in by0..=by1 {
                     self.buckets.entry((bx, by)).or_default().push((id, p, q));
@@ -1075,13 +1105,13 @@ fn refined_minimum(landscape: &Landscape) -> Option<lossatlas::GridMinimum> {
 }
 
 /// Cells with a non-finite corner, merged into rectangles (runs along rows, then runs of equal
-/// rows), filled grey and hatched.
+/// rows), filled grey and hatched. Returns the rectangles in pixels.
 fn draw_non_finite<DB: DrawingBackend>(
     plot: &DrawingArea<DB, Shift>,
     landscape: &Landscape,
     frame: &Frame,
     sz: Sizes,
-) -> Result<()> {
+) -> Result<Vec<Rect>> {
     let (nu, nv) = (landscape.u().n(), landscape.v().n());
     let bad = |i: usize, j: usize| {
         !(landscape.at(i, j).is_finite()
@@ -1124,9 +1154,10 @@ fn draw_non_finite<DB: DrawingBackend>(
     rects.extend(open);
     let spacing = sz.len(9.0).max(4.0);
     let (u, v) = (landscape.u(), landscape.v());
+    let mut out = Vec::with_capacity(rects.len());
     for (i0, i1, j0, j1) in rects {
-        let a = frame.to_px(u.value(i0), v.value(j1));
-        let b = frame.to_px(u.value(i1), v.value(j0));
+        let a = frame.px(u.value(i0), v.value(j1));
+        let b = frame.px(u.value(i1), v.value(j0));
         let r = Rect { x0: a.0, y0: a.1, x1: b.0, y1: b.1 };
         plot.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], NAN_FILL.filled()))?;
         // Hatching: lines x + y = c, with a phase shared by all rectangles so it runs on across them.
@@ -1135,12 +1166,16 @@ fn draw_non_finite<DB: DrawingBackend>(
             let (p, q) = ((c - r.y1 - 10.0, r.y1 + 10.0), (c - r.y0 + 10.0, r.y0 - 10.0));
             if let Some((t0, t1)) = segment_in_rect(p, q, &r) {
                 let (s, e) = (lerp(p, q, t0), lerp(p, q, t1));
-                plot.draw(&PathElement::new(vec![round(s), round(e)], NAN_HATCH.stroke_width(sz.px(1.0, 1))))?;
+                plot.draw(&PathElement::new(
+                    vec![round(s), round(e)],
+                    NAN_HATCH.stroke_width(sz.px(1.0, 1)),
+                ))?;
             }
             c += spacing;
         }
+        out.push(r);
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Draws a marker centred at `p` (pixels in `area`) with radius `r`, on a white halo so it shows
@@ -1220,14 +1255,21 @@ struct LegendLayout {
     row_h: f64,
 }
 
-fn legend_layout<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[LegendEntry], sz: Sizes) -> LegendLayout {
+fn legend_layout<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+    sz: Sizes,
+) -> LegendLayout {
     let font = (FAMILY, sz.note).into_font();
     let widest = entries.iter().map(|e| measure(area, &e.text, &font).0).fold(0.0, f64::max);
     let pad = 0.6 * sz.note;
     let icon_w = 2.2 * sz.note;
     let row_h = 1.45 * sz.note;
     LegendLayout {
-        size: (2.0 * pad + icon_w + 0.4 * sz.note + widest, 2.0 * pad + row_h * entries.len() as f64 - 0.3 * sz.note),
+        size: (
+            2.0 * pad + icon_w + 0.4 * sz.note + widest,
+            2.0 * pad + row_h * entries.len() as f64 - 0.3 * sz.note,
+        ),
         pad,
         icon_w,
         row_h,
@@ -1246,10 +1288,10 @@ fn place_legend(
     let inset = sz.len(8.0);
     let (w, h) = size;
     let corners = [
-        (frame.w - inset - w, inset),         // upper right
-        (inset, inset),                       // upper left
+        (frame.w - inset - w, inset),               // upper right
+        (inset, inset),                             // upper left
         (frame.w - inset - w, frame.h - inset - h), // lower right
-        (inset, frame.h - inset - h),         // lower left
+        (inset, frame.h - inset - h),               // lower left
     ];
     let mut best: Option<(f64, Rect)> = None;
     for (k, (x, y)) in corners.into_iter().enumerate() {
@@ -1272,8 +1314,14 @@ fn draw_legend<DB: DrawingBackend>(
     entries: &[LegendEntry],
     sz: Sizes,
 ) -> Result<()> {
-    area.draw(&Rectangle::new([round((rect.x0, rect.y0)), round((rect.x1, rect.y1))], WHITE.mix(0.9).filled()))?;
-    area.draw(&Rectangle::new([round((rect.x0, rect.y0)), round((rect.x1, rect.y1))], RGBColor(150, 150, 150).stroke_width(sz.px(1.0, 1))))?;
+    area.draw(&Rectangle::new(
+        [round((rect.x0, rect.y0)), round((rect.x1, rect.y1))],
+        WHITE.mix(0.9).filled(),
+    ))?;
+    area.draw(&Rectangle::new(
+        [round((rect.x0, rect.y0)), round((rect.x1, rect.y1))],
+        RGBColor(150, 150, 150).stroke_width(sz.px(1.0, 1)),
+    ))?;
     let font = (FAMILY, sz.note).into_font();
     for (k, e) in entries.iter().enumerate() {
         let cy = rect.y0 + layout.pad + layout.row_h * k as f64 + 0.5 * (layout.row_h - 0.3 * sz.note);
@@ -1284,13 +1332,23 @@ fn draw_legend<DB: DrawingBackend>(
             Icon::Path(color) => {
                 let seg = vec![round((ix, cy)), round((ix + layout.icon_w, cy))];
                 area.draw(&PathElement::new(seg, color.stroke_width(sz.px(2.2, 1))))?;
-                draw_marker(area, (ix + 0.2 * layout.icon_w, cy), MarkerShape::Circle, color, sz.len(4.5), sz)?;
+                draw_marker(
+                    area,
+                    (ix + 0.2 * layout.icon_w, cy),
+                    MarkerShape::Circle,
+                    color,
+                    sz.len(4.5),
+                    sz,
+                )?;
             }
             Icon::NonFinite => {
                 let h = 0.45 * sz.note;
                 let r = Rect::around(icon_c, h * 1.3, h);
                 area.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], NAN_FILL.filled()))?;
-                area.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], NAN_HATCH.stroke_width(sz.px(1.0, 1))))?;
+                area.draw(&Rectangle::new(
+                    [round((r.x0, r.y0)), round((r.x1, r.y1))],
+                    NAN_HATCH.stroke_width(sz.px(1.0, 1)),
+                ))?;
             }
         }
         let st = font.clone().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
@@ -1316,10 +1374,12 @@ fn tick_step(ticks: &[f64]) -> f64 {
 
 /// Width and height of `text` in pixels as drawn on `area`.
 fn measure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, font: &FontDesc) -> (f64, f64) {
-    area.estimate_text_size(text, &TextStyle::from(font.clone())).map(|(w, h)| (w as f64, h as f64)).unwrap_or_else(|_| {
-        // A rough size if the font cannot be measured: 0.6 em per character.
-        (0.6 * font.get_size() * text.chars().count() as f64, font.get_size())
-    })
+    area.estimate_text_size(text, &TextStyle::from(font.clone()))
+        .map(|(w, h)| (w as f64, h as f64))
+        .unwrap_or_else(|_| {
+            // A rough size if the font cannot be measured: 0.6 em per character.
+            (0.6 * font.get_size() * text.chars().count() as f64, font.get_size())
+        })
 }
 
 #[cfg(test)]
@@ -1410,7 +1470,10 @@ pub(crate) mod tests {
             assert!(texts.iter().any(|t| t == label), "no label {label} in {texts:?}");
         }
         assert!(texts.iter().any(|t| t == "Loss Func Contour Line"));
-        assert!(texts.iter().any(|t| t == "min L=0.134 at (0.83, 1.49)"), "minimum annotation missing: {texts:?}");
+        assert!(
+            texts.iter().any(|t| t == "min L=0.134 at (0.83, 1.49)"),
+            "minimum annotation missing: {texts:?}"
+        );
     }
 
     #[test]
@@ -1429,35 +1492,52 @@ pub(crate) mod tests {
         }
     }
 
+    /// Draws `fig` as [`Figure::draw`] does into an RGB buffer, returning where the plot went.
+    fn draw_to_buffer(fig: &ContourFigure, (w, h): (u32, u32)) -> (image::RgbImage, PanelGeometry) {
+        crate::font::ensure_registered();
+        let mut rgb = vec![0u8; (w * h * 3) as usize];
+        let geometry = {
+            let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+            root.fill(&WHITE).unwrap();
+            let style = PanelStyle {
+                sizes: Sizes::for_area(w, h),
+                scale: fig.color_scale(),
+                line_levels: fig.levels().to_vec(),
+                own_colorbar: fig.is_filled(),
+            };
+            let g = fig.draw_panel(&root, &style).unwrap();
+            root.present().unwrap();
+            g
+        };
+        (image::RgbImage::from_raw(w, h, rgb).unwrap(), geometry)
+    }
+
     #[test]
     fn filled_map_has_a_colour_bar() {
         let l = seed_landscape(80);
-        let plain = decode(&render(&ContourFigure::new(&l, FIG1_LEVELS.to_vec()), ImageFormat::Png, (800, 700)).unwrap());
-        let filled = decode(
-            &render(&ContourFigure::new(&l, FIG1_LEVELS.to_vec()).filled(true), ImageFormat::Png, (800, 700)).unwrap(),
-        );
-        // The longest vertical run of saturated colour in any of the right-most 150 columns: the
-        // colour bar runs over most of the height; lines only cross columns.
-        let longest_run = |img: &image::RgbImage| {
+        // The most saturated pixels in one column right of the plot: the colour bar runs along
+        // the plot's height; the plain map has nothing there.
+        let longest_run = |(img, g): &(image::RgbImage, PanelGeometry)| {
             let mut best = 0;
-            for x in img.width() - 150..img.width() {
-                let mut run = 0;
-                for y in 0..img.height() {
-                    let [r, g, b] = img.get_pixel(x, y).0;
-                    if r.max(g).max(b) - r.min(g).min(b) > 60 {
-                        run += 1;
-                        best = best.max(run);
-                    } else {
-                        run = 0;
-                    }
-                }
+            for x in (g.plot.2 + 4) as u32..img.width() {
+                let n = (0..img.height())
+                    .filter(|&y| {
+                        let [r, g, b] = img.get_pixel(x, y).0;
+                        r.max(g).max(b) - r.min(g).min(b) > 60
+                    })
+                    .count();
+                best = best.max(n as i32);
             }
             best
         };
-        assert!(longest_run(&plain) < 100, "{}", longest_run(&plain));
-        assert!(longest_run(&filled) > 500, "{}", longest_run(&filled));
+        let plain = draw_to_buffer(&ContourFigure::new(&l, FIG1_LEVELS.to_vec()), (800, 700));
+        let filled = draw_to_buffer(&ContourFigure::new(&l, FIG1_LEVELS.to_vec()).filled(true), (800, 700));
+        assert_eq!(longest_run(&plain), 0);
+        let height = filled.1.plot.3 - filled.1.plot.1;
+        assert!(longest_run(&filled) > height * 9 / 10, "{} of {height}", longest_run(&filled));
         let svg = String::from_utf8(
-            render(&ContourFigure::new(&l, FIG1_LEVELS.to_vec()).filled(true), ImageFormat::Svg, (800, 700)).unwrap(),
+            render(&ContourFigure::new(&l, FIG1_LEVELS.to_vec()).filled(true), ImageFormat::Svg, (800, 700))
+                .unwrap(),
         )
         .unwrap();
         assert!(svg_texts(&svg).iter().any(|t| t == "loss"), "the colour bar is named");
@@ -1470,32 +1550,28 @@ pub(crate) mod tests {
         let path = PathOverlay {
             label: String::new(),
             color: magenta,
-            points: vec![[1.0, 1.0], [5.0, 1.5], [5.0, 9.0], [-3.0, 9.0], [-3.0, -5.0], [1.5, -5.0], [1.5, 0.0]],
+            points: vec![
+                [1.0, 1.0],
+                [5.0, 1.5],
+                [5.0, 9.0],
+                [-3.0, 9.0],
+                [-3.0, -5.0],
+                [1.5, -5.0],
+                [1.5, 0.0],
+            ],
             losses: None,
         };
-        let fig = ContourFigure::new(&l, FIG1_LEVELS.to_vec()).label_lines(false).mark_minimum(false).paths(vec![path]);
+        let fig = ContourFigure::new(&l, FIG1_LEVELS.to_vec())
+            .label_lines(false)
+            .mark_minimum(false)
+            .paths(vec![path]);
         let (w, h) = (700u32, 600u32);
-        let mut rgb = vec![0u8; (w * h * 3) as usize];
-        let geometry = {
-            crate::font::ensure_registered();
-            let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-            root.fill(&WHITE).unwrap();
-            let style = PanelStyle {
-                sizes: Sizes::for_area(w, h),
-                scale: fig.color_scale(),
-                line_levels: fig.levels().to_vec(),
-                own_colorbar: false,
-            };
-            let g = fig.draw_panel(&root, &style).unwrap();
-            root.present().unwrap();
-            g
-        };
+        let (img, geometry) = draw_to_buffer(&fig, (w, h));
         let (x0, y0, x1, y1) = geometry.plot;
         let mut inside = 0;
         for y in 0..h as i32 {
             for x in 0..w as i32 {
-                let k = ((y as u32 * w + x as u32) * 3) as usize;
-                if rgb[k..k + 3] != [255, 0, 255] {
+                if img.get_pixel(x as u32, y as u32).0 != [255, 0, 255] {
                     continue;
                 }
                 let near = x >= x0 - 2 && x < x1 + 2 && y >= y0 - 2 && y < y1 + 2;
@@ -1550,7 +1626,10 @@ pub(crate) mod tests {
         let pieces = cut_out(&line, &[hole]);
         assert_eq!(pieces, vec![vec![(0.0, 0.0), (4.0, 0.0)], vec![(6.0, 0.0), (10.0, 0.0), (10.0, 10.0)]]);
         let frame = Rect { x0: 0.0, y0: 0.0, x1: 5.0, y1: 5.0 };
-        let pieces = keep_inside(&[(1.0, 1.0), (9.0, 1.0), (9.0, 3.0), (1.0, 3.0), (f64::NAN, 0.0), (2.0, 2.0), (3.0, 2.0)], &frame);
+        let pieces = keep_inside(
+            &[(1.0, 1.0), (9.0, 1.0), (9.0, 3.0), (1.0, 3.0), (f64::NAN, 0.0), (2.0, 2.0), (3.0, 2.0)],
+            &frame,
+        );
         assert_eq!(
             pieces,
             vec![vec![(1.0, 1.0), (5.0, 1.0)], vec![(5.0, 3.0), (1.0, 3.0)], vec![(2.0, 2.0), (3.0, 2.0)]]

@@ -7,7 +7,13 @@
 /// or from 100 000 up use the short scientific form (`1.2e-3`, `2.5e5`).
 pub(crate) fn format_sig(x: f64, sig: usize) -> String {
     if !x.is_finite() {
-        return if x.is_nan() { "NaN".into() } else if x > 0.0 { "inf".into() } else { "-inf".into() };
+        return if x.is_nan() {
+            "NaN".into()
+        } else if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
     }
     if x == 0.0 {
         return "0".into();
@@ -110,7 +116,7 @@ pub(crate) fn format_fixed(x: f64, decimals: usize) -> String {
 
 /// How many decimals tell apart neighbouring points `step` apart (0.01 -> 2, 0.03 -> 2, 0.5 -> 1).
 pub(crate) fn decimals_for_step(step: f64) -> usize {
-    if !(step > 0.0) || !step.is_finite() {
+    if step.is_nan() || step <= 0.0 || step.is_infinite() {
         return 3;
     }
     (-(step.log10()) + 1e-9).ceil().clamp(0.0, 10.0) as usize

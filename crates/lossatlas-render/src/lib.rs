@@ -21,9 +21,9 @@ mod panels;
 mod projection;
 mod surface;
 
+pub use contour_figure::{Aspect, ContourFigure};
 pub use error::{Error, Result};
 pub use output::{render, Figure, ImageFormat};
 pub use overlay::{Marker, MarkerShape, PathOverlay, PATH_COLORS};
-pub use contour_figure::{Aspect, ContourFigure};
 pub use panels::{Layout, Panels};
 pub use surface::SurfaceFigure;

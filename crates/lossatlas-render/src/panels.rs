@@ -174,7 +174,8 @@ mod tests {
             ],
             Layout::Row,
         );
-        let svg = String::from_utf8(render(&panels, ImageFormat::Svg, panels.default_size()).unwrap()).unwrap();
+        let svg =
+            String::from_utf8(render(&panels, ImageFormat::Svg, panels.default_size()).unwrap()).unwrap();
         let texts = crate::contour_figure::tests::svg_texts(&svg);
         assert!(texts.iter().any(|t| t == "round (condition 1)"));
         assert!(texts.iter().any(|t| t == "stretched (condition 6)"));

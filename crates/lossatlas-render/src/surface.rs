@@ -535,22 +535,29 @@ impl<'a> SurfaceFigure<'a> {
             root.draw(&line([-hx, far[1], z], [hx, far[1], z]))?;
         }
 
-        // The surface, back to front. Each cell is grown by a little over half a pixel around its
-        // centre, so neighbours overlap and no hairline seams open between them (rasterizers and
-        // SVG viewers' antialiasing both leave seams between polygons that merely touch); the
-        // nearer cell, painted later, wins the overlap.
+        // The surface, back to front. Each cell is grown by about a pixel away from its centre, so
+        // neighbours overlap and no hairline seams open between them (rasterizers and SVG
+        // viewers' antialiasing both leave seams between polygons that merely touch); the nearer
+        // cell, painted later, wins the overlap. Growing does not thicken a sliver (a steep cell
+        // seen nearly edge-on, whose corners round to a line), so slivers are also outlined in
+        // their own colour.
         for cell in &scene.cells {
-            let (cx, cy) =
-                cell.corners.iter().fold((0.0, 0.0), |acc, c| (acc.0 + c.x / 4.0, acc.1 + c.y / 4.0));
+            let n = cell.corners.len() as f64;
+            let (cx, cy) = cell.corners.iter().fold((0.0, 0.0), |acc, c| (acc.0 + c.x / n, acc.1 + c.y / n));
             let points: Vec<(i32, i32)> = cell
                 .corners
                 .iter()
                 .map(|c| {
                     let (dx, dy) = (c.x - cx, c.y - cy);
-                    let grow = 1.2 / dx.hypot(dy).max(1.2);
+                    let grow = 1.0 / dx.hypot(dy).max(1.0);
                     pixel_xy((c.x + dx * grow, c.y + dy * grow))
                 })
                 .collect();
+            if cell.edge.is_none() && thickness(&cell.corners) < 2.5 {
+                let mut outline = points.clone();
+                outline.push(outline[0]);
+                root.draw(&PathElement::new(outline, cell.fill.stroke_width(1)))?;
+            }
             root.draw(&Polygon::new(points, cell.fill.filled()))?;
             if let Some(edge) = cell.edge {
                 let mut outline: Vec<(i32, i32)> = cell.corners.iter().map(|&c| pixel(c)).collect();
@@ -985,7 +992,6 @@ impl AxisLayout {
         sizes: &Sizes,
         measure: &dyn Fn(&str, f64, bool) -> (f64, f64),
     ) -> AxisLayout {
-        let eye = projection.eye();
         let [hx, hy, hz] = HALF;
         // The z axis stands on the leftmost vertical edge of the box, which is always on its
         // outline; ties (a side-on view) go to the nearer edge.
@@ -1291,6 +1297,24 @@ fn scale_color(RGBColor(r, g, b): RGBColor, factor: f64) -> RGBColor {
 
 fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+/// How thick a projected polygon is across its longest side, in pixels (twice its area over that
+/// side's length; exact for a triangle, close for the near-parallelograms cells project to).
+fn thickness(corners: &[Projected]) -> f64 {
+    let n = corners.len();
+    let mut area = 0.0;
+    let mut longest: f64 = 0.0;
+    for k in 0..n {
+        let (a, b) = (corners[k], corners[(k + 1) % n]);
+        area += a.x * b.y - b.x * a.y;
+        longest = longest.max((b.x - a.x).hypot(b.y - a.y));
+    }
+    if longest > 0.0 {
+        area.abs() / longest
+    } else {
+        0.0
+    }
 }
 
 /// Whether a projected polygon is convex (and not self-crossing): its turns all go one way.

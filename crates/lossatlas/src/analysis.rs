@@ -38,7 +38,10 @@ impl SymmetricEigen {
             .collect();
         let mut v: Vec<f64> = (0..n * n).map(|k| if k / n == k % n { 1.0 } else { 0.0 }).collect();
         for _sweep in 0..100 {
-            let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * n + j].powi(2)).sum();
+            let off: f64 = (0..n)
+                .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+                .map(|(i, j)| a[i * n + j].powi(2))
+                .sum();
             let scale: f64 = a.iter().map(|x| x * x).sum();
             if off <= 1e-32 * scale || off == 0.0 {
                 break;
@@ -334,7 +337,8 @@ pub fn critical_points(objective: &Objective, landscape: &Landscape) -> Vec<Crit
             if !is_local_min {
                 continue;
             }
-            let Some(point) = refine_critical(objective, landscape, [landscape.u().value(i), landscape.v().value(j)])
+            let Some(point) =
+                refine_critical(objective, landscape, [landscape.u().value(i), landscape.v().value(j)])
             else {
                 continue;
             };
@@ -385,7 +389,11 @@ fn refine_critical(objective: &Objective, landscape: &Landscape, start: [f64; 2]
             let kind = CriticalKind::of(&eigen.values);
             let margin = |a: &crate::landscape::Axis| 1e-9 * (a.max() - a.min());
             let (u, v) = (landscape.u(), landscape.v());
-            if at[0] < u.min() - margin(u) || at[0] > u.max() + margin(u) || at[1] < v.min() - margin(v) || at[1] > v.max() + margin(v) {
+            if at[0] < u.min() - margin(u)
+                || at[0] > u.max() + margin(u)
+                || at[1] < v.min() - margin(v)
+                || at[1] > v.max() + margin(v)
+            {
                 return None;
             }
             return Some(CriticalPoint {
@@ -548,7 +556,8 @@ mod tests {
         let points = critical_points(&obj, &double_well_landscape(41));
         let kinds: Vec<(CriticalKind, [f64; 2])> = points.iter().map(|p| (p.kind, p.at)).collect();
         assert_eq!(points.len(), 3, "{kinds:?}");
-        let find = |a: f64| points.iter().find(|p| (p.at[0] - a).abs() < 1e-8 && p.at[1].abs() < 1e-8).unwrap();
+        let find =
+            |a: f64| points.iter().find(|p| (p.at[0] - a).abs() < 1e-8 && p.at[1].abs() < 1e-8).unwrap();
         assert_eq!(find(-1.0).kind, CriticalKind::Minimum);
         assert_eq!(find(1.0).kind, CriticalKind::Minimum);
         let saddle = find(0.0);
@@ -573,7 +582,8 @@ mod tests {
         .unwrap();
         let spec = crate::OptimizerSpec::parse("gd:lr=0.05").unwrap();
         let options = crate::RunOptions { max_steps: 2000, ..crate::RunOptions::default() };
-        let labels = basins(&obj, &plane, &starts, &spec, &options, &[[-1.0, 0.0], [1.0, 0.0]], 1e-3).unwrap();
+        let labels =
+            basins(&obj, &plane, &starts, &spec, &options, &[[-1.0, 0.0], [1.0, 0.0]], 1e-3).unwrap();
         for (k, label) in labels.iter().enumerate() {
             let a = starts.u().value(k % 8);
             let want = if a < 0.0 { BasinLabel::Minimum(0) } else { BasinLabel::Minimum(1) };

@@ -251,10 +251,8 @@ pub fn bands(landscape: &Landscape, levels: &[f64]) -> Vec<Band> {
     let mut bounds = vec![f64::NEG_INFINITY];
     bounds.extend(&levels);
     bounds.push(f64::INFINITY);
-    let mut out: Vec<Band> = bounds
-        .windows(2)
-        .map(|w| Band { lower: w[0], upper: w[1], polygons: Vec::new() })
-        .collect();
+    let mut out: Vec<Band> =
+        bounds.windows(2).map(|w| Band { lower: w[0], upper: w[1], polygons: Vec::new() }).collect();
     let band_of = |z: f64| levels.partition_point(|&l| l <= z);
     let (nu, nv) = (landscape.u().n(), landscape.v().n());
     let us = landscape.u().values();
@@ -474,7 +472,12 @@ mod tests {
                 let c = [c[0] / poly.len() as f64, c[1] / poly.len() as f64];
                 let z = l.interpolate(c[0], c[1]);
                 let tol = 0.05; // bilinear vs triangle-linear inside a cell
-                assert!(z >= b.lower() - tol && z <= b.upper() + tol, "{z} not in [{}, {})", b.lower(), b.upper());
+                assert!(
+                    z >= b.lower() - tol && z <= b.upper() + tol,
+                    "{z} not in [{}, {})",
+                    b.lower(),
+                    b.upper()
+                );
             }
         }
     }

@@ -67,9 +67,7 @@ impl Dataset {
         seed: u64,
     ) -> Result<Dataset> {
         if !(sigma.is_finite() && sigma >= 0.0) {
-            return Err(Error::Invalid(format!(
-                "noise sigma {sigma} must be a finite number >= 0"
-            )));
+            return Err(Error::Invalid(format!("noise sigma {sigma} must be a finite number >= 0")));
         }
         if !(x_range.0.is_finite() && x_range.1.is_finite() && x_range.0 < x_range.1) {
             return Err(Error::Invalid(format!(
@@ -86,15 +84,9 @@ impl Dataset {
 
     /// Reads two columns of a CSV file with a header row. `x_column` and `y_column` name the
     /// columns; `None` takes the first and the second column.
-    pub fn load_csv(
-        path: &Path,
-        x_column: Option<&str>,
-        y_column: Option<&str>,
-    ) -> Result<Dataset> {
-        let text = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+    pub fn load_csv(path: &Path, x_column: Option<&str>, y_column: Option<&str>) -> Result<Dataset> {
+        let text =
+            std::fs::read(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
         Dataset::parse_csv(&path.display().to_string(), &text, x_column, y_column)
     }
 
@@ -106,16 +98,13 @@ impl Dataset {
         y_column: Option<&str>,
     ) -> Result<Dataset> {
         let csv_error = |message: String| Error::Csv { path: name.to_string(), message };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_reader(text);
-        let headers = reader
-            .headers()
-            .map_err(|e| csv_error(format!("cannot read the header row: {e}")))?
-            .clone();
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(text);
+        let headers =
+            reader.headers().map_err(|e| csv_error(format!("cannot read the header row: {e}")))?.clone();
         if headers.iter().all(str::is_empty) {
-            return Err(csv_error("the file is empty; it needs a header row and at least 2 data rows".into()));
+            return Err(csv_error(
+                "the file is empty; it needs a header row and at least 2 data rows".into(),
+            ));
         }
         let column_index = |wanted: Option<&str>, default: usize| -> Result<usize> {
             match wanted {
@@ -124,10 +113,9 @@ impl Dataset {
                     csv_error(format!("no column named `{col}`; the columns are {}", known.join(", ")))
                 }),
                 None if default < headers.len() => Ok(default),
-                None => Err(csv_error(format!(
-                    "has {} column(s); it needs at least 2 (x and y)",
-                    headers.len()
-                ))),
+                None => {
+                    Err(csv_error(format!("has {} column(s); it needs at least 2 (x and y)", headers.len())))
+                }
             }
         };
         let xi = column_index(x_column, 0)?;

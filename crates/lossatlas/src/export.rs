@@ -100,11 +100,8 @@ fn landscape_csv(l: &Landscape) -> Vec<u8> {
 /// NPY format version 1.0: magic, version, a little-endian u16 header length, a Python dict literal
 /// padded with spaces to a 64-byte boundary and ended by a newline, then the raw little-endian data.
 fn landscape_npy(l: &Landscape) -> Vec<u8> {
-    let mut header = format!(
-        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}",
-        l.v().n(),
-        l.u().n()
-    );
+    let mut header =
+        format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}", l.v().n(), l.u().n());
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
     header.push('\n');

@@ -64,7 +64,10 @@ pub struct Formula {
 
 impl fmt::Debug for Formula {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Formula").field("source", &self.source).field("params", &self.params).finish_non_exhaustive()
+        f.debug_struct("Formula")
+            .field("source", &self.source)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,7 +82,8 @@ impl Formula {
     /// Parses a formula whose parameters are `params`, in that order. Every listed name must occur
     /// in the formula, and every name in the formula other than `x` and `pi` must be listed.
     pub fn parse_with_params(source: &str, params: &[&str]) -> Result<Formula, FormulaError> {
-        let fail = |message: String| FormulaError { source_text: source.to_string(), position: None, message };
+        let fail =
+            |message: String| FormulaError { source_text: source.to_string(), position: None, message };
         for (i, name) in params.iter().enumerate() {
             parse::check_param_name(name).map_err(fail)?;
             if params[..i].contains(name) {
@@ -97,12 +101,19 @@ impl Formula {
     }
 
     /// Differentiates and compiles a parsed formula.
-    fn build(source: &str, mut graph: Graph, value: Id, params: Vec<String>) -> Result<Formula, FormulaError> {
+    fn build(
+        source: &str,
+        mut graph: Graph,
+        value: Id,
+        params: Vec<String>,
+    ) -> Result<Formula, FormulaError> {
         if graph.depth(value) > MAX_DEPTH {
             return Err(FormulaError {
                 source_text: source.to_string(),
                 position: None,
-                message: format!("formula is too long: its expression is nested more than {MAX_DEPTH} levels deep"),
+                message: format!(
+                    "formula is too long: its expression is nested more than {MAX_DEPTH} levels deep"
+                ),
             });
         }
         let n = params.len();
@@ -146,7 +157,12 @@ impl Formula {
     }
 
     fn check(&self, params: &[f64], xs: &[f64], out: &[f64]) {
-        assert_eq!(params.len(), self.params.len(), "formula `{}`: wrong number of parameter values", self.source);
+        assert_eq!(
+            params.len(),
+            self.params.len(),
+            "formula `{}`: wrong number of parameter values",
+            self.source
+        );
         assert_eq!(out.len(), xs.len(), "formula `{}`: output and input lengths differ", self.source);
     }
 
@@ -178,7 +194,14 @@ impl Formula {
     ///
     /// # Panics
     /// If a length does not match: as [`Formula::eval_jacobian`], and `hess` `n * n * xs.len()`.
-    pub fn eval_hessian(&self, params: &[f64], xs: &[f64], out: &mut [f64], jac: &mut [f64], hess: &mut [f64]) {
+    pub fn eval_hessian(
+        &self,
+        params: &[f64],
+        xs: &[f64],
+        out: &mut [f64],
+        jac: &mut [f64],
+        hess: &mut [f64],
+    ) {
         self.check(params, xs, out);
         let (n, m) = (params.len(), xs.len());
         assert_eq!(jac.len(), n * m, "formula `{}`: wrong Jacobian length", self.source);
@@ -223,8 +246,8 @@ impl Formula {
         (s != i).then_some((s, i))
     }
 
-    /// The simplified partial derivative df/dparams[p] as text, e.g. `cos(b*cos(a*x))*cos(a*x)`
-    /// for p = b of `sin(b*cos(a*x))`.
+    /// The simplified partial derivative of f with respect to `params()[p]`, as text, e.g.
+    /// `cos(b*cos(a*x))*cos(a*x)` for p = b of `sin(b*cos(a*x))`.
     ///
     /// # Panics
     /// If `p >= self.params().len()`.

@@ -56,7 +56,7 @@ pub use landscape::{evaluate, Axis, GridMinimum, GridSpec, Landscape, DEFAULT_GR
 pub use loss::Loss;
 pub use model::{formula_with_params, linear, Activation, Model};
 pub use objective::{Objective, Quadratic};
-pub use plane::Plane;
 pub use optim::{Optimizer, OptimizerSpec, OPTIMIZER_NAMES};
+pub use plane::Plane;
 pub use trajectory::{run, Batch, RunOptions, Step, Stopped, Trajectory};
 pub use transform::Transform;

@@ -24,15 +24,16 @@ impl Loss {
         if delta.is_finite() && delta > 0.0 {
             Ok(Loss::Huber { delta })
         } else {
-            Err(Error::Invalid(format!("huber delta {delta} must be a finite number > 0, e.g. huber:delta=1")))
+            Err(Error::Invalid(format!(
+                "huber delta {delta} must be a finite number > 0, e.g. huber:delta=1"
+            )))
         }
     }
 
     /// Parses `mse`, `mae`, `huber` (delta 1, torch's default) or `huber:delta=0.5`.
     pub fn parse(text: &str) -> Result<Loss> {
-        let unknown = || {
-            Error::Invalid(format!("unknown loss `{text}`; use mse, mae, huber or huber:delta=<number>"))
-        };
+        let unknown =
+            || Error::Invalid(format!("unknown loss `{text}`; use mse, mae, huber or huber:delta=<number>"));
         match text {
             "mse" => Ok(Loss::Mse),
             "mae" => Ok(Loss::Mae),

@@ -30,14 +30,7 @@ pub trait Model: Send + Sync + fmt::Debug {
 
     /// Predictions, Jacobian and the second derivatives:
     /// `hess[(p * n + q) * xs.len() + i] = d2f/dtheta_p dtheta_q (xs[i])`.
-    fn predict_hessian(
-        &self,
-        params: &[f64],
-        xs: &[f64],
-        out: &mut [f64],
-        jac: &mut [f64],
-        hess: &mut [f64],
-    );
+    fn predict_hessian(&self, params: &[f64], xs: &[f64], out: &mut [f64], jac: &mut [f64], hess: &mut [f64]);
 
     /// `Some((slope, intercept))` when the model is exactly `theta[slope] * x + theta[intercept]`,
     /// which lets a mean squared error be evaluated in closed form from data sums.
@@ -119,9 +112,7 @@ impl FromStr for Activation {
 
     fn from_str(s: &str) -> Result<Activation> {
         Activation::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| {
-            Error::Invalid(format!(
-                "unknown activation `{s}`; use one of identity, tanh, sigmoid, relu"
-            ))
+            Error::Invalid(format!("unknown activation `{s}`; use one of identity, tanh, sigmoid, relu"))
         })
     }
 }

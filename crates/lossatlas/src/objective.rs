@@ -135,8 +135,8 @@ impl Objective {
                 let (s, c) = (self.loss.slope(r), self.loss.curvature(r));
                 for p in 0..n {
                     for q in 0..n {
-                        h[p * n + q] += c * jac[p * len + i] * jac[q * len + i]
-                            + s * second[(p * n + q) * len + i];
+                        h[p * n + q] +=
+                            c * jac[p * len + i] * jac[q * len + i] + s * second[(p * n + q) * len + i];
                     }
                 }
             }
@@ -186,15 +186,7 @@ impl Quadratic {
             cov_xy += dx * dy;
             var_y += dy * dy;
         }
-        Quadratic {
-            slope,
-            intercept,
-            mean_x,
-            mean_y,
-            var_x: var_x / m,
-            cov_xy: cov_xy / m,
-            var_y: var_y / m,
-        }
+        Quadratic { slope, intercept, mean_x, mean_y, var_x: var_x / m, cov_xy: cov_xy / m, var_y: var_y / m }
     }
 
     /// The loss at `theta` in O(1).

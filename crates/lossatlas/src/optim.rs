@@ -128,7 +128,9 @@ impl OptimizerSpec {
         };
         let mut spec = match name {
             "gd" | "sgd" => OptimizerSpec::Gd { lr: 0.01, weight_decay: 0.0 },
-            "momentum" => OptimizerSpec::Momentum { lr: 0.01, momentum: 0.9, dampening: 0.0, weight_decay: 0.0 },
+            "momentum" => {
+                OptimizerSpec::Momentum { lr: 0.01, momentum: 0.9, dampening: 0.0, weight_decay: 0.0 }
+            }
             "nesterov" => OptimizerSpec::Nesterov { lr: 0.01, momentum: 0.9, weight_decay: 0.0 },
             "adagrad" => OptimizerSpec::AdaGrad { lr: 0.01, lr_decay: 0.0, eps: 1e-10, weight_decay: 0.0 },
             "rmsprop" => OptimizerSpec::RmsProp {
@@ -139,8 +141,12 @@ impl OptimizerSpec {
                 centered: false,
                 weight_decay: 0.0,
             },
-            "adam" => OptimizerSpec::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 },
-            "adamw" => OptimizerSpec::AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2 },
+            "adam" => {
+                OptimizerSpec::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+            }
+            "adamw" => {
+                OptimizerSpec::AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2 }
+            }
             _ => {
                 return Err(Error::Invalid(format!(
                     "unknown optimizer `{name}`; use one of {}",
@@ -153,7 +159,9 @@ impl OptimizerSpec {
                 Error::Invalid(format!("optimizer setting `{item}` in `{text}` should look like key=value"))
             })?;
             let value: f64 = value.trim().parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| {
-                Error::Invalid(format!("optimizer setting `{item}` in `{text}`: `{value}` is not a finite number"))
+                Error::Invalid(format!(
+                    "optimizer setting `{item}` in `{text}`: `{value}` is not a finite number"
+                ))
             })?;
             spec.set(key.trim(), value, text)?;
         }
@@ -162,49 +170,48 @@ impl OptimizerSpec {
     }
 
     fn set(&mut self, key: &str, value: f64, text: &str) -> Result<()> {
-        let slot: Option<&mut f64> = match (self, key) {
-            (OptimizerSpec::Gd { lr, .. }, "lr")
-            | (OptimizerSpec::Momentum { lr, .. }, "lr")
-            | (OptimizerSpec::Nesterov { lr, .. }, "lr")
-            | (OptimizerSpec::AdaGrad { lr, .. }, "lr")
-            | (OptimizerSpec::RmsProp { lr, .. }, "lr")
-            | (OptimizerSpec::Adam { lr, .. }, "lr")
-            | (OptimizerSpec::AdamW { lr, .. }, "lr") => Some(lr),
-            (OptimizerSpec::Gd { weight_decay, .. }, "weight_decay")
-            | (OptimizerSpec::Momentum { weight_decay, .. }, "weight_decay")
-            | (OptimizerSpec::Nesterov { weight_decay, .. }, "weight_decay")
-            | (OptimizerSpec::AdaGrad { weight_decay, .. }, "weight_decay")
-            | (OptimizerSpec::RmsProp { weight_decay, .. }, "weight_decay")
-            | (OptimizerSpec::Adam { weight_decay, .. }, "weight_decay")
-            | (OptimizerSpec::AdamW { weight_decay, .. }, "weight_decay") => Some(weight_decay),
-            (OptimizerSpec::Momentum { momentum, .. }, "momentum")
-            | (OptimizerSpec::Nesterov { momentum, .. }, "momentum")
-            | (OptimizerSpec::RmsProp { momentum, .. }, "momentum") => Some(momentum),
-            (OptimizerSpec::Momentum { dampening, .. }, "dampening") => Some(dampening),
-            (OptimizerSpec::AdaGrad { lr_decay, .. }, "lr_decay") => Some(lr_decay),
-            (OptimizerSpec::AdaGrad { eps, .. }, "eps")
-            | (OptimizerSpec::RmsProp { eps, .. }, "eps")
-            | (OptimizerSpec::Adam { eps, .. }, "eps")
-            | (OptimizerSpec::AdamW { eps, .. }, "eps") => Some(eps),
-            (OptimizerSpec::RmsProp { alpha, .. }, "alpha") => Some(alpha),
-            (OptimizerSpec::Adam { beta1, .. }, "beta1") | (OptimizerSpec::AdamW { beta1, .. }, "beta1") => {
-                Some(beta1)
-            }
-            (OptimizerSpec::Adam { beta2, .. }, "beta2") | (OptimizerSpec::AdamW { beta2, .. }, "beta2") => {
-                Some(beta2)
-            }
-            (OptimizerSpec::RmsProp { centered, .. }, "centered") => {
-                *centered = value != 0.0;
-                None
-            }
-            (spec, _) => {
-                return Err(Error::Invalid(format!(
-                    "optimizer `{}` has no setting `{key}` (in `{text}`); its settings are {}",
-                    spec.name(),
-                    spec.settings().iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
-                )))
-            }
-        };
+        let slot: Option<&mut f64> =
+            match (self, key) {
+                (OptimizerSpec::Gd { lr, .. }, "lr")
+                | (OptimizerSpec::Momentum { lr, .. }, "lr")
+                | (OptimizerSpec::Nesterov { lr, .. }, "lr")
+                | (OptimizerSpec::AdaGrad { lr, .. }, "lr")
+                | (OptimizerSpec::RmsProp { lr, .. }, "lr")
+                | (OptimizerSpec::Adam { lr, .. }, "lr")
+                | (OptimizerSpec::AdamW { lr, .. }, "lr") => Some(lr),
+                (OptimizerSpec::Gd { weight_decay, .. }, "weight_decay")
+                | (OptimizerSpec::Momentum { weight_decay, .. }, "weight_decay")
+                | (OptimizerSpec::Nesterov { weight_decay, .. }, "weight_decay")
+                | (OptimizerSpec::AdaGrad { weight_decay, .. }, "weight_decay")
+                | (OptimizerSpec::RmsProp { weight_decay, .. }, "weight_decay")
+                | (OptimizerSpec::Adam { weight_decay, .. }, "weight_decay")
+                | (OptimizerSpec::AdamW { weight_decay, .. }, "weight_decay") => Some(weight_decay),
+                (OptimizerSpec::Momentum { momentum, .. }, "momentum")
+                | (OptimizerSpec::Nesterov { momentum, .. }, "momentum")
+                | (OptimizerSpec::RmsProp { momentum, .. }, "momentum") => Some(momentum),
+                (OptimizerSpec::Momentum { dampening, .. }, "dampening") => Some(dampening),
+                (OptimizerSpec::AdaGrad { lr_decay, .. }, "lr_decay") => Some(lr_decay),
+                (OptimizerSpec::AdaGrad { eps, .. }, "eps")
+                | (OptimizerSpec::RmsProp { eps, .. }, "eps")
+                | (OptimizerSpec::Adam { eps, .. }, "eps")
+                | (OptimizerSpec::AdamW { eps, .. }, "eps") => Some(eps),
+                (OptimizerSpec::RmsProp { alpha, .. }, "alpha") => Some(alpha),
+                (OptimizerSpec::Adam { beta1, .. }, "beta1")
+                | (OptimizerSpec::AdamW { beta1, .. }, "beta1") => Some(beta1),
+                (OptimizerSpec::Adam { beta2, .. }, "beta2")
+                | (OptimizerSpec::AdamW { beta2, .. }, "beta2") => Some(beta2),
+                (OptimizerSpec::RmsProp { centered, .. }, "centered") => {
+                    *centered = value != 0.0;
+                    None
+                }
+                (spec, _) => {
+                    return Err(Error::Invalid(format!(
+                        "optimizer `{}` has no setting `{key}` (in `{text}`); its settings are {}",
+                        spec.name(),
+                        spec.settings().iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                    )))
+                }
+            };
         if let Some(slot) = slot {
             *slot = value;
         }

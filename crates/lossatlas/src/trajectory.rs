@@ -110,7 +110,12 @@ impl Trajectory {
 }
 
 /// Runs `spec` from `start` on `objective`.
-pub fn run(objective: &Objective, spec: &OptimizerSpec, start: &[f64], options: &RunOptions) -> Result<Trajectory> {
+pub fn run(
+    objective: &Objective,
+    spec: &OptimizerSpec,
+    start: &[f64],
+    options: &RunOptions,
+) -> Result<Trajectory> {
     let n = objective.n_params();
     if start.len() != n {
         return Err(Error::Invalid(format!(
@@ -148,10 +153,20 @@ pub fn run(objective: &Objective, spec: &OptimizerSpec, start: &[f64], options: 
         let gnorm = grad.iter().map(|g| g * g).sum::<f64>().sqrt();
         steps.push(Step { step, params: theta.clone(), loss, grad: grad.clone() });
         if diverged {
-            return Ok(Trajectory { spec: spec.clone(), steps, stopped: Stopped::Diverged, batch: options.batch });
+            return Ok(Trajectory {
+                spec: spec.clone(),
+                steps,
+                stopped: Stopped::Diverged,
+                batch: options.batch,
+            });
         }
         if gnorm < options.tolerance {
-            return Ok(Trajectory { spec: spec.clone(), steps, stopped: Stopped::Converged, batch: options.batch });
+            return Ok(Trajectory {
+                spec: spec.clone(),
+                steps,
+                stopped: Stopped::Converged,
+                batch: options.batch,
+            });
         }
         if step == options.max_steps {
             break;
@@ -199,7 +214,9 @@ mod tests {
     #[test]
     fn first_step_is_the_hand_gradient_step() {
         // At (0, 0): residuals -y, gradient (2/m sum x r, 2/m sum r) = (-2 * 67.7 / 6, -2 * 21.3 / 6).
-        let t = run(&seed(), &OptimizerSpec::parse("gd:lr=0.1").unwrap(), &[0.0, 0.0], &RunOptions::default()).unwrap();
+        let t =
+            run(&seed(), &OptimizerSpec::parse("gd:lr=0.1").unwrap(), &[0.0, 0.0], &RunOptions::default())
+                .unwrap();
         let g = &t.steps()[0].grad;
         assert!((g[0] + 135.4 / 6.0).abs() < 1e-12 && (g[1] + 42.6 / 6.0).abs() < 1e-12);
         let p1 = &t.steps()[1].params;
@@ -208,7 +225,8 @@ mod tests {
 
     #[test]
     fn learning_rate_one_diverges_and_says_where() {
-        let t = run(&seed(), &OptimizerSpec::parse("gd:lr=1").unwrap(), &[0.0, 0.0], &RunOptions::default()).unwrap();
+        let t = run(&seed(), &OptimizerSpec::parse("gd:lr=1").unwrap(), &[0.0, 0.0], &RunOptions::default())
+            .unwrap();
         assert_eq!(t.stopped(), Stopped::Diverged);
         // |1 - lambda_max| = 18.7 per step: the loss grows ~350x a step past 1e10 (1 + L0) in a few.
         assert!(t.steps().len() < 10, "{}", t.steps().len());
@@ -219,7 +237,8 @@ mod tests {
         let data = Dataset::generate("g", |x| 1.2 * x + 2.5, 200, (-1.0, 1.0), 0.1, 0).unwrap();
         let obj = Objective::new(data, Arc::new(linear(Activation::Identity)), Loss::Mse);
         let spec = OptimizerSpec::parse("adam:lr=0.05").unwrap();
-        let options = RunOptions { max_steps: 300, batch: Some(Batch { size: 16, seed: 9 }), ..RunOptions::default() };
+        let options =
+            RunOptions { max_steps: 300, batch: Some(Batch { size: 16, seed: 9 }), ..RunOptions::default() };
         let a = run(&obj, &spec, &[5.0, 1.0], &options).unwrap();
         let b = std::thread::spawn({
             let (obj, spec, options) = (obj.clone(), spec.clone(), options.clone());

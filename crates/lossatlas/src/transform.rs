@@ -103,9 +103,7 @@ impl FromStr for Transform {
 
     fn from_str(s: &str) -> Result<Transform> {
         Transform::ALL.into_iter().find(|t| t.name() == s).ok_or_else(|| {
-            Error::Invalid(format!(
-                "unknown transform `{s}`; use one of none, zscore, minmax, mean-var"
-            ))
+            Error::Invalid(format!("unknown transform `{s}`; use one of none, zscore, minmax, mean-var"))
         })
     }
 }

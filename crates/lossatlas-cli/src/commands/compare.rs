@@ -32,6 +32,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         let objective = problem.objective(transform)?;
         let landscape = evaluate(&objective, &plane, &grid)?;
         super::warn_non_finite(&landscape);
+        super::require_finite(&landscape)?;
         let kappa = find_minimum(&objective, &landscape)
             .and_then(|m| SymmetricEigen::new(&objective.hessian(&m.theta), 2))
             .and_then(|e| e.condition_number());
@@ -58,6 +59,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
                 .filled(args.levels.filled)
                 .log_color(args.picture.log_color)
                 .label_lines(!args.levels.no_labels)
+                .aspect(settings::aspect(&args.aspect))
         })
         .collect();
     let mut panels = Panels::new(figures, layout);

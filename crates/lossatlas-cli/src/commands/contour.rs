@@ -17,10 +17,9 @@ pub fn run(args: &ContourArgs) -> Result<()> {
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
             match LandscapeFormat::from_extension(ext) {
                 Some(format) => Some((path, format)),
-                None => bail!(
-                    "--export-landscape `{}`: use a name ending in .json, .csv or .npy",
-                    path.display()
-                ),
+                None => {
+                    bail!("--export-landscape `{}`: use a name ending in .json, .csv or .npy", path.display())
+                }
             }
         }
         None => None,
@@ -41,6 +40,7 @@ pub fn run(args: &ContourArgs) -> Result<()> {
     let plane = Plane::parameter_axes(objective.param_names())?;
     let landscape = evaluate(&objective, &plane, &grid)?;
     super::warn_non_finite(&landscape);
+    super::require_finite(&landscape)?;
     let levels = levels.resolve(&landscape);
     if levels.is_empty() {
         bail!("the loss is the same everywhere on this grid, so there are no contour lines to draw; widen --range");
@@ -53,7 +53,8 @@ pub fn run(args: &ContourArgs) -> Result<()> {
         .y_label(args.picture.y_label.clone().unwrap_or_else(|| grid.v().name().to_string()))
         .filled(args.levels.filled)
         .log_color(args.picture.log_color)
-        .label_lines(!args.levels.no_labels);
+        .label_lines(!args.levels.no_labels)
+        .aspect(settings::aspect(&args.aspect));
     for (path, format) in &outputs {
         write_atomic(path, &render(&figure, *format, size)?)?;
         eprintln!("wrote {}", path.display());

@@ -31,6 +31,18 @@ fn warn_non_finite(landscape: &lossatlas::Landscape) {
     }
 }
 
+/// Refuses a landscape with no finite value at all: there is nothing to draw, and the user should
+/// change the range or the model.
+fn require_finite(landscape: &lossatlas::Landscape) -> anyhow::Result<()> {
+    if landscape.finite_range().is_none() {
+        anyhow::bail!(
+            "the loss is not finite anywhere on this grid (e.g. the log of a negative number at every \
+             point); change --range or the model"
+        );
+    }
+    Ok(())
+}
+
 /// The default title of a figure: what is fitted, and how the inputs were transformed.
 fn default_title(problem: &crate::settings::Problem, transform: lossatlas::Transform) -> String {
     let model = problem.model.name();

@@ -16,14 +16,14 @@ pub fn run(args: &SurfaceArgs) -> Result<()> {
     let grid = settings::grid(&args.grid, objective.param_names())?;
     let size = settings::size(&args.picture, (900, 700))?;
     if let Some(z) = args.z_max {
-        settings::number(&z.to_string(), "--z-max")?;
+        if !z.is_finite() {
+            anyhow::bail!("--z-max {z} must be a finite number");
+        }
     }
-    let mut figure_check = SurfaceFigure::check_angles(args.elevation, args.azimuth);
-    figure_check.take().transpose()?;
-
     let plane = Plane::parameter_axes(objective.param_names())?;
     let landscape = evaluate(&objective, &plane, &grid)?;
     super::warn_non_finite(&landscape);
+    super::require_finite(&landscape)?;
     let title = args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform));
     let figure = SurfaceFigure::new(&landscape)
         .title(title)
@@ -33,6 +33,7 @@ pub fn run(args: &SurfaceArgs) -> Result<()> {
         .azimuth(args.azimuth)
         .log_color(args.picture.log_color)
         .z_clip(args.z_max);
+    figure.validate()?;
     for (path, format) in &outputs {
         write_atomic(path, &render(&figure, *format, size)?)?;
         eprintln!("wrote {}", path.display());

@@ -26,8 +26,17 @@ const STOPS: &[Stop] = &[
         stem: "fig1-contours",
         heading: "1. Iso-loss contour lines of y = k*x + b",
         args: &[
-            "contour", "--range", "k=0:2", "--range", "b=-2:4", "--resolution", "200", "--levels",
-            "0.2,0.5,0.7,1,3,8,10,15,20", "--title", "Loss Func Contour Line",
+            "contour",
+            "--range",
+            "k=0:2",
+            "--range",
+            "b=-2:4",
+            "--resolution",
+            "200",
+            "--levels",
+            "0.2,0.5,0.7,1,3,8,10,15,20",
+            "--title",
+            "Loss Func Contour Line",
         ],
         explanation: "Each line joins the (k, b) pairs that fit the six points equally badly, and the \
             marked point is the best fit, k = 0.826, b = 1.486. The ellipses are long and thin because \
@@ -38,8 +47,18 @@ const STOPS: &[Stop] = &[
         stem: "fig1-filled",
         heading: "1b. The same landscape as filled bands",
         args: &[
-            "contour", "--range", "k=0:2", "--range", "b=-2:4", "--resolution", "200", "--levels",
-            "0.2,0.5,0.7,1,3,8,10,15,20", "--filled", "--log-color", "--title",
+            "contour",
+            "--range",
+            "k=0:2",
+            "--range",
+            "b=-2:4",
+            "--resolution",
+            "200",
+            "--levels",
+            "0.2,0.5,0.7,1,3,8,10,15,20",
+            "--filled",
+            "--log-color",
+            "--title",
             "Loss Func Contour Line (filled, log colour)",
         ],
         explanation: "Filling the space between levels shows at a glance where the loss is low; the \
@@ -50,8 +69,19 @@ const STOPS: &[Stop] = &[
         stem: "fig2-standardize",
         heading: "2. Raw x, z-scored x and the note's mean/variance scaling",
         args: &[
-            "compare", "--transform", "none,zscore,mean-var", "--layout", "column", "--range",
-            "k=0:6", "--range", "b=-2:8", "--resolution", "200", "--levels", "0.2,0.5,0.7,0.8,1",
+            "compare",
+            "--transform",
+            "none,zscore,mean-var",
+            "--layout",
+            "column",
+            "--range",
+            "k=0:6",
+            "--range",
+            "b=-2:8",
+            "--resolution",
+            "200",
+            "--levels",
+            "0.2,0.5,0.7,0.8,1",
         ],
         explanation: "The same data and levels, with x raw, z-scored ((x - mean) / std) and divided by \
             the variance as in the original note. With z-scored inputs the Hessian becomes 2*I and the \
@@ -63,7 +93,14 @@ const STOPS: &[Stop] = &[
         stem: "fig3-surface-linear",
         heading: "3. The loss surface of y = k*x + b",
         args: &[
-            "surface", "--range", "k=-2:2", "--range", "b=-4:4", "--resolution", "100", "--title",
+            "surface",
+            "--range",
+            "k=-2:2",
+            "--range",
+            "b=-4:4",
+            "--resolution",
+            "100",
+            "--title",
             "mse of y = k*x + b",
         ],
         explanation: "For a linear neuron with squared error the loss is a quadratic bowl: one \
@@ -74,8 +111,17 @@ const STOPS: &[Stop] = &[
         stem: "fig4-surface-tanh",
         heading: "4. The loss surface of y = tanh(k*x + b)",
         args: &[
-            "surface", "--activation", "tanh", "--range", "k=-2:2", "--range", "b=-4:4",
-            "--resolution", "100", "--title", "mse of y = tanh(k*x + b)",
+            "surface",
+            "--activation",
+            "tanh",
+            "--range",
+            "k=-2:2",
+            "--range",
+            "b=-4:4",
+            "--resolution",
+            "100",
+            "--title",
+            "mse of y = tanh(k*x + b)",
         ],
         explanation: "A tanh output can never exceed 1, so it cannot reach targets between 1.1 and 5.2: \
             the surface flattens into plateaus where the neuron saturates. On a plateau the gradient is \
@@ -105,16 +151,6 @@ pub fn run(args: &TourArgs) -> Result<()> {
 
 fn absolute(path: &Path) -> std::path::PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// The names of every file the tour writes, for tests and the index.
-pub fn files() -> Vec<String> {
-    let mut files: Vec<String> = STOPS
-        .iter()
-        .flat_map(|s| [format!("{}.png", s.stem), format!("{}.svg", s.stem)])
-        .collect();
-    files.push("index.html".into());
-    files
 }
 
 fn shell_quote(arg: &str) -> String {

@@ -253,8 +253,8 @@ impl Graph {
     pub(crate) fn add(&mut self, a: Id, b: Id) -> Id {
         match (self.value(a), self.value(b), self.node(a), self.node(b)) {
             (Some(u), Some(v), _, _) => self.constant(u + v),
-            (Some(u), _, _, _) if u == 0.0 => b,
-            (_, Some(v), _, _) if v == 0.0 => a,
+            (Some(0.0), _, _, _) => b,
+            (_, Some(0.0), _, _) => a,
             (_, Some(v), _, _) if v < 0.0 => {
                 let positive = self.constant(-v);
                 self.sub(a, positive)
@@ -268,8 +268,8 @@ impl Graph {
     pub(crate) fn sub(&mut self, a: Id, b: Id) -> Id {
         match (self.value(a), self.value(b), self.node(b)) {
             (Some(u), Some(v), _) => self.constant(u - v),
-            (_, Some(v), _) if v == 0.0 => a,
-            (Some(u), _, _) if u == 0.0 => self.neg(b),
+            (_, Some(0.0), _) => a,
+            (Some(0.0), _, _) => self.neg(b),
             (_, Some(v), _) if v < 0.0 => {
                 let positive = self.constant(-v);
                 self.add(a, positive)
@@ -282,11 +282,11 @@ impl Graph {
     pub(crate) fn mul(&mut self, a: Id, b: Id) -> Id {
         match (self.value(a), self.value(b), self.node(a), self.node(b)) {
             (Some(u), Some(v), _, _) => self.constant(u * v),
-            (Some(u), _, _, _) | (_, Some(u), _, _) if u == 0.0 => self.constant(0.0),
-            (Some(u), _, _, _) if u == 1.0 => b,
-            (_, Some(v), _, _) if v == 1.0 => a,
-            (Some(u), _, _, _) if u == -1.0 => self.neg(b),
-            (_, Some(v), _, _) if v == -1.0 => self.neg(a),
+            (Some(0.0), _, _, _) | (_, Some(0.0), _, _) => self.constant(0.0),
+            (Some(1.0), _, _, _) => b,
+            (_, Some(1.0), _, _) => a,
+            (Some(-1.0), _, _, _) => self.neg(b),
+            (_, Some(-1.0), _, _) => self.neg(a),
             (_, Some(_), _, _) => self.mul(b, a),
             (Some(u), _, _, Node::Mul(c, d)) if self.value(c).is_some() => {
                 let folded = self.constant(u * self.value(c).unwrap_or(f64::NAN));
@@ -308,9 +308,9 @@ impl Graph {
     pub(crate) fn div(&mut self, a: Id, b: Id) -> Id {
         match (self.value(a), self.value(b), self.node(a), self.node(b)) {
             (Some(u), Some(v), _, _) => self.constant(u / v),
-            (Some(u), _, _, _) if u == 0.0 => a,
-            (_, Some(v), _, _) if v == 1.0 => a,
-            (_, Some(v), _, _) if v == -1.0 => self.neg(a),
+            (Some(0.0), _, _, _) => a,
+            (_, Some(1.0), _, _) => a,
+            (_, Some(-1.0), _, _) => self.neg(a),
             (_, _, Node::Neg(c), _) => {
                 let quotient = self.div(c, b);
                 self.neg(quotient)

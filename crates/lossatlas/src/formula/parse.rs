@@ -126,9 +126,9 @@ fn tokenize(source: &str) -> Result<Vec<Token>, FormulaError> {
                 }
             }
             let text: String = chars[start..i].iter().collect();
-            let value = text
-                .parse::<f64>()
-                .map_err(|_| error(source, Some(pos), format!("invalid number `{text}` at position {pos}")))?;
+            let value = text.parse::<f64>().map_err(|_| {
+                error(source, Some(pos), format!("invalid number `{text}` at position {pos}"))
+            })?;
             tokens.push(Token { tok: Tok::Num(value), pos });
         } else if c.is_ascii_alphabetic() || c == '_' {
             let start = i;
@@ -192,7 +192,10 @@ pub(crate) fn parse<'p>(source: &str, params: Params<'p>) -> Result<(Graph, Id, 
     if token.tok != Tok::End {
         let hint = match (token.tok, parser.tokens.get(parser.next.wrapping_sub(1)).map(|t| &t.tok)) {
             (Tok::Close, _) => format!("unmatched `)` at position {}", token.pos),
-            (tok @ (Tok::Num(_) | Tok::Name(_) | Tok::Open), Some(Tok::Num(_) | Tok::Name(_) | Tok::Close)) => {
+            (
+                tok @ (Tok::Num(_) | Tok::Name(_) | Tok::Open),
+                Some(Tok::Num(_) | Tok::Name(_) | Tok::Close),
+            ) => {
                 format!(
                     "expected an operator before {} at position {} (write `*` for a product)",
                     tok.describe(),
@@ -265,7 +268,10 @@ impl Parser<'_, '_> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
             let pos = self.peek().pos;
-            return self.fail(pos, format!("formula nests too deeply at position {pos} (at most {MAX_NESTING} levels)"));
+            return self.fail(
+                pos,
+                format!("formula nests too deeply at position {pos} (at most {MAX_NESTING} levels)"),
+            );
         }
         let result = match self.peek().tok {
             Tok::Minus => {
@@ -318,11 +324,18 @@ impl Parser<'_, '_> {
             }
             Tok::End => self.fail(
                 token.pos,
-                format!("unexpected end of formula at position {} (expected a number, a name or `(`)", token.pos),
+                format!(
+                    "unexpected end of formula at position {} (expected a number, a name or `(`)",
+                    token.pos
+                ),
             ),
             tok => self.fail(
                 token.pos,
-                format!("unexpected {} at position {} (expected a number, a name or `(`)", tok.describe(), token.pos),
+                format!(
+                    "unexpected {} at position {} (expected a number, a name or `(`)",
+                    tok.describe(),
+                    token.pos
+                ),
             ),
         }
     }
@@ -357,7 +370,10 @@ impl Parser<'_, '_> {
             let plural = if arity == 1 { "" } else { "s" };
             return self.fail(
                 pos,
-                format!("function `{name}` at position {pos} takes {arity} argument{plural}, found {}", args.len()),
+                format!(
+                    "function `{name}` at position {pos} takes {arity} argument{plural}, found {}",
+                    args.len()
+                ),
             );
         }
         Ok(match func {
@@ -375,7 +391,9 @@ impl Parser<'_, '_> {
         if lookup_function(name).is_some() {
             return self.fail(
                 pos,
-                format!("function `{name}` at position {pos} needs its argument in parentheses, e.g. `{name}(x)`"),
+                format!(
+                    "function `{name}` at position {pos} needs its argument in parentheses, e.g. `{name}(x)`"
+                ),
             );
         }
         let index = match &mut self.params {
@@ -393,10 +411,9 @@ impl Parser<'_, '_> {
                 }
                 None => {
                     let listed = names.join(", ");
-                    return self.fail(
-                        pos,
-                        format!("unknown variable `{name}` at position {pos} (the parameters are {listed}, and x)"),
-                    );
+                    let message =
+                        format!("unknown variable `{name}` at position {pos} (the parameters are {listed})");
+                    return self.fail(pos, message);
                 }
             },
         };

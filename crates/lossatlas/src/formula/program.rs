@@ -4,7 +4,7 @@
 //! fetches) for every operation of every sample, and stops the compiler from vectorizing. Here
 //! each operation runs over a whole chunk of [`CHUNK`] samples in a tight loop over slices, like
 //! numpy, so dispatch is paid once per operation per chunk and the loops (including the
-//! [`fastmath`](crate::fastmath) functions) compile to SIMD code.
+//! [`crate::fastmath`] functions) compile to SIMD code.
 //!
 //! The program has two parts:
 //! - a scalar prelude for the nodes that do not depend on x (parameters, constants, and
@@ -162,10 +162,22 @@ enum ScalarStep {
 /// A vector step, run once per chunk.
 #[derive(Debug, Clone)]
 enum Step {
-    Unary { op: Unary, a: Input, dst: Dest },
-    Binary { op: Binary, a: Operand, b: Operand, dst: Dest },
+    Unary {
+        op: Unary,
+        a: Input,
+        dst: Dest,
+    },
+    Binary {
+        op: Binary,
+        a: Operand,
+        b: Operand,
+        dst: Dest,
+    },
     /// Copies x or a register into an output, or fills an output with a slot's value.
-    Store { src: Operand, target: Target },
+    Store {
+        src: Operand,
+        target: Target,
+    },
 }
 
 /// A compiled set of expressions over one graph.
@@ -330,8 +342,8 @@ impl Program {
         for &(id, target) in outputs {
             an.targets[id as usize].push(target);
         }
-        for id in 0..n {
-            if an.varying[id] && nodes[id] != Node::X {
+        for (id, &node) in nodes.iter().enumerate() {
+            if an.varying[id] && node != Node::X {
                 an.affine[id] = an.affine_form(id as Id);
             }
         }
@@ -342,7 +354,12 @@ impl Program {
             }
         }
         let fused: Vec<bool> = (0..n)
-            .map(|i| an.affine[i].is_some() && an.readers[i] == 1 && an.read_by_unary[i] && an.targets[i].is_empty())
+            .map(|i| {
+                an.affine[i].is_some()
+                    && an.readers[i] == 1
+                    && an.read_by_unary[i]
+                    && an.targets[i].is_empty()
+            })
             .collect();
 
         // The one-operand input a step gets for operand c.
@@ -389,12 +406,22 @@ impl Program {
                     Dest::Reg(reg_of[id])
                 }
             };
-            let source = |v: Id| if nodes[v as usize] == Node::X { Source::X } else { Source::Reg(reg_of[v as usize]) };
+            let source = |v: Id| {
+                if nodes[v as usize] == Node::X {
+                    Source::X
+                } else {
+                    Source::Reg(reg_of[v as usize])
+                }
+            };
             let operand = |c: Id| match an.uniform(c) {
                 Some(slot) => Operand::Slot(slot),
                 None => Operand::Vector(source(c)),
             };
-            let input = |(src, scale, shift): (Id, Option<usize>, Option<usize>)| Input { src: source(src), scale, shift };
+            let input = |(src, scale, shift): (Id, Option<usize>, Option<usize>)| Input {
+                src: source(src),
+                scale,
+                shift,
+            };
             steps.push(match (an.affine[id], operation(nodes[id])) {
                 (Some(f), _) => Step::Unary { op: Unary::Identity, a: input((f.src, f.scale, f.shift)), dst },
                 (None, Operation::Unary(op, a)) => Step::Unary { op, a: input(input_of(a)), dst },
@@ -568,7 +595,8 @@ fn unary_kernel(op: Unary, a: &[f64], scale: Option<f64>, shift: Option<f64>, ou
             Func::Sign => map(a, out, |v| sign(pre(v))),
             Func::Step => map(a, out, |v| step(pre(v))),
             // Rare functions: the standard library's scalar versions.
-            Func::Tan | Func::Log10 | Func::Sinh | Func::Cosh | Func::Atan => map(a, out, |v| f.apply(pre(v))),
+            Func::Tan | Func::Log10 | Func::Sinh | Func::Cosh | Func::Atan =>
+                map(a, out, |v| f.apply(pre(v))),
         },
     })
 }
