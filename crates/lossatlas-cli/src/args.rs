@@ -28,6 +28,10 @@ pub enum Command {
     /// Draw the loss as a shaded 3D surface with hidden parts hidden.
     #[command(after_help = SURFACE_EXAMPLES)]
     Surface(SurfaceArgs),
+    /// Run optimizers from start points and draw their paths on the contour map and the surface,
+    /// the fitted curves and the loss per step; print the final parameters of each run.
+    #[command(after_help = DESCEND_EXAMPLES)]
+    Descend(DescendArgs),
     /// Write every seed figure and an index.html that explains them.
     Tour(TourArgs),
 }
@@ -62,6 +66,24 @@ Examples:
 
   Another view:
     lossatlas surface --range k=-2:2 --range b=-4:4 --elevation 45 --azimuth 30 -o view.svg";
+
+const DESCEND_EXAMPLES: &str = "\
+Examples:
+  Figure 5 of the seed (plain gradient descent from the note's three start points):
+    lossatlas descend --generate 'a*x + b' --true a=1.2,b=2.5 --model 'a*x + b' \\
+        --range a=-2:7 --range b=-2:7 --optimizer gd:lr=0.1 --steps 400 \\
+        --start 5,4 --start 5,1 --start 2,4.5 -o fig5.png --surface fig5-surface.png --fit fig5-fit.png
+
+  Several optimizers at once, with an animation and the paths as JSON:
+    lossatlas descend --range k=-1:3 --range b=-2:5 --optimizer gd:lr=0.05 --optimizer momentum:lr=0.02 \\
+        --optimizer adam:lr=0.1 --start 2.5,-1 --steps 200 -o paths.png --loss-curve loss.png \\
+        --gif paths.gif --export-trajectories paths.json
+
+  Learning rate 1 on the linear model diverges; lossatlas says so and draws what happened:
+    lossatlas descend --range k=-3:5 --range b=-3:5 --optimizer gd:lr=1 --start 2,4 -o diverged.png
+
+Optimizers (torch.optim's update rules and defaults): gd, momentum, nesterov, adagrad, rmsprop, adam,
+adamw, each with settings as NAME:key=value,..., e.g. adam:lr=0.1,beta1=0.8,beta2=0.99.";
 
 /// What is fitted: data, model, loss and input transform.
 #[derive(Debug, Args, Clone)]
@@ -226,6 +248,58 @@ pub struct SurfaceArgs {
     /// Cut the surface off above this loss, so a steep rim does not flatten the rest.
     #[arg(long, value_name = "LOSS")]
     pub z_max: Option<f64>,
+}
+
+/// `lossatlas descend`.
+#[derive(Debug, Args)]
+pub struct DescendArgs {
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    /// The input transform applied to x before fitting.
+    #[arg(long, default_value = "none")]
+    pub transform: String,
+    #[command(flatten)]
+    pub grid: GridArgs,
+    #[command(flatten)]
+    pub levels: LevelArgs,
+    #[command(flatten)]
+    pub picture: PictureArgs,
+    /// An optimizer, NAME[:key=value,...]; repeat to compare several.
+    #[arg(long = "optimizer", value_name = "SPEC", default_value = "gd:lr=0.1")]
+    pub optimizers: Vec<String>,
+    /// A start point, one value per parameter in order, e.g. 2,4.5; repeat for several.
+    #[arg(long = "start", value_name = "U,V", required = true, allow_hyphen_values = true)]
+    pub starts: Vec<String>,
+    /// The most update steps each run takes.
+    #[arg(long, default_value_t = 400)]
+    pub steps: usize,
+    /// Stop a run when the gradient norm falls below this.
+    #[arg(long, default_value_t = 1e-8)]
+    pub tolerance: f64,
+    /// Mini-batch size (shuffled with --seed every epoch); full batch when omitted.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Also draw the paths on the 3D surface (hidden behind hills), .png or .svg.
+    #[arg(long = "surface", value_name = "FILE")]
+    pub surface_outputs: Vec<PathBuf>,
+    /// Also draw the data and each run's fitted curve, .png or .svg.
+    #[arg(long = "fit", value_name = "FILE")]
+    pub fit_outputs: Vec<PathBuf>,
+    /// Also draw the loss per step (log scale), .png or .svg.
+    #[arg(long = "loss-curve", value_name = "FILE")]
+    pub loss_outputs: Vec<PathBuf>,
+    /// Also write an animation of the paths over the contour map, .gif.
+    #[arg(long, value_name = "FILE.gif")]
+    pub gif: Option<PathBuf>,
+    /// Also write every step of every run, .json or .csv (formats in DESIGN.md).
+    #[arg(long, value_name = "FILE")]
+    pub export_trajectories: Option<PathBuf>,
+    /// The surface view's elevation in degrees, 0 to 90.
+    #[arg(long, default_value_t = 30.0, allow_hyphen_values = true)]
+    pub elevation: f64,
+    /// The surface view's azimuth in degrees, -360 to 360.
+    #[arg(long, default_value_t = -60.0, allow_hyphen_values = true)]
+    pub azimuth: f64,
 }
 
 /// `lossatlas tour`.

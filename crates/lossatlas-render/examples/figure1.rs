@@ -15,7 +15,8 @@ use lossatlas::{
     Plane, RunOptions, Transform, DEFAULT_GRID_BUDGET_BYTES,
 };
 use lossatlas_render::{
-    render, ContourFigure, Figure, ImageFormat, Layout, Marker, MarkerShape, Panels, PathOverlay, PATH_COLORS,
+    render, Aspect, ContourFigure, Figure, ImageFormat, Layout, Marker, MarkerShape, Panels, PathOverlay,
+    PATH_COLORS,
 };
 
 type BoxError = Box<dyn std::error::Error>;
@@ -134,7 +135,7 @@ fn main() -> Result<(), BoxError> {
         grids.push((transform, condition(&obj), landscape(&obj, (0.0, 6.0), (-2.0, 8.0), 200)?));
     }
     for (transform, cond, grid) in &grids {
-        panels.push(ContourFigure::new(grid, levels2.clone()).title(format!(
+        panels.push(ContourFigure::new(grid, levels2.clone()).aspect(Aspect::Equal).title(format!(
             "x: {}  (Hessian condition number {:.3})",
             transform.name(),
             cond

@@ -83,11 +83,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     let hills = hills(80)?;
-    // A ring around the big hill (its far half lies behind the hill) and a straight walk over
+    // Most of a ring around the big hill (its far half lies behind the hill) and a straight walk over
     // both hills from the near corner to the far one.
     let ring: Vec<[f64; 2]> = (0..=120)
         .map(|k| {
-            let a = k as f64 / 120.0 * std::f64::consts::TAU;
+            // Nine tenths of a full turn, so the start and the end marks stay apart.
+            let a = -1.2 + k as f64 / 120.0 * 0.9 * std::f64::consts::TAU;
             [-0.3 + 1.0 * a.cos(), -0.2 + 1.0 * a.sin()]
         })
         .collect();

@@ -50,6 +50,8 @@ const LIFT: f64 = 0.006;
 const DEPTH_TOLERANCE: f64 = 0.02;
 /// The length of the pieces a path is cut into for the visibility test, in pixels.
 const PIECE_PX: f64 = 1.5;
+/// How far each cell's outline is pushed out when painted, in pixels (see `draw_scene`).
+const GROW: f64 = 0.6;
 /// Grids with at most this many cells along both axes get darker cell edges by default.
 const EDGE_CELLS: usize = 40;
 
@@ -535,29 +537,13 @@ impl<'a> SurfaceFigure<'a> {
             root.draw(&line([-hx, far[1], z], [hx, far[1], z]))?;
         }
 
-        // The surface, back to front. Each cell is grown by about a pixel away from its centre, so
+        // The surface, back to front. Each cell's outline is pushed out by `GROW` pixels, so
         // neighbours overlap and no hairline seams open between them (rasterizers and SVG
-        // viewers' antialiasing both leave seams between polygons that merely touch); the nearer
-        // cell, painted later, wins the overlap. Growing does not thicken a sliver (a steep cell
-        // seen nearly edge-on, whose corners round to a line), so slivers are also outlined in
-        // their own colour.
+        // viewers' antialiasing both leave seams between polygons that merely touch, and a steep
+        // cell seen nearly edge-on would round to a line); the nearer cell, painted later, wins
+        // the overlap.
         for cell in &scene.cells {
-            let n = cell.corners.len() as f64;
-            let (cx, cy) = cell.corners.iter().fold((0.0, 0.0), |acc, c| (acc.0 + c.x / n, acc.1 + c.y / n));
-            let points: Vec<(i32, i32)> = cell
-                .corners
-                .iter()
-                .map(|c| {
-                    let (dx, dy) = (c.x - cx, c.y - cy);
-                    let grow = 1.0 / dx.hypot(dy).max(1.0);
-                    pixel_xy((c.x + dx * grow, c.y + dy * grow))
-                })
-                .collect();
-            if cell.edge.is_none() && thickness(&cell.corners) < 2.5 {
-                let mut outline = points.clone();
-                outline.push(outline[0]);
-                root.draw(&PathElement::new(outline, cell.fill.stroke_width(1)))?;
-            }
+            let points: Vec<(i32, i32)> = grown(&cell.corners, GROW).into_iter().map(pixel_xy).collect();
             root.draw(&Polygon::new(points, cell.fill.filled()))?;
             if let Some(edge) = cell.edge {
                 let mut outline: Vec<(i32, i32)> = cell.corners.iter().map(|&c| pixel(c)).collect();
@@ -1299,22 +1285,47 @@ fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
-/// How thick a projected polygon is across its longest side, in pixels (twice its area over that
-/// side's length; exact for a triangle, close for the near-parallelograms cells project to).
-fn thickness(corners: &[Projected]) -> f64 {
+/// A convex polygon with every side moved outwards by `by` pixels (corners mitred, the miter
+/// capped at three times `by` so a needle-sharp corner does not spike).
+fn grown(corners: &[Projected], by: f64) -> Vec<(f64, f64)> {
     let n = corners.len();
-    let mut area = 0.0;
-    let mut longest: f64 = 0.0;
-    for k in 0..n {
-        let (a, b) = (corners[k], corners[(k + 1) % n]);
-        area += a.x * b.y - b.x * a.y;
-        longest = longest.max((b.x - a.x).hypot(b.y - a.y));
-    }
-    if longest > 0.0 {
-        area.abs() / longest
-    } else {
-        0.0
-    }
+    let (cx, cy) = corners.iter().fold((0.0, 0.0), |acc, c| (acc.0 + c.x / n as f64, acc.1 + c.y / n as f64));
+    let normals: Vec<Option<(f64, f64)>> = (0..n)
+        .map(|k| {
+            let (a, b) = (corners[k], corners[(k + 1) % n]);
+            let (dx, dy) = (b.x - a.x, b.y - a.y);
+            let length = dx.hypot(dy);
+            if length < 1e-9 {
+                return None;
+            }
+            let normal = (dy / length, -dx / length);
+            let outward = normal.0 * ((a.x + b.x) / 2.0 - cx) + normal.1 * ((a.y + b.y) / 2.0 - cy);
+            Some(if outward < 0.0 { (-normal.0, -normal.1) } else { normal })
+        })
+        .collect();
+    (0..n)
+        .map(|k| {
+            let c = corners[k];
+            let offset = match (normals[(k + n - 1) % n], normals[k]) {
+                (Some(p), Some(q)) => {
+                    let cos = p.0 * q.0 + p.1 * q.1;
+                    let (mx, my) = (p.0 + q.0, p.1 + q.1);
+                    let scale = by / (1.0 + cos).max(1e-9);
+                    let (ox, oy) = (mx * scale, my * scale);
+                    let length = ox.hypot(oy);
+                    let cap = 3.0 * by;
+                    if length > cap {
+                        (ox * cap / length, oy * cap / length)
+                    } else {
+                        (ox, oy)
+                    }
+                }
+                (Some(p), None) | (None, Some(p)) => (p.0 * by, p.1 * by),
+                (None, None) => (0.0, 0.0),
+            };
+            (c.x + offset.0, c.y + offset.1)
+        })
+        .collect()
 }
 
 /// Whether a projected polygon is convex (and not self-crossing): its turns all go one way.

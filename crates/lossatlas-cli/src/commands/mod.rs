@@ -2,6 +2,7 @@
 
 mod compare;
 mod contour;
+mod descend;
 mod surface;
 mod tour;
 
@@ -14,6 +15,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Contour(args)) => contour::run(&args),
         Some(Command::Compare(args)) => compare::run(&args),
         Some(Command::Surface(args)) => surface::run(&args),
+        Some(Command::Descend(args)) => descend::run(&args),
         Some(Command::Tour(args)) => tour::run(&args),
         None => tour::run(&TourArgs { out: "lossatlas-tour".into() }),
     }

@@ -9,21 +9,27 @@ use clap::Parser;
 use crate::args::{Cli, TourArgs};
 use crate::output::write_atomic;
 
-/// One figure of the tour.
+/// One stop of the tour: a command and what to notice in what it draws.
 struct Stop {
-    /// File name without extension; the figure is written as .png and .svg.
-    stem: &'static str,
     /// The heading on the page.
     heading: &'static str,
-    /// The command's arguments after `lossatlas`, without the outputs.
+    /// The command's arguments after `lossatlas`. Arguments starting with `@` are files in the tour
+    /// folder; the page shows every `@*.png` among them (linking the `.svg` of the same name when
+    /// the command writes one too).
     args: &'static [&'static str],
     /// What the figure shows, and what to notice (two sentences).
     explanation: &'static str,
 }
 
+impl Stop {
+    /// The files the command writes, as named in the tour folder.
+    fn files(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.args.iter().filter_map(|a| a.strip_prefix('@'))
+    }
+}
+
 const STOPS: &[Stop] = &[
     Stop {
-        stem: "fig1-contours",
         heading: "1. Iso-loss contour lines of y = k*x + b",
         args: &[
             "contour",
@@ -37,6 +43,10 @@ const STOPS: &[Stop] = &[
             "0.2,0.5,0.7,1,3,8,10,15,20",
             "--title",
             "Loss Func Contour Line",
+            "-o",
+            "@fig1-contours.png",
+            "-o",
+            "@fig1-contours.svg",
         ],
         explanation: "Each line joins the (k, b) pairs that fit the six points equally badly, and the \
             marked point is the best fit, k = 0.826, b = 1.486. The ellipses are long and thin because \
@@ -44,7 +54,6 @@ const STOPS: &[Stop] = &[
             is what makes plain gradient descent zig-zag here.",
     },
     Stop {
-        stem: "fig1-filled",
         heading: "1b. The same landscape as filled bands",
         args: &[
             "contour",
@@ -60,13 +69,16 @@ const STOPS: &[Stop] = &[
             "--log-color",
             "--title",
             "Loss Func Contour Line (filled, log colour)",
+            "-o",
+            "@fig1-filled.png",
+            "-o",
+            "@fig1-filled.svg",
         ],
         explanation: "Filling the space between levels shows at a glance where the loss is low; the \
             colour follows log(loss), because the loss spans two decades over this range. Read the \
             colour bar to see which band holds the minimum.",
     },
     Stop {
-        stem: "fig2-standardize",
         heading: "2. Raw x, z-scored x and the note's mean/variance scaling",
         args: &[
             "compare",
@@ -82,6 +94,10 @@ const STOPS: &[Stop] = &[
             "200",
             "--levels",
             "0.2,0.5,0.7,0.8,1",
+            "-o",
+            "@fig2-standardize.png",
+            "-o",
+            "@fig2-standardize.svg",
         ],
         explanation: "The same data and levels, with x raw, z-scored ((x - mean) / std) and divided by \
             the variance as in the original note. With z-scored inputs the Hessian becomes 2*I and the \
@@ -90,7 +106,6 @@ const STOPS: &[Stop] = &[
             the variance, not from standardizing.",
     },
     Stop {
-        stem: "fig3-surface-linear",
         heading: "3. The loss surface of y = k*x + b",
         args: &[
             "surface",
@@ -102,13 +117,16 @@ const STOPS: &[Stop] = &[
             "100",
             "--title",
             "mse of y = k*x + b",
+            "-o",
+            "@fig3-surface-linear.png",
+            "-o",
+            "@fig3-surface-linear.svg",
         ],
         explanation: "For a linear neuron with squared error the loss is a quadratic bowl: one \
             minimum, no plateaus, so gradient descent from anywhere ends in the same place. The bowl is \
             steep along k and shallow along b, which is the long ellipse of figure 1 seen from the side.",
     },
     Stop {
-        stem: "fig4-surface-tanh",
         heading: "4. The loss surface of y = tanh(k*x + b)",
         args: &[
             "surface",
@@ -122,6 +140,10 @@ const STOPS: &[Stop] = &[
             "100",
             "--title",
             "mse of y = tanh(k*x + b)",
+            "-o",
+            "@fig4-surface-tanh.png",
+            "-o",
+            "@fig4-surface-tanh.svg",
         ],
         explanation: "A tanh output can never exceed 1, so it cannot reach targets between 1.1 and 5.2: \
             the surface flattens into plateaus where the neuron saturates. On a plateau the gradient is \
@@ -134,17 +156,17 @@ pub fn run(args: &TourArgs) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the folder `{}`", dir.display()))?;
     for stop in STOPS {
         let mut argv: Vec<String> = vec!["lossatlas".into()];
-        argv.extend(stop.args.iter().map(|s| s.to_string()));
-        for ext in ["png", "svg"] {
-            argv.push("-o".into());
-            argv.push(dir.join(format!("{}.{ext}", stop.stem)).display().to_string());
-        }
-        let cli = Cli::try_parse_from(&argv).with_context(|| format!("tour figure {}", stop.stem))?;
-        super::run(cli).with_context(|| format!("tour figure {}", stop.stem))?;
+        argv.extend(stop.args.iter().map(|a| match a.strip_prefix('@') {
+            Some(file) => dir.join(file).display().to_string(),
+            None => a.to_string(),
+        }));
+        let cli = Cli::try_parse_from(&argv).with_context(|| format!("tour: {}", stop.heading))?;
+        super::run(cli).with_context(|| format!("tour: {}", stop.heading))?;
     }
     let index = dir.join("index.html");
     write_atomic(&index, index_html().as_bytes())?;
-    println!("wrote the tour ({} figures) to {}", STOPS.len(), dir.display());
+    let count: usize = STOPS.iter().map(|s| s.files().count()).sum();
+    println!("wrote the tour ({count} files and index.html) to {}", dir.display());
     println!("open {}", absolute(&index).display());
     Ok(())
 }
@@ -168,17 +190,31 @@ fn html_escape(text: &str) -> String {
 fn index_html() -> String {
     let mut body = String::new();
     for stop in STOPS {
-        let command: Vec<String> = stop.args.iter().map(|a| shell_quote(a)).collect();
+        let command: Vec<String> = stop.args.iter().map(|a| shell_quote(a.trim_start_matches('@'))).collect();
+        let files: Vec<&str> = stop.files().collect();
+        let mut pictures = String::new();
+        for png in files.iter().filter(|f| f.ends_with(".png")) {
+            let svg = png.replace(".png", ".svg");
+            let img = format!(r#"<img src="{png}" alt="{}">"#, html_escape(stop.heading));
+            if files.contains(&svg.as_str()) {
+                pictures.push_str(&format!(r#"<a href="{svg}">{img}</a>"#));
+            } else {
+                pictures.push_str(&img);
+            }
+            pictures.push('\n');
+        }
+        for other in files.iter().filter(|f| !f.ends_with(".png") && !f.ends_with(".svg")) {
+            pictures.push_str(&format!(r#"<p><a href="{other}">{other}</a></p>"#));
+            pictures.push('\n');
+        }
         body.push_str(&format!(
             r#"<section>
 <h2>{heading}</h2>
-<a href="{stem}.svg"><img src="{stem}.png" alt="{heading}"></a>
-<p>{text}</p>
-<pre>lossatlas {command} -o {stem}.png</pre>
+{pictures}<p>{text}</p>
+<pre>lossatlas {command}</pre>
 </section>
 "#,
             heading = html_escape(stop.heading),
-            stem = stop.stem,
             text = html_escape(&stop.explanation.split_whitespace().collect::<Vec<_>>().join(" ")),
             command = html_escape(&command.join(" ")),
         ));

@@ -1,0 +1,612 @@
+//! The frame, ticks, legend and clipping shared by the x-y line charts ([`crate::FitFigure`] and
+//! [`crate::LossCurveFigure`]).
+//!
+//! These charts are drawn in pixel space rather than through a plotters chart context, so that an
+//! axis can be linear or logarithmic with ticks chosen here: plotters' log axis labels only whole
+//! powers of ten (a loss falling from 0.02 to 0.006 would get one tick, or none), and its key
+//! points are not what a person would pick. Text sizes and line widths follow [`Sizes`], so a
+//! chart looks the same at any picture size.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::FontTransform;
+
+use crate::contour_figure::draw_marker;
+use crate::error::{Error, Result};
+use crate::font::FAMILY;
+use crate::labels::{format_sig, format_tick, Sizes};
+use crate::overlay::MarkerShape;
+
+/// The frame, ticks and text.
+pub(crate) const FRAME_COLOR: RGBColor = RGBColor(40, 40, 40);
+/// Grid lines at the major ticks: light enough to stay behind the data.
+const GRID_COLOR: RGBColor = RGBColor(229, 229, 229);
+
+/// An axis-aligned rectangle in pixels (x grows to the right, y downwards).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rect {
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+}
+
+impl Rect {
+    pub fn inflate(&self, d: f64) -> Rect {
+        Rect { x0: self.x0 - d, y0: self.y0 - d, x1: self.x1 + d, y1: self.y1 + d }
+    }
+
+    pub fn contains(&self, p: (f64, f64)) -> bool {
+        p.0 >= self.x0 && p.0 <= self.x1 && p.1 >= self.y0 && p.1 <= self.y1
+    }
+
+    pub fn intersects(&self, o: &Rect) -> bool {
+        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
+    }
+
+    fn corners(&self) -> [(i32, i32); 2] {
+        [round((self.x0, self.y0)), round((self.x1, self.y1))]
+    }
+}
+
+pub(crate) fn round(p: (f64, f64)) -> (i32, i32) {
+    (p.0.round() as i32, p.1.round() as i32)
+}
+
+/// One axis: the value range it shows and whether it is logarithmic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Scale {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl Scale {
+    /// A linear axis from `lo` to `hi` (widened to a unit span when they are equal or swapped).
+    pub fn linear(lo: f64, hi: f64) -> Scale {
+        if hi > lo {
+            Scale { lo, hi, log: false }
+        } else {
+            let half = 0.5 * lo.abs().max(1.0);
+            Scale { lo: lo - half, hi: lo + half, log: false }
+        }
+    }
+
+    /// A logarithmic axis from `lo` to `hi`, both > 0 (a factor of 2 each way when equal).
+    pub fn log(lo: f64, hi: f64) -> Scale {
+        debug_assert!(lo > 0.0, "a log axis starts above 0");
+        if hi > lo {
+            Scale { lo, hi, log: true }
+        } else {
+            Scale { lo: lo / 2.0, hi: lo * 2.0, log: true }
+        }
+    }
+
+    /// The range [lo, hi] widened by `fraction` of its span on each side (on the log scale for a
+    /// log axis), so data at the ends do not sit on the frame.
+    pub fn padded(self, fraction: f64) -> Scale {
+        if self.log {
+            let (a, b) = (self.lo.ln(), self.hi.ln());
+            let d = fraction * (b - a);
+            Scale { lo: (a - d).exp(), hi: (b + d).exp(), log: true }
+        } else {
+            let d = fraction * (self.hi - self.lo);
+            Scale { lo: self.lo - d, hi: self.hi + d, log: false }
+        }
+    }
+
+    pub fn lo(&self) -> f64 {
+        self.lo
+    }
+
+    pub fn hi(&self) -> f64 {
+        self.hi
+    }
+
+    pub fn is_log(&self) -> bool {
+        self.log
+    }
+
+    /// Where `v` lies: 0 at `lo`, 1 at `hi`, outside [0, 1] beyond them; NaN when `v` is not
+    /// finite or (on a log axis) not positive.
+    pub fn fraction(&self, v: f64) -> f64 {
+        if !v.is_finite() {
+            return f64::NAN;
+        }
+        if self.log {
+            if v <= 0.0 {
+                return f64::NAN;
+            }
+            (v.ln() - self.lo.ln()) / (self.hi.ln() - self.lo.ln())
+        } else {
+            (v - self.lo) / (self.hi - self.lo)
+        }
+    }
+
+    /// At most about `max_n` labelled ticks (never fewer than two where the range allows), and
+    /// unlabelled minor ticks on a log axis.
+    pub fn ticks(&self, max_n: usize) -> Ticks {
+        if self.log {
+            log_ticks(self.lo, self.hi, max_n)
+        } else {
+            linear_ticks(self.lo, self.hi, max_n)
+        }
+    }
+}
+
+/// Tick positions and their labels.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Ticks {
+    pub major: Vec<(f64, String)>,
+    pub minor: Vec<f64>,
+}
+
+/// The smallest of 1, 2, 5 x 10^k that splits `span` into at most `max_n` steps.
+fn nice_step(span: f64, max_n: usize) -> f64 {
+    let raw = span / max_n.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|&s| s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * mag)
+}
+
+/// Multiples of a nice step inside [lo, hi].
+fn multiples(lo: f64, hi: f64, step: f64) -> Vec<f64> {
+    let first = (lo / step - 1e-9).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
+}
+
+fn linear_ticks(lo: f64, hi: f64, max_n: usize) -> Ticks {
+    let step = nice_step(hi - lo, max_n.max(2));
+    let major = multiples(lo, hi, step).into_iter().map(|v| (v, format_tick(v, step))).collect();
+    Ticks { major, minor: Vec::new() }
+}
+
+/// Log-axis ticks: powers of ten (every second or third when there are many decades), with the
+/// 2..9 multiples as minor ticks; on a range of about a decade or less, 1-2-5 (or 1..9) multiples
+/// are labelled instead, and on a very short range, linear steps.
+fn log_ticks(lo: f64, hi: f64, max_n: usize) -> Ticks {
+    let label = |v: f64| format_sig(v, 3);
+    let (e0, e1) = ((lo.log10() - 1e-9).ceil() as i32, (hi.log10() + 1e-9).floor() as i32);
+    let decades: Vec<i32> = (e0..=e1).collect();
+    let in_range = |v: f64| v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9);
+    let multiples_of = |ms: &[f64]| -> Vec<f64> {
+        let (f0, f1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+        (f0..=f1).flat_map(|e| ms.iter().map(move |m| m * 10f64.powi(e))).filter(|&v| in_range(v)).collect()
+    };
+    if decades.len() >= 2 {
+        let stride = decades.len().div_ceil(max_n.max(2));
+        let major = decades
+            .iter()
+            .filter(|&&e| (e - e0) as usize % stride == 0)
+            .map(|&e| 10f64.powi(e))
+            .map(|v| (v, label(v)))
+            .collect();
+        let minor = if stride == 1 && decades.len() <= 8 {
+            multiples_of(&[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+        } else if stride > 1 {
+            // The skipped powers of ten.
+            decades.iter().filter(|&&e| (e - e0) as usize % stride != 0).map(|&e| 10f64.powi(e)).collect()
+        } else {
+            Vec::new()
+        };
+        return Ticks { major, minor };
+    }
+    for ms in [&[1.0, 2.0, 5.0][..], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0][..]] {
+        let vals = multiples_of(ms);
+        if vals.len() >= 3 && vals.len() <= max_n.max(3) {
+            let minor = if ms.len() == 3 {
+                multiples_of(&[3.0, 4.0, 6.0, 7.0, 8.0, 9.0])
+            } else {
+                Vec::new()
+            };
+            return Ticks { major: vals.into_iter().map(|v| (v, label(v))).collect(), minor };
+        }
+    }
+    linear_ticks(lo, hi, max_n.min(6))
+}
+
+/// The texts around a chart.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChartText<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+}
+
+/// A laid-out chart: where the plot box is and how values map into it.
+#[derive(Debug, Clone)]
+pub(crate) struct Chart {
+    /// The plot box in the drawing area's pixels.
+    pub plot: Rect,
+    pub xs: Scale,
+    pub ys: Scale,
+    x_ticks: Ticks,
+    y_ticks: Ticks,
+    title_h: f64,
+}
+
+impl Chart {
+    /// Lays out a chart in `area`, leaving `right_extra` pixels free right of the plot (for a
+    /// legend outside it).
+    pub fn layout<DB: DrawingBackend>(
+        area: &DrawingArea<DB, Shift>,
+        sz: Sizes,
+        text: ChartText,
+        xs: Scale,
+        ys: Scale,
+        right_extra: f64,
+    ) -> Result<Chart> {
+        let (aw, ah) = area.dim_in_pixel();
+        let (aw, ah) = (aw as f64, ah as f64);
+        let title_h = if text.title.is_empty() { sz.len(14.0) } else { 2.1 * sz.title };
+        let tick_font = (FAMILY, sz.tick).into_font();
+        let n_x = (((aw - right_extra) / (sz.tick * 6.0)) as usize).clamp(3, 10);
+        let n_y = ((ah / (sz.tick * 3.5)) as usize).clamp(3, 10);
+        let x_ticks = xs.ticks(n_x);
+        let y_ticks = ys.ticks(n_y);
+        let widest_y = y_ticks.major.iter().map(|(_, t)| measure(area, t, &tick_font).0).fold(0.0, f64::max);
+        let tick_len = sz.len(5.0);
+        let y_area =
+            widest_y + tick_len + sz.len(8.0) + if text.y_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
+        let x_area =
+            sz.tick + tick_len + sz.len(8.0) + if text.x_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
+        // The last x tick label is centred on its tick and may reach past the plot's right edge.
+        let last_x = x_ticks.major.last().map(|(_, t)| measure(area, t, &tick_font).0).unwrap_or(0.0);
+        let right = (last_x / 2.0 + sz.len(4.0)).max(sz.len(18.0)) + right_extra;
+        let plot = Rect {
+            x0: sz.len(10.0) + y_area,
+            y0: title_h,
+            x1: aw - right,
+            y1: ah - sz.len(8.0) - x_area,
+        };
+        if plot.x1 - plot.x0 < 60.0 || plot.y1 - plot.y0 < 60.0 {
+            return Err(Error::Invalid(format!(
+                "a chart of {}x{} pixels leaves no room for its plot; use a larger picture",
+                aw as u32, ah as u32
+            )));
+        }
+        Ok(Chart { plot, xs, ys, x_ticks, y_ticks, title_h })
+    }
+
+    /// The pixel position of (x, y); not finite when either value cannot be placed.
+    pub fn px(&self, x: f64, y: f64) -> (f64, f64) {
+        let p = &self.plot;
+        (p.x0 + self.xs.fraction(x) * (p.x1 - p.x0), p.y1 - self.ys.fraction(y) * (p.y1 - p.y0))
+    }
+
+    /// Grid lines at the major ticks (drawn first, under the data).
+    pub fn draw_grid<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, sz: Sizes) -> Result<()> {
+        let p = &self.plot;
+        let style = GRID_COLOR.stroke_width(sz.px(1.0, 1));
+        for (v, _) in &self.x_ticks.major {
+            let x = self.px(*v, self.ys.lo).0;
+            area.draw(&PathElement::new(vec![round((x, p.y0)), round((x, p.y1))], style))?;
+        }
+        for (v, _) in &self.y_ticks.major {
+            let y = self.px(self.xs.lo, *v).1;
+            area.draw(&PathElement::new(vec![round((p.x0, y)), round((p.x1, y))], style))?;
+        }
+        Ok(())
+    }
+
+    /// The frame, ticks, tick labels, axis names and title (drawn last, over the data).
+    pub fn draw_axes<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        sz: Sizes,
+        text: ChartText,
+    ) -> Result<()> {
+        let p = &self.plot;
+        let line = FRAME_COLOR.stroke_width(sz.px(1.0, 1));
+        area.draw(&Rectangle::new(p.corners(), line))?;
+        let tick_len = sz.len(5.0);
+        let tick_font = (FAMILY, sz.tick).into_font().color(&BLACK);
+        let gap = sz.len(4.0);
+        for (v, label) in &self.x_ticks.major {
+            let x = self.px(*v, self.ys.lo).0;
+            area.draw(&PathElement::new(vec![round((x, p.y1)), round((x, p.y1 + tick_len))], line))?;
+            let st = tick_font.clone().pos(Pos::new(HPos::Center, VPos::Top));
+            area.draw(&Text::new(label.clone(), round((x, p.y1 + tick_len + gap)), st))?;
+        }
+        for v in &self.x_ticks.minor {
+            let x = self.px(*v, self.ys.lo).0;
+            area.draw(&PathElement::new(vec![round((x, p.y1)), round((x, p.y1 + 0.6 * tick_len))], line))?;
+        }
+        let mut widest_y: f64 = 0.0;
+        for (v, label) in &self.y_ticks.major {
+            let y = self.px(self.xs.lo, *v).1;
+            area.draw(&PathElement::new(vec![round((p.x0 - tick_len, y)), round((p.x0, y))], line))?;
+            let st = tick_font.clone().pos(Pos::new(HPos::Right, VPos::Center));
+            area.draw(&Text::new(label.clone(), round((p.x0 - tick_len - gap, y)), st))?;
+            widest_y = widest_y.max(measure(area, label, &(FAMILY, sz.tick).into_font()).0);
+        }
+        for v in &self.y_ticks.minor {
+            let y = self.px(self.xs.lo, *v).1;
+            area.draw(&PathElement::new(vec![round((p.x0 - 0.6 * tick_len, y)), round((p.x0, y))], line))?;
+        }
+        let axis_font = (FAMILY, sz.axis).into_font().color(&BLACK);
+        if !text.x_label.is_empty() {
+            let y = p.y1 + tick_len + gap + 1.15 * sz.tick + sz.len(4.0);
+            let st = axis_font.clone().pos(Pos::new(HPos::Center, VPos::Top));
+            area.draw(&Text::new(text.x_label.to_string(), round(((p.x0 + p.x1) / 2.0, y)), st))?;
+        }
+        if !text.y_label.is_empty() {
+            let x = p.x0 - tick_len - gap - widest_y - sz.len(6.0) - 1.2 * sz.axis;
+            let st = axis_font.transform(FontTransform::Rotate270).pos(Pos::new(HPos::Center, VPos::Top));
+            area.draw(&Text::new(text.y_label.to_string(), round((x.max(0.0), (p.y0 + p.y1) / 2.0)), st))?;
+        }
+        if !text.title.is_empty() {
+            let (aw, _) = area.dim_in_pixel();
+            let mut font = (FAMILY, sz.title).into_font();
+            let tw = measure(area, text.title, &font).0;
+            if tw > aw as f64 - 8.0 {
+                font = (FAMILY, sz.title * (aw as f64 - 8.0) / tw).into_font();
+            }
+            let tw = measure(area, text.title, &font).0;
+            let cx = ((p.x0 + p.x1) / 2.0).clamp(tw / 2.0 + 4.0, (aw as f64 - tw / 2.0 - 4.0).max(tw / 2.0 + 4.0));
+            let st = font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
+            area.draw(&Text::new(text.title.to_string(), round((cx, self.title_h / 2.0)), st))?;
+        }
+        Ok(())
+    }
+}
+
+/// Splits a polyline (pixels) into the pieces inside `r`; vertices that are not finite break it.
+pub(crate) fn clip_polyline(points: &[(f64, f64)], r: &Rect) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    for run in points.split(|p| !(p.0.is_finite() && p.1.is_finite())) {
+        if run.len() == 1 {
+            if r.contains(run[0]) {
+                pieces.push(run.to_vec());
+            }
+            continue;
+        }
+        let mut current: Vec<(f64, f64)> = Vec::new();
+        for w in run.windows(2) {
+            let (p, q) = (w[0], w[1]);
+            match segment_in_rect(p, q, r) {
+                Some((t0, t1)) => {
+                    let (a, b) = (lerp(p, q, t0), lerp(p, q, t1));
+                    if t0 > 0.0 || current.is_empty() {
+                        if current.len() >= 2 {
+                            pieces.push(std::mem::take(&mut current));
+                        }
+                        current.clear();
+                        current.push(a);
+                    }
+                    current.push(b);
+                    if t1 < 1.0 {
+                        pieces.push(std::mem::take(&mut current));
+                    }
+                }
+                None => {
+                    if current.len() >= 2 {
+                        pieces.push(std::mem::take(&mut current));
+                    }
+                    current.clear();
+                }
+            }
+        }
+        if current.len() >= 2 {
+            pieces.push(current);
+        }
+    }
+    pieces
+}
+
+/// The parameter interval [t0, t1] of the segment p + t (q - p), t in [0, 1], that lies inside `r`
+/// (Liang & Barsky 1984), or None.
+pub(crate) fn segment_in_rect(p: (f64, f64), q: (f64, f64), r: &Rect) -> Option<(f64, f64)> {
+    let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (pk, qk) in [(-dx, p.0 - r.x0), (dx, r.x1 - p.0), (-dy, p.1 - r.y0), (dy, r.y1 - p.1)] {
+        if pk == 0.0 {
+            if qk < 0.0 {
+                return None;
+            }
+        } else {
+            let t = qk / pk;
+            if pk < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+        }
+    }
+    (t0 <= t1).then_some((t0, t1))
+}
+
+fn lerp(p: (f64, f64), q: (f64, f64), t: f64) -> (f64, f64) {
+    (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1))
+}
+
+/// Points every `spacing` pixels along the pieces: what the legend must not cover.
+pub(crate) fn sample_pieces(pieces: &[Vec<(f64, f64)>], spacing: f64, out: &mut Vec<(f64, f64)>) {
+    for piece in pieces {
+        if let Some(&first) = piece.first() {
+            out.push(first);
+        }
+        for w in piece.windows(2) {
+            let len = (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1);
+            let n = (len / spacing).ceil().max(1.0) as usize;
+            out.extend((1..=n).map(|k| lerp(w[0], w[1], k as f64 / n as f64)));
+        }
+    }
+}
+
+/// The icon in front of a legend entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum LegendIcon {
+    /// A short line.
+    Line(RGBColor),
+    /// A short line ending in a marker.
+    LineEnd(RGBColor, MarkerShape),
+    /// A few scatter dots.
+    Dots(RGBColor),
+}
+
+/// One legend row.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LegendEntry {
+    pub icon: LegendIcon,
+    pub text: String,
+}
+
+/// A measured legend.
+#[derive(Debug, Clone)]
+pub(crate) struct Legend {
+    entries: Vec<LegendEntry>,
+    pub size: (f64, f64),
+    pad: f64,
+    icon_w: f64,
+    row_h: f64,
+}
+
+impl Legend {
+    pub fn new<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: Vec<LegendEntry>, sz: Sizes) -> Legend {
+        let font = (FAMILY, sz.note).into_font();
+        let widest = entries.iter().map(|e| measure(area, &e.text, &font).0).fold(0.0, f64::max);
+        let pad = 0.6 * sz.note;
+        let icon_w = 2.2 * sz.note;
+        let row_h = 1.45 * sz.note;
+        let size = (
+            2.0 * pad + icon_w + 0.4 * sz.note + widest,
+            2.0 * pad + row_h * entries.len() as f64 - 0.3 * sz.note,
+        );
+        Legend { entries, size, pad, icon_w, row_h }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The room a legend outside the plot, right of it, needs.
+    pub fn outside_width(&self, sz: Sizes) -> f64 {
+        self.size.0 + sz.len(14.0)
+    }
+
+    /// A corner of `plot` where the legend covers none of `obstacles` (each `reach` pixels
+    /// large, plus a margin), trying upper right, upper left, lower right, lower left in order.
+    pub fn free_corner(&self, plot: &Rect, obstacles: &[(f64, f64)], reach: f64, sz: Sizes) -> Option<Rect> {
+        let inset = sz.len(8.0);
+        let (w, h) = self.size;
+        let corners = [
+            (plot.x1 - inset - w, plot.y0 + inset),
+            (plot.x0 + inset, plot.y0 + inset),
+            (plot.x1 - inset - w, plot.y1 - inset - h),
+            (plot.x0 + inset, plot.y1 - inset - h),
+        ];
+        corners.into_iter().map(|(x, y)| Rect { x0: x, y0: y, x1: x + w, y1: y + h }).find(|r| {
+            r.x0 >= plot.x0 && r.y0 >= plot.y0 && {
+                let halo = r.inflate(sz.len(6.0) + reach);
+                !obstacles.iter().any(|p| halo.contains(*p))
+            }
+        })
+    }
+
+    /// Where the legend goes outside the plot: right of it, level with its top.
+    pub fn outside(&self, plot: &Rect, sz: Sizes) -> Rect {
+        let x0 = plot.x1 + sz.len(12.0);
+        Rect { x0, y0: plot.y0, x1: x0 + self.size.0, y1: plot.y0 + self.size.1 }
+    }
+
+    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, rect: Rect, sz: Sizes) -> Result<()> {
+        area.draw(&Rectangle::new(rect.corners(), WHITE.mix(0.92).filled()))?;
+        area.draw(&Rectangle::new(rect.corners(), RGBColor(150, 150, 150).stroke_width(sz.px(1.0, 1))))?;
+        let font = (FAMILY, sz.note).into_font();
+        for (k, e) in self.entries.iter().enumerate() {
+            let cy = rect.y0 + self.pad + self.row_h * k as f64 + 0.5 * (self.row_h - 0.3 * sz.note);
+            let ix = rect.x0 + self.pad;
+            let line = |color: RGBColor| -> Result<()> {
+                let seg = vec![round((ix, cy)), round((ix + self.icon_w, cy))];
+                area.draw(&PathElement::new(seg, color.stroke_width(sz.px(2.6, 1))))?;
+                Ok(())
+            };
+            match e.icon {
+                LegendIcon::Line(color) => line(color)?,
+                LegendIcon::LineEnd(color, shape) => {
+                    line(color)?;
+                    draw_marker(area, (ix + 0.8 * self.icon_w, cy), shape, color, sz.len(5.0), sz)?;
+                }
+                LegendIcon::Dots(color) => {
+                    for (fx, dy) in [(0.15, 0.2), (0.5, -0.2), (0.85, 0.15)] {
+                        let c = round((ix + fx * self.icon_w, cy + dy * sz.note));
+                        area.draw(&Circle::new(c, sz.len(3.2).round().max(1.0) as i32, color.filled()))?;
+                    }
+                }
+            }
+            let st = font.clone().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+            area.draw(&Text::new(e.text.clone(), round((ix + self.icon_w + 0.4 * sz.note, cy)), st))?;
+        }
+        Ok(())
+    }
+}
+
+/// Width and height of `text` in pixels as drawn on `area`.
+pub(crate) fn measure<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    font: &FontDesc,
+) -> (f64, f64) {
+    area.estimate_text_size(text, &TextStyle::from(font.clone()))
+        .map(|(w, h)| (w as f64, h as f64))
+        .unwrap_or_else(|_| (0.6 * font.get_size() * text.chars().count() as f64, font.get_size()))
+}
+
+/// The trimmed contents of every `<text>` element of an SVG document.
+#[cfg(test)]
+pub(crate) fn svg_texts(svg: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(svg).expect("the SVG is well-formed XML");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(|t| t.trim().to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(t: &Ticks) -> Vec<&str> {
+        t.major.iter().map(|(_, s)| s.as_str()).collect()
+    }
+
+    #[test]
+    fn linear_ticks_are_round_numbers() {
+        assert_eq!(labels(&Scale::linear(-1.1, 1.1).ticks(6)), ["-1", "-0.5", "0", "0.5", "1"]);
+        assert_eq!(labels(&Scale::linear(0.0, 400.0).ticks(8)), ["0", "100", "200", "300", "400"]);
+    }
+
+    #[test]
+    fn log_ticks_fit_the_range() {
+        // Many decades: powers of ten, minor ticks in between.
+        let t = Scale::log(0.005, 30.0).ticks(8);
+        assert_eq!(labels(&t), ["0.01", "0.1", "1", "10"]);
+        assert!(t.minor.contains(&0.02) && t.minor.contains(&20.0));
+        // Too many decades for the room: every second one.
+        let t = Scale::log(1e-3, 1e12).ticks(8);
+        assert_eq!(labels(&t), ["1e-3", "0.1", "10", "1000", "1e5", "1e7", "1e9", "1e11"]);
+        // Less than a decade: 1-2-5 multiples.
+        assert_eq!(labels(&Scale::log(0.006, 0.06).ticks(8)), ["0.01", "0.02", "0.05"]);
+        // Very short: linear steps.
+        assert!(Scale::log(1.01, 1.05).ticks(8).major.len() >= 2);
+    }
+
+    #[test]
+    fn clipping_cuts_at_the_frame_and_at_gaps() {
+        let r = Rect { x0: 0.0, y0: 0.0, x1: 10.0, y1: 10.0 };
+        let pieces = clip_polyline(
+            &[(5.0, 5.0), (5.0, -5.0), (8.0, -5.0), (8.0, 5.0), (f64::NAN, 1.0), (1.0, 1.0), (2.0, 2.0)],
+            &r,
+        );
+        assert_eq!(
+            pieces,
+            vec![vec![(5.0, 5.0), (5.0, 0.0)], vec![(8.0, 0.0), (8.0, 5.0)], vec![(1.0, 1.0), (2.0, 2.0)]]
+        );
+        let far = clip_polyline(&[(-1e300, 5.0), (1e300, 5.0)], &r);
+        assert_eq!(far.len(), 1);
+        assert!((far[0][0].0 - 0.0).abs() < 1e-9 && (far[0][1].0 - 10.0).abs() < 1e-9);
+    }
+}
