@@ -32,6 +32,13 @@ pub enum Command {
     /// the fitted curves and the loss per step; print the final parameters of each run.
     #[command(after_help = DESCEND_EXAMPLES)]
     Descend(DescendArgs),
+    /// Measure the landscape: the minimum, the Hessian there, its eigenvalues and condition number,
+    /// stable and best learning rates, and every critical point in range.
+    #[command(after_help = ANALYZE_EXAMPLES)]
+    Analyze(AnalyzeArgs),
+    /// Colour every start point of a grid by the minimum an optimizer reaches from it.
+    #[command(after_help = BASINS_EXAMPLES)]
+    Basins(BasinsArgs),
     /// Write every seed figure and an index.html that explains them.
     Tour(TourArgs),
 }
@@ -84,6 +91,24 @@ Examples:
 
 Optimizers (torch.optim's update rules and defaults): gd, momentum, nesterov, adagrad, rmsprop, adam,
 adamw, each with settings as NAME:key=value,..., e.g. adam:lr=0.1,beta1=0.8,beta2=0.99.";
+
+const ANALYZE_EXAMPLES: &str = "\
+Examples:
+  The seed's linear neuron: closed-form minimum, Hessian, condition number 33.4, stable lr 0.101:
+    lossatlas analyze --range k=0:2 --range b=-2:4
+
+  Why standardizing helps: the same numbers for every input transform:
+    lossatlas analyze --transforms
+
+  A model with several minima and saddles, as JSON:
+    lossatlas analyze --generate 'sin(b*cos(a*x))' --true a=1.2,b=2.5 --model 'sin(b*cos(a*x))' \\
+        --params a,b --range a=-2:7 --range b=-2:7 --json";
+
+const BASINS_EXAMPLES: &str = "\
+Examples:
+  Which start leads where for y = sin(b*cos(a*x)) under gradient descent:
+    lossatlas basins --generate 'sin(b*cos(a*x))' --true a=1.2,b=2.5 --model 'sin(b*cos(a*x))' \\
+        --params a,b --range a=-2:7 --range b=-2:7 --starts 40 --optimizer gd:lr=0.1 -o basins.png";
 
 /// What is fitted: data, model, loss and input transform.
 #[derive(Debug, Args, Clone)]
@@ -300,6 +325,61 @@ pub struct DescendArgs {
     /// The surface view's azimuth in degrees, -360 to 360.
     #[arg(long, default_value_t = -60.0, allow_hyphen_values = true)]
     pub azimuth: f64,
+}
+
+/// `lossatlas analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    /// The input transform applied to x before fitting.
+    #[arg(long, default_value = "none")]
+    pub transform: String,
+    #[command(flatten)]
+    pub grid: GridArgs,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Instead, compare every input transform (none, zscore, minmax, mean-var): condition number
+    /// and learning-rate limits.
+    #[arg(long)]
+    pub transforms: bool,
+}
+
+/// `lossatlas basins`.
+#[derive(Debug, Args)]
+pub struct BasinsArgs {
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    /// The input transform applied to x before fitting.
+    #[arg(long, default_value = "none")]
+    pub transform: String,
+    #[command(flatten)]
+    pub grid: GridArgs,
+    /// Start points per axis (an N x N grid of starts over the ranges).
+    #[arg(long, default_value_t = 40)]
+    pub starts: usize,
+    /// The optimizer run from every start, NAME[:key=value,...].
+    #[arg(long, default_value = "gd:lr=0.1")]
+    pub optimizer: String,
+    /// The most steps per run.
+    #[arg(long, default_value_t = 400)]
+    pub steps: usize,
+    /// A run that ends within this distance of a minimum (in parameter units) belongs to its basin.
+    #[arg(long, default_value_t = 0.05)]
+    pub tolerance: f64,
+    /// Output picture(s), .png or .svg.
+    #[arg(short, long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
+    /// Also write the labels and minima as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    pub json: Option<PathBuf>,
+    /// The title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Picture size in pixels, WIDTHxHEIGHT.
+    #[arg(long, value_name = "WxH")]
+    pub size: Option<String>,
 }
 
 /// `lossatlas tour`.

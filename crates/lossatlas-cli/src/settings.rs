@@ -218,7 +218,12 @@ pub fn writable(path: &Path) -> Result<()> {
 }
 
 pub fn size(args: &PictureArgs, default: (u32, u32)) -> Result<(u32, u32)> {
-    let Some(text) = &args.size else { return Ok(default) };
+    size_or(args.size.as_deref(), default)
+}
+
+/// A `WIDTHxHEIGHT` picture size, or `default` when none is given.
+pub fn size_or(text: Option<&str>, default: (u32, u32)) -> Result<(u32, u32)> {
+    let Some(text) = text else { return Ok(default) };
     let bad = || anyhow::anyhow!("--size `{text}` should look like WIDTHxHEIGHT, e.g. 800x700");
     let (w, h) = text.split_once('x').ok_or_else(bad)?;
     let (w, h): (u32, u32) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);

@@ -9,20 +9,27 @@
 //! pictures look the same on every machine and nothing is looked up on the system.
 #![deny(missing_docs)]
 
+mod animation;
 mod colorbar;
 pub mod colormap;
 mod contour_figure;
 mod error;
+mod fit_figure;
 pub mod font;
 mod labels;
+mod loss_curve;
 mod output;
 mod overlay;
 mod panels;
 mod projection;
 mod surface;
+mod xy_chart;
 
+pub use animation::{frame_steps, paths_at, render_gif, GifOptions};
 pub use contour_figure::{Aspect, ContourFigure};
 pub use error::{Error, Result};
+pub use fit_figure::FitFigure;
+pub use loss_curve::{LossCurveFigure, LossScale};
 pub use output::{render, Figure, ImageFormat};
 pub use overlay::{Marker, MarkerShape, PathOverlay, PATH_COLORS};
 pub use panels::{Layout, Panels};

@@ -110,8 +110,15 @@ pub struct StepSizeReport {
     /// The contraction per step of heavy-ball momentum at its best settings,
     /// (sqrt(kappa)-1)/(sqrt(kappa)+1).
     pub momentum_contraction: f64,
+    /// Heavy ball's best learning rate, 4 / (sqrt(lambda_max) + sqrt(lambda_min))^2.
+    pub momentum_best_learning_rate: f64,
+    /// Heavy ball's best momentum, ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2.
+    pub momentum_best_momentum: f64,
     /// Steps gradient descent at its best rate needs to shrink the error by 1e-6.
     pub gd_steps_to_1e_minus_6: f64,
+    /// Steps heavy-ball momentum at its best settings needs to shrink the error by 1e-6
+    /// (asymptotically).
+    pub momentum_steps_to_1e_minus_6: f64,
 }
 
 impl StepSizeReport {
@@ -122,6 +129,8 @@ impl StepSizeReport {
         let (lambda_min, lambda_max) = (eigen.values[0], *eigen.values.last()?);
         let gd = (kappa - 1.0) / (kappa + 1.0);
         let sk = kappa.sqrt();
+        let heavy = (sk - 1.0) / (sk + 1.0);
+        let steps = |rate: f64| if rate <= 0.0 { 1.0 } else { (1e-6f64.ln() / rate.ln()).ceil() };
         Some(StepSizeReport {
             lambda_max,
             lambda_min,
@@ -129,8 +138,11 @@ impl StepSizeReport {
             max_stable_learning_rate: 2.0 / lambda_max,
             best_learning_rate: 2.0 / (lambda_min + lambda_max),
             gd_contraction: gd,
-            momentum_contraction: (sk - 1.0) / (sk + 1.0),
-            gd_steps_to_1e_minus_6: if gd == 0.0 { 1.0 } else { (1e-6f64.ln() / gd.ln()).ceil() },
+            momentum_contraction: heavy,
+            momentum_best_learning_rate: 4.0 / (lambda_max.sqrt() + lambda_min.sqrt()).powi(2),
+            momentum_best_momentum: heavy * heavy,
+            gd_steps_to_1e_minus_6: steps(gd),
+            momentum_steps_to_1e_minus_6: steps(heavy),
         })
     }
 }
@@ -516,6 +528,48 @@ mod tests {
         let e = SymmetricEigen::new(&obj.hessian(&[0.0, 0.0]), 2).unwrap();
         let r = StepSizeReport::from_eigen(&e).unwrap();
         assert!((r.max_stable_learning_rate - 0.101_304_866).abs() < 1e-8);
+    }
+
+    #[test]
+    fn the_predicted_stable_learning_rate_is_where_gd_starts_to_diverge() {
+        let obj = seed_objective(Transform::None);
+        let e = SymmetricEigen::new(&obj.hessian(&[0.0, 0.0]), 2).unwrap();
+        let limit = StepSizeReport::from_eigen(&e).unwrap().max_stable_learning_rate;
+        let distance_after = |lr: f64| {
+            let spec = crate::OptimizerSpec::parse(&format!("gd:lr={lr}")).unwrap();
+            let options = crate::RunOptions { max_steps: 3000, tolerance: 0.0, ..Default::default() };
+            let t = crate::run(&obj, &spec, &[0.0, 0.0], &options).unwrap();
+            let p = &t.last().params;
+            ((p[0] - 0.825_714_285_714_285_7).hypot(p[1] - 1.485_714_285_714_285_7), t.stopped())
+        };
+        // 1% below the limit the error still shrinks (slowly along the steep axis: |1 - 1.98| = 0.98).
+        let (below, stopped) = distance_after(0.99 * limit);
+        assert!(below < 1e-6 && stopped == crate::Stopped::MaxSteps, "{below}");
+        // 1% above, it grows by |1 - 2.02| = 1.02 a step and diverges.
+        let (_, stopped) = distance_after(1.01 * limit);
+        assert_eq!(stopped, crate::Stopped::Diverged);
+    }
+
+    #[test]
+    fn heavy_ball_at_its_best_settings_contracts_as_predicted() {
+        let obj = seed_objective(Transform::None);
+        let e = SymmetricEigen::new(&obj.hessian(&[0.0, 0.0]), 2).unwrap();
+        let r = StepSizeReport::from_eigen(&e).unwrap();
+        // torch's momentum buffer b = mu b + g with theta -= lr b is Polyak's heavy ball with
+        // step lr and momentum mu, so its error shrinks like momentum_contraction^t.
+        let spec = crate::OptimizerSpec::parse(&format!(
+            "momentum:lr={},momentum={}",
+            r.momentum_best_learning_rate, r.momentum_best_momentum
+        ))
+        .unwrap();
+        let options = crate::RunOptions { max_steps: 60, tolerance: 0.0, ..Default::default() };
+        let t = crate::run(&obj, &spec, &[0.0, 0.0], &options).unwrap();
+        let err = |s: &crate::Step| (s.params[0] - 0.825_714_285_714_285_7).hypot(s.params[1] - 1.485_714_285_714_285_7);
+        let observed = (err(&t.steps()[60]) / err(&t.steps()[30])).powf(1.0 / 30.0);
+        // At the optimum the iteration matrix has a repeated eigenvalue, so the observed rate
+        // carries a polynomial factor; it must still be close to the predicted 0.705.
+        assert!((observed - r.momentum_contraction).abs() < 0.03, "{observed} vs {}", r.momentum_contraction);
+        assert!((r.momentum_contraction - 0.7049).abs() < 1e-3, "{}", r.momentum_contraction);
     }
 
     #[test]

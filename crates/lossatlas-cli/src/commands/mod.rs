@@ -1,5 +1,7 @@
 //! One module per subcommand, each a short top-down script.
 
+mod analyze;
+mod basins;
 mod compare;
 mod contour;
 mod descend;
@@ -16,6 +18,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Compare(args)) => compare::run(&args),
         Some(Command::Surface(args)) => surface::run(&args),
         Some(Command::Descend(args)) => descend::run(&args),
+        Some(Command::Analyze(args)) => analyze::run(&args),
+        Some(Command::Basins(args)) => basins::run(&args),
         Some(Command::Tour(args)) => tour::run(&args),
         None => tour::run(&TourArgs { out: "lossatlas-tour".into() }),
     }
