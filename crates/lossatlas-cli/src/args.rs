@@ -41,7 +41,35 @@ pub enum Command {
     Basins(BasinsArgs),
     /// Write every seed figure and an index.html that explains them.
     Tour(TourArgs),
+    /// Write one self-contained HTML page to explore a landscape in a browser: contour map and 3D
+    /// surface side by side, hover to read the loss, toggles for lines, bands and paths.
+    #[command(after_help = PAGE_EXAMPLES)]
+    Page(PageArgs),
+    /// Serve the page live on this machine: click to start optimizers anywhere, change the
+    /// learning rate and momentum with sliders, switch between the seed's cases.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
 }
+
+const PAGE_EXAMPLES: &str = "\
+Examples:
+  The seed's linear neuron with gd, momentum and adam from (2.5, -1); open the file in any browser:
+    lossatlas page -o landscape.html
+
+  Figure 5's two-layer toy model, with your own optimizers and start:
+    lossatlas page --case fig5-sincos --optimizer gd:lr=0.1 --optimizer adam:lr=0.3 --start 2,4.5 \\
+        -o sincos.html
+
+Cases: linear, tanh, sigmoid (the note's neuron on its six points), fig5-linear, fig5-cubic,
+fig5-sincos (figure 5's models on 200 generated points).";
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  Serve on http://127.0.0.1:8000 (this machine only):
+    lossatlas serve
+
+  Any free port (the address is printed), starting with figure 5's toy network:
+    lossatlas serve --port 0 --case fig5-sincos";
 
 const CONTOUR_EXAMPLES: &str = "\
 Examples:
@@ -380,6 +408,54 @@ pub struct BasinsArgs {
     /// Picture size in pixels, WIDTHxHEIGHT.
     #[arg(long, value_name = "WxH")]
     pub size: Option<String>,
+}
+
+/// `lossatlas page`.
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// The page to write, .html.
+    #[arg(short, long = "output", value_name = "FILE.html", required = true)]
+    pub output: std::path::PathBuf,
+    /// Which of the seed's cases: linear, tanh, sigmoid, fig5-linear, fig5-cubic, fig5-sincos.
+    #[arg(long, default_value = "linear")]
+    pub case: String,
+    /// The input transform applied to x before fitting: none, zscore, minmax or mean-var.
+    #[arg(long, default_value = "none")]
+    pub transform: String,
+    /// A parameter's range, NAME=MIN:MAX (default: the case's range).
+    #[arg(long = "range", value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
+    pub ranges: Vec<String>,
+    /// Grid points per axis (11 to 301; the page stores every value).
+    #[arg(long, default_value_t = 101)]
+    pub resolution: usize,
+    /// Contour levels: a comma list (0.2,0.5,1) or a count of automatic levels.
+    #[arg(long, default_value = "12", value_name = "LIST|COUNT")]
+    pub levels: String,
+    /// An optimizer whose path the page shows, NAME[:key=value,...]; repeat for several
+    /// (default: the case's gd, momentum and adam).
+    #[arg(long = "optimizer", value_name = "SPEC")]
+    pub optimizers: Vec<String>,
+    /// Where the paths start, U,V (default: the case's start).
+    #[arg(long, value_name = "U,V", allow_hyphen_values = true)]
+    pub start: Option<String>,
+    /// The most update steps each path takes.
+    #[arg(long, default_value_t = 400)]
+    pub steps: usize,
+}
+
+/// `lossatlas serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port to listen on; 0 picks a free one (the address is printed either way).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// The address to listen on. The default serves this machine only; any other address lets
+    /// other machines use the server.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The case the page opens with.
+    #[arg(long, default_value = "linear")]
+    pub case: String,
 }
 
 /// `lossatlas tour`.

@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod output;
 mod settings;
+mod web;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();

@@ -43,7 +43,13 @@ pub struct GifOptions {
 
 impl Default for GifOptions {
     fn default() -> GifOptions {
-        GifOptions { size: (560, 480), delay_ms: 80, hold_last_ms: 2000, step_counter: true, total_steps: None }
+        GifOptions {
+            size: (560, 480),
+            delay_ms: 80,
+            hold_last_ms: 2000,
+            step_counter: true,
+            total_steps: None,
+        }
     }
 }
 
@@ -138,7 +144,8 @@ where
     let n = steps.len();
     let mut samples: Vec<usize> = (0..5).map(|q| q * (n - 1) / 4).collect();
     samples.dedup();
-    let sampled: Vec<Vec<u8>> = parallel_map(samples.len(), |s| draw(samples[s])).into_iter().collect::<Result<_>>()?;
+    let sampled: Vec<Vec<u8>> =
+        parallel_map(samples.len(), |s| draw(samples[s])).into_iter().collect::<Result<_>>()?;
     let mut histogram: HashMap<[u8; 3], u64> = HashMap::new();
     for rgb in &sampled {
         for px in rgb.chunks_exact(3) {
@@ -154,7 +161,8 @@ where
     let mut out = Vec::new();
     {
         let gif_error = |e: gif::EncodingError| Error::Drawing(format!("GIF encoding: {e}"));
-        let mut encoder = gif::Encoder::new(&mut out, w as u16, h as u16, &palette_bytes).map_err(gif_error)?;
+        let mut encoder =
+            gif::Encoder::new(&mut out, w as u16, h as u16, &palette_bytes).map_err(gif_error)?;
         encoder.set_repeat(gif::Repeat::Infinite).map_err(gif_error)?;
         let delay = (options.delay_ms / 10).max(2);
         let hold = (options.hold_last_ms / 10).max(delay);
@@ -167,7 +175,8 @@ where
             let ready: Vec<Option<Vec<u8>>> = (start..end).map(|k| sampled.remove(&k)).collect();
             let ready = Mutex::new(ready);
             let indexed: Vec<Vec<u8>> = parallel_map(end - start, |i| {
-                let rgb = ready.lock().map_err(|_| Error::Drawing("a frame thread panicked".into()))?[i].take();
+                let rgb =
+                    ready.lock().map_err(|_| Error::Drawing("a frame thread panicked".into()))?[i].take();
                 let rgb = match rgb {
                     Some(rgb) => rgb,
                     None => draw(start + i)?,
@@ -249,10 +258,16 @@ fn draw_counter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, step: usize, 
         let half = sz.len(3.0).max(1.0);
         let (y0, y1) = ((cy as f64 - half).round() as i32, (cy as f64 + half).round() as i32);
         let fraction = if total > 0 { (step as f64 / total as f64).clamp(0.0, 1.0) } else { 1.0 };
-        root.draw(&Rectangle::new([(x0.round() as i32, y0), (x1.round() as i32, y1)], RGBColor(225, 225, 225).filled()))?;
+        root.draw(&Rectangle::new(
+            [(x0.round() as i32, y0), (x1.round() as i32, y1)],
+            RGBColor(225, 225, 225).filled(),
+        ))?;
         let xf = x0 + fraction * (x1 - x0);
         if xf >= x0 + 1.0 {
-            root.draw(&Rectangle::new([(x0.round() as i32, y0), (xf.round() as i32, y1)], RGBColor(90, 90, 90).filled()))?;
+            root.draw(&Rectangle::new(
+                [(x0.round() as i32, y0), (xf.round() as i32, y1)],
+                RGBColor(90, 90, 90).filled(),
+            ))?;
         }
     }
     Ok(strip as u32)
@@ -284,7 +299,12 @@ fn downsample(rgb: &[u8], size: (u32, u32), factor: u32) -> Vec<u8> {
 
 /// A frame that changes only what differs from `previous` (the whole picture for the first):
 /// the bounding box of the changed pixels, the unchanged ones in it `transparent`.
-fn delta_frame(previous: Option<&[u8]>, current: &[u8], (w, h): (u16, u16), transparent: u8) -> gif::Frame<'static> {
+fn delta_frame(
+    previous: Option<&[u8]>,
+    current: &[u8],
+    (w, h): (u16, u16),
+    transparent: u8,
+) -> gif::Frame<'static> {
     let Some(previous) = previous else {
         return gif::Frame::from_indexed_pixels(w, h, current, None);
     };
@@ -312,7 +332,12 @@ fn delta_frame(previous: Option<&[u8]>, current: &[u8], (w, h): (u16, u16), tran
             pixels.push(if current[i] == previous[i] { transparent } else { current[i] });
         }
     }
-    let mut f = gif::Frame::from_indexed_pixels((x1 - x0 + 1) as u16, (y1 - y0 + 1) as u16, &pixels, Some(transparent));
+    let mut f = gif::Frame::from_indexed_pixels(
+        (x1 - x0 + 1) as u16,
+        (y1 - y0 + 1) as u16,
+        &pixels,
+        Some(transparent),
+    );
     (f.left, f.top) = (x0 as u16, y0 as u16);
     f.dispose = gif::DisposalMethod::Keep;
     f
@@ -335,7 +360,8 @@ impl Quantizer {
 
     fn nearest(&self, c: [u8; 3]) -> u8 {
         let d = |p: &[u8; 3]| (0..3).map(|k| (p[k] as i32 - c[k] as i32).pow(2)).sum::<i32>();
-        let (best, _) = self.palette.iter().enumerate().min_by_key(|(_, p)| d(p)).expect("the palette is not empty");
+        let (best, _) =
+            self.palette.iter().enumerate().min_by_key(|(_, p)| d(p)).expect("the palette is not empty");
         best as u8
     }
 
@@ -509,7 +535,9 @@ mod tests {
 
     #[test]
     fn frame_steps_are_sorted_unique_and_span_the_run() {
-        for (total, max) in [(400, 100), (400, 2), (400, 3), (10, 100), (99, 100), (100, 100), (5000, 150), (1, 2)] {
+        for (total, max) in
+            [(400, 100), (400, 2), (400, 3), (10, 100), (99, 100), (100, 100), (5000, 150), (1, 2)]
+        {
             let s = frame_steps(total, max);
             assert!(s.len() <= max, "{total}/{max}: {} frames", s.len());
             assert_eq!(s[0], 0, "{total}/{max}");
@@ -559,6 +587,86 @@ mod tests {
         }
         let small: HashMap<[u8; 3], u64> = [([1, 2, 3], 5), ([4, 5, 6], 1)].into_iter().collect();
         assert_eq!(median_cut(&small, 255), vec![[1, 2, 3], [4, 5, 6]]);
+    }
+
+    /// A bowl u^2 + 4 v^2 on [-2, 2]^2.
+    fn bowl(n: usize) -> lossatlas::Landscape {
+        use lossatlas::{Axis, GridSpec, Landscape, Plane};
+        let grid = GridSpec::new(
+            Axis::new("u", -2.0, 2.0, n).unwrap(),
+            Axis::new("v", -2.0, 2.0, n).unwrap(),
+            lossatlas::DEFAULT_GRID_BUDGET_BYTES,
+        )
+        .unwrap();
+        let (us, vs) = (grid.u().values(), grid.v().values());
+        let values = vs.iter().flat_map(|&v| us.iter().map(move |&u| u * u + 4.0 * v * v)).collect();
+        let plane = Plane::parameter_axes(&["u".to_string(), "v".to_string()]).unwrap();
+        Landscape::from_values(grid, plane, values).unwrap()
+    }
+
+    /// Every frame of a GIF as shown on screen (each composited over the ones before).
+    pub(crate) fn decode_frames(gif: &[u8]) -> (u16, u16, Vec<Vec<u8>>) {
+        let mut options = gif::DecodeOptions::new();
+        options.set_color_output(gif::ColorOutput::RGBA);
+        let mut decoder = options.read_info(gif).unwrap();
+        let (w, h) = (decoder.width(), decoder.height());
+        let mut canvas = vec![0u8; w as usize * h as usize * 3];
+        let mut frames = Vec::new();
+        while let Some(f) = decoder.read_next_frame().unwrap() {
+            for y in 0..f.height as usize {
+                for x in 0..f.width as usize {
+                    let px = &f.buffer[(y * f.width as usize + x) * 4..][..4];
+                    if px[3] > 0 {
+                        let o = ((y + f.top as usize) * w as usize + x + f.left as usize) * 3;
+                        canvas[o..o + 3].copy_from_slice(&px[..3]);
+                    }
+                }
+            }
+            frames.push(canvas.clone());
+        }
+        (w, h, frames)
+    }
+
+    #[test]
+    fn a_gif_of_a_path_decodes_with_every_frame() {
+        let landscape = bowl(41);
+        let path = PathOverlay {
+            label: "gd".into(),
+            color: crate::PATH_COLORS[0],
+            points: (0..=30)
+                .map(|i| (0.85f64.powi(i), (-1f64).powi(i)))
+                .map(|(s, sign)| [1.8 * s, 1.5 * s * sign])
+                .collect(),
+            losses: None,
+        };
+        let steps = frame_steps(30, 6);
+        assert_eq!(steps.len(), 6);
+        let options = GifOptions { size: (240, 200), ..GifOptions::default() };
+        let figure = |step: usize| {
+            crate::ContourFigure::new(&landscape, vec![0.5, 1.0, 2.0, 4.0])
+                .paths(paths_at(std::slice::from_ref(&path), step))
+        };
+        let gif = render_gif(figure, &steps, &options).unwrap();
+        let (w, h, frames) = decode_frames(&gif);
+        assert_eq!((w, h), (240, 200));
+        assert_eq!(frames.len(), steps.len());
+        // The path grows: every frame differs from the one before, and the last has the path colour.
+        for pair in frames.windows(2) {
+            assert_ne!(pair[0], pair[1]);
+        }
+        let last = &frames[frames.len() - 1];
+        let mut colors: Vec<&[u8]> = last.chunks_exact(3).collect();
+        colors.sort_unstable();
+        colors.dedup();
+        assert!(colors.len() > 30, "only {} colours", colors.len());
+        // Without the counter, frame 0 of a figure with no path is the figure alone.
+        let plain = GifOptions { step_counter: false, ..options.clone() };
+        let gif = render_gif(figure, &[0], &plain).unwrap();
+        assert_eq!(decode_frames(&gif).2.len(), 1);
+        // Bad settings are refused.
+        assert!(render_gif(figure, &[], &options).is_err());
+        let tiny = GifOptions { size: (50, 50), ..options };
+        assert!(render_gif(figure, &[0], &tiny).unwrap_err().to_string().contains("50x50"));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::font::FAMILY;
 use crate::labels::{decimals_for_step, format_fixed, format_levels, format_sig, format_tick, Sizes};
 use crate::output::Figure;
-use crate::overlay::{Marker, MarkerShape, PathOverlay};
+use crate::overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay};
 
 /// How a map's plot box is shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,7 +37,7 @@ pub enum Aspect {
 }
 
 /// A contour map of a landscape: iso-lines at given levels, optionally filled bands, level labels,
-/// the minimum, optimizer paths and marked points.
+/// the minimum, optimizer paths, marked points and labelled segments.
 ///
 /// Built by value: `ContourFigure::new(&landscape, levels).filled(true).paths(paths)`. Render it
 /// with [`crate::render`]; [`ContourFigure::DEFAULT_SIZE`] suits it.
@@ -56,6 +56,7 @@ pub struct ContourFigure<'a> {
     aspect: Aspect,
     paths: Vec<PathOverlay>,
     markers: Vec<Marker>,
+    segments: Vec<SegmentOverlay>,
 }
 
 impl<'a> ContourFigure<'a> {
@@ -87,6 +88,7 @@ impl<'a> ContourFigure<'a> {
             aspect: Aspect::Fill,
             paths: Vec::new(),
             markers: Vec::new(),
+            segments: Vec::new(),
         }
     }
 
@@ -153,9 +155,24 @@ impl<'a> ContourFigure<'a> {
         self
     }
 
-    /// Points to mark, each with its label beside it.
+    /// Points to mark (critical points, start points), each with its label beside it: above
+    /// and to the right where that is free, else on whichever side keeps it clear of the other
+    /// markers and labels and crosses the fewest lines. Markers outside the range are left out.
     pub fn markers(mut self, markers: Vec<Marker>) -> Self {
         self.markers = markers;
+        self
+    }
+
+    /// Straight segments to draw over the map, dashed in their colour, each with its label near
+    /// its `to` end (placed clear of the markers and their labels; level labels keep off both).
+    /// Parts outside the map's range are cut off at its frame. They are not listed in the legend.
+    ///
+    /// Made for the principal axes of the Hessian's ellipse at a minimum: for a minimum with
+    /// loss L* and Hessian eigen-pairs (lambda_i, e_i), the iso-line at level L is close to the
+    /// ellipse with semi-axes sqrt(2 (L - L*) / lambda_i) along e_i; pass each axis as one
+    /// segment from one end to the other, labelled e.g. `λ = 19.7`.
+    pub fn segments(mut self, segments: Vec<SegmentOverlay>) -> Self {
+        self.segments = segments;
         self
     }
 
@@ -279,7 +296,7 @@ fn line_color(scale: &ColorScale, levels: &[f64], level: f64) -> RGBColor {
 }
 
 /// Mixes `c` with black: `amount` 0 keeps it, 1 gives black.
-fn darken(c: RGBColor, amount: f64) -> RGBColor {
+pub(crate) fn darken(c: RGBColor, amount: f64) -> RGBColor {
     let f = |x: u8| (x as f64 * (1.0 - amount)).round() as u8;
     RGBColor(f(c.0), f(c.1), f(c.2))
 }
@@ -287,7 +304,142 @@ fn darken(c: RGBColor, amount: f64) -> RGBColor {
 const NAN_FILL: RGBColor = RGBColor(222, 222, 222);
 const NAN_HATCH: RGBColor = RGBColor(170, 170, 170);
 const MINIMUM_COLOR: RGBColor = RGBColor(215, 25, 28);
-const FRAME_COLOR: RGBColor = RGBColor(40, 40, 40);
+pub(crate) const FRAME_COLOR: RGBColor = RGBColor(40, 40, 40);
+
+/// What a map's frame holds: a title above the plot, ticks and axis names on the left and below,
+/// and a strip at the right kept free (for a colour bar or a legend).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MapFrameSpec<'s> {
+    /// What the map is called in the "too small" error, e.g. "contour panel".
+    pub what: &'s str,
+    pub title: &'s str,
+    pub x_label: &'s str,
+    pub y_label: &'s str,
+    /// The horizontal range (min, max).
+    pub u: (f64, f64),
+    /// The vertical range (min, max).
+    pub v: (f64, f64),
+    pub aspect: Aspect,
+    /// Width in pixels of the strip at the right.
+    pub strip_w: u32,
+}
+
+/// A map's plotting area, once its frame is drawn.
+pub(crate) struct MapFrame<DB: DrawingBackend> {
+    /// The plotting area (pixel coordinates relative to its top-left corner).
+    pub plot: DrawingArea<DB, Shift>,
+    /// The map from the plane to `plot`'s pixels.
+    pub frame: Frame,
+    /// Where the plot went, in the backend's pixels.
+    pub geometry: PanelGeometry,
+    /// The gap to keep between the plot and the strip at its right, in pixels.
+    pub gap: f64,
+}
+
+/// Draws the title, the axes with their ticks and names, and returns the plotting area. Ticks are
+/// as many as fit comfortably, and the label areas are measured to be exactly wide enough.
+pub(crate) fn draw_map_frame<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    spec: &MapFrameSpec,
+    sz: Sizes,
+) -> Result<MapFrame<DB>> {
+    let (aw, ah) = area.dim_in_pixel();
+    let title_h = if spec.title.is_empty() { sz.len(14.0) } else { 2.1 * sz.title };
+    let bar_w = spec.strip_w;
+    if aw < bar_w + 120 || ah < title_h as u32 + 100 {
+        return Err(Error::Invalid(format!(
+            "a {} of {aw}x{ah} pixels is too small to draw; use a larger picture",
+            spec.what
+        )));
+    }
+    let main = area.margin(0, 0, 0, bar_w);
+    let ((u0, u1), (v0, v1)) = (spec.u, spec.v);
+
+    let (mw, mh) = main.dim_in_pixel();
+    let n_x = ((mw as f64 / (sz.tick * 6.0)) as usize).clamp(3, 10);
+    let n_y = ((mh as f64 / (sz.tick * 3.5)) as usize).clamp(3, 10);
+    let x_ticks = tick_points(u0, u1, n_x);
+    let y_ticks = tick_points(v0, v1, n_y);
+    let x_step = tick_step(&x_ticks);
+    let y_step = tick_step(&y_ticks);
+    let tick_font = (FAMILY, sz.tick).into_font();
+    let widest_y =
+        y_ticks.iter().map(|&v| measure(area, &format_tick(v, y_step), &tick_font).0).fold(0.0, f64::max);
+    let tick_len = sz.len(5.0);
+    let y_area =
+        widest_y + tick_len + sz.len(8.0) + if spec.y_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
+    let x_area = sz.tick + tick_len + sz.len(8.0) + if spec.x_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
+    let last_x_label = x_ticks.last().map(|&v| measure(area, &format_tick(v, x_step), &tick_font).0);
+    let gap = sz.len(8.0);
+    let (mut top, mut left, mut bottom) = (title_h, sz.len(10.0), sz.len(8.0));
+    let mut right = if bar_w > 0 { gap } else { (last_x_label.unwrap_or(0.0) / 2.0).max(sz.len(18.0)) };
+    if spec.aspect == Aspect::Equal {
+        // Shrink the plot in one direction until a unit of u is as long as a unit of v.
+        let pw = mw as f64 - left - right - y_area;
+        let ph = mh as f64 - top - bottom - x_area;
+        let ratio = (u1 - u0) / (v1 - v0);
+        if pw > 0.0 && ph > 0.0 {
+            if pw / ph > ratio {
+                let extra = pw - ph * ratio;
+                left += extra / 2.0;
+                right += extra / 2.0;
+            } else {
+                let extra = ph - pw / ratio;
+                top += extra / 2.0;
+                bottom += extra / 2.0;
+            }
+        }
+    }
+
+    let mut chart = ChartBuilder::on(&main)
+        .margin_top(top.round() as u32)
+        .margin_left(left.round() as u32)
+        .margin_bottom(bottom.round() as u32)
+        .margin_right(right.round() as u32)
+        .x_label_area_size(x_area.round() as u32)
+        .y_label_area_size(y_area.round() as u32)
+        .build_cartesian_2d(u0..u1, v0..v1)?;
+
+    let fmt_x = |v: &f64| format_tick(*v, x_step);
+    let fmt_y = |v: &f64| format_tick(*v, y_step);
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(n_x)
+        .y_labels(n_y)
+        .x_label_formatter(&fmt_x)
+        .y_label_formatter(&fmt_y)
+        .x_label_style(tick_font.clone().color(&BLACK))
+        .y_label_style(tick_font.clone().color(&BLACK))
+        .axis_desc_style((FAMILY, sz.axis).into_font().color(&BLACK))
+        .x_desc(spec.x_label)
+        .y_desc(spec.y_label)
+        .axis_style(FRAME_COLOR.stroke_width(sz.px(1.0, 1)))
+        .set_all_tick_mark_size(tick_len.round() as u32)
+        .draw()?;
+
+    let plot = chart.plotting_area().strip_coord_spec();
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let frame =
+        Frame { w: (xr.end - xr.start - 1) as f64, h: (yr.end - yr.start - 1) as f64, u0, u1, v0, v1 };
+    let geometry = PanelGeometry { plot: (xr.start, yr.start, xr.end, yr.end) };
+    let (base_x, base_y) = area.get_base_pixel();
+    if !spec.title.is_empty() {
+        // Centred over the plot (not the panel), shrunk if it would not fit the panel.
+        let mut font = (FAMILY, sz.title).into_font();
+        let tw = measure(area, spec.title, &font).0;
+        if tw > aw as f64 - 8.0 {
+            font = (FAMILY, sz.title * (aw as f64 - 8.0) / tw).into_font();
+        }
+        let tw = measure(area, spec.title, &font).0;
+        let cx = ((xr.start + xr.end) / 2 - base_x) as f64;
+        let cx = cx.clamp(tw / 2.0 + 4.0, (aw as f64 - tw / 2.0 - 4.0).max(tw / 2.0 + 4.0));
+        let cy = (yr.start - base_y) as f64 - title_h / 2.0;
+        let st = font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
+        area.draw(&Text::new(spec.title.to_string(), round((cx, cy)), st))?;
+    }
+    Ok(MapFrame { plot, frame, geometry, gap })
+}
 
 impl ContourFigure<'_> {
     /// Draws the whole panel (title, axes, map, overlays, legend and, if `style.own_colorbar`, the
@@ -302,112 +454,25 @@ impl ContourFigure<'_> {
         let (u_axis, v_axis) = (landscape.u(), landscape.v());
         let (aw, ah) = area.dim_in_pixel();
 
-        let title_h = if self.title.is_empty() { sz.len(14.0) } else { 2.1 * sz.title };
-
         // The colour bar strip, when this panel has its own.
         let bar_w = if style.own_colorbar {
             colorbar_width(area, &style.scale, Some(&self.levels), &self.colorbar_label, sz.tick)
         } else {
             0
         };
-        if aw < bar_w + 120 || ah < title_h as u32 + 100 {
-            return Err(Error::Invalid(format!(
-                "a contour panel of {aw}x{ah} pixels is too small to draw; use a larger picture"
-            )));
-        }
-        let main = area.margin(0, 0, 0, bar_w);
-
-        // Ticks: as many as fit comfortably, measured so the label areas are exactly wide enough.
-        let (mw, mh) = main.dim_in_pixel();
-        let n_x = ((mw as f64 / (sz.tick * 6.0)) as usize).clamp(3, 10);
-        let n_y = ((mh as f64 / (sz.tick * 3.5)) as usize).clamp(3, 10);
-        let x_ticks = tick_points(u_axis.min(), u_axis.max(), n_x);
-        let y_ticks = tick_points(v_axis.min(), v_axis.max(), n_y);
-        let x_step = tick_step(&x_ticks);
-        let y_step = tick_step(&y_ticks);
-        let tick_font = (FAMILY, sz.tick).into_font();
-        let widest_y =
-            y_ticks.iter().map(|&v| measure(area, &format_tick(v, y_step), &tick_font).0).fold(0.0, f64::max);
-        let tick_len = sz.len(5.0);
-        let y_area =
-            widest_y + tick_len + sz.len(8.0) + if self.y_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
-        let x_area =
-            sz.tick + tick_len + sz.len(8.0) + if self.x_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
-        let last_x_label = x_ticks.last().map(|&v| measure(area, &format_tick(v, x_step), &tick_font).0);
-        let gap = sz.len(8.0);
-        let (mut top, mut left, mut bottom) = (title_h, sz.len(10.0), sz.len(8.0));
-        let mut right = if bar_w > 0 { gap } else { (last_x_label.unwrap_or(0.0) / 2.0).max(sz.len(18.0)) };
-        if self.aspect == Aspect::Equal {
-            // Shrink the plot in one direction until a unit of u is as long as a unit of v.
-            let pw = mw as f64 - left - right - y_area;
-            let ph = mh as f64 - top - bottom - x_area;
-            let ratio = (u_axis.max() - u_axis.min()) / (v_axis.max() - v_axis.min());
-            if pw > 0.0 && ph > 0.0 {
-                if pw / ph > ratio {
-                    let extra = pw - ph * ratio;
-                    left += extra / 2.0;
-                    right += extra / 2.0;
-                } else {
-                    let extra = ph - pw / ratio;
-                    top += extra / 2.0;
-                    bottom += extra / 2.0;
-                }
-            }
-        }
-
-        let mut chart = ChartBuilder::on(&main)
-            .margin_top(top.round() as u32)
-            .margin_left(left.round() as u32)
-            .margin_bottom(bottom.round() as u32)
-            .margin_right(right.round() as u32)
-            .x_label_area_size(x_area.round() as u32)
-            .y_label_area_size(y_area.round() as u32)
-            .build_cartesian_2d(u_axis.min()..u_axis.max(), v_axis.min()..v_axis.max())?;
-
-        let fmt_x = |v: &f64| format_tick(*v, x_step);
-        let fmt_y = |v: &f64| format_tick(*v, y_step);
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(n_x)
-            .y_labels(n_y)
-            .x_label_formatter(&fmt_x)
-            .y_label_formatter(&fmt_y)
-            .x_label_style(tick_font.clone().color(&BLACK))
-            .y_label_style(tick_font.clone().color(&BLACK))
-            .axis_desc_style((FAMILY, sz.axis).into_font().color(&BLACK))
-            .x_desc(self.x_label.clone())
-            .y_desc(self.y_label.clone())
-            .axis_style(FRAME_COLOR.stroke_width(sz.px(1.0, 1)))
-            .set_all_tick_mark_size(tick_len.round() as u32)
-            .draw()?;
-
-        let plot = chart.plotting_area().strip_coord_spec();
-        let (xr, yr) = chart.plotting_area().get_pixel_range();
-        let frame = Frame {
-            w: (xr.end - xr.start - 1) as f64,
-            h: (yr.end - yr.start - 1) as f64,
-            u0: u_axis.min(),
-            u1: u_axis.max(),
-            v0: v_axis.min(),
-            v1: v_axis.max(),
+        let spec = MapFrameSpec {
+            what: "contour panel",
+            title: &self.title,
+            x_label: &self.x_label,
+            y_label: &self.y_label,
+            u: (u_axis.min(), u_axis.max()),
+            v: (v_axis.min(), v_axis.max()),
+            aspect: self.aspect,
+            strip_w: bar_w,
         };
-        let geometry = PanelGeometry { plot: (xr.start, yr.start, xr.end, yr.end) };
+        let MapFrame { plot, frame, geometry, gap } = draw_map_frame(area, &spec, sz)?;
         let (base_x, base_y) = area.get_base_pixel();
-        if !self.title.is_empty() {
-            // Centred over the plot (not the panel), shrunk if it would not fit the panel.
-            let mut font = (FAMILY, sz.title).into_font();
-            let tw = measure(area, &self.title, &font).0;
-            if tw > aw as f64 - 8.0 {
-                font = (FAMILY, sz.title * (aw as f64 - 8.0) / tw).into_font();
-            }
-            let tw = measure(area, &self.title, &font).0;
-            let cx = ((xr.start + xr.end) / 2 - base_x) as f64;
-            let cx = cx.clamp(tw / 2.0 + 4.0, (aw as f64 - tw / 2.0 - 4.0).max(tw / 2.0 + 4.0));
-            let cy = (yr.start - base_y) as f64 - title_h / 2.0;
-            let st = font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
-            area.draw(&Text::new(self.title.clone(), round((cx, cy)), st))?;
-        }
+        let (_, y_start, x_end, y_end) = geometry.plot;
 
         if self.filled {
             draw_bands(&plot, landscape, &self.levels, &style.scale, &frame)?;
@@ -418,7 +483,7 @@ impl ContourFigure<'_> {
         let non_finite = landscape.non_finite_count();
         let gaps = if non_finite > 0 { draw_non_finite(&plot, landscape, &frame, sz)? } else { Vec::new() };
 
-        // Lines in pixel space, each with an id (paths get ids after the lines).
+        // Lines in pixel space, each with an id (paths and segments get ids after the lines).
         let isos = isolines(landscape, &self.levels);
         let level_texts = format_levels(&self.levels);
         let mut lines: Vec<LineGeom> = Vec::new();
@@ -440,6 +505,37 @@ impl ContourFigure<'_> {
                 keep_inside(&pts, &plot_rect.inflate(0.5))
             })
             .collect();
+        // Segments, cut so that their full stroke width stays inside the frame.
+        let segment_w = sz.px(2.4, 1);
+        let segments_px: Vec<Option<((f64, f64), (f64, f64))>> = self
+            .segments
+            .iter()
+            .map(|s| {
+                let (a, b) = (frame.px(s.from[0], s.from[1]), frame.px(s.to[0], s.to[1]));
+                let inner = plot_rect.inflate(-(segment_w as f64 / 2.0).max(0.5));
+                if !(a.0.is_finite() && a.1.is_finite() && b.0.is_finite() && b.1.is_finite()) {
+                    return None;
+                }
+                segment_in_rect(a, b, &inner).map(|(t0, t1)| (lerp(a, b, t0), lerp(a, b, t1)))
+            })
+            .collect();
+
+        // Everything drawn over the map, in one index: each label asks it what would run through.
+        let mut index = SegmentIndex::new(sz.len(24.0).max(8.0));
+        for (id, l) in lines.iter().enumerate() {
+            index.insert_line(id, &l.pts);
+        }
+        let mut next_id = lines.len();
+        for pieces in &paths_px {
+            for piece in pieces {
+                index.insert_line(next_id, piece);
+                next_id += 1;
+            }
+        }
+        for (a, b) in segments_px.iter().flatten() {
+            index.insert_line(next_id, &[*a, *b]);
+            next_id += 1;
+        }
 
         // Obstacles labels and the legend must keep clear of.
         let marker_r = sz.len(7.0);
@@ -452,28 +548,11 @@ impl ContourFigure<'_> {
             reserved.push(Rect::around((x, y), 2.0 * marker_r, 2.0 * marker_r));
             important.push((x, y, 1000.0));
         }
-        let note_font = (FAMILY, sz.note).into_font();
-        let mut marker_texts: Vec<(Rect, (i32, i32), String)> = Vec::new();
         for m in &self.markers {
             let (x, y) = frame.px(m.at[0], m.at[1]);
-            if !plot_rect.contains((x, y)) {
-                continue;
-            }
-            reserved.push(Rect::around((x, y), 1.5 * marker_r, 1.5 * marker_r));
-            important.push((x, y, 500.0));
-            if !m.label.is_empty() {
-                let (tw, th) = measure(area, &m.label, &note_font);
-                let gap = 1.3 * marker_r;
-                let mut r = Rect { x0: x + gap, y0: y - gap - th, x1: x + gap + tw, y1: y - gap };
-                if r.x1 > frame.w {
-                    r = Rect { x0: x - gap - tw, x1: x - gap, ..r };
-                }
-                if r.y0 < 0.0 {
-                    r = Rect { y0: y + gap, y1: y + gap + th, ..r };
-                }
-                reserved.push(r.inflate(2.0));
-                important.push(((r.x0 + r.x1) / 2.0, (r.y0 + r.y1) / 2.0, 200.0));
-                marker_texts.push((r, (r.x0.round() as i32, r.y0.round() as i32), m.label.clone()));
+            if plot_rect.contains((x, y)) {
+                reserved.push(Rect::around((x, y), 1.4 * marker_r, 1.4 * marker_r));
+                important.push((x, y, 500.0));
             }
         }
         for pieces in &paths_px {
@@ -489,6 +568,42 @@ impl ContourFigure<'_> {
                     reserved.push(Rect::around(*b, marker_r, marker_r));
                 }
             }
+        }
+        for (a, b) in segments_px.iter().flatten() {
+            for k in 0..=10 {
+                let p = lerp(*a, *b, k as f64 / 10.0);
+                important.push((p.0, p.1, 20.0));
+            }
+        }
+
+        // Marker labels, then segment labels: each beside its point, where it is free and the
+        // fewest lines run through it.
+        let note_font = (FAMILY, sz.note).into_font();
+        let mut marker_texts: Vec<(Rect, String)> = Vec::new();
+        for m in &self.markers {
+            let p = frame.px(m.at[0], m.at[1]);
+            if m.label.is_empty() || !plot_rect.contains(p) {
+                continue;
+            }
+            let size = measure(area, &m.label, &note_font);
+            let candidates = beside_point(p, size, marker_r);
+            let r = place_text(&candidates, &plot_rect.inflate(-sz.len(2.0)), &reserved, &index);
+            reserved.push(r.inflate(sz.len(2.0)));
+            important.push(((r.x0 + r.x1) / 2.0, (r.y0 + r.y1) / 2.0, 200.0));
+            marker_texts.push((r, m.label.clone()));
+        }
+        let mut segment_texts: Vec<(Rect, String, RGBColor)> = Vec::new();
+        for (s, px) in self.segments.iter().zip(&segments_px) {
+            let Some((a, b)) = *px else { continue };
+            if s.label.is_empty() {
+                continue;
+            }
+            let size = measure(area, &s.label, &note_font);
+            let candidates = beside_end(a, b, size, sz.len(6.0));
+            let r = place_text(&candidates, &plot_rect.inflate(-sz.len(2.0)), &reserved, &index);
+            reserved.push(r.inflate(sz.len(2.0)));
+            important.push(((r.x0 + r.x1) / 2.0, (r.y0 + r.y1) / 2.0, 200.0));
+            segment_texts.push((r, s.label.clone(), darken(s.color, 0.25)));
         }
 
         // The legend: minimum, paths, non-finite note.
@@ -520,7 +635,9 @@ impl ContourFigure<'_> {
             let layout = legend_layout(area, &entries, sz);
             let density: Vec<(f64, f64)> =
                 lines.iter().flat_map(|l| l.pts.iter().step_by(4).copied()).collect();
-            let rect = place_legend(layout.size, &frame, &important, &density, sz);
+            // Room right of the plot (an equal-aspect plot leaves some) the legend may use.
+            let room = aw as f64 - bar_w as f64 - (x_end - base_x) as f64 - 2.0 * gap;
+            let rect = place_legend(layout.size, &frame, &important, &density, room, sz);
             reserved.push(rect.inflate(sz.len(4.0)));
             Some((rect, layout))
         };
@@ -530,23 +647,18 @@ impl ContourFigure<'_> {
         let placed = if self.label_lines && !self.levels.is_empty() {
             let text_sizes: Vec<(f64, f64)> =
                 level_texts.iter().map(|t| measure(area, t, &level_font)).collect();
-            let mut index = SegmentIndex::new(sz.len(24.0).max(8.0));
-            for (id, l) in lines.iter().enumerate() {
-                index.insert_line(id, &l.pts);
-            }
-            let mut next_id = lines.len();
-            for pieces in &paths_px {
-                for piece in pieces {
-                    index.insert_line(next_id, piece);
-                    next_id += 1;
-                }
-            }
             place_labels(&lines, &text_sizes, &reserved, &index, &plot_rect, sz)
         } else {
             Vec::new()
         };
 
-        // The lines, with gaps where their labels go.
+        // The lines, with gaps where their labels and the marker and segment labels go.
+        let text_holes: Vec<Rect> = marker_texts
+            .iter()
+            .map(|t| t.0)
+            .chain(segment_texts.iter().map(|t| t.0))
+            .map(|r| r.inflate(sz.len(2.5)))
+            .collect();
         let line_w = if self.filled { sz.px(1.0, 1) } else { sz.px(1.8, 1) };
         for (id, line) in lines.iter().enumerate() {
             let color = if self.filled {
@@ -554,7 +666,8 @@ impl ContourFigure<'_> {
             } else {
                 line_color(&style.scale, &style.line_levels, self.levels[line.level]).mix(1.0)
             };
-            let holes: Vec<Rect> = placed.iter().filter(|p| p.line == id).map(|p| p.rect).collect();
+            let mut holes: Vec<Rect> = placed.iter().filter(|p| p.line == id).map(|p| p.rect).collect();
+            holes.extend(text_holes.iter().copied());
             for piece in cut_out(&line.pts, &holes) {
                 let pts: Vec<(i32, i32)> = piece.iter().map(|&p| round(p)).collect();
                 plot.draw(&PathElement::new(pts, color.stroke_width(line_w)))?;
@@ -574,6 +687,16 @@ impl ContourFigure<'_> {
             };
             let st = level_font.clone().color(&color).pos(Pos::new(HPos::Center, VPos::Center));
             plot.draw(&Text::new(level_texts[level].clone(), round(p.center), st))?;
+        }
+
+        // Segments: dashed, on a white casing over filled bands.
+        for (s, px) in self.segments.iter().zip(&segments_px) {
+            let Some((a, b)) = *px else { continue };
+            let (dash, space) = (sz.len(10.0).max(4.0), sz.len(5.0).max(2.0));
+            if self.filled {
+                draw_dashed(&plot, a, b, WHITE.mix(0.8).stroke_width(segment_w + 2), dash, space)?;
+            }
+            draw_dashed(&plot, a, b, s.color.stroke_width(segment_w), dash, space)?;
         }
 
         // Paths: a white casing under each line on filled maps, start circle, end cross.
@@ -619,13 +742,11 @@ impl ContourFigure<'_> {
                 draw_marker(&plot, p, m.shape, m.color, marker_r, sz)?;
             }
         }
-        for (r, at, text) in &marker_texts {
-            plot.draw(&Rectangle::new(
-                [round((r.x0 - 2.0, r.y0 - 1.0)), round((r.x1 + 2.0, r.y1 + 1.0))],
-                WHITE.mix(0.75).filled(),
-            ))?;
-            let st = note_font.clone().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Top));
-            plot.draw(&Text::new(text.clone(), *at, st))?;
+        for (r, text) in &marker_texts {
+            draw_text_box(&plot, r, text, &note_font, BLACK)?;
+        }
+        for (r, text, color) in &segment_texts {
+            draw_text_box(&plot, r, text, &note_font, *color)?;
         }
         if let Some(m) = minimum {
             draw_marker(&plot, frame.px(m.u, m.v), MarkerShape::Star, MINIMUM_COLOR, marker_r, sz)?;
@@ -644,9 +765,9 @@ impl ContourFigure<'_> {
         if style.own_colorbar {
             // Right of the plot (which is not at the panel's right edge when the aspect is equal).
             let pad = colorbar_pad(sz.tick) as i32;
-            let top = (yr.start - base_y - pad).max(0);
-            let bottom = (yr.end - base_y + pad).min(ah as i32);
-            let left = (xr.end - base_x + gap.round() as i32).min(aw as i32 - bar_w as i32);
+            let top = (y_start - base_y - pad).max(0);
+            let bottom = (y_end - base_y + pad).min(ah as i32);
+            let left = (x_end - base_x + gap.round() as i32).min(aw as i32 - bar_w as i32);
             let strip = area.clone().shrink((left, top), (bar_w, (bottom - top).max(1) as u32));
             draw_colorbar(&strip, &style.scale, Some(&self.levels), &self.colorbar_label, sz.tick)?;
         }
@@ -654,20 +775,130 @@ impl ContourFigure<'_> {
     }
 }
 
+/// Where a text box of `size` (w, h) may go beside a marker of radius `r` at `p`, best first:
+/// upper right, lower right, upper left, lower left, right, left, above, below.
+pub(crate) fn beside_point(p: (f64, f64), size: (f64, f64), r: f64) -> Vec<Rect> {
+    let (tw, th) = size;
+    let d = 1.3 * r; // diagonal positions: clear of a star's tips
+    let s = 1.7 * r; // straight positions
+    let at = |x0: f64, y0: f64| Rect { x0, y0, x1: x0 + tw, y1: y0 + th };
+    vec![
+        at(p.0 + d, p.1 - d - th),
+        at(p.0 + d, p.1 + d),
+        at(p.0 - d - tw, p.1 - d - th),
+        at(p.0 - d - tw, p.1 + d),
+        at(p.0 + s, p.1 - th / 2.0),
+        at(p.0 - s - tw, p.1 - th / 2.0),
+        at(p.0 - tw / 2.0, p.1 - s - th),
+        at(p.0 - tw / 2.0, p.1 + s),
+    ]
+}
+
+/// Where a text box of `size` may go near the end `b` of the segment from `a`, best first: on
+/// the line's continuation past `b` and beside the line near `b` on either side (`gap` pixels
+/// from the line), then the same a little further out each time.
+pub(crate) fn beside_end(a: (f64, f64), b: (f64, f64), size: (f64, f64), gap: f64) -> Vec<Rect> {
+    let (tw, th) = size;
+    let len = dist(a, b);
+    let d = if len > 0.0 { ((b.0 - a.0) / len, (b.1 - a.1) / len) } else { (1.0, 0.0) };
+    let n = (-d.1, d.0);
+    // Half the box's extent along a unit direction.
+    let extent = |e: (f64, f64)| e.0.abs() * tw / 2.0 + e.1.abs() * th / 2.0;
+    let across = gap + extent(n);
+    let mut centres = Vec::new();
+    // Past the end, and beside the end on either side, each a little further out each time.
+    for k in 0..6 {
+        let out = k as f64 * 1.5 * gap;
+        let along = gap + extent(d) + out;
+        centres.push((b.0 + along * d.0, b.1 + along * d.1));
+        for side in [1.0, -1.0] {
+            let back = extent(d) - out;
+            centres.push((b.0 - back * d.0 + side * across * n.0, b.1 - back * d.1 + side * across * n.1));
+        }
+    }
+    centres.into_iter().map(|c| Rect::around(c, tw / 2.0, th / 2.0)).collect()
+}
+
+/// The first of `candidates` (in order of preference) inside `plot` that overlaps none of
+/// `blocked`, preferring those with fewer lines of `index` running through them; if none is free,
+/// the first one moved inside `plot`.
+pub(crate) fn place_text(candidates: &[Rect], plot: &Rect, blocked: &[Rect], index: &SegmentIndex) -> Rect {
+    let mut best: Option<(f64, Rect)> = None;
+    for (k, r) in candidates.iter().enumerate() {
+        if !r.inside(plot) || blocked.iter().any(|b| b.intersects(r)) {
+            continue;
+        }
+        let score = 10.0 * index.crossings(&r.inflate(1.0), usize::MAX) as f64 + 0.5 * k as f64;
+        if best.as_ref().is_none_or(|(s, _)| score < *s) {
+            best = Some((score, *r));
+        }
+    }
+    best.map(|(_, r)| r).unwrap_or_else(|| {
+        let r = candidates.first().copied().unwrap_or(Rect { x0: 0.0, y0: 0.0, x1: 0.0, y1: 0.0 });
+        let dx = (plot.x0 - r.x0).max(0.0) + (plot.x1 - r.x1).min(0.0);
+        let dy = (plot.y0 - r.y0).max(0.0) + (plot.y1 - r.y1).min(0.0);
+        Rect { x0: r.x0 + dx, y0: r.y0 + dy, x1: r.x1 + dx, y1: r.y1 + dy }
+    })
+}
+
+/// Writes `text` with its top-left corner at `r`'s on a translucent white box a little larger.
+pub(crate) fn draw_text_box<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    r: &Rect,
+    text: &str,
+    font: &FontDesc,
+    color: RGBColor,
+) -> Result<()> {
+    area.draw(&Rectangle::new(
+        [round((r.x0 - 2.0, r.y0 - 1.0)), round((r.x1 + 2.0, r.y1 + 1.0))],
+        WHITE.mix(0.8).filled(),
+    ))?;
+    let st = font.clone().color(&color).pos(Pos::new(HPos::Left, VPos::Top));
+    area.draw(&Text::new(text.to_string(), round((r.x0, r.y0)), st))?;
+    Ok(())
+}
+
+/// Draws the straight line from `a` to `b` dashed, with whole dashes at both ends (the dashes are
+/// stretched a little so they fit exactly) so the ends are where the line ends.
+pub(crate) fn draw_dashed<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    a: (f64, f64),
+    b: (f64, f64),
+    style: ShapeStyle,
+    dash: f64,
+    space: f64,
+) -> Result<()> {
+    let len = dist(a, b);
+    if len <= 2.0 * dash + space {
+        area.draw(&PathElement::new(vec![round(a), round(b)], style))?;
+        return Ok(());
+    }
+    let n = ((len + space) / (dash + space)).round().max(2.0) as usize;
+    let d = (len - (n - 1) as f64 * space) / n as f64;
+    for k in 0..n {
+        let s = k as f64 * (d + space);
+        let (p, q) = (lerp(a, b, s / len), lerp(a, b, (s + d) / len));
+        area.draw(&PathElement::new(vec![round(p), round(q)], style))?;
+    }
+    Ok(())
+}
+
 /// Maps plane coordinates to pixels relative to the plotting area's top-left corner, exactly as
 /// plotters maps them (the last pixel column is the range's end), but in floating point.
 #[derive(Debug, Clone, Copy)]
-struct Frame {
-    w: f64,
-    h: f64,
-    u0: f64,
-    u1: f64,
-    v0: f64,
-    v1: f64,
+pub(crate) struct Frame {
+    /// The last pixel column (the plot is `w + 1` pixels wide).
+    pub w: f64,
+    /// The last pixel row.
+    pub h: f64,
+    pub u0: f64,
+    pub u1: f64,
+    pub v0: f64,
+    pub v1: f64,
 }
 
 impl Frame {
-    fn px(self, u: f64, v: f64) -> (f64, f64) {
+    pub(crate) fn px(self, u: f64, v: f64) -> (f64, f64) {
         ((u - self.u0) / (self.u1 - self.u0) * self.w, (1.0 - (v - self.v0) / (self.v1 - self.v0)) * self.h)
     }
 
@@ -928,44 +1159,44 @@ fn axis_aligned_rect(poly: &[(i32, i32)]) -> Option<[(i32, i32); 2]> {
     (on_corners && distinct && x0 < x1 && y0 < y1).then_some([(x0, y0), (x1, y1)])
 }
 
-fn round(p: (f64, f64)) -> (i32, i32) {
+pub(crate) fn round(p: (f64, f64)) -> (i32, i32) {
     (p.0.round() as i32, p.1.round() as i32)
 }
 
 /// An axis-aligned rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Rect {
-    x0: f64,
-    y0: f64,
-    x1: f64,
-    y1: f64,
+pub(crate) struct Rect {
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
 }
 
 impl Rect {
-    fn around(c: (f64, f64), half_w: f64, half_h: f64) -> Rect {
+    pub(crate) fn around(c: (f64, f64), half_w: f64, half_h: f64) -> Rect {
         Rect { x0: c.0 - half_w, y0: c.1 - half_h, x1: c.0 + half_w, y1: c.1 + half_h }
     }
 
-    fn inflate(&self, d: f64) -> Rect {
+    pub(crate) fn inflate(&self, d: f64) -> Rect {
         Rect { x0: self.x0 - d, y0: self.y0 - d, x1: self.x1 + d, y1: self.y1 + d }
     }
 
-    fn intersects(&self, o: &Rect) -> bool {
+    pub(crate) fn intersects(&self, o: &Rect) -> bool {
         self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
     }
 
-    fn contains(&self, p: (f64, f64)) -> bool {
+    pub(crate) fn contains(&self, p: (f64, f64)) -> bool {
         p.0 >= self.x0 && p.0 <= self.x1 && p.1 >= self.y0 && p.1 <= self.y1
     }
 
-    fn inside(&self, o: &Rect) -> bool {
+    pub(crate) fn inside(&self, o: &Rect) -> bool {
         self.x0 >= o.x0 && self.x1 <= o.x1 && self.y0 >= o.y0 && self.y1 <= o.y1
     }
 }
 
 /// The parameter interval [t0, t1] of the segment p + t (q - p), t in [0, 1], that lies inside `r`
 /// (Liang & Barsky 1984), or None.
-fn segment_in_rect(p: (f64, f64), q: (f64, f64), r: &Rect) -> Option<(f64, f64)> {
+pub(crate) fn segment_in_rect(p: (f64, f64), q: (f64, f64), r: &Rect) -> Option<(f64, f64)> {
     let (dx, dy) = (q.0 - p.0, q.1 - p.1);
     let (mut t0, mut t1) = (0.0f64, 1.0f64);
     for (pk, qk) in [(-dx, p.0 - r.x0), (dx, r.x1 - p.0), (-dy, p.1 - r.y0), (dy, r.y1 - p.1)] {
@@ -985,12 +1216,12 @@ fn segment_in_rect(p: (f64, f64), q: (f64, f64), r: &Rect) -> Option<(f64, f64)>
     (t0 <= t1).then_some((t0, t1))
 }
 
-fn lerp(p: (f64, f64), q: (f64, f64), t: f64) -> (f64, f64) {
+pub(crate) fn lerp(p: (f64, f64), q: (f64, f64), t: f64) -> (f64, f64) {
     (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1))
 }
 
 /// Splits a polyline into the pieces that remain after removing the parts inside `holes`.
-fn cut_out(points: &[(f64, f64)], holes: &[Rect]) -> Vec<Vec<(f64, f64)>> {
+pub(crate) fn cut_out(points: &[(f64, f64)], holes: &[Rect]) -> Vec<Vec<(f64, f64)>> {
     keep_intervals(points, |p, q| {
         let mut removed: Vec<(f64, f64)> = holes.iter().filter_map(|r| segment_in_rect(p, q, r)).collect();
         removed.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -1010,7 +1241,7 @@ fn cut_out(points: &[(f64, f64)], holes: &[Rect]) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// Splits a polyline into the pieces inside `r`; vertices that are not finite break the line.
-fn keep_inside(points: &[(f64, f64)], r: &Rect) -> Vec<Vec<(f64, f64)>> {
+pub(crate) fn keep_inside(points: &[(f64, f64)], r: &Rect) -> Vec<Vec<(f64, f64)>> {
     let mut pieces = Vec::new();
     for run in points.split(|p| !(p.0.is_finite() && p.1.is_finite())) {
         if run.len() == 1 && r.contains(run[0]) {
@@ -1064,15 +1295,15 @@ fn keep_intervals(
 
 /// One iso-line piece in pixels with its cumulative arc length.
 #[derive(Debug, Clone)]
-struct LineGeom {
-    level: usize,
-    pts: Vec<(f64, f64)>,
+pub(crate) struct LineGeom {
+    pub level: usize,
+    pub pts: Vec<(f64, f64)>,
     closed: bool,
     cum: Vec<f64>,
 }
 
 impl LineGeom {
-    fn new(level: usize, pts: Vec<(f64, f64)>, closed: bool) -> LineGeom {
+    pub(crate) fn new(level: usize, pts: Vec<(f64, f64)>, closed: bool) -> LineGeom {
         let mut cum = Vec::with_capacity(pts.len());
         let mut s = 0.0;
         for (k, p) in pts.iter().enumerate() {
@@ -1099,7 +1330,7 @@ impl LineGeom {
     }
 }
 
-fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
+pub(crate) fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
     (a.0 - b.0).hypot(a.1 - b.1)
 }
 
@@ -1108,17 +1339,17 @@ type Segment = (usize, (f64, f64), (f64, f64));
 
 /// Segments of all lines and paths in pixel buckets, to ask which ones run through a rectangle.
 #[derive(Debug)]
-struct SegmentIndex {
+pub(crate) struct SegmentIndex {
     cell: f64,
     buckets: std::collections::HashMap<(i32, i32), Vec<Segment>>,
 }
 
 impl SegmentIndex {
-    fn new(cell: f64) -> SegmentIndex {
+    pub(crate) fn new(cell: f64) -> SegmentIndex {
         SegmentIndex { cell, buckets: Default::default() }
     }
 
-    fn insert_line(&mut self, id: usize, pts: &[(f64, f64)]) {
+    pub(crate) fn insert_line(&mut self, id: usize, pts: &[(f64, f64)]) {
         for w in pts.windows(2) {
             let (p, q) = (w[0], w[1]);
             let (bx0, bx1) =
@@ -1134,7 +1365,7 @@ impl SegmentIndex {
     }
 
     /// How many segments of lines other than `own` cross `r`.
-    fn crossings(&self, r: &Rect, own: usize) -> usize {
+    pub(crate) fn crossings(&self, r: &Rect, own: usize) -> usize {
         let (bx0, bx1) = ((r.x0 / self.cell).floor() as i32, (r.x1 / self.cell).floor() as i32);
         let (by0, by1) = ((r.y0 / self.cell).floor() as i32, (r.y1 / self.cell).floor() as i32);
         let mut seen: Vec<((f64, f64), (f64, f64))> = Vec::new();
@@ -1154,16 +1385,16 @@ impl SegmentIndex {
 
 /// A level label placed on a line.
 #[derive(Debug, Clone, Copy)]
-struct Placed {
+pub(crate) struct Placed {
     /// Index into the lines.
-    line: usize,
-    center: (f64, f64),
+    pub line: usize,
+    pub center: (f64, f64),
     /// The gap cut into the line (the text box plus padding).
-    rect: Rect,
+    pub rect: Rect,
 }
 
 /// Chooses label positions; see the module docs for the rules.
-fn place_labels(
+pub(crate) fn place_labels(
     lines: &[LineGeom],
     text_sizes: &[(f64, f64)],
     reserved: &[Rect],
@@ -1488,16 +1719,23 @@ fn legend_layout<DB: DrawingBackend>(
 }
 
 /// The corner of the plot where the legend hides the least: it must not cover the minimum,
-/// markers or path ends, and it prefers empty space to lines.
+/// markers or path ends, and it prefers empty space to lines. When there are `room` pixels free
+/// right of the plot (an equal-aspect plot leaves some) and the legend fits there, it goes there,
+/// next to the plot's top, and hides nothing.
 fn place_legend(
     size: (f64, f64),
     frame: &Frame,
     important: &[(f64, f64, f64)],
     density: &[(f64, f64)],
+    room: f64,
     sz: Sizes,
 ) -> Rect {
     let inset = sz.len(8.0);
     let (w, h) = size;
+    if w <= room && h <= frame.h {
+        let x0 = frame.w + sz.len(10.0);
+        return Rect { x0, y0: 0.0, x1: x0 + w, y1: h };
+    }
     let corners = [
         (frame.w - inset - w, inset),               // upper right
         (inset, inset),                             // upper left
@@ -1584,7 +1822,11 @@ fn tick_step(ticks: &[f64]) -> f64 {
 }
 
 /// Width and height of `text` in pixels as drawn on `area`.
-fn measure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, font: &FontDesc) -> (f64, f64) {
+pub(crate) fn measure<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    font: &FontDesc,
+) -> (f64, f64) {
     area.estimate_text_size(text, &TextStyle::from(font.clone()))
         .map(|(w, h)| (w as f64, h as f64))
         .unwrap_or_else(|_| {

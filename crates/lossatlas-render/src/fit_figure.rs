@@ -7,7 +7,9 @@ use plotters::prelude::*;
 use crate::error::{Error, Result};
 use crate::labels::Sizes;
 use crate::output::Figure;
-use crate::xy_chart::{clip_polyline, sample_pieces, Chart, ChartText, Legend, LegendEntry, LegendIcon, Scale};
+use crate::xy_chart::{
+    clip_polyline, sample_pieces, Chart, ChartText, Legend, LegendEntry, LegendIcon, Scale,
+};
 
 /// The colour of the data points: a neutral dark grey, so the runs' colours stand out on top.
 const DATA_COLOR: RGBColor = RGBColor(90, 90, 90);
@@ -119,15 +121,48 @@ impl FitFigure {
         };
         for c in &self.curves {
             for &(px, py) in &c.points {
-                if px.is_finite() && py.is_finite() {
+                if px.is_finite() && py.is_finite() && py >= y_floor && py <= y_ceil {
                     x.add(px);
-                    y.add(py.clamp(y_floor, y_ceil));
+                    y.add(py);
                 }
             }
         }
         let (x0, x1) = x.get().unwrap_or((0.0, 1.0));
         let (y0, y1) = y.get().unwrap_or((0.0, 1.0));
         (Scale::linear(x0, x1).padded(0.04), Scale::linear(y0, y1).padded(0.06))
+    }
+}
+
+/// Where a curve is drawn relative to the plot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// Some of it is inside.
+    Shown,
+    /// All of it is above the y range (a diverged run's line, say).
+    Above,
+    /// All of it is below.
+    Below,
+    /// It has no point with finite coordinates.
+    NotFinite,
+}
+
+impl FitCurve {
+    /// Whether the curve shows in a plot with the y range of `ys`. A curve that passes the range
+    /// between two points (from far below to far above) counts as shown.
+    fn placement(&self, ys: &Scale) -> Placement {
+        let mut finite = self.points.iter().filter(|p| p.0.is_finite() && p.1.is_finite());
+        let Some(first) = finite.next() else { return Placement::NotFinite };
+        let side = |y: f64| match ys.fraction(y) {
+            t if t > 1.0 => Placement::Above,
+            t if t < 0.0 => Placement::Below,
+            _ => Placement::Shown,
+        };
+        let start = side(first.1);
+        if start != Placement::Shown && finite.all(|p| side(p.1) == start) {
+            start
+        } else {
+            Placement::Shown
+        }
     }
 }
 
@@ -177,13 +212,20 @@ impl Figure for FitFigure {
         let n_data = self.data().count();
         let mut entries = Vec::new();
         if n_data > 0 {
-            let text = self.data_label.clone().unwrap_or_else(|| {
-                format!("data ({n_data} point{})", if n_data == 1 { "" } else { "s" })
-            });
+            let text = self
+                .data_label
+                .clone()
+                .unwrap_or_else(|| format!("data ({n_data} point{})", if n_data == 1 { "" } else { "s" }));
             entries.push(LegendEntry { icon: LegendIcon::Dots(DATA_COLOR), text });
         }
         for c in &self.curves {
-            entries.push(LegendEntry { icon: LegendIcon::Line(c.color), text: c.label.clone() });
+            let text = match c.placement(&ys) {
+                Placement::Shown => c.label.clone(),
+                Placement::Above => format!("{} (above the plot)", c.label),
+                Placement::Below => format!("{} (below the plot)", c.label),
+                Placement::NotFinite => format!("{} (no finite values)", c.label),
+            };
+            entries.push(LegendEntry { icon: LegendIcon::Line(c.color), text });
         }
         let legend = Legend::new(root, entries, sz);
 
@@ -222,12 +264,17 @@ impl Figure for FitFigure {
         chart.draw_grid(root, sz)?;
         let r = dot_r.round().max(1.0) as i32;
         for &p in &dots {
-            root.draw(&Circle::new((p.0.round() as i32, p.1.round() as i32), r, DATA_COLOR.mix(0.6).filled()))?;
+            root.draw(&Circle::new(
+                (p.0.round() as i32, p.1.round() as i32),
+                r,
+                DATA_COLOR.mix(0.6).filled(),
+            ))?;
         }
         let line_w = sz.px(2.6, 1);
         for (c, pieces) in self.curves.iter().zip(&curves) {
             for piece in pieces {
-                let pts: Vec<(i32, i32)> = piece.iter().map(|&(x, y)| (x.round() as i32, y.round() as i32)).collect();
+                let pts: Vec<(i32, i32)> =
+                    piece.iter().map(|&(x, y)| (x.round() as i32, y.round() as i32)).collect();
                 root.draw(&PathElement::new(pts, c.color.stroke_width(line_w)))?;
             }
         }
@@ -262,9 +309,11 @@ mod tests {
     #[test]
     fn png_and_svg_have_the_requested_size_and_content() {
         let (xs, ys) = line_data();
-        let fig = FitFigure::new(&xs, &ys)
-            .curve("gd lr=0.1", PATH_COLORS[0], curve(1.2, 2.5))
-            .curve("adam lr=0.1", PATH_COLORS[1], curve(1.0, 2.4));
+        let fig = FitFigure::new(&xs, &ys).curve("gd lr=0.1", PATH_COLORS[0], curve(1.2, 2.5)).curve(
+            "adam lr=0.1",
+            PATH_COLORS[1],
+            curve(1.0, 2.4),
+        );
         let img = decode(&render(&fig, ImageFormat::Png, (640, 480)).unwrap());
         assert_eq!(img.dimensions(), (640, 480));
         // Both curve colours are there (allowing for anti-aliasing at the edges).
@@ -291,6 +340,16 @@ mod tests {
         assert!(ys_scale.lo() > 1.3 - 1.25 - 0.3 && ys_scale.hi() < 3.7 + 1.25 + 0.3, "{ys_scale:?}");
         let img = decode(&render(&fig, ImageFormat::Png, (500, 400)).unwrap());
         assert_eq!(img.dimensions(), (500, 400));
+        let flat = FitFigure::new(&xs, &ys)
+            .curve("fine", PATH_COLORS[0], curve(1.2, 2.5))
+            .curve("far", PATH_COLORS[1], curve(0.0, 4e5))
+            .curve("nan", PATH_COLORS[2], vec![(0.0, f64::NAN)]);
+        let (_, ys_scale) = flat.scales();
+        assert!(ys_scale.hi() < 4.0, "a curve wholly above the data does not stretch the axis: {ys_scale:?}");
+        let svg = String::from_utf8(render(&flat, ImageFormat::Svg, (800, 600)).unwrap()).unwrap();
+        let texts = crate::xy_chart::svg_texts(&svg);
+        assert!(texts.iter().any(|t| t == "far (above the plot)"), "{texts:?}");
+        assert!(texts.iter().any(|t| t == "nan (no finite values)"), "{texts:?}");
     }
 
     #[test]

@@ -31,6 +31,6 @@ pub use error::{Error, Result};
 pub use fit_figure::FitFigure;
 pub use loss_curve::{LossCurveFigure, LossScale};
 pub use output::{render, Figure, ImageFormat};
-pub use overlay::{Marker, MarkerShape, PathOverlay, PATH_COLORS};
+pub use overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay, PATH_COLORS};
 pub use panels::{Layout, Panels};
 pub use surface::SurfaceFigure;

@@ -9,11 +9,12 @@ use lossatlas::Stopped;
 use crate::contour_figure::draw_marker;
 use crate::error::Result;
 use crate::font::FAMILY;
-use crate::labels::Sizes;
+use crate::labels::{format_sig, Sizes};
 use crate::output::Figure;
 use crate::overlay::MarkerShape;
 use crate::xy_chart::{
-    clip_polyline, measure, round, sample_pieces, Chart, ChartText, Legend, LegendEntry, LegendIcon, Rect, Scale,
+    clip_polyline, measure, round, sample_pieces, Chart, ChartText, Legend, LegendEntry, LegendIcon, Rect,
+    Scale,
 };
 
 /// How far above the highest loss of the runs that did not diverge the axis may reach when a
@@ -83,7 +84,13 @@ impl LossCurveFigure {
     }
 
     /// Adds a run: `losses[i]` is the loss after `i` steps, `stopped` why the run ended.
-    pub fn run(mut self, label: impl Into<String>, color: RGBColor, losses: Vec<f64>, stopped: Stopped) -> Self {
+    pub fn run(
+        mut self,
+        label: impl Into<String>,
+        color: RGBColor,
+        losses: Vec<f64>,
+        stopped: Stopped,
+    ) -> Self {
         self.runs.push(LossRun { label: label.into(), color, losses, stopped });
         self
     }
@@ -219,7 +226,8 @@ impl Figure for LossCurveFigure {
         let layout = |right_extra: f64| -> Result<(Chart, Vec<RunGeometry>, Vec<(Rect, String)>)> {
             let chart = Chart::layout(root, sz, text, xs, ys, right_extra)?;
             let frame = chart.plot.inflate(0.5);
-            let geometry: Vec<RunGeometry> = self.runs.iter().map(|r| run_geometry(r, &chart, &frame)).collect();
+            let geometry: Vec<RunGeometry> =
+                self.runs.iter().map(|r| run_geometry(r, &chart, &frame)).collect();
             let notes = diverged_notes(root, &self.runs, &geometry, &chart, &note_font, marker_r);
             Ok((chart, geometry, notes))
         };
@@ -257,10 +265,7 @@ impl Figure for LossCurveFigure {
             }
         }
         for (r, note) in &notes {
-            root.draw(&Rectangle::new(
-                [round((r.x0, r.y0)), round((r.x1, r.y1))],
-                WHITE.mix(0.8).filled(),
-            ))?;
+            root.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], WHITE.mix(0.8).filled()))?;
             let st = note_font.clone().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
             let at = (r.x0 + sz.len(3.0), (r.y0 + r.y1) / 2.0);
             root.draw(&Text::new(note.clone(), round(at), st))?;
@@ -310,7 +315,10 @@ fn diverged_notes<DB: DrawingBackend>(
     for (run, g) in runs.iter().zip(geometry) {
         let Some((p, shape)) = g.end.filter(|_| run.stopped == Stopped::Diverged) else { continue };
         let step = run.losses.len().saturating_sub(1);
-        let text = format!("diverged at step {step}");
+        let text = match finite_points(run).last() {
+            Some((_, l)) => format!("diverged at step {step} (loss {})", format_sig(l, 2)),
+            None => format!("diverged at step {step}"),
+        };
         let (tw, th) = measure(area, &text, font);
         let (w, h) = (tw + 0.4 * th, 1.3 * th);
         let gap = 1.4 * marker_r;
@@ -376,7 +384,7 @@ mod tests {
         assert!(ys.is_log() && ys.hi() < 8.0 * 1e3 * 2.0, "{ys:?}");
         let svg = String::from_utf8(render(&fig, ImageFormat::Svg, (800, 600)).unwrap()).unwrap();
         let texts = svg_texts(&svg);
-        assert!(texts.iter().any(|t| t == "diverged at step 18"), "{texts:?}");
+        assert!(texts.iter().any(|t| t == "diverged at step 18 (loss 1.2e11)"), "{texts:?}");
         assert!(texts.iter().any(|t| t == "gd lr=1.5 (diverged)"));
         decode(&render(&fig, ImageFormat::Png, (500, 400)).unwrap());
         // Alone, the diverged run gets the whole axis; NaN, zero and negative losses do not panic.
@@ -394,10 +402,12 @@ mod tests {
 
     #[test]
     fn the_scale_can_be_forced() {
-        let fig = LossCurveFigure::new().run("a", PATH_COLORS[0], decay(1.0, 0.1, 0.0, 50), Stopped::MaxSteps);
+        let fig =
+            LossCurveFigure::new().run("a", PATH_COLORS[0], decay(1.0, 0.1, 0.0, 50), Stopped::MaxSteps);
         assert!(fig.is_log());
         assert!(!fig.clone().scale(LossScale::Linear).is_log());
-        let with_zero = LossCurveFigure::new().run("z", PATH_COLORS[0], vec![1.0, 0.5, 0.0], Stopped::Converged);
+        let with_zero =
+            LossCurveFigure::new().run("z", PATH_COLORS[0], vec![1.0, 0.5, 0.0], Stopped::Converged);
         assert!(!with_zero.is_log());
         assert!(with_zero.scale(LossScale::Log).is_log());
     }

@@ -1,6 +1,6 @@
-//! Things drawn on top of a landscape: optimizer paths and marked points. Shared by the contour
-//! map and the 3D surface, which draw them in their own way (the surface hides the parts that lie
-//! behind hills).
+//! Things drawn on top of a landscape: optimizer paths, marked points and plain segments. Paths
+//! and markers are shared by the contour map and the 3D surface, which draw them in their own way
+//! (the surface hides the parts that lie behind hills); segments are drawn on contour maps.
 
 use plotters::style::RGBColor;
 
@@ -42,6 +42,20 @@ pub struct Marker {
     pub shape: MarkerShape,
     /// The colour.
     pub color: RGBColor,
+}
+
+/// A straight, labelled line segment on the plane, e.g. a principal axis of the Hessian's ellipse
+/// at a minimum, drawn from one end of the ellipse to the other through its centre.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentOverlay {
+    /// One end (u, v).
+    pub from: [f64; 2],
+    /// The other end (u, v); the label is written next to it.
+    pub to: [f64; 2],
+    /// The line colour (the label uses a darker shade of it).
+    pub color: RGBColor,
+    /// Text written near the `to` end, e.g. `λ = 19.7` (may be empty).
+    pub label: String,
 }
 
 /// A palette of distinct, colour-blind-friendly colours for paths (Okabe & Ito 2008), in the

@@ -85,6 +85,22 @@ impl Plane {
         ((g22 * r1 - g12 * r2) / det, (g11 * r2 - g12 * r1) / det)
     }
 
+    /// `Some((p, q))` when the plane is parameter space itself: u is parameter p and v parameter q
+    /// (origin 0, unit coordinate directions). Lets evaluation skip the affine map on hot paths.
+    pub fn axis_indices(&self) -> Option<(usize, usize)> {
+        let unit = |d: &[f64]| {
+            let ones: Vec<usize> = d.iter().enumerate().filter(|(_, &x)| x != 0.0).map(|(i, _)| i).collect();
+            (ones.len() == 1 && d[ones[0]] == 1.0).then(|| ones[0])
+        };
+        if self.origin.iter().any(|&o| o != 0.0) {
+            return None;
+        }
+        match (unit(&self.d1), unit(&self.d2)) {
+            (Some(p), Some(q)) if p != q => Some((p, q)),
+            _ => None,
+        }
+    }
+
     /// The axis names (u, v).
     pub fn names(&self) -> &[String; 2] {
         &self.names

@@ -5,6 +5,8 @@ mod basins;
 mod compare;
 mod contour;
 mod descend;
+mod page;
+mod serve;
 mod surface;
 mod tour;
 
@@ -21,6 +23,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::Basins(args)) => basins::run(&args),
         Some(Command::Tour(args)) => tour::run(&args),
+        Some(Command::Page(args)) => page::run(&args),
+        Some(Command::Serve(args)) => serve::run(&args),
         None => tour::run(&TourArgs { out: "lossatlas-tour".into() }),
     }
 }

@@ -47,14 +47,23 @@ pub(crate) struct Outputs<'a> {
 }
 
 impl Outputs<'_> {
-    fn chunk(&mut self, target: Target, n: usize, start: usize, len: usize) -> &mut [f64] {
+    /// The part of `target`'s row that `chunk` covers.
+    fn chunk(&mut self, target: Target, chunk: &Chunk<'_>) -> &mut [f64] {
         let (buffer, row) = match target {
             Target::Value => (&mut *self.value, 0),
             Target::Jacobian(r) => (&mut *self.jacobian, r),
             Target::Hessian(r) => (&mut *self.hessian, r),
         };
-        &mut buffer[row * n + start..][..len]
+        &mut buffer[row * chunk.row_len + chunk.start..][..chunk.x.len()]
     }
+}
+
+/// The samples of one chunk and where they sit among all of them.
+struct Chunk<'a> {
+    x: &'a [f64],
+    start: usize,
+    /// The length of every output row: the number of samples.
+    row_len: usize,
 }
 
 /// One-operand operations.
@@ -464,33 +473,29 @@ impl Program {
             if regs.len() < self.n_regs * CHUNK {
                 regs.resize(self.n_regs * CHUNK, 0.0);
             }
-            let n = xs.len();
             for (c, x) in xs.chunks(CHUNK).enumerate() {
-                let start = c * CHUNK;
+                let chunk = Chunk { x, start: c * CHUNK, row_len: xs.len() };
                 for step in &self.steps {
-                    self.run_step(step, x, slots, regs, outputs, n, start);
+                    self.run_step(step, &chunk, slots, regs, outputs);
                 }
             }
         });
     }
 
-    #[allow(clippy::too_many_arguments)]
     #[inline]
     fn run_step(
         &self,
         step: &Step,
-        x: &[f64],
+        chunk: &Chunk<'_>,
         slots: &[f64],
         regs: &mut [f64],
         outputs: &mut Outputs<'_>,
-        n: usize,
-        start: usize,
     ) {
-        let len = x.len();
+        let (x, len) = (chunk.x, chunk.x.len());
         let dest = match *step {
             Step::Unary { dst, .. } | Step::Binary { dst, .. } => dst,
             Step::Store { src, target } => {
-                let out = outputs.chunk(target, n, start, len);
+                let out = outputs.chunk(target, chunk);
                 match src {
                     Operand::Vector(Source::X) => out.copy_from_slice(x),
                     Operand::Vector(Source::Reg(r)) => out.copy_from_slice(&regs[r * CHUNK..][..len]),
@@ -514,7 +519,7 @@ impl Program {
         };
         let out = match dest {
             Dest::Reg(_) => &mut own[..len],
-            Dest::Target(target) => outputs.chunk(target, n, start, len),
+            Dest::Target(target) => outputs.chunk(target, chunk),
         };
         match *step {
             Step::Unary { op, a, .. } => {

@@ -1,0 +1,147 @@
+//! `lossatlas serve`: the interactive page, live. A click starts the chosen optimizers at that
+//! point, the sliders change their learning rate and momentum, and the menus switch between the
+//! seed's cases; the server computes every path and landscape with the Rust engine.
+//!
+//! One thread per connection (at most [`MAX_CONNECTIONS`] at once), so one slow request or client
+//! never holds up another; each connection carries one request and is closed after the response.
+
+use std::io::{BufReader, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use lossatlas::Transform;
+use serde_json::json;
+
+use crate::args::{GridArgs, ServeArgs};
+use crate::settings;
+use crate::web::api::{BadRequest, LandscapeRequest, PathsRequest, Query};
+use crate::web::http::{read_request, ReadError, Response};
+use crate::web::{self, cases};
+
+/// Connections handled at once; more get a 503 at once rather than a queue.
+const MAX_CONNECTIONS: usize = 64;
+/// How long a client may take to send its request or read the response.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn run(args: &ServeArgs) -> Result<()> {
+    let host: IpAddr =
+        args.host.parse().with_context(|| format!("--host `{}` is not an IP address, e.g. 127.0.0.1", args.host))?;
+    let case = cases::find(&args.case)?;
+    let page = Arc::new(super::page::live_page(case)?);
+    let listener = TcpListener::bind(SocketAddr::new(host, args.port))
+        .with_context(|| format!("cannot listen on {host} port {}", args.port))?;
+    let address = listener.local_addr()?;
+    println!("serving on http://{address}");
+    std::io::stdout().flush()?;
+    if !host.is_loopback() {
+        eprintln!("note: {host} is not a loopback address, so other machines can use this server");
+    }
+    eprintln!("open the address in a browser; press Ctrl-C to stop");
+    let active = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = Response::error(503, "the server is busy; try again").write_to(&mut &stream, false);
+            continue;
+        }
+        let guard = Active::enter(&active);
+        let page = Arc::clone(&page);
+        let spawned = std::thread::Builder::new().name("lossatlas-serve".into()).spawn(move || {
+            let _guard = guard;
+            connection(stream, &page);
+        });
+        if let Err(error) = spawned {
+            eprintln!("note: cannot start a thread for a connection: {error}");
+        }
+    }
+    Ok(())
+}
+
+/// Counts a connection while it lives.
+struct Active(Arc<AtomicUsize>);
+
+impl Active {
+    fn enter(count: &Arc<AtomicUsize>) -> Active {
+        count.fetch_add(1, Ordering::SeqCst);
+        Active(Arc::clone(count))
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn connection(stream: TcpStream, page: &str) {
+    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    let _ = stream.set_nodelay(true);
+    let mut reader = BufReader::new(&stream);
+    let (response, head_only) = match read_request(&mut reader) {
+        Ok(request) => {
+            let head_only = request.method == "HEAD";
+            let response = if request.method == "GET" || head_only {
+                // A bug of ours must not take the server down: it answers 500 and serves on.
+                std::panic::catch_unwind(|| route(&request.path, &request.query, page))
+                    .unwrap_or_else(|_| Response::error(500, "internal error while answering this request"))
+            } else {
+                Response::error(405, &format!("method {} is not allowed; use GET", request.method))
+            };
+            (response, head_only)
+        }
+        Err(ReadError::Status(status, message)) => (Response::error(status, &message), false),
+        Err(ReadError::Gone(_)) => return,
+    };
+    let _ = response.write_to(&mut &stream, head_only);
+}
+
+fn route(path: &str, query: &str, page: &str) -> Response {
+    let answer = match path {
+        "/" | "/index.html" => return Response::ok("text/html; charset=utf-8", page),
+        "/api/landscape" => Query::parse(query).and_then(|q| LandscapeRequest::parse(&q)).map(landscape),
+        "/api/paths" => Query::parse(query).and_then(|q| PathsRequest::parse(&q)).map(paths),
+        _ => {
+            return Response::error(
+                404,
+                &format!("no page `{path}`; the server answers /, /api/landscape and /api/paths"),
+            )
+        }
+    };
+    match answer {
+        Ok(Ok(value)) => Response::ok("application/json", value.to_string()),
+        Ok(Err(error)) => Response::error(400, &format!("{error:#}")),
+        Err(BadRequest(message)) => Response::error(400, &message),
+    }
+}
+
+fn landscape(request: LandscapeRequest) -> Result<serde_json::Value> {
+    let case = request.case;
+    let problem = case.problem()?;
+    let objective = problem.objective(request.transform)?;
+    let names = objective.param_names().to_vec();
+    let ranges = match request.range {
+        Some(range) => names.iter().zip(range).map(|(n, (lo, hi))| format!("{n}={lo}:{hi}")).collect(),
+        None => super::page::default_ranges(case, &objective, &names),
+    };
+    let grid = settings::grid(&GridArgs { ranges, resolution: request.resolution.to_string() }, &names)?;
+    super::page::view(case, &problem, request.transform, &grid, &super::page::Levels::Auto(12))
+}
+
+fn paths(request: PathsRequest) -> Result<serde_json::Value> {
+    let began = Instant::now();
+    let objective = request.case.objective(request.transform)?;
+    let paths = web::run_paths(&objective, &request.optimizers, request.start, request.steps)?;
+    Ok(json!({
+        "case": request.case.name,
+        "transform": Transform::name(request.transform),
+        "start": request.start,
+        "steps": request.steps,
+        "paths": paths,
+        "compute_ms": began.elapsed().as_secs_f64() * 1e3,
+    }))
+}
