@@ -245,6 +245,10 @@ pub struct ContourArgs {
     pub levels: LevelArgs,
     #[command(flatten)]
     pub picture: PictureArgs,
+    /// Mark every critical point (minimum, saddle, maximum) and draw the Hessian's eigen-axes at
+    /// the minimum as the axes of the lowest level's ellipse.
+    #[arg(long)]
+    pub analysis: bool,
     /// `equal` draws one unit of each parameter at the same length, so round bowls look round;
     /// `fill` uses the whole picture.
     #[arg(long, default_value = "fill", value_parser = ["fill", "equal"])]
@@ -298,6 +302,9 @@ pub struct SurfaceArgs {
     /// The view's rotation about the vertical axis in degrees, -360 to 360 (matplotlib's azim).
     #[arg(long, default_value_t = -60.0, allow_hyphen_values = true)]
     pub azimuth: f64,
+    /// Mark every critical point (minimum, saddle, maximum) on the surface.
+    #[arg(long)]
+    pub analysis: bool,
     /// Cut the surface off above this loss, so a steep rim does not flatten the rest.
     #[arg(long, value_name = "LOSS")]
     pub z_max: Option<f64>,
@@ -347,8 +354,9 @@ pub struct DescendArgs {
     /// Also write every step of every run, .json or .csv (formats in DESIGN.md).
     #[arg(long, value_name = "FILE")]
     pub export_trajectories: Option<PathBuf>,
-    /// The surface view's elevation in degrees, 0 to 90.
-    #[arg(long, default_value_t = 30.0, allow_hyphen_values = true)]
+    /// The surface view's elevation in degrees, 0 to 90 (high enough by default to see into a
+    /// bowl, where the paths run).
+    #[arg(long, default_value_t = 55.0, allow_hyphen_values = true)]
     pub elevation: f64,
     /// The surface view's azimuth in degrees, -360 to 360.
     #[arg(long, default_value_t = -60.0, allow_hyphen_values = true)]

@@ -7,6 +7,7 @@ use clap::Parser;
 mod args;
 mod commands;
 mod output;
+mod overlays;
 mod settings;
 mod web;
 

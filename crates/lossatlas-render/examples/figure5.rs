@@ -112,6 +112,7 @@ fn main() -> Result<(), BoxError> {
             fit = fit.curve(&run.label, run.color, points);
         }
         write(&fit, name, FitFigure::DEFAULT_SIZE)?;
+        write(&fit, &format!("{name}-small"), (480, 360))?;
     }
 
     let mut loss = LossCurveFigure::new().title("Loss per step, mse of a*x + b");
@@ -120,6 +121,7 @@ fn main() -> Result<(), BoxError> {
         loss = loss.run(&run.label, run.color, losses, run.trajectory.stopped());
     }
     write(&loss, "figure5-loss", LossCurveFigure::DEFAULT_SIZE)?;
+    write(&loss, "figure5-loss-small", (480, 360))?;
 
     // The contour map with all paths, and the animation of the first six.
     let plane = Plane::parameter_axes(objective.param_names())?;

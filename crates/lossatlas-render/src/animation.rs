@@ -242,8 +242,8 @@ impl FrameSpec {
 fn draw_counter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, step: usize, total: usize) -> Result<u32> {
     let (w, h) = root.dim_in_pixel();
     let sz = Sizes::for_area(w, h);
-    let strip = (2.0 * sz.note).round();
-    let font = (FAMILY, sz.note).into_font();
+    let strip = (1.9 * sz.tick).round();
+    let font = (FAMILY, sz.tick).into_font();
     let pad = sz.len(10.0);
     let cy = (0.6 * strip).round() as i32;
     let st = font.clone().color(&RGBColor(40, 40, 40)).pos(Pos::new(HPos::Left, VPos::Center));
@@ -252,7 +252,7 @@ fn draw_counter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, step: usize, 
     let widest = root
         .estimate_text_size(&format!("step {total} / {total}"), &TextStyle::from(font))
         .map(|(tw, _)| tw as f64)
-        .unwrap_or(8.0 * sz.note);
+        .unwrap_or(8.0 * sz.tick);
     let (x0, x1) = (pad + widest + sz.len(12.0), w as f64 - pad);
     if x1 > x0 + sz.len(20.0) {
         let half = sz.len(3.0).max(1.0);
@@ -428,9 +428,9 @@ impl Moments {
     fn add(&mut self, c: [u8; 3], count: u64) {
         let n = count as f64;
         self.n += n;
-        for k in 0..3 {
-            self.s[k] += n * c[k] as f64;
-            self.q += n * (c[k] as f64).powi(2);
+        for (s, &v) in self.s.iter_mut().zip(&c) {
+            *s += n * v as f64;
+            self.q += n * (v as f64).powi(2);
         }
     }
 

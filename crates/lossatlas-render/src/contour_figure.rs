@@ -322,6 +322,9 @@ pub(crate) struct MapFrameSpec<'s> {
     pub aspect: Aspect,
     /// Width in pixels of the strip at the right.
     pub strip_w: u32,
+    /// Width in pixels the caller would like free right of the plot (for a legend) when the
+    /// aspect leaves spare width; the rest of the spare width is split evenly.
+    pub right_reserve: f64,
 }
 
 /// A map's plotting area, once its frame is drawn.
@@ -381,8 +384,9 @@ pub(crate) fn draw_map_frame<DB: DrawingBackend>(
         if pw > 0.0 && ph > 0.0 {
             if pw / ph > ratio {
                 let extra = pw - ph * ratio;
-                left += extra / 2.0;
-                right += extra / 2.0;
+                let reserve = spec.right_reserve.min(extra);
+                left += (extra - reserve) / 2.0;
+                right += reserve + (extra - reserve) / 2.0;
             } else {
                 let extra = ph - pw / ratio;
                 top += extra / 2.0;
@@ -460,6 +464,35 @@ impl ContourFigure<'_> {
         } else {
             0
         };
+        let minimum = if self.mark_minimum { refined_minimum(landscape) } else { None };
+        let non_finite = landscape.non_finite_count();
+        // The legend: minimum, paths, non-finite note.
+        let mut entries: Vec<LegendEntry> = Vec::new();
+        if let Some(m) = minimum {
+            let du = decimals_for_step(u_axis.step()).min(6);
+            let dv = decimals_for_step(v_axis.step()).min(6);
+            entries.push(LegendEntry {
+                icon: Icon::Minimum,
+                text: format!(
+                    "min L={} at ({}, {})",
+                    format_sig(m.loss, 3),
+                    format_fixed(m.u, du),
+                    format_fixed(m.v, dv)
+                ),
+            });
+        }
+        for p in &self.paths {
+            entries.push(LegendEntry { icon: Icon::Path(p.color), text: p.label.clone() });
+        }
+        if non_finite > 0 {
+            let noun = if non_finite == 1 { "point" } else { "points" };
+            entries
+                .push(LegendEntry { icon: Icon::NonFinite, text: format!("{non_finite} {noun} not finite") });
+        }
+        let legend_layout = (!entries.is_empty()).then(|| legend_layout(area, &entries, sz));
+        // Beside the plot there is no colour bar in the way, only white space (when the aspect
+        // leaves some) the legend may use.
+        let beside = !style.own_colorbar && legend_layout.is_some();
         let spec = MapFrameSpec {
             what: "contour panel",
             title: &self.title,
@@ -469,10 +502,11 @@ impl ContourFigure<'_> {
             v: (v_axis.min(), v_axis.max()),
             aspect: self.aspect,
             strip_w: bar_w,
+            right_reserve: legend_layout.map_or(0.0, |l| if beside { l.size.0 + sz.len(12.0) } else { 0.0 }),
         };
         let MapFrame { plot, frame, geometry, gap } = draw_map_frame(area, &spec, sz)?;
         let (base_x, base_y) = area.get_base_pixel();
-        let (_, y_start, x_end, y_end) = geometry.plot;
+        let (x_start, y_start, x_end, y_end) = geometry.plot;
 
         if self.filled {
             draw_bands(&plot, landscape, &self.levels, &style.scale, &frame)?;
@@ -480,7 +514,6 @@ impl ContourFigure<'_> {
 
         // The parts of the map where the loss is not finite: grey, hatched (over the bands, which
         // may have painted over the gaps: see `draw_bands`).
-        let non_finite = landscape.non_finite_count();
         let gaps = if non_finite > 0 { draw_non_finite(&plot, landscape, &frame, sz)? } else { Vec::new() };
 
         // Lines in pixel space, each with an id (paths and segments get ids after the lines).
@@ -507,7 +540,7 @@ impl ContourFigure<'_> {
             .collect();
         // Segments, cut so that their full stroke width stays inside the frame.
         let segment_w = sz.px(2.4, 1);
-        let segments_px: Vec<Option<((f64, f64), (f64, f64))>> = self
+        let segments_px: Vec<Option<PixelSegment>> = self
             .segments
             .iter()
             .map(|s| {
@@ -539,7 +572,6 @@ impl ContourFigure<'_> {
 
         // Obstacles labels and the legend must keep clear of.
         let marker_r = sz.len(7.0);
-        let minimum = if self.mark_minimum { refined_minimum(landscape) } else { None };
         // Labels stay off the gaps too: a line ending at a gap is better labelled further along.
         let mut reserved: Vec<Rect> = gaps;
         let mut important: Vec<(f64, f64, f64)> = Vec::new(); // (x, y, weight) the legend avoids
@@ -551,7 +583,8 @@ impl ContourFigure<'_> {
         for m in &self.markers {
             let (x, y) = frame.px(m.at[0], m.at[1]);
             if plot_rect.contains((x, y)) {
-                reserved.push(Rect::around((x, y), 1.4 * marker_r, 1.4 * marker_r));
+                // Just inside where `beside_point` puts labels.
+                reserved.push(Rect::around((x, y), 1.25 * marker_r, 1.25 * marker_r));
                 important.push((x, y, 500.0));
             }
         }
@@ -579,6 +612,8 @@ impl ContourFigure<'_> {
         // Marker labels, then segment labels: each beside its point, where it is free and the
         // fewest lines run through it.
         let note_font = (FAMILY, sz.note).into_font();
+        // The text box's padding, and a pixel more.
+        let text_pad = text_box_pad(sz.note).0 + 1.0;
         let mut marker_texts: Vec<(Rect, String)> = Vec::new();
         for m in &self.markers {
             let p = frame.px(m.at[0], m.at[1]);
@@ -587,8 +622,8 @@ impl ContourFigure<'_> {
             }
             let size = measure(area, &m.label, &note_font);
             let candidates = beside_point(p, size, marker_r);
-            let r = place_text(&candidates, &plot_rect.inflate(-sz.len(2.0)), &reserved, &index);
-            reserved.push(r.inflate(sz.len(2.0)));
+            let r = place_text(&candidates, &plot_rect.inflate(-text_pad), &reserved, &index);
+            reserved.push(r.inflate(text_pad));
             important.push(((r.x0 + r.x1) / 2.0, (r.y0 + r.y1) / 2.0, 200.0));
             marker_texts.push((r, m.label.clone()));
         }
@@ -600,46 +635,22 @@ impl ContourFigure<'_> {
             }
             let size = measure(area, &s.label, &note_font);
             let candidates = beside_end(a, b, size, sz.len(6.0));
-            let r = place_text(&candidates, &plot_rect.inflate(-sz.len(2.0)), &reserved, &index);
-            reserved.push(r.inflate(sz.len(2.0)));
+            let r = place_text(&candidates, &plot_rect.inflate(-text_pad), &reserved, &index);
+            reserved.push(r.inflate(text_pad));
             important.push(((r.x0 + r.x1) / 2.0, (r.y0 + r.y1) / 2.0, 200.0));
             segment_texts.push((r, s.label.clone(), darken(s.color, 0.25)));
         }
 
-        // The legend: minimum, paths, non-finite note.
-        let mut entries: Vec<LegendEntry> = Vec::new();
-        if let Some(m) = minimum {
-            let du = decimals_for_step(u_axis.step()).min(6);
-            let dv = decimals_for_step(v_axis.step()).min(6);
-            entries.push(LegendEntry {
-                icon: Icon::Minimum,
-                text: format!(
-                    "min L={} at ({}, {})",
-                    format_sig(m.loss, 3),
-                    format_fixed(m.u, du),
-                    format_fixed(m.v, dv)
-                ),
-            });
-        }
-        for p in &self.paths {
-            entries.push(LegendEntry { icon: Icon::Path(p.color), text: p.label.clone() });
-        }
-        if non_finite > 0 {
-            let noun = if non_finite == 1 { "point" } else { "points" };
-            entries
-                .push(LegendEntry { icon: Icon::NonFinite, text: format!("{non_finite} {noun} not finite") });
-        }
-        let legend = if entries.is_empty() {
-            None
-        } else {
-            let layout = legend_layout(area, &entries, sz);
+        let legend = if let Some(layout) = legend_layout {
             let density: Vec<(f64, f64)> =
                 lines.iter().flat_map(|l| l.pts.iter().step_by(4).copied()).collect();
-            // Room right of the plot (an equal-aspect plot leaves some) the legend may use.
-            let room = aw as f64 - bar_w as f64 - (x_end - base_x) as f64 - 2.0 * gap;
+            let room =
+                if beside { aw as f64 - bar_w as f64 - (x_end - base_x) as f64 - 2.0 * gap } else { 0.0 };
             let rect = place_legend(layout.size, &frame, &important, &density, room, sz);
             reserved.push(rect.inflate(sz.len(4.0)));
             Some((rect, layout))
+        } else {
+            None
         };
 
         // Level labels.
@@ -657,7 +668,7 @@ impl ContourFigure<'_> {
             .iter()
             .map(|t| t.0)
             .chain(segment_texts.iter().map(|t| t.0))
-            .map(|r| r.inflate(sz.len(2.5)))
+            .map(|r| r.inflate(text_pad + 1.0))
             .collect();
         let line_w = if self.filled { sz.px(1.0, 1) } else { sz.px(1.8, 1) };
         for (id, line) in lines.iter().enumerate() {
@@ -759,7 +770,11 @@ impl ContourFigure<'_> {
         ))?;
 
         if let Some((rect, layout)) = legend {
-            draw_legend(&plot, rect, &layout, &entries, sz)?;
+            // On the panel, not the plot: the legend may sit right of the plot, where plotters
+            // would clip it.
+            let (dx, dy) = ((x_start - base_x) as f64, (y_start - base_y) as f64);
+            let rect = Rect { x0: rect.x0 + dx, y0: rect.y0 + dy, x1: rect.x1 + dx, y1: rect.y1 + dy };
+            draw_legend(area, rect, &layout, &entries, sz)?;
         }
 
         if style.own_colorbar {
@@ -780,7 +795,7 @@ impl ContourFigure<'_> {
 pub(crate) fn beside_point(p: (f64, f64), size: (f64, f64), r: f64) -> Vec<Rect> {
     let (tw, th) = size;
     let d = 1.3 * r; // diagonal positions: clear of a star's tips
-    let s = 1.7 * r; // straight positions
+    let s = 1.9 * r; // straight positions: clear of a star's tips and its halo
     let at = |x0: f64, y0: f64| Rect { x0, y0, x1: x0 + tw, y1: y0 + th };
     vec![
         at(p.0 + d, p.1 - d - th),
@@ -828,7 +843,7 @@ pub(crate) fn place_text(candidates: &[Rect], plot: &Rect, blocked: &[Rect], ind
         if !r.inside(plot) || blocked.iter().any(|b| b.intersects(r)) {
             continue;
         }
-        let score = 10.0 * index.crossings(&r.inflate(1.0), usize::MAX) as f64 + 0.5 * k as f64;
+        let score = 4.0 * index.crossings(&r.inflate(1.0), usize::MAX) as f64 + k as f64;
         if best.as_ref().is_none_or(|(s, _)| score < *s) {
             best = Some((score, *r));
         }
@@ -841,7 +856,8 @@ pub(crate) fn place_text(candidates: &[Rect], plot: &Rect, blocked: &[Rect], ind
     })
 }
 
-/// Writes `text` with its top-left corner at `r`'s on a translucent white box a little larger.
+/// Writes `text` with its top-left corner at `r`'s on a translucent white box a little larger
+/// (by [`text_box_pad`]).
 pub(crate) fn draw_text_box<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     r: &Rect,
@@ -849,13 +865,19 @@ pub(crate) fn draw_text_box<DB: DrawingBackend>(
     font: &FontDesc,
     color: RGBColor,
 ) -> Result<()> {
+    let pad = text_box_pad(font.get_size());
     area.draw(&Rectangle::new(
-        [round((r.x0 - 2.0, r.y0 - 1.0)), round((r.x1 + 2.0, r.y1 + 1.0))],
+        [round((r.x0 - pad.0, r.y0 - pad.1)), round((r.x1 + pad.0, r.y1 + pad.1))],
         WHITE.mix(0.8).filled(),
     ))?;
     let st = font.clone().color(&color).pos(Pos::new(HPos::Left, VPos::Top));
     area.draw(&Text::new(text.to_string(), round((r.x0, r.y0)), st))?;
     Ok(())
+}
+
+/// How much larger (x, y) than its text a text box is drawn at a font size of `font_px`.
+pub(crate) fn text_box_pad(font_px: f64) -> (f64, f64) {
+    (0.2 * font_px, 0.12 * font_px)
 }
 
 /// Draws the straight line from `a` to `b` dashed, with whole dashes at both ends (the dashes are
@@ -882,6 +904,9 @@ pub(crate) fn draw_dashed<DB: DrawingBackend>(
     }
     Ok(())
 }
+
+/// A straight line between two pixel points.
+type PixelSegment = ((f64, f64), (f64, f64));
 
 /// Maps plane coordinates to pixels relative to the plotting area's top-left corner, exactly as
 /// plotters maps them (the last pixel column is the range's end), but in floating point.
@@ -2033,6 +2058,56 @@ pub(crate) mod tests {
             }
         }
         assert!(inside > 100, "the path was not drawn inside ({inside} pixels)");
+    }
+
+    #[test]
+    fn segments_are_drawn_inside_the_plot_only() {
+        let l = seed_landscape(60);
+        let magenta = RGBColor(255, 0, 255);
+        // Both ends far outside the range (k in [0, 2], b in [-2, 4]), crossing the map.
+        let segment =
+            SegmentOverlay { from: [-1.0, -4.0], to: [3.0, 6.0], color: magenta, label: "λ = 19.7".into() };
+        let fig = ContourFigure::new(&l, FIG1_LEVELS.to_vec()).mark_minimum(false).segments(vec![segment]);
+        let (w, h) = (700u32, 600u32);
+        let (img, geometry) = draw_to_buffer(&fig, (w, h));
+        let (x0, y0, x1, y1) = geometry.plot;
+        let mut inside = 0;
+        for (x, y, p) in img.enumerate_pixels() {
+            if p.0 != [255, 0, 255] {
+                continue;
+            }
+            let (x, y) = (x as i32, y as i32);
+            assert!(
+                x >= x0 && x < x1 && y >= y0 && y < y1,
+                "segment pixel at ({x}, {y}) outside the plot {:?}",
+                geometry.plot
+            );
+            inside += 1;
+        }
+        assert!(inside > 300, "the segment was not drawn ({inside} pixels)");
+        let svg = String::from_utf8(render(&fig, ImageFormat::Svg, (800, 700)).unwrap()).unwrap();
+        assert!(svg_texts(&svg).iter().any(|t| t == "λ = 19.7"), "no segment label");
+    }
+
+    #[test]
+    fn labels_beside_points_keep_clear_of_each_other() {
+        let plot = Rect { x0: 0.0, y0: 0.0, x1: 400.0, y1: 300.0 };
+        let index = SegmentIndex::new(24.0);
+        // Three markers close together, and one in the top-right corner.
+        let points = [(200.0, 150.0), (215.0, 150.0), (200.0, 162.0), (385.0, 15.0)];
+        let mut blocked: Vec<Rect> = points.iter().map(|&p| Rect::around(p, 8.5, 8.5)).collect();
+        let mut placed: Vec<Rect> = Vec::new();
+        for &p in &points {
+            let r = place_text(&beside_point(p, (60.0, 14.0), 7.0), &plot, &blocked, &index);
+            assert!(r.inside(&plot), "{r:?} leaves the plot");
+            assert!(!blocked.iter().any(|b| b.intersects(&r)), "{r:?} covers a marker or a label");
+            blocked.push(r.inflate(2.0));
+            placed.push(r);
+        }
+        // Beside the end of a segment: past it when that is free.
+        let r =
+            place_text(&beside_end((100.0, 100.0), (150.0, 100.0), (40.0, 14.0), 6.0), &plot, &[], &index);
+        assert!(r.x0 > 150.0 && (r.y0 + r.y1) / 2.0 == 100.0, "{r:?}");
     }
 
     #[test]

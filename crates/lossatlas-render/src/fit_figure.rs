@@ -23,11 +23,13 @@ const CURVE_REACH: f64 = 0.5;
 /// named in the legend.
 ///
 /// Built by value: `FitFigure::new(&xs, &ys).curve("adam lr=0.1", PATH_COLORS[0], points)`.
-/// The axes cover the data and the curves with a small margin; curves are clipped to the data's y
-/// range widened by half its span each way (so one diverged run cannot hide the others), and a
-/// curve's non-finite points leave gaps. The legend sits in a corner of the plot that holds no
-/// data or curve, or right of the plot when every corner is taken. Render it with
-/// [`crate::render`]; [`FitFigure::DEFAULT_SIZE`] suits it.
+/// The axes cover the data and the curves with a small margin, but a curve widens the y range by
+/// at most half the data's span each way and is cut at the frame beyond it, so one diverged run
+/// cannot squeeze the data into a thin band; a curve lying wholly above or below the plot is
+/// named so in the legend ("(above the plot)"). A curve's non-finite points leave gaps. The
+/// legend sits in a corner of the plot that holds no data point or curve, or, when every corner
+/// is taken, outside: right of the plot or in columns below it, whichever leaves the larger
+/// plot. Render it with [`crate::render`]; [`FitFigure::DEFAULT_SIZE`] suits it.
 #[derive(Debug, Clone)]
 pub struct FitFigure {
     xs: Vec<f64>,
@@ -227,9 +229,8 @@ impl Figure for FitFigure {
             };
             entries.push(LegendEntry { icon: LegendIcon::Line(c.color), text });
         }
-        let legend = Legend::new(root, entries, sz);
+        let mut legend = Legend::new(root, entries, sz);
 
-        // Lay out with the legend inside; if no corner of the plot is free, again with it outside.
         let dot_r = sz.len(3.2).max(1.0);
         let geometry = |chart: &Chart| {
             let frame = chart.plot.inflate(0.5);
@@ -245,21 +246,16 @@ impl Figure for FitFigure {
                 .collect();
             (dots, curves)
         };
-        let mut chart = Chart::layout(root, sz, text, xs, ys, 0.0)?;
-        let (mut dots, mut curves) = geometry(&chart);
-        let mut legend_rect = None;
-        if !legend.is_empty() {
-            let mut obstacles = dots.clone();
+        let obstacles = |chart: &Chart| {
+            let (mut points, curves) = geometry(chart);
             for pieces in &curves {
-                sample_pieces(pieces, sz.len(3.0), &mut obstacles);
+                sample_pieces(pieces, sz.len(3.0), &mut points);
             }
-            legend_rect = legend.free_corner(&chart.plot, &obstacles, dot_r, sz);
-            if legend_rect.is_none() {
-                chart = Chart::layout(root, sz, text, xs, ys, legend.outside_width(sz))?;
-                (dots, curves) = geometry(&chart);
-                legend_rect = Some(legend.outside(&chart.plot, sz));
-            }
-        }
+            points
+        };
+        let (chart, legend_rect) =
+            Chart::with_legend(root, sz, text, (xs, ys), &mut legend, obstacles, dot_r)?;
+        let (dots, curves) = geometry(&chart);
 
         chart.draw_grid(root, sz)?;
         let r = dot_r.round().max(1.0) as i32;

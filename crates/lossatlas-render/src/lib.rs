@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod animation;
+mod basin_figure;
 mod colorbar;
 pub mod colormap;
 mod contour_figure;
@@ -26,6 +27,7 @@ mod surface;
 mod xy_chart;
 
 pub use animation::{frame_steps, paths_at, render_gif, GifOptions};
+pub use basin_figure::BasinFigure;
 pub use contour_figure::{Aspect, ContourFigure};
 pub use error::{Error, Result};
 pub use fit_figure::FitFigure;
@@ -33,4 +35,6 @@ pub use loss_curve::{LossCurveFigure, LossScale};
 pub use output::{render, Figure, ImageFormat};
 pub use overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay, PATH_COLORS};
 pub use panels::{Layout, Panels};
+/// The colour type of every overlay, re-exported so callers need not depend on plotters.
+pub use plotters::style::RGBColor;
 pub use surface::SurfaceFigure;

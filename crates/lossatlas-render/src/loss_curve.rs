@@ -42,11 +42,12 @@ pub enum LossScale {
 /// Built by value: `LossCurveFigure::new().run("adam lr=0.1", PATH_COLORS[0], losses, stopped)`,
 /// where `losses[i]` is the loss after `i` steps (the start is step 0). Values that are not finite
 /// are left out. A run that [`Stopped::Diverged`] ends in a cross at its last finite loss with a
-/// note "diverged at step N"; when its loss ran far above every other run (more than three decades
-/// on a log axis), the axis stops there and the line leaves through the top of the frame, marked
-/// where it leaves. A [`Stopped::Converged`] run ends in a dot. The caller writes the legend text,
-/// e.g. with a " (diverged)" suffix. Render it with [`crate::render`];
-/// [`LossCurveFigure::DEFAULT_SIZE`] suits it.
+/// note "diverged at step N (loss L)"; when its loss ran far above every other run (more than
+/// three decades on a log axis), the axis stops there and the line leaves through the top of the
+/// frame, marked by an arrowhead where it leaves. A [`Stopped::Converged`] run ends in a dot. The
+/// caller writes the legend text, e.g. with a " (diverged)" suffix. The legend is placed as in
+/// [`crate::FitFigure`]: in a free corner, else outside the plot. Render it with
+/// [`crate::render`]; [`LossCurveFigure::DEFAULT_SIZE`] suits it.
 #[derive(Debug, Clone, Default)]
 pub struct LossCurveFigure {
     runs: Vec<LossRun>,
@@ -219,36 +220,36 @@ impl Figure for LossCurveFigure {
                 text: r.label.clone(),
             })
             .collect();
-        let legend = Legend::new(root, entries, sz);
+        let mut legend = Legend::new(root, entries, sz);
         let note_font = (FAMILY, sz.note).into_font();
         let marker_r = sz.len(6.0);
 
-        let layout = |right_extra: f64| -> Result<(Chart, Vec<RunGeometry>, Vec<(Rect, String)>)> {
-            let chart = Chart::layout(root, sz, text, xs, ys, right_extra)?;
+        let geometry = |chart: &Chart| {
             let frame = chart.plot.inflate(0.5);
-            let geometry: Vec<RunGeometry> =
-                self.runs.iter().map(|r| run_geometry(r, &chart, &frame)).collect();
-            let notes = diverged_notes(root, &self.runs, &geometry, &chart, &note_font, marker_r);
-            Ok((chart, geometry, notes))
+            let runs: Vec<RunGeometry> = self.runs.iter().map(|r| run_geometry(r, chart, &frame)).collect();
+            let notes = diverged_notes(root, &self.runs, &runs, chart, &note_font, marker_r);
+            (runs, notes)
         };
-        let (mut chart, mut geometry, mut notes) = layout(0.0)?;
-        let mut legend_rect = None;
-        if !legend.is_empty() {
-            let mut obstacles = Vec::new();
-            for g in &geometry {
-                sample_pieces(&g.pieces, sz.len(3.0), &mut obstacles);
-                obstacles.extend(g.end.map(|(p, _)| p));
+        let obstacles = |chart: &Chart| {
+            let (runs, notes) = geometry(chart);
+            let mut points = Vec::new();
+            for g in &runs {
+                sample_pieces(&g.pieces, sz.len(3.0), &mut points);
+                points.extend(g.end.map(|(p, _)| p));
             }
             for (r, _) in &notes {
-                obstacles.extend([(r.x0, r.y0), (r.x1, r.y0), (r.x0, r.y1), (r.x1, r.y1)]);
-                obstacles.push(((r.x0 + r.x1) / 2.0, (r.y0 + r.y1) / 2.0));
+                // The corners and the middle of the box, spaced finer than a legend row.
+                let n = ((r.x1 - r.x0) / sz.len(8.0)).ceil().max(1.0) as usize;
+                for k in 0..=n {
+                    let x = r.x0 + (r.x1 - r.x0) * k as f64 / n as f64;
+                    points.extend([(x, r.y0), (x, r.y1)]);
+                }
             }
-            legend_rect = legend.free_corner(&chart.plot, &obstacles, marker_r, sz);
-            if legend_rect.is_none() {
-                (chart, geometry, notes) = layout(legend.outside_width(sz))?;
-                legend_rect = Some(legend.outside(&chart.plot, sz));
-            }
-        }
+            points
+        };
+        let (chart, legend_rect) =
+            Chart::with_legend(root, sz, text, (xs, ys), &mut legend, obstacles, marker_r)?;
+        let (geometry, notes) = geometry(&chart);
 
         chart.draw_grid(root, sz)?;
         let line_w = sz.px(2.4, 1);

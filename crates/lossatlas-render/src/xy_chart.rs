@@ -228,25 +228,38 @@ pub(crate) struct Chart {
     x_ticks: Ticks,
     y_ticks: Ticks,
     title_h: f64,
+    /// The area's size in pixels.
+    area: (f64, f64),
+    /// The room kept free right of and below the plot's labels.
+    reserve: Reserve,
+    /// The empty strip along the bottom edge of the area.
+    bottom_margin: f64,
+}
+
+/// Room kept free beside a chart's plot for a legend, in pixels.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Reserve {
+    pub right: f64,
+    pub bottom: f64,
 }
 
 impl Chart {
-    /// Lays out a chart in `area`, leaving `right_extra` pixels free right of the plot (for a
-    /// legend outside it).
+    /// Lays out a chart in `area`, keeping the `reserve` free right of the plot and below the x
+    /// axis labels.
     pub fn layout<DB: DrawingBackend>(
         area: &DrawingArea<DB, Shift>,
         sz: Sizes,
         text: ChartText,
         xs: Scale,
         ys: Scale,
-        right_extra: f64,
+        reserve: Reserve,
     ) -> Result<Chart> {
         let (aw, ah) = area.dim_in_pixel();
         let (aw, ah) = (aw as f64, ah as f64);
         let title_h = if text.title.is_empty() { sz.len(14.0) } else { 2.1 * sz.title };
         let tick_font = (FAMILY, sz.tick).into_font();
-        let n_x = (((aw - right_extra) / (sz.tick * 6.0)) as usize).clamp(3, 10);
-        let n_y = ((ah / (sz.tick * 3.5)) as usize).clamp(3, 10);
+        let n_x = (((aw - reserve.right) / (sz.tick * 6.0)) as usize).clamp(3, 10);
+        let n_y = (((ah - reserve.bottom) / (sz.tick * 3.5)) as usize).clamp(3, 10);
         let x_ticks = xs.ticks(n_x);
         let y_ticks = ys.ticks(n_y);
         let widest_y = y_ticks.major.iter().map(|(_, t)| measure(area, t, &tick_font).0).fold(0.0, f64::max);
@@ -257,16 +270,87 @@ impl Chart {
             sz.tick + tick_len + sz.len(8.0) + if text.x_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
         // The last x tick label is centred on its tick and may reach past the plot's right edge.
         let last_x = x_ticks.major.last().map(|(_, t)| measure(area, t, &tick_font).0).unwrap_or(0.0);
-        let right = (last_x / 2.0 + sz.len(4.0)).max(sz.len(18.0)) + right_extra;
-        let plot =
-            Rect { x0: sz.len(10.0) + y_area, y0: title_h, x1: aw - right, y1: ah - sz.len(8.0) - x_area };
+        let right = (last_x / 2.0 + sz.len(4.0)).max(sz.len(18.0)) + reserve.right;
+        let bottom_margin = sz.len(8.0);
+        let plot = Rect {
+            x0: sz.len(10.0) + y_area,
+            y0: title_h,
+            x1: aw - right,
+            y1: ah - bottom_margin - x_area - reserve.bottom,
+        };
         if plot.x1 - plot.x0 < 60.0 || plot.y1 - plot.y0 < 60.0 {
             return Err(Error::Invalid(format!(
                 "a chart of {}x{} pixels leaves no room for its plot; use a larger picture",
                 aw as u32, ah as u32
             )));
         }
-        Ok(Chart { plot, xs, ys, x_ticks, y_ticks, title_h })
+        Ok(Chart { plot, xs, ys, x_ticks, y_ticks, title_h, area: (aw, ah), reserve, bottom_margin })
+    }
+
+    /// Lays out a chart with its legend: inside the plot, in a corner where it covers none of
+    /// the points `obstacles` returns for a layout (each `reach` pixels large), if there is one;
+    /// else outside, right of the plot or below it in columns, whichever leaves the larger plot.
+    /// Returns the chart and where the legend goes (none for an empty legend).
+    pub fn with_legend<DB: DrawingBackend>(
+        area: &DrawingArea<DB, Shift>,
+        sz: Sizes,
+        text: ChartText,
+        (xs, ys): (Scale, Scale),
+        legend: &mut Legend,
+        obstacles: impl Fn(&Chart) -> Vec<(f64, f64)>,
+        reach: f64,
+    ) -> Result<(Chart, Option<Rect>)> {
+        let inside = Chart::layout(area, sz, text, xs, ys, Reserve::default())?;
+        if legend.is_empty() {
+            return Ok((inside, None));
+        }
+        if let Some(r) = legend.free_corner(&inside.plot, &obstacles(&inside), reach, sz) {
+            return Ok((inside, Some(r)));
+        }
+        let gap = sz.len(12.0);
+        legend.set_columns(1);
+        let right =
+            Chart::layout(area, sz, text, xs, ys, Reserve { right: legend.size.0 + gap, bottom: 0.0 });
+        // Below: as many columns as fit under the plot.
+        let (_, column_w) = legend.column_width();
+        let room = inside.plot.x1 - inside.plot.x0;
+        let columns = ((room / column_w).floor() as usize).clamp(1, legend.len());
+        // Fewer columns when the rows stay the same (7 entries in 4 columns take 2 rows, as in 4).
+        let rows = legend.len().div_ceil(columns);
+        let columns = legend.len().div_ceil(rows);
+        legend.set_columns(columns);
+        let below_fits = legend.size.0 <= inside.area.0 - 2.0 * sz.len(8.0);
+        let below =
+            Chart::layout(area, sz, text, xs, ys, Reserve { right: 0.0, bottom: legend.size.1 + gap });
+        let plot_area =
+            |c: &Result<Chart>| c.as_ref().map_or(0.0, |c| (c.plot.x1 - c.plot.x0) * (c.plot.y1 - c.plot.y0));
+        if below_fits && plot_area(&below) >= plot_area(&right) {
+            let chart = below?;
+            let rect = chart.legend_below(legend);
+            Ok((chart, Some(rect)))
+        } else {
+            legend.set_columns(1);
+            let chart = right?;
+            let rect = chart.legend_right(legend, gap);
+            Ok((chart, Some(rect)))
+        }
+    }
+
+    /// The legend's place in the reserve right of the plot, level with its top.
+    fn legend_right(&self, legend: &Legend, gap: f64) -> Rect {
+        let x0 = self.plot.x1 + (self.area.0 - self.plot.x1 - legend.size.0).min(gap);
+        Rect { x0, y0: self.plot.y0, x1: x0 + legend.size.0, y1: self.plot.y0 + legend.size.1 }
+    }
+
+    /// The legend's place in the reserve at the bottom, centred under the plot where it fits.
+    /// The bottom margin is kept, as in [`Chart::layout`].
+    fn legend_below(&self, legend: &Legend) -> Rect {
+        let (aw, ah) = self.area;
+        let (w, h) = legend.size;
+        let x0 = ((self.plot.x0 + self.plot.x1 - w) / 2.0).clamp(4.0, (aw - w - 4.0).max(4.0));
+        // The reserve ends the chart's bottom margin above the area's edge; the gap is above it.
+        let y0 = ah - self.bottom_margin - h;
+        Rect { x0, y0, x1: x0 + w, y1: y0 + h }
     }
 
     /// The pixel position of (x, y); not finite when either value cannot be placed.
@@ -344,8 +428,10 @@ impl Chart {
                 font = (FAMILY, sz.title * (aw as f64 - 8.0) / tw).into_font();
             }
             let tw = measure(area, text.title, &font).0;
-            let cx =
-                ((p.x0 + p.x1) / 2.0).clamp(tw / 2.0 + 4.0, (aw as f64 - tw / 2.0 - 4.0).max(tw / 2.0 + 4.0));
+            // Centred over the plot and a legend right of it.
+            let right = (p.x1 + self.reserve.right).min(aw as f64);
+            let cx = ((p.x0 + right) / 2.0)
+                .clamp(tw / 2.0 + 4.0, (aw as f64 - tw / 2.0 - 4.0).max(tw / 2.0 + 4.0));
             let st = font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
             area.draw(&Text::new(text.title.to_string(), round((cx, self.title_h / 2.0)), st))?;
         }
@@ -454,11 +540,13 @@ pub(crate) struct LegendEntry {
     pub text: String,
 }
 
-/// A measured legend.
+/// A measured legend, in one or more columns (filled top to bottom, then left to right).
 #[derive(Debug, Clone)]
 pub(crate) struct Legend {
     entries: Vec<LegendEntry>,
     pub size: (f64, f64),
+    widest: f64,
+    columns: usize,
     pad: f64,
     icon_w: f64,
     row_h: f64,
@@ -472,23 +560,49 @@ impl Legend {
     ) -> Legend {
         let font = (FAMILY, sz.note).into_font();
         let widest = entries.iter().map(|e| measure(area, &e.text, &font).0).fold(0.0, f64::max);
-        let pad = 0.6 * sz.note;
-        let icon_w = 2.2 * sz.note;
-        let row_h = 1.45 * sz.note;
-        let size = (
-            2.0 * pad + icon_w + 0.4 * sz.note + widest,
-            2.0 * pad + row_h * entries.len() as f64 - 0.3 * sz.note,
-        );
-        Legend { entries, size, pad, icon_w, row_h }
+        let mut legend = Legend {
+            entries,
+            size: (0.0, 0.0),
+            widest,
+            columns: 1,
+            pad: 0.6 * sz.note,
+            icon_w: 2.2 * sz.note,
+            row_h: 1.45 * sz.note,
+        };
+        legend.set_columns(1);
+        legend
     }
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    /// The room a legend outside the plot, right of it, needs.
-    pub fn outside_width(&self, sz: Sizes) -> f64 {
-        self.size.0 + sz.len(14.0)
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The width of an entry (icon and widest text) and of a column with the gap after it.
+    fn column_width(&self) -> (f64, f64) {
+        let entry = self.icon_w + 0.4 * self.note() + self.widest;
+        (entry, entry + 1.5 * self.note())
+    }
+
+    /// The text size, recovered from the row height.
+    fn note(&self) -> f64 {
+        self.row_h / 1.45
+    }
+
+    fn rows(&self) -> usize {
+        self.entries.len().div_ceil(self.columns)
+    }
+
+    fn set_columns(&mut self, columns: usize) {
+        self.columns = columns.clamp(1, self.entries.len().max(1));
+        let (entry, column) = self.column_width();
+        self.size = (
+            2.0 * self.pad + (self.columns - 1) as f64 * column + entry,
+            2.0 * self.pad + self.row_h * self.rows() as f64 - 0.3 * self.note(),
+        );
     }
 
     /// A corner of `plot` where the legend covers none of `obstacles` (each `reach` pixels
@@ -510,12 +624,6 @@ impl Legend {
         })
     }
 
-    /// Where the legend goes outside the plot: right of it, level with its top.
-    pub fn outside(&self, plot: &Rect, sz: Sizes) -> Rect {
-        let x0 = plot.x1 + sz.len(12.0);
-        Rect { x0, y0: plot.y0, x1: x0 + self.size.0, y1: plot.y0 + self.size.1 }
-    }
-
     pub fn draw<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
@@ -525,9 +633,12 @@ impl Legend {
         area.draw(&Rectangle::new(rect.corners(), WHITE.mix(0.92).filled()))?;
         area.draw(&Rectangle::new(rect.corners(), RGBColor(150, 150, 150).stroke_width(sz.px(1.0, 1))))?;
         let font = (FAMILY, sz.note).into_font();
+        let rows = self.rows();
+        let (_, column_w) = self.column_width();
         for (k, e) in self.entries.iter().enumerate() {
-            let cy = rect.y0 + self.pad + self.row_h * k as f64 + 0.5 * (self.row_h - 0.3 * sz.note);
-            let ix = rect.x0 + self.pad;
+            let (col, row) = (k / rows, k % rows);
+            let cy = rect.y0 + self.pad + self.row_h * row as f64 + 0.5 * (self.row_h - 0.3 * sz.note);
+            let ix = rect.x0 + self.pad + col as f64 * column_w;
             let line = |color: RGBColor| -> Result<()> {
                 let seg = vec![round((ix, cy)), round((ix + self.icon_w, cy))];
                 area.draw(&PathElement::new(seg, color.stroke_width(sz.px(2.6, 1))))?;
@@ -602,6 +713,50 @@ mod tests {
         assert_eq!(labels(&Scale::log(0.006, 0.06).ticks(8)), ["0.01", "0.02", "0.05"]);
         // Very short: linear steps.
         assert!(Scale::log(1.01, 1.05).ticks(8).major.len() >= 2);
+    }
+
+    #[test]
+    fn a_legend_goes_in_a_free_corner_or_outside_the_plot() {
+        crate::font::ensure_registered();
+        let mut rgb = vec![0u8; 800 * 600 * 3];
+        let root = BitMapBackend::with_buffer(&mut rgb, (800, 600)).into_drawing_area();
+        let sz = Sizes::for_area(800, 600);
+        let text = ChartText { title: "t", x_label: "x", y_label: "y" };
+        let scales = (Scale::linear(0.0, 1.0), Scale::linear(0.0, 1.0));
+        let entries = |n: usize| {
+            (0..n)
+                .map(|k| LegendEntry { icon: LegendIcon::Line(BLACK), text: format!("run number {k}") })
+                .collect::<Vec<_>>()
+        };
+        // Data along the rising diagonal: the upper-left corner is free.
+        let diagonal = |c: &Chart| (0..=100).map(|i| c.px(i as f64 / 100.0, i as f64 / 100.0)).collect();
+        let mut legend = Legend::new(&root, entries(3), sz);
+        let (chart, rect) = Chart::with_legend(&root, sz, text, scales, &mut legend, diagonal, 0.0).unwrap();
+        let rect = rect.unwrap();
+        assert!(
+            rect.x0 < (chart.plot.x0 + chart.plot.x1) / 2.0 && rect.y0 < chart.plot.y0 + 20.0,
+            "{rect:?}"
+        );
+        // Data everywhere: the legend goes outside, below the plot in columns for many entries.
+        let everywhere = |c: &Chart| {
+            (0..=40)
+                .flat_map(|i| (0..=40).map(move |j| (i, j)))
+                .map(|(i, j)| c.px(i as f64 / 40.0, j as f64 / 40.0))
+                .collect()
+        };
+        for n in [2, 9] {
+            let mut legend = Legend::new(&root, entries(n), sz);
+            let (chart, rect) =
+                Chart::with_legend(&root, sz, text, scales, &mut legend, everywhere, 0.0).unwrap();
+            let rect = rect.unwrap();
+            assert!(!rect.intersects(&chart.plot), "{n} entries: {rect:?} on {:?}", chart.plot);
+            assert!(rect.x1 <= 800.0 && rect.y1 <= 600.0, "{rect:?}");
+        }
+        let mut empty = Legend::new(&root, Vec::new(), sz);
+        assert!(Chart::with_legend(&root, sz, text, scales, &mut empty, everywhere, 0.0)
+            .unwrap()
+            .1
+            .is_none());
     }
 
     #[test]

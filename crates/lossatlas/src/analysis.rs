@@ -260,10 +260,11 @@ impl CriticalKind {
         }
     }
 
-    /// Classifies eigenvalues; those smaller than `1e-9` times the largest magnitude count as zero.
+    /// Classifies eigenvalues; those smaller than `1e-6` times the largest magnitude count as zero
+    /// (a ridge or valley floor along which the loss is flat to rounding).
     pub fn of(eigenvalues: &[f64]) -> CriticalKind {
         let scale = eigenvalues.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let zero = 1e-9 * scale;
+        let zero = 1e-6 * scale;
         if scale == 0.0 || eigenvalues.iter().any(|v| v.abs() <= zero) {
             CriticalKind::Degenerate
         } else if eigenvalues.iter().all(|&v| v > 0.0) {
@@ -564,7 +565,9 @@ mod tests {
         .unwrap();
         let options = crate::RunOptions { max_steps: 60, tolerance: 0.0, ..Default::default() };
         let t = crate::run(&obj, &spec, &[0.0, 0.0], &options).unwrap();
-        let err = |s: &crate::Step| (s.params[0] - 0.825_714_285_714_285_7).hypot(s.params[1] - 1.485_714_285_714_285_7);
+        let err = |s: &crate::Step| {
+            (s.params[0] - 0.825_714_285_714_285_7).hypot(s.params[1] - 1.485_714_285_714_285_7)
+        };
         let observed = (err(&t.steps()[60]) / err(&t.steps()[30])).powf(1.0 / 30.0);
         // At the optimum the iteration matrix has a repeated eigenvalue, so the observed rate
         // carries a polynomial factor; it must still be close to the predicted 0.705.

@@ -335,8 +335,10 @@ fn clip_triangle(triangle: &[[f64; 3]; 3], lower: f64, upper: f64) -> Vec<Point>
 }
 
 /// `count` levels spread over the finite values of `landscape`: log-spaced when the positive
-/// values span more than two decades (loss surfaces usually do), else evenly spaced. The levels
-/// lie strictly inside the range, so each one draws a line. Empty when no two values differ.
+/// values span more than two decades (loss surfaces usually do), else evenly spaced, each rounded
+/// to two significant digits so labels read 0.4 or 15 rather than 0.403 or 15.3 (as long as
+/// rounding keeps them distinct). The levels lie strictly inside the range, so each one draws a
+/// line. Empty when no two values differ.
 pub fn auto_levels(landscape: &Landscape, count: usize) -> Vec<f64> {
     let Some((lo, hi)) = landscape.finite_range() else {
         return Vec::new();
@@ -345,11 +347,34 @@ pub fn auto_levels(landscape: &Landscape, count: usize) -> Vec<f64> {
         return Vec::new();
     }
     let positive_lo = if lo > 0.0 { lo } else { f64::NAN };
-    if positive_lo.is_finite() && hi / positive_lo > 100.0 {
+    let raw: Vec<f64> = if positive_lo.is_finite() && hi / positive_lo > 100.0 {
         let (a, b) = (positive_lo.ln(), hi.ln());
         (1..=count).map(|k| (a + (b - a) * k as f64 / (count + 1) as f64).exp()).collect()
     } else {
         (1..=count).map(|k| lo + (hi - lo) * k as f64 / (count + 1) as f64).collect()
+    };
+    let rounded: Vec<f64> = raw.iter().map(|&l| round_significant(l, 2)).collect();
+    let distinct = rounded.windows(2).all(|w| w[0] < w[1]);
+    let inside = rounded.iter().all(|&l| l > lo && l < hi);
+    if distinct && inside {
+        rounded
+    } else {
+        raw
+    }
+}
+
+/// `value` rounded to `digits` significant digits.
+fn round_significant(value: f64, digits: i32) -> f64 {
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    let scale = 10f64.powi(digits - 1 - value.abs().log10().floor() as i32);
+    // Dividing by an exact power of ten (rather than multiplying by its inverse) gives the
+    // nearest double to the decimal, e.g. 0.4 and not 0.4000000000000001.
+    if scale >= 1.0 {
+        (value * scale).round() / scale
+    } else {
+        (value / (1.0 / scale).round()).round() * (1.0 / scale).round()
     }
 }
 
@@ -487,10 +512,13 @@ mod tests {
         let l = grid_of(|u, v| (u * u + v * v) * 1000.0 + 0.01, 21, -1.0, 1.0);
         let levels = auto_levels(&l, 5);
         assert_eq!(levels.len(), 5);
+        // Range 0.01 .. 2000.01: log-spaced by a factor (2e5)^(1/6) = 7.647, so the first level is
+        // 0.07647, rounded to 2 digits.
         let ratios: Vec<f64> = levels.windows(2).map(|w| w[1] / w[0]).collect();
         for r in &ratios {
-            assert!((r - ratios[0]).abs() < 1e-9 * ratios[0]);
+            assert!((r - 7.66).abs() < 0.5, "{levels:?}");
         }
+        assert_eq!(levels[0], 0.076, "{levels:?}");
         let flat = grid_of(|u, _| u + 5.0, 11, 0.0, 1.0);
         let even = auto_levels(&flat, 4);
         for (got, want) in even.iter().zip([5.2, 5.4, 5.6, 5.8]) {

@@ -363,9 +363,11 @@ mod tests {
     fn closed_form_with_swapped_axes_and_on_a_skew_plane() {
         let (obj, _, grid) = seed_grid(9);
         let direct_obj = obj.clone().without_closed_form();
-        let swapped = Plane::new(vec![0.0, 0.0], vec![0.0, 1.0], vec![1.0, 0.0], ["b".into(), "k".into()]).unwrap();
+        let swapped =
+            Plane::new(vec![0.0, 0.0], vec![0.0, 1.0], vec![1.0, 0.0], ["b".into(), "k".into()]).unwrap();
         assert_eq!(swapped.axis_indices(), Some((1, 0)));
-        let skew = Plane::new(vec![0.8, 1.5], vec![0.6, 0.8], vec![-0.8, 0.6], ["d1".into(), "d2".into()]).unwrap();
+        let skew =
+            Plane::new(vec![0.8, 1.5], vec![0.6, 0.8], vec![-0.8, 0.6], ["d1".into(), "d2".into()]).unwrap();
         assert_eq!(skew.axis_indices(), None);
         for plane in [swapped, skew] {
             let closed = evaluate(&obj, &plane, &grid).unwrap();

@@ -49,7 +49,9 @@ pub fn report(objective: &Objective, landscape: &lossatlas::Landscape, transform
     };
     let method = match minimum.method {
         MinimumMethod::ClosedForm => json!({"method": "closed form (least squares)"}),
-        MinimumMethod::Newton(n) => json!({"method": "best grid point refined by Newton's method", "iterations": n}),
+        MinimumMethod::Newton(n) => {
+            json!({"method": "best grid point refined by Newton's method", "iterations": n})
+        }
     };
     let on_grid = landscape.u().contains(minimum.theta[0]) && landscape.v().contains(minimum.theta[1]);
     out["minimum"] = json!({
@@ -63,7 +65,8 @@ pub fn report(objective: &Objective, landscape: &lossatlas::Landscape, transform
     out["hessian"] = json!(hessian.chunks(n).map(|r| r.to_vec()).collect::<Vec<_>>());
     match SymmetricEigen::new(&hessian, n) {
         None => {
-            out["statement"] = json!("the Hessian at the minimum is not finite, so curvature cannot be measured there");
+            out["statement"] =
+                json!("the Hessian at the minimum is not finite, so curvature cannot be measured there");
         }
         Some(eigen) => {
             out["eigenvalues"] = json!(eigen.values);
@@ -129,21 +132,40 @@ fn fmt(x: f64) -> String {
     }
 }
 
+/// A whole number of steps.
+fn count(v: &Value) -> String {
+    v.as_f64().map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into())
+}
+
 fn list(v: &Value) -> String {
     v.as_array().map(|a| a.iter().map(num).collect::<Vec<_>>().join(", ")).unwrap_or_default()
 }
 
 fn print_report(r: &Value) {
-    let names: Vec<String> =
-        r["params"].as_array().unwrap_or(&Vec::new()).iter().filter_map(|v| v.as_str().map(String::from)).collect();
-    println!("model      y = {}   loss {}   data {} ({} rows)   transform {}", r["model"].as_str().unwrap_or(""),
-        r["loss"].as_str().unwrap_or(""), r["data"]["name"].as_str().unwrap_or(""), r["data"]["rows"], r["transform"].as_str().unwrap_or(""));
+    let names: Vec<String> = r["params"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    println!(
+        "model      y = {}   loss {}   data {} ({} rows)   transform {}",
+        r["model"].as_str().unwrap_or(""),
+        r["loss"].as_str().unwrap_or(""),
+        r["data"]["name"].as_str().unwrap_or(""),
+        r["data"]["rows"],
+        r["transform"].as_str().unwrap_or("")
+    );
     if r["minimum"].is_null() {
         println!("{}", r["statement"].as_str().unwrap_or(""));
         return;
     }
     let m = &r["minimum"];
-    let at: Vec<String> = names.iter().zip(m["at"].as_array().unwrap_or(&Vec::new())).map(|(n, v)| format!("{n} = {}", num(v))).collect();
+    let at: Vec<String> = names
+        .iter()
+        .zip(m["at"].as_array().unwrap_or(&Vec::new()))
+        .map(|(n, v)| format!("{n} = {}", num(v)))
+        .collect();
     let how = match m["found_by"]["iterations"].as_u64() {
         Some(i) => format!("{}, {i} iterations", m["found_by"]["method"].as_str().unwrap_or("")),
         None => m["found_by"]["method"].as_str().unwrap_or("").to_string(),
@@ -159,7 +181,12 @@ fn print_report(r: &Value) {
     }
     if let (Some(vals), Some(vecs)) = (r["eigenvalues"].as_array(), r["eigenvectors"].as_array()) {
         for (i, (val, vec)) in vals.iter().zip(vecs).enumerate() {
-            println!("{}{}  along ({})", if i == 0 { "eigen      " } else { "           " }, num(val), list(vec));
+            println!(
+                "{}{}  along ({})",
+                if i == 0 { "eigen      " } else { "           " },
+                num(val),
+                list(vec)
+            );
         }
     }
     if r["condition_number"].is_number() {
@@ -167,9 +194,14 @@ fn print_report(r: &Value) {
         let mo = &r["momentum"];
         println!("condition  {}", num(&r["condition_number"]));
         println!("gd         stable for lr < {} (2 / lambda_max); best lr {} contracts the error by {} a step, {} steps to 1e-6",
-            num(&gd["max_stable_learning_rate"]), num(&gd["best_learning_rate"]), num(&gd["contraction_per_step"]), gd["steps_to_shrink_error_1e-6"]);
-        println!("momentum   best lr {} with momentum {} contracts by {} a step, {} steps to 1e-6",
-            num(&mo["best_learning_rate"]), num(&mo["best_momentum"]), num(&mo["contraction_per_step"]), mo["steps_to_shrink_error_1e-6"]);
+            num(&gd["max_stable_learning_rate"]), num(&gd["best_learning_rate"]), num(&gd["contraction_per_step"]), count(&gd["steps_to_shrink_error_1e-6"]));
+        println!(
+            "momentum   best lr {} with momentum {} contracts by {} a step, {} steps to 1e-6",
+            num(&mo["best_learning_rate"]),
+            num(&mo["best_momentum"]),
+            num(&mo["contraction_per_step"]),
+            count(&mo["steps_to_shrink_error_1e-6"])
+        );
     }
     if let Some(statement) = r["statement"].as_str() {
         println!("note       {statement}");
@@ -177,24 +209,35 @@ fn print_report(r: &Value) {
     if let Some(points) = r["critical_points"].as_array() {
         println!("critical points in range: {}", points.len());
         for p in points {
-            let at: Vec<String> = names.iter().zip(p["at"].as_array().unwrap_or(&Vec::new())).map(|(n, v)| format!("{n} = {}", num(v))).collect();
-            println!("  {:<10} {}   loss {}   eigenvalues {}", p["kind"].as_str().unwrap_or(""), at.join(", "), num(&p["loss"]), list(&p["eigenvalues"]));
+            let at: Vec<String> = names
+                .iter()
+                .zip(p["at"].as_array().unwrap_or(&Vec::new()))
+                .map(|(n, v)| format!("{n} = {}", num(v)))
+                .collect();
+            println!(
+                "  {:<10} {}   loss {}   eigenvalues {}",
+                p["kind"].as_str().unwrap_or(""),
+                at.join(", "),
+                num(&p["loss"]),
+                list(&p["eigenvalues"])
+            );
         }
     }
 }
 
-/// Condition number and learning-rate limits for every transform, as a table.
-fn transform_table(args: &AnalyzeArgs, problem: &settings::Problem) -> Result<()> {
+/// Condition number, learning-rate limit and predicted step counts for every input transform, one
+/// JSON object per transform (a transform that cannot apply gets a `statement`).
+pub fn transform_rows(problem: &settings::Problem, grid_args: &crate::args::GridArgs) -> Result<Vec<Value>> {
     let mut rows = Vec::new();
     for t in Transform::ALL {
         let objective = match problem.objective(t) {
             Ok(o) => o,
             Err(e) => {
-                rows.push(json!({"transform": t.name(), "statement": format!("{e:#}")}));
+                rows.push(json!({"transform": t.name(), "description": t.description(), "statement": format!("{e:#}")}));
                 continue;
             }
         };
-        let grid = settings::grid(&args.grid, objective.param_names())?;
+        let grid = settings::grid(grid_args, objective.param_names())?;
         let plane = Plane::parameter_axes(objective.param_names())?;
         let landscape = evaluate(&objective, &plane, &grid)?;
         let mut row = json!({"transform": t.name(), "description": t.description()});
@@ -212,11 +255,20 @@ fn transform_table(args: &AnalyzeArgs, problem: &settings::Problem) -> Result<()
         }
         rows.push(row);
     }
+    Ok(rows)
+}
+
+/// Condition number and learning-rate limits for every transform, as a table.
+fn transform_table(args: &AnalyzeArgs, problem: &settings::Problem) -> Result<()> {
+    let rows = transform_rows(problem, &args.grid)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!("{:<10} {:>10} {:>12} {:>10} {:>14}", "transform", "condition", "stable lr <", "gd steps", "momentum steps");
+    println!(
+        "{:<10} {:>10} {:>12} {:>10} {:>14}",
+        "transform", "condition", "stable lr <", "gd steps", "momentum steps"
+    );
     for row in &rows {
         match row["statement"].as_str() {
             Some(s) => println!("{:<10} {s}", row["transform"].as_str().unwrap_or("")),
@@ -225,8 +277,8 @@ fn transform_table(args: &AnalyzeArgs, problem: &settings::Problem) -> Result<()
                 row["transform"].as_str().unwrap_or(""),
                 num(&row["condition_number"]),
                 num(&row["max_stable_learning_rate"]),
-                row["gd_steps_to_1e-6"],
-                row["momentum_steps_to_1e-6"]
+                count(&row["gd_steps_to_1e-6"]),
+                count(&row["momentum_steps_to_1e-6"])
             ),
         }
     }

@@ -2,7 +2,9 @@
 
 use anyhow::{bail, Result};
 use lossatlas::analysis::{basins, critical_points, BasinLabel, CriticalKind};
-use lossatlas::{evaluate, Axis, GridSpec, OptimizerSpec, Plane, RunOptions, Transform, DEFAULT_GRID_BUDGET_BYTES};
+use lossatlas::{
+    evaluate, Axis, GridSpec, OptimizerSpec, Plane, RunOptions, Transform, DEFAULT_GRID_BUDGET_BYTES,
+};
 use lossatlas_render::{render, BasinFigure};
 use serde_json::json;
 
@@ -47,7 +49,9 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
         .filter(|p| p.kind == CriticalKind::Minimum)
         .collect();
     if minima.is_empty() {
-        eprintln!("note: no minimum with positive curvature lies in range; every start is labelled `no minimum`");
+        eprintln!(
+            "note: no minimum with positive curvature lies in range; every start is labelled `no minimum`"
+        );
     }
     let starts = GridSpec::new(
         Axis::new(names[0].clone(), grid.u().min(), grid.u().max(), args.starts)?,
@@ -75,15 +79,35 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
     println!("  no minimum reached: {} starts", count(BasinLabel::Elsewhere));
     println!("  diverged: {} starts", count(BasinLabel::Diverged));
 
-    let title = args.title.clone().unwrap_or_else(|| format!("basins of y = {} under {}", problem.model.name(), spec.label()));
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("basins of y = {} under {}", problem.model.name(), spec.label()));
     let legend: Vec<([f64; 2], String)> = minima
         .iter()
         .enumerate()
         .map(|(k, m)| {
-            (m.at, format!("min {}: {}={:.3}, {}={:.3}, L={:.4}", k + 1, names[0], m.at[0], names[1], m.at[1], m.loss))
+            (
+                m.at,
+                format!(
+                    "min {}: {}={:.3}, {}={:.3}, L={:.4}",
+                    k + 1,
+                    names[0],
+                    m.at[0],
+                    names[1],
+                    m.at[1],
+                    m.loss
+                ),
+            )
         })
         .collect();
-    let figure = BasinFigure::new(starts.u(), starts.v(), &labels).minima(legend).title(title).landscape(&landscape);
+    let levels = lossatlas::auto_levels(&landscape, 10);
+    let figure = BasinFigure::new(&starts, labels.clone())?
+        .minima(legend)
+        .title(title)
+        .x_label(names[0].clone())
+        .y_label(names[1].clone())
+        .landscape(&landscape, levels);
     for (path, format) in &outputs {
         write_atomic(path, &render(&figure, *format, size)?)?;
         eprintln!("wrote {}", path.display());

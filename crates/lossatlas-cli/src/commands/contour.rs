@@ -55,6 +55,13 @@ pub fn run(args: &ContourArgs) -> Result<()> {
         .log_color(args.picture.log_color)
         .label_lines(!args.levels.no_labels)
         .aspect(settings::aspect(&args.aspect));
+    let figure = if args.analysis {
+        figure
+            .markers(crate::overlays::critical_markers(&objective, &landscape))
+            .segments(crate::overlays::eigen_axes(&objective, &landscape, &levels))
+    } else {
+        figure
+    };
     for (path, format) in &outputs {
         write_atomic(path, &render(&figure, *format, size)?)?;
         eprintln!("wrote {}", path.display());

@@ -183,24 +183,20 @@ pub fn run(args: &DescendArgs) -> Result<()> {
         let mut figure = LossCurveFigure::new().title("loss per step");
         for (run, path) in runs.iter().zip(&paths) {
             let losses = run.trajectory.steps().iter().map(|s| s.loss).collect();
-            figure = figure.run(
-                path.label.clone(),
-                path.color,
-                losses,
-                run.trajectory.stopped() == Stopped::Diverged,
-            );
+            figure = figure.run(path.label.clone(), path.color, losses, run.trajectory.stopped());
         }
         for (path, format) in &outputs.loss {
             write(path, render(&figure, *format, (800, 550))?)?;
         }
     }
     if let Some(path) = &outputs.gif {
-        let frames = lossatlas_render::frame_steps(args.steps, 100);
-        let bytes = lossatlas_render::contour_animation(
-            |step| contour(truncate(&paths, step)),
+        let longest = runs.iter().map(|r| r.trajectory.last().step).max().unwrap_or(0);
+        let frames = lossatlas_render::frame_steps(longest, 100);
+        let options = lossatlas_render::GifOptions { total_steps: Some(longest), ..Default::default() };
+        let bytes = lossatlas_render::render_gif(
+            |step| contour(lossatlas_render::paths_at(&paths, step)),
             &frames,
-            args.steps,
-            (640, 560),
+            &options,
         )?;
         write(path, bytes)?;
     }
@@ -272,22 +268,6 @@ fn overlays(
                     })
                     .collect(),
                 losses: Some(finite.iter().map(|s| s.loss).collect()),
-            }
-        })
-        .collect()
-}
-
-/// The paths as they stood after `step` steps (for animation frames).
-fn truncate(paths: &[PathOverlay], step: usize) -> Vec<PathOverlay> {
-    paths
-        .iter()
-        .map(|path| {
-            let keep = (step + 1).min(path.points.len());
-            PathOverlay {
-                label: path.label.clone(),
-                color: path.color,
-                points: path.points[..keep].to_vec(),
-                losses: path.losses.as_ref().map(|l| l[..keep.min(l.len())].to_vec()),
             }
         })
         .collect()

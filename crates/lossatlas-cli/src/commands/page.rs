@@ -20,11 +20,18 @@ pub fn run(args: &PageArgs) -> Result<()> {
     let transform: Transform = args.transform.parse()?;
     let levels = levels(&args.levels)?;
     if !(1..=api::MAX_STEPS).contains(&args.steps) {
-        bail!("--steps {}: take from 1 to {} steps (every step is stored in the page)", args.steps, api::MAX_STEPS);
+        bail!(
+            "--steps {}: take from 1 to {} steps (every step is stored in the page)",
+            args.steps,
+            api::MAX_STEPS
+        );
     }
     let (lo, hi) = api::RESOLUTION;
     if !(lo..=hi).contains(&args.resolution) {
-        bail!("--resolution {}: use {lo} to {hi} points per axis (the page stores every value)", args.resolution);
+        bail!(
+            "--resolution {}: use {lo} to {hi} points per axis (the page stores every value)",
+            args.resolution
+        );
     }
     let specs: Vec<OptimizerSpec> = if args.optimizers.is_empty() {
         case.optimizers.iter().map(|s| OptimizerSpec::parse(s)).collect::<lossatlas::Result<_>>()?
@@ -49,7 +56,11 @@ pub fn run(args: &PageArgs) -> Result<()> {
     let data = web::page_data(Mode::Static, view, json!(paths), case.lr, &selected);
     let html = web::page(&data);
     write_atomic(&args.output, html.as_bytes())?;
-    eprintln!("wrote {} ({} bytes; open it in any browser, it needs no network)", args.output.display(), html.len());
+    eprintln!(
+        "wrote {} ({} bytes; open it in any browser, it needs no network)",
+        args.output.display(),
+        html.len()
+    );
     Ok(())
 }
 
@@ -67,7 +78,8 @@ fn levels(text: &str) -> Result<Levels> {
         }
         return Ok(Levels::Auto(count));
     }
-    let mut levels = text.split(',').map(|item| settings::number(item, "--levels")).collect::<Result<Vec<f64>>>()?;
+    let mut levels =
+        text.split(',').map(|item| settings::number(item, "--levels")).collect::<Result<Vec<f64>>>()?;
     levels.sort_by(f64::total_cmp);
     levels.dedup();
     Ok(Levels::Explicit(levels))

@@ -5,8 +5,8 @@
 //! One thread per connection (at most [`MAX_CONNECTIONS`] at once), so one slow request or client
 //! never holds up another; each connection carries one request and is closed after the response.
 
-use std::io::{BufReader, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::io::{BufReader, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,8 +27,10 @@ const MAX_CONNECTIONS: usize = 64;
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn run(args: &ServeArgs) -> Result<()> {
-    let host: IpAddr =
-        args.host.parse().with_context(|| format!("--host `{}` is not an IP address, e.g. 127.0.0.1", args.host))?;
+    let host: IpAddr = args
+        .host
+        .parse()
+        .with_context(|| format!("--host `{}` is not an IP address, e.g. 127.0.0.1", args.host))?;
     let case = cases::find(&args.case)?;
     let page = Arc::new(super::page::live_page(case)?);
     let listener = TcpListener::bind(SocketAddr::new(host, args.port))
@@ -95,9 +97,27 @@ fn connection(stream: TcpStream, page: &str) {
             (response, head_only)
         }
         Err(ReadError::Status(status, message)) => (Response::error(status, &message), false),
-        Err(ReadError::Gone(_)) => return,
+        Err(ReadError::Gone) => return,
     };
-    let _ = response.write_to(&mut &stream, head_only);
+    if response.write_to(&mut &stream, head_only).is_ok() {
+        linger(&stream);
+    }
+}
+
+/// Closes the sending side, then reads what the client still sends (a body we did not ask for,
+/// the rest of an over-long head) for a moment: closing with unread input would reset the
+/// connection, and the client could lose the response it has not read yet.
+fn linger(stream: &TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut sink = [0u8; 8192];
+    let mut left: usize = 1 << 20;
+    while left > 0 {
+        match (&mut &*stream).read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
 }
 
 fn route(path: &str, query: &str, page: &str) -> Response {

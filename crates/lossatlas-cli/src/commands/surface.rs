@@ -33,6 +33,11 @@ pub fn run(args: &SurfaceArgs) -> Result<()> {
         .azimuth(args.azimuth)
         .log_color(args.picture.log_color)
         .z_clip(args.z_max);
+    let figure = if args.analysis {
+        figure.markers(crate::overlays::critical_markers(&objective, &landscape))
+    } else {
+        figure
+    };
     figure.validate()?;
     for (path, format) in &outputs {
         write_atomic(path, &render(&figure, *format, size)?)?;

@@ -86,9 +86,9 @@ impl Query {
 
     fn coordinate(&self, name: &str) -> Result<Option<f64>> {
         match self.number(name)? {
-            Some(v) if v.abs() > MAX_COORDINATE => {
-                bad(format!("{name} = {v} is too far out; use a value between -{MAX_COORDINATE} and {MAX_COORDINATE}"))
-            }
+            Some(v) if v.abs() > MAX_COORDINATE => bad(format!(
+                "{name} = {v} is too far out; use a value between -{MAX_COORDINATE} and {MAX_COORDINATE}"
+            )),
             v => Ok(v),
         }
     }
@@ -307,7 +307,9 @@ mod tests {
         assert_eq!(r.range, Some([(-1.0, 1.0), (0.0, 2.0)]));
         assert_eq!(r.resolution, 51);
         assert_eq!(landscape("").unwrap().resolution, DEFAULT_RESOLUTION);
-        assert!(message(landscape("umin=1&umax=0&vmin=0&vmax=1")).contains("umin = 1 must be less than umax = 0"));
+        assert!(
+            message(landscape("umin=1&umax=0&vmin=0&vmax=1")).contains("umin = 1 must be less than umax = 0")
+        );
         assert!(message(landscape("umin=0&umax=1")).contains("all of umin"));
         assert!(message(landscape("n=100000")).contains("from 11 to 301"));
         assert!(message(landscape("n=-3")).contains("from 11 to 301"));

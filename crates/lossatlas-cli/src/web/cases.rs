@@ -45,18 +45,18 @@ pub const CASES: &[Case] = &[
         name: "tanh",
         title: "y = tanh(k*x + b) on the seed's six points",
         flags: &["--activation", "tanh"],
-        range: [(-2.0, 2.0), (-4.0, 4.0)],
-        start: [-1.5, 3.0],
-        optimizers: &["gd:lr=0.5", "momentum:lr=0.1", "adam:lr=0.1"],
+        range: [(-2.0, 4.0), (-4.0, 6.0)],
+        start: [-1.5, -3.0],
+        optimizers: &["gd:lr=0.3", "momentum:lr=0.05", "adam:lr=0.1"],
         lr: 0.1,
     },
     Case {
         name: "sigmoid",
         title: "y = sigmoid(k*x + b) on the seed's six points",
         flags: &["--activation", "sigmoid"],
-        range: [(-2.0, 2.0), (-4.0, 4.0)],
+        range: [(-2.0, 4.0), (-4.0, 6.0)],
         start: [-1.5, -3.0],
-        optimizers: &["gd:lr=0.5", "momentum:lr=0.1", "adam:lr=0.1"],
+        optimizers: &["gd:lr=0.3", "momentum:lr=0.05", "adam:lr=0.1"],
         lr: 0.1,
     },
     Case {
@@ -161,7 +161,10 @@ mod tests {
             let loss = objective.loss(&case.start);
             assert!(loss.is_finite(), "{}: loss at the start is {loss}", case.name);
         }
-        assert_eq!(find("fig5-sincos").unwrap().objective(Transform::None).unwrap().param_names(), ["a", "b"]);
+        assert_eq!(
+            find("fig5-sincos").unwrap().objective(Transform::None).unwrap().param_names(),
+            ["a", "b"]
+        );
         assert!(find("nope").unwrap_err().to_string().contains("linear, tanh"));
     }
 

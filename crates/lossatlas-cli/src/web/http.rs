@@ -1,7 +1,7 @@
 //! Just enough HTTP/1.1 for `lossatlas serve`: one GET request per connection, read with a size
 //! limit, answered with a `Connection: close` response.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 
 /// The longest request head (request line and headers) accepted, in bytes.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -24,7 +24,7 @@ pub enum ReadError {
     /// Answer with this status and message.
     Status(u16, String),
     /// The peer went away or was too slow; just close.
-    Gone(io::Error),
+    Gone,
 }
 
 /// Reads one request head from `reader`, refusing one longer than [`MAX_HEAD_BYTES`].
@@ -33,16 +33,19 @@ pub fn read_request(reader: &mut impl BufRead) -> Result<Request, ReadError> {
     loop {
         let mut line = Vec::new();
         let limit = (MAX_HEAD_BYTES + 1 - head.len()) as u64;
-        let n = reader.take(limit).read_until(b'\n', &mut line).map_err(ReadError::Gone)?;
+        let n = Read::take(&mut *reader, limit).read_until(b'\n', &mut line).map_err(|_| ReadError::Gone)?;
         if n == 0 {
-            return Err(ReadError::Gone(io::Error::new(io::ErrorKind::UnexpectedEof, "closed")));
+            return Err(ReadError::Gone);
         }
         head.extend_from_slice(&line);
         if head.len() > MAX_HEAD_BYTES {
-            return Err(ReadError::Status(431, format!("the request head is longer than {MAX_HEAD_BYTES} bytes")));
+            return Err(ReadError::Status(
+                431,
+                format!("the request head is longer than {MAX_HEAD_BYTES} bytes"),
+            ));
         }
         if !line.ends_with(b"\n") {
-            return Err(ReadError::Gone(io::Error::new(io::ErrorKind::UnexpectedEof, "closed mid-line")));
+            return Err(ReadError::Gone);
         }
         if line == b"\r\n" || line == b"\n" {
             break;
@@ -52,7 +55,8 @@ pub fn read_request(reader: &mut impl BufRead) -> Result<Request, ReadError> {
         .map_err(|_| ReadError::Status(400, "the request head is not UTF-8 text".into()))?;
     let request_line = text.lines().next().unwrap_or("");
     let mut parts = request_line.split(' ');
-    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(ReadError::Status(400, format!("malformed request line `{}`", request_line.trim())));
     };
@@ -154,6 +158,6 @@ mod tests {
         let mut long = b"GET / HTTP/1.1\r\n".to_vec();
         long.extend(std::iter::repeat_n(b'a', MAX_HEAD_BYTES + 10));
         assert_eq!(status(&long), 431);
-        assert!(matches!(read(b"GET / HTTP/1.1\r\nHost"), Err(ReadError::Gone(_))));
+        assert!(matches!(read(b"GET / HTTP/1.1\r\nHost"), Err(ReadError::Gone)));
     }
 }

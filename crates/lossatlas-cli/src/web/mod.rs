@@ -32,7 +32,8 @@ pub fn page(data: &Value) -> String {
     let island = data.to_string().replace('<', "\\u003c");
     let title = html_escape(&format!("lossatlas: {title}"));
     // One pass over the template, markers in order, so no inserted text is searched again.
-    let parts = [("{{title}}", title.as_str()), ("{{style}}", STYLE), ("{{data}}", &island), ("{{script}}", SCRIPT)];
+    let parts =
+        [("{{title}}", title.as_str()), ("{{style}}", STYLE), ("{{data}}", &island), ("{{script}}", SCRIPT)];
     let mut out = String::with_capacity(TEMPLATE.len() + STYLE.len() + SCRIPT.len() + island.len());
     let mut rest = TEMPLATE;
     for (marker, value) in parts {
@@ -110,7 +111,8 @@ pub fn landscape_json(landscape: &Landscape, levels: &[f64], extra: Value) -> Va
 
 /// `count` automatic levels, rounded to two significant digits so their labels read well.
 pub fn nice_levels(landscape: &Landscape, count: usize) -> Vec<f64> {
-    let mut levels: Vec<f64> = lossatlas::auto_levels(landscape, count).into_iter().map(|l| round(l, 2)).collect();
+    let mut levels: Vec<f64> =
+        lossatlas::auto_levels(landscape, count).into_iter().map(|l| round(l, 2)).collect();
     levels.dedup();
     levels
 }
@@ -157,8 +159,10 @@ pub fn path_json(spec: &OptimizerSpec, trajectory: &Trajectory, color: &str) -> 
         .iter()
         .take_while(|s| s.params.iter().all(|p| p.is_finite()) && s.loss.is_finite())
         .collect();
-    let points: Vec<Value> =
-        finite.iter().map(|s| json!([round(s.params[0], 6), round(s.params[1], 6), round(s.loss, 6)])).collect();
+    let points: Vec<Value> = finite
+        .iter()
+        .map(|s| json!([round(s.params[0], 6), round(s.params[1], 6), round(s.loss, 6)]))
+        .collect();
     let last = trajectory.last();
     let settings: serde_json::Map<String, Value> =
         spec.settings().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
