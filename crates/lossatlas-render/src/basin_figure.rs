@@ -480,15 +480,24 @@ impl BasinFigure<'_> {
                 .chain(marker_texts.iter().map(|t| t.0))
                 .map(|r| r.inflate(text_pad + 1.0))
                 .collect();
+            // A faint light casing keeps the lines visible on the dark grey of diverged starts.
+            let casing = WHITE.mix(0.3).stroke_width(sz.px(1.0, 1) + 2);
             let style = LINE_GREY.mix(0.6).stroke_width(sz.px(1.0, 1));
             for (id, line) in lines.iter().enumerate() {
                 let mut holes: Vec<Rect> = placed.iter().filter(|p| p.line == id).map(|p| p.rect).collect();
                 holes.extend(text_holes.iter().copied());
                 for piece in cut_out(&line.pts, &holes) {
-                    plot.draw(&PathElement::new(piece.iter().map(|&p| round(p)).collect::<Vec<_>>(), style))?;
+                    let pts: Vec<(i32, i32)> = piece.iter().map(|&p| round(p)).collect();
+                    plot.draw(&PathElement::new(pts.clone(), casing))?;
+                    plot.draw(&PathElement::new(pts, style))?;
                 }
             }
             for p in &placed {
+                let r = p.rect.inflate(-sz.len(2.0));
+                plot.draw(&Rectangle::new(
+                    [round((r.x0, r.y0)), round((r.x1, r.y1))],
+                    WHITE.mix(0.6).filled(),
+                ))?;
                 let st = level_font.clone().color(&LINE_GREY).pos(Pos::new(HPos::Center, VPos::Center));
                 plot.draw(&Text::new(level_texts[lines[p.line].level].clone(), round(p.center), st))?;
             }
@@ -603,7 +612,7 @@ impl BasinFigure<'_> {
         Ok(())
     }
 
-    /// The legend at the largest font (from the note size down to 60% of it) at which it fits
+    /// The legend at the largest font (from the note size down to 75% of it) at which it fits
     /// `max_h` high and `max_w` wide; when even the smallest is too high, the last minima are
     /// summed up in one row.
     fn fit_legend<DB: DrawingBackend>(
@@ -638,7 +647,7 @@ impl BasinFigure<'_> {
                 font,
                 text_w,
                 count_w,
-                row_h: 1.75 * font,
+                row_h: 1.6 * font,
                 swatch,
                 heading_h: if self.legend_title.is_empty() { 0.0 } else { 1.9 * font },
             };
@@ -651,7 +660,7 @@ impl BasinFigure<'_> {
         loop {
             let legend = build(rows.clone(), font);
             let fits = legend.height() <= max_h && legend.width() <= max_w;
-            if fits || font <= 0.6 * sz.note {
+            if fits || font <= 0.75 * sz.note {
                 if legend.height() <= max_h {
                     return legend;
                 }

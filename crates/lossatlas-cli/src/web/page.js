@@ -551,8 +551,8 @@
   function projector() {
     const v = surface.view, az = state.view.az * Math.PI / 180, el = state.view.el * Math.PI / 180;
     const ca = Math.cos(az), sa = Math.sin(az), ce = Math.cos(el), se = Math.sin(el);
-    const scale = Math.min(v.w, v.h * 1.25) * 0.64 * state.view.zoom;
-    const cx = v.w / 2, cy = v.h * 0.56;
+    const scale = Math.min(v.w, v.h * 1.25) * 0.6 * state.view.zoom;
+    const cx = v.w / 2, cy = v.h * 0.53;
     const zMid = Z_HEIGHT / 2;
     return (x, y, z) => {
       const xr = x * ca - y * sa, yr = x * sa + y * ca, zc = z - zMid;
@@ -590,14 +590,24 @@
     surface.screen = screen;
     drawFloor(ctx, project, true);
 
-    const items = mesh.quads.map((q) => ({
-      quad: q,
-      depth: (screen[3 * q.k[0] + 2] + screen[3 * q.k[1] + 2] + screen[3 * q.k[2] + 2] + screen[3 * q.k[3] + 2]) / 4,
-    }));
+    // The quads' back-to-front order changes only with the view, so it is kept between draws.
+    const key = [state.view.az, state.view.el, state.view.zoom, view.w, view.h].join();
+    if (surface.orderKey !== key || surface.orderMesh !== mesh) {
+      const order = mesh.quads.map((q) => ({
+        quad: q,
+        depth: (screen[3 * q.k[0] + 2] + screen[3 * q.k[1] + 2] + screen[3 * q.k[2] + 2] + screen[3 * q.k[3] + 2]) / 4,
+      }));
+      order.sort((a, b) => b.depth - a.depth);
+      const quadAt = new Int32Array((mesh.cols - 1) * (mesh.rows - 1)).fill(-1);
+      order.forEach((it, rank) => { quadAt[it.quad.b * (mesh.cols - 1) + it.quad.a] = rank; });
+      surface.items = order;
+      surface.quadAt = quadAt;
+      surface.orderKey = key;
+      surface.orderMesh = mesh;
+    }
+    const order = surface.items, quadAt = surface.quadAt;
     // Each path is cut into pieces of half a mesh cell, draped on the surface, and each piece is
     // drawn right after the quad it lies over: on top of that quad, behind every quad nearer.
-    const quadAt = new Array((mesh.cols - 1) * (mesh.rows - 1)).fill(null);
-    items.forEach((it) => { quadAt[it.quad.b * (mesh.cols - 1) + it.quad.a] = it; });
     const cellOf = (u, v) => {
       const fi = (u - P.u.min) / (P.u.max - P.u.min) * (P.nu - 1);
       const fj = (v - P.v.min) / (P.v.max - P.v.min) * (P.nv - 1);
@@ -605,6 +615,7 @@
       const b = Math.min(Math.max(Math.floor(fj / mesh.stepJ), 0), mesh.rows - 2);
       return quadAt[b * (mesh.cols - 1) + a];
     };
+    const attached = new Array(order.length), loose = [];
     const cellU = mesh.stepI / (P.nu - 1) * (P.u.max - P.u.min);
     const cellV = mesh.stepJ / (P.nv - 1) * (P.v.max - P.v.min);
     visiblePaths().forEach((p) => {
@@ -621,16 +632,15 @@
           const here = project.apply(null, worldOf(u, v, loss));
           if (prev) {
             const tm = (m - 0.5) / n;
-            const quad = cellOf(q0[0] + (q1[0] - q0[0]) * tm, q0[1] + (q1[1] - q0[1]) * tm);
-            const depth = quad ? quad.depth - 1e-9 : (prev[2] + here[2]) / 2;
-            items.push({ seg: [prev, here], color: p.color, depth: depth });
+            const rank = cellOf(q0[0] + (q1[0] - q0[0]) * tm, q0[1] + (q1[1] - q0[1]) * tm);
+            const piece = { seg: [prev, here], color: p.color };
+            if (rank < 0) loose.push(piece);
+            else (attached[rank] || (attached[rank] = [])).push(piece);
           }
           prev = here;
         }
       }
     });
-    items.sort((a, b) => b.depth - a.depth);
-    surface.items = items;
     ctx.lineJoin = 'round';
     ctx.lineCap = 'round';
     // Runs of consecutive pieces of one path are stroked together: a halo, then the colour.
@@ -644,24 +654,9 @@
       ctx.lineCap = 'round';
       ctx.strokeStyle = run[0].color; ctx.lineWidth = 2.2; ctx.stroke();
     };
-    let run = [];
-    for (const it of items) {
-      if (it.quad) {
-        strokeRun(run);
-        run = [];
-        const k = it.quad.k;
-        ctx.beginPath();
-        ctx.moveTo(screen[3 * k[0]], screen[3 * k[0] + 1]);
-        ctx.lineTo(screen[3 * k[1]], screen[3 * k[1] + 1]);
-        ctx.lineTo(screen[3 * k[2]], screen[3 * k[2] + 1]);
-        ctx.lineTo(screen[3 * k[3]], screen[3 * k[3] + 1]);
-        ctx.closePath();
-        ctx.fillStyle = it.quad.color;
-        ctx.strokeStyle = it.quad.color;
-        ctx.lineWidth = 0.7;
-        ctx.fill();
-        ctx.stroke();
-      } else {
+    const strokePieces = (pieces) => {
+      let run = [];
+      for (const it of pieces) {
         const last = run[run.length - 1];
         if (last && (last.color !== it.color || last.seg[1] !== it.seg[0])) {
           strokeRun(run);
@@ -669,8 +664,27 @@
         }
         run.push(it);
       }
+      strokeRun(run);
+    };
+    ctx.lineWidth = 0.7;
+    for (let rank = 0; rank < order.length; rank++) {
+      const q = order[rank].quad, k = q.k;
+      ctx.beginPath();
+      ctx.moveTo(screen[3 * k[0]], screen[3 * k[0] + 1]);
+      ctx.lineTo(screen[3 * k[1]], screen[3 * k[1] + 1]);
+      ctx.lineTo(screen[3 * k[2]], screen[3 * k[2] + 1]);
+      ctx.lineTo(screen[3 * k[3]], screen[3 * k[3] + 1]);
+      ctx.closePath();
+      ctx.fillStyle = q.color;
+      ctx.strokeStyle = q.color;
+      ctx.fill();
+      ctx.stroke();
+      if (attached[rank]) {
+        strokePieces(attached[rank]);
+        ctx.lineWidth = 0.7;
+      }
     }
-    strokeRun(run);
+    strokePieces(loose);
     drawFloor(ctx, project, false);
     // Markers sit on top: the minimum, and where each path starts and ends.
     const m = minimumAt();
@@ -929,6 +943,13 @@
     }
     row('data', a.data ? a.data.name + ' (' + a.data.rows + ' points), ' + state.L.transform_description : '');
     box.appendChild(dl);
+    if (m && m.inside_range === false) {
+      const p = document.createElement('p');
+      p.className = 'note';
+      p.textContent = 'The lowest point found lies outside the drawn range, so the curvature and step sizes ' +
+        'above describe the landscape there, not what you see.';
+      box.appendChild(p);
+    }
     if (a.statement) {
       const p = document.createElement('p');
       p.className = 'note';
