@@ -427,3 +427,231 @@ fn non_finite_losses_are_data_not_errors() {
     assert!(stderr.contains("of 961 grid points have no finite loss"), "{stderr}");
     assert!(distinct_colors(&decode_png(&dir.path().join("gaps.png"))) > 20);
 }
+
+#[test]
+fn descend_draws_figure_5_and_reports_each_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(
+        dir.path(),
+        &[
+            "descend",
+            "--generate",
+            "a*x + b",
+            "--true",
+            "a=1.2,b=2.5",
+            "--model",
+            "a*x + b",
+            "--range",
+            "a=-2:7",
+            "--range",
+            "b=-2:7",
+            "--resolution",
+            "60",
+            "--optimizer",
+            "gd:lr=0.1",
+            "--optimizer",
+            "adam:lr=0.1",
+            "--steps",
+            "400",
+            "--start",
+            "5,4",
+            "--start",
+            "5,1",
+            "--start",
+            "2,4.5",
+            "-o",
+            "paths.png",
+            "-o",
+            "paths.svg",
+            "--surface",
+            "surface.png",
+            "--fit",
+            "fit.png",
+            "--loss-curve",
+            "loss.svg",
+            "--gif",
+            "paths.gif",
+            "--export-trajectories",
+            "runs.json",
+        ],
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 7, "{table}");
+    assert!(rows[0].starts_with("optimizer") && rows[0].contains("loss"), "{table}");
+    // Gradient descent on a linear model with mse reaches the least-squares fit of the noisy data.
+    for row in rows.iter().filter(|r| r.starts_with("gd")) {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        let a: f64 = cells[cells.len() - 3].parse().unwrap();
+        let b: f64 = cells[cells.len() - 2].parse().unwrap();
+        assert!((a - 1.2).abs() < 0.05 && (b - 2.5).abs() < 0.05, "{row}");
+    }
+    for png in ["paths.png", "surface.png", "fit.png"] {
+        assert!(distinct_colors(&decode_png(&dir.path().join(png))) > 50, "{png}");
+    }
+    for svg in ["paths.svg", "loss.svg"] {
+        roxmltree::Document::parse(&std::fs::read_to_string(dir.path().join(svg)).unwrap()).unwrap();
+    }
+    let gif = std::fs::File::open(dir.path().join("paths.gif")).unwrap();
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = options.read_info(gif).unwrap();
+    let mut frames = 0;
+    while decoder.read_next_frame().unwrap().is_some() {
+        frames += 1;
+    }
+    assert!(frames > 20, "only {frames} frames");
+    let size = std::fs::metadata(dir.path().join("paths.gif")).unwrap().len();
+    assert!(size < 5_000_000, "GIF is {size} bytes");
+
+    let runs: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("runs.json")).unwrap()).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 6);
+    assert_eq!(runs[0]["optimizer"], "gd");
+    assert_eq!(runs[3]["optimizer"], "adam");
+    assert_eq!(runs[3]["settings"]["beta2"], 0.999);
+    let steps = runs[0]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["params"], serde_json::json!([5.0, 4.0]));
+    assert!(steps.len() > 100);
+}
+
+#[test]
+fn descend_reports_divergence_as_an_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(
+        dir.path(),
+        &[
+            "descend",
+            "--range",
+            "k=-3:5",
+            "--range",
+            "b=-3:5",
+            "--resolution",
+            "40",
+            "--optimizer",
+            "gd:lr=1",
+            "--start",
+            "2,4",
+            "-o",
+            "diverged.png",
+            "--export-trajectories",
+            "runs.csv",
+        ],
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.lines().nth(1).unwrap().contains("diverged"), "{table}");
+    let csv = std::fs::read_to_string(dir.path().join("runs.csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some("run,optimizer,step,k,b,loss,grad_k,grad_b,stopped"));
+    assert!(csv.lines().last().unwrap().ends_with(",diverged"));
+    assert!(distinct_colors(&decode_png(&dir.path().join("diverged.png"))) > 20);
+}
+
+#[test]
+fn descend_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = ["descend", "--range", "k=0:2", "--range", "b=-2:4", "--resolution", "20"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = base.to_vec();
+        v.extend_from_slice(extra);
+        v
+    };
+    bad(d, &with(&["--optimizer", "lbfgs", "--start", "1,1", "-o", "out.png"]), "unknown optimizer `lbfgs`");
+    bad(d, &with(&["--optimizer", "adam:gamma=2", "--start", "1,1", "-o", "out.png"]), "no setting `gamma`");
+    bad(d, &with(&["--optimizer", "gd:lr=-0.1", "--start", "1,1", "-o", "out.png"]), "lr = -0.1 must be > 0");
+    bad(d, &with(&["--optimizer", "gd:lr=0", "--start", "1,1", "-o", "out.png"]), "lr = 0 must be > 0");
+    bad(d, &with(&["--start", "1,1,1", "-o", "out.png"]), "has 3 coordinate(s)");
+    bad(d, &with(&["--start", "1,x", "-o", "out.png"]), "`x` is not a number");
+    bad(d, &with(&["--start", "1,1", "--steps", "0", "-o", "out.png"]), "at least 1 step");
+    bad(d, &with(&["--start", "1,1", "--gif", "out.mp4", "-o", "out.png"]), "ending in .gif");
+    bad(d, &with(&["--start", "1,1", "--batch-size", "0", "-o", "out.png"]), "batch size 0");
+    // A start outside the drawn range is allowed, with a note that its path is clipped.
+    let out = ok(d, &with(&["--start", "5,9", "-o", "clipped.png"]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside the drawn range"));
+}
+
+#[test]
+fn analyze_reports_the_seed_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(dir.path(), &["analyze", "--range", "k=0:2", "--range", "b=-2:4", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at = r["minimum"]["at"].as_array().unwrap();
+    assert!((at[0].as_f64().unwrap() - 0.825_714_285_714).abs() < 1e-9);
+    assert!((at[1].as_f64().unwrap() - 1.485_714_285_714).abs() < 1e-9);
+    assert!((r["condition_number"].as_f64().unwrap() - 33.408).abs() < 1e-3);
+    let lr = r["gradient_descent"]["max_stable_learning_rate"].as_f64().unwrap();
+    assert!((lr - 0.101_304_866).abs() < 1e-8, "{lr}");
+    // H = 1/3 [[55, 15], [15, 6]] exactly.
+    assert!((r["hessian"][0][0].as_f64().unwrap() - 55.0 / 3.0).abs() < 1e-12);
+    assert_eq!(r["critical_points"].as_array().unwrap().len(), 1);
+    assert_eq!(r["critical_points"][0]["kind"], "minimum");
+
+    let out = ok(dir.path(), &["analyze", "--transforms", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kappa = |i: usize| rows[i]["condition_number"].as_f64().unwrap();
+    assert!(
+        (kappa(0) - 33.408).abs() < 1e-3
+            && (kappa(1) - 1.0).abs() < 1e-9
+            && (kappa(3) - 35.0 / 12.0).abs() < 1e-9
+    );
+
+    // A landscape with no finite value is a clear statement, not a crash or a made-up number.
+    let out = ok(dir.path(), &["analyze", "--model", "ln(a*x) + b", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["minimum"].is_null() && r["statement"].as_str().unwrap().contains("not finite anywhere"));
+    // A flat direction: the Hessian is singular, so no condition number is claimed.
+    let out = ok(
+        dir.path(),
+        &["analyze", "--model", "a*b*x", "--range", "a=0.5:2", "--range", "b=0.5:2", "--json"],
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["condition_number"].is_null(), "{r}");
+    assert!(r["statement"].as_str().unwrap().contains("singular"), "{r}");
+}
+
+#[test]
+fn basins_label_every_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("two.csv"), "x,y\n1,0\n0,0\n").unwrap();
+    // L = ((a^2 - 1)^2 + b^2) / 2: minima at a = -1 and a = 1, split at a = 0.
+    ok(
+        dir.path(),
+        &[
+            "basins",
+            "--data",
+            "two.csv",
+            "--model",
+            "(a^2 - 1)*x + b*(1 - x)",
+            "--range",
+            "a=-2:2",
+            "--range",
+            "b=-1.5:1.5",
+            "--resolution",
+            "41",
+            "--starts",
+            "10",
+            "--optimizer",
+            "gd:lr=0.05",
+            "--steps",
+            "3000",
+            "-o",
+            "basins.png",
+            "--json",
+            "basins.json",
+        ],
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("basins.json")).unwrap()).unwrap();
+    let minima = doc["minima"].as_array().unwrap();
+    assert_eq!(minima.len(), 2);
+    let left = minima.iter().position(|m| m["at"][0].as_f64().unwrap() < 0.0).unwrap() as i64;
+    for row in doc["labels"].as_array().unwrap() {
+        for (i, label) in row.as_array().unwrap().iter().enumerate() {
+            let a = -2.0 + 4.0 * i as f64 / 9.0;
+            let want = if a < 0.0 { left } else { 1 - left };
+            assert_eq!(label.as_i64().unwrap(), want, "start a = {a}");
+        }
+    }
+    assert!(distinct_colors(&decode_png(&dir.path().join("basins.png"))) > 10);
+}

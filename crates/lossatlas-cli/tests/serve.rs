@@ -122,7 +122,9 @@ fn a_stalled_or_slow_request_does_not_hold_up_the_others() {
     // and the finest landscape.
     let addr = server.addr;
     let slow = std::thread::spawn(move || {
-        let a = get(addr, "/api/paths?case=fig5-sincos&u=6&v=6&lr=0.01&steps=5000&optimizers=gd,momentum,nesterov,adagrad,rmsprop,adam,adamw");
+        let all = "gd,momentum,nesterov,adagrad,rmsprop,adam,adamw";
+        let a =
+            get(addr, &format!("/api/paths?case=fig5-sincos&u=6&v=6&lr=0.01&steps=5000&optimizers={all}"));
         let b = get(addr, "/api/landscape?case=fig5-sincos&n=301");
         (a.status, b.status)
     });

@@ -502,7 +502,7 @@ impl ContourFigure<'_> {
             v: (v_axis.min(), v_axis.max()),
             aspect: self.aspect,
             strip_w: bar_w,
-            right_reserve: legend_layout.map_or(0.0, |l| if beside { l.size.0 + sz.len(12.0) } else { 0.0 }),
+            right_reserve: if beside { legend_layout.map_or(0.0, |l| l.size.0 + sz.len(12.0)) } else { 0.0 },
         };
         let MapFrame { plot, frame, geometry, gap } = draw_map_frame(area, &spec, sz)?;
         let (base_x, base_y) = area.get_base_pixel();

@@ -84,11 +84,13 @@ impl SymmetricEigen {
     }
 
     /// lambda_max / lambda_min when every eigenvalue is positive (a true minimum); `None` otherwise,
-    /// since a condition number of a saddle or a flat direction would be a made-up number.
+    /// since a condition number of a saddle or a flat direction would be a made-up number. An
+    /// eigenvalue below 1e-10 of the largest counts as zero: the Hessian's own rounding error is
+    /// about that size, so a larger ratio says only that the Hessian is singular.
     pub fn condition_number(&self) -> Option<f64> {
         let lo = *self.values.first()?;
         let hi = *self.values.last()?;
-        (lo > 0.0).then(|| hi / lo)
+        (lo > 1e-10 * hi.abs()).then(|| hi / lo)
     }
 }
 
@@ -356,7 +358,14 @@ pub fn critical_points(objective: &Objective, landscape: &Landscape) -> Vec<Crit
                 continue;
             };
             let duplicate = found.iter().any(|p| {
-                ((p.at[0] - point.at[0]) / du).abs() < 0.5 && ((p.at[1] - point.at[1]) / dv).abs() < 0.5
+                let same_place =
+                    ((p.at[0] - point.at[0]) / du).abs() < 0.5 && ((p.at[1] - point.at[1]) / dv).abs() < 0.5;
+                // A valley or ridge of critical points (a flat direction, e.g. a*b*x along a*b = c)
+                // is reported once, not once per grid cell it crosses.
+                let same_continuum = p.kind == CriticalKind::Degenerate
+                    && point.kind == CriticalKind::Degenerate
+                    && (p.loss - point.loss).abs() <= 1e-9 * (1.0 + p.loss.abs());
+                same_place || same_continuum
             });
             if !duplicate {
                 found.push(point);
@@ -505,6 +514,9 @@ mod tests {
         assert!((e.vectors[1][0].abs() - 0.5f64.sqrt()).abs() < 1e-14);
         assert!((e.vectors[1][0] - e.vectors[1][1]).abs() < 1e-14);
         assert_eq!(SymmetricEigen::new(&[1.0, 0.0, 0.0, -1.0], 2).unwrap().condition_number(), None);
+        // Singular to rounding: no condition number is claimed.
+        assert_eq!(SymmetricEigen::new(&[1e-15, 0.0, 0.0, 60.0], 2).unwrap().condition_number(), None);
+        assert_eq!(SymmetricEigen::new(&[1e-6, 0.0, 0.0, 60.0], 2).unwrap().condition_number(), Some(6e7));
     }
 
     #[test]

@@ -44,7 +44,11 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     eprintln!("open the address in a browser; press Ctrl-C to stop");
     let active = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // Out of file descriptors, most likely: give the open connections a moment to finish.
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        };
         if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
             let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
             let _ = Response::error(503, "the server is busy; try again").write_to(&mut &stream, false);

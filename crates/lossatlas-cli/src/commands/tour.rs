@@ -185,6 +185,15 @@ const STOPS: &[Stop] = &[
             which answer you get is decided by where you start.",
         numbers: false,
     },
+    Stop {
+        heading: "10. Explore it yourself: the interactive page",
+        args: &["page", "-o", "@landscape.html"],
+        explanation: "One self-contained page (no network needed): turn the surface with the mouse, hover \
+            over either view to read the loss, switch iso-lines, bands and each path on and off. Run \
+            `lossatlas serve` for the same page live, where a click starts the optimizers at that point, \
+            sliders change the learning rate and momentum, and menus switch between the seed's cases.",
+        numbers: false,
+    },
 ];
 
 pub fn run(args: &TourArgs) -> Result<()> {

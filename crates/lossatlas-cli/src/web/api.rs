@@ -260,7 +260,9 @@ mod tests {
 
     #[test]
     fn a_good_paths_request_parses() {
-        let r = paths("case=fig5-sincos&transform=zscore&u=2&v=-4.5&lr=0.2&momentum=0.5&steps=40&optimizers=gd,nesterov,adam").unwrap();
+        let query = "case=fig5-sincos&transform=zscore&u=2&v=-4.5&lr=0.2&momentum=0.5&steps=40\
+                     &optimizers=gd,nesterov,adam";
+        let r = paths(query).unwrap();
         assert_eq!(r.case.name, "fig5-sincos");
         assert_eq!(r.transform, Transform::Zscore);
         assert_eq!(r.start, [2.0, -4.5]);

@@ -175,7 +175,7 @@ pub fn path_json(spec: &OptimizerSpec, trajectory: &Trajectory, color: &str) -> 
         "diverged": trajectory.stopped() == Stopped::Diverged,
         "steps": last.step,
         "points": points,
-        "final": {"params": last.params.iter().map(|&p| json!(p)).collect::<Vec<_>>(), "loss": json!(last.loss)},
+        "final": {"params": last.params, "loss": json!(last.loss)},
     })
 }
 

@@ -21,6 +21,11 @@ pub fn find_browser() -> Result<(PathBuf, Option<PathBuf>), String> {
         std::env::var_os("PATH")
             .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
     };
+    if let Some(path) = std::env::var_os("LOSSATLAS_CHROMEDRIVER").map(PathBuf::from) {
+        if !path.is_file() {
+            return Err(format!("LOSSATLAS_CHROMEDRIVER={} is not a file", path.display()));
+        }
+    }
     let driver = std::env::var_os("LOSSATLAS_CHROMEDRIVER")
         .map(PathBuf::from)
         .or_else(|| which("chromedriver"))
@@ -98,7 +103,8 @@ impl Driver {
                 if browser == Path::new("/usr/bin/chromium") && real.is_file() { real } else { browser };
             options["binary"] = json!(binary.display().to_string());
         }
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}});
+        let always = json!({"browserName": "chrome", "goog:chromeOptions": options});
+        let caps = json!({"capabilities": {"alwaysMatch": always}});
         let reply = call(self.addr, "POST", "/session", Some(caps));
         let id = reply["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {reply}")).to_string();
         Session { addr: self.addr, id }
