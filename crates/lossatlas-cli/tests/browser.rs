@@ -17,8 +17,16 @@ use support::Server;
 /// One browser at a time: the machines running these tests have few cores.
 static BROWSER: Mutex<()> = Mutex::new(());
 
-/// A driver and a session, or `None` (with the reason printed) when no browser is installed.
-fn browser(test: &str) -> Option<(Driver, Session, tempfile::TempDir)> {
+/// A browser session, its chromedriver and its profile folder, dropped in that order: the session
+/// quits the browser, then the driver is killed, then the profile is deleted.
+struct Browser {
+    session: Session,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+/// A browser, or `None` (with the reason printed) when none is installed.
+fn browser(test: &str) -> Option<Browser> {
     let (driver_path, chromium) = match find_browser() {
         Ok(found) => found,
         Err(reason) => {
@@ -30,7 +38,7 @@ fn browser(test: &str) -> Option<(Driver, Session, tempfile::TempDir)> {
     let profile = tempfile::tempdir().unwrap();
     let driver = Driver::start(&driver_path);
     let session = driver.session(chromium.as_deref(), profile.path(), (1400, 1050));
-    Some((driver, session, profile))
+    Some(Browser { session, _driver: driver, _profile: profile })
 }
 
 /// Per canvas: the share of sampled pixels that are not white, and how many colours they have.
@@ -88,11 +96,10 @@ const READY: &str = "return document.body && document.body.dataset.ready === '1'
 #[test]
 fn static_page_draws_both_views_and_reads_the_loss_on_hover() {
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((_driver, session, _profile)) =
-        browser("static_page_draws_both_views_and_reads_the_loss_on_hover")
-    else {
+    let Some(browser) = browser("static_page_draws_both_views_and_reads_the_loss_on_hover") else {
         return;
     };
+    let session = &browser.session;
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("landscape.html");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lossatlas"))
@@ -107,7 +114,7 @@ fn static_page_draws_both_views_and_reads_the_loss_on_hover() {
     let errors = session.execute("return window.lossatlasErrors || [];", json!([]));
     assert_eq!(errors, json!([]), "script errors");
 
-    let px = pixels(&session);
+    let px = pixels(session);
     eprintln!("static page pixels: {px}");
     for id in ["contour", "surface"] {
         assert!(px[id]["width"].as_u64().unwrap() > 300, "{id} canvas is tiny: {px}");
@@ -124,11 +131,11 @@ fn static_page_draws_both_views_and_reads_the_loss_on_hover() {
 
     // Hover over the map: the readout names (k, b) and the loss there, which must match the
     // seed's loss at that point up to the grid's interpolation.
-    let (before, _) = readout(&session);
+    let (before, _) = readout(session);
     assert!(before.starts_with("Hover"), "{before}");
     let contour = session.element("#contour");
     session.pointer(&contour, -40, 30, false);
-    let (text, loss) = readout(&session);
+    let (text, loss) = readout(session);
     eprintln!("hover on the map: {text}");
     let loss = loss.unwrap_or_else(|| panic!("no loss in the readout: {text}"));
     assert!(text.contains("loss ≈"), "{text}");
@@ -142,22 +149,22 @@ fn static_page_draws_both_views_and_reads_the_loss_on_hover() {
     // Hover over the surface: the picked point has a loss too.
     let surface = session.element("#surface");
     session.pointer(&surface, 0, 20, false);
-    let (text, loss) = readout(&session);
+    let (text, loss) = readout(session);
     eprintln!("hover on the surface: {text}");
     assert!(loss.is_some_and(f64::is_finite), "no loss from the surface: {text}");
-    screenshot(&session, "browser-static.png");
+    screenshot(session, "browser-static.png");
 
     // Turning the bands off leaves a mostly white map with lines; turning the surface changes it.
-    let before = pixels(&session);
+    let before = pixels(session);
     session.execute("document.getElementById('show-bands').click();", json!([]));
-    let after = pixels(&session);
+    let after = pixels(session);
     assert!(
         after["contour"]["coloured"].as_f64().unwrap()
             < 0.5 * before["contour"]["coloured"].as_f64().unwrap(),
         "the bands toggle did nothing: {before} -> {after}"
     );
     let drawn = |s: &Session| s.execute("return document.getElementById('surface').toDataURL();", json!([]));
-    let view = drawn(&session);
+    let view = drawn(session);
     session.execute(
         "const c = document.getElementById('surface'), r = c.getBoundingClientRect();
          const at = (type, dx) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, pointerId: 1,
@@ -165,19 +172,20 @@ fn static_page_draws_both_views_and_reads_the_loss_on_hover() {
          at('pointerdown', 0); at('pointermove', 60); at('pointerup', 60);",
         json!([]),
     );
-    assert_ne!(view, drawn(&session), "dragging did not turn the surface");
+    assert_ne!(view, drawn(session), "dragging did not turn the surface");
 }
 
 #[test]
 fn served_page_draws_new_paths_where_clicked() {
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((_driver, session, _profile)) = browser("served_page_draws_new_paths_where_clicked") else {
+    let Some(browser) = browser("served_page_draws_new_paths_where_clicked") else {
         return;
     };
+    let session = &browser.session;
     let server = Server::start(&[]);
     session.navigate(&server.url());
     session.wait_for("the page to draw", READY, Duration::from_secs(20));
-    let px = pixels(&session);
+    let px = pixels(session);
     assert!(
         px["contour"]["colours"].as_u64().unwrap() > 50 && px["surface"]["colours"].as_u64().unwrap() > 50,
         "{px}"
@@ -200,7 +208,7 @@ fn served_page_draws_new_paths_where_clicked() {
         .parse()
         .unwrap();
     let map = |s: &Session| s.execute("return document.getElementById('contour').toDataURL();", json!([]));
-    let before = map(&session);
+    let before = map(session);
     let contour = session.element("#contour");
     session.pointer(&contour, 60, -80, true);
     session.wait_for(
@@ -212,7 +220,7 @@ fn served_page_draws_new_paths_where_clicked() {
     eprintln!("click to drawn paths: {timing}");
     assert_eq!(timing["paths"], json!(6), "{timing}");
     assert_eq!(timing["steps"], json!(400), "{timing}");
-    assert_ne!(before, map(&session), "the map did not change after the click");
+    assert_ne!(before, map(session), "the map did not change after the click");
     let start = session.execute("return document.getElementById('readout').textContent;", json!([]));
     eprintln!("readout after the click: {start}");
     let status = session.execute("return document.getElementById('status').textContent;", json!([]));
@@ -250,7 +258,7 @@ fn served_page_draws_new_paths_where_clicked() {
              && document.body.dataset.paths === '6';",
         Duration::from_secs(30),
     );
-    screenshot(&session, "browser-served.png");
+    screenshot(session, "browser-served.png");
 }
 
 /// The number for BENCHMARKS.md: click to drawn paths, six optimizers of 400 steps, repeated.
@@ -259,9 +267,10 @@ fn served_page_draws_new_paths_where_clicked() {
 #[ignore = "a measurement, not a test"]
 fn measure_click_to_drawn_paths() {
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((_driver, session, _profile)) = browser("measure_click_to_drawn_paths") else {
+    let Some(browser) = browser("measure_click_to_drawn_paths") else {
         return;
     };
+    let session = &browser.session;
     let server = Server::start(&[]);
     session.navigate(&server.url());
     session.wait_for("the page to draw", READY, Duration::from_secs(20));

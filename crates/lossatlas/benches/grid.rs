@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use lossatlas::{
-    evaluate, linear, Activation, Axis, Dataset, Formula, GridSpec, Loss, Objective, Plane,
+    evaluate, evaluate_into, linear, Activation, Axis, Dataset, Formula, GridSpec, Loss, Objective, Plane,
     DEFAULT_GRID_BUDGET_BYTES,
 };
 
@@ -43,6 +43,14 @@ fn closed_form(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new(format!("{samples}_samples"), n * n), &grid, |b, g| {
                 b.iter(|| evaluate(&objective, &plane, g).unwrap())
             });
+            // The same into a reused buffer: what is left once the page faults of a fresh grid
+            // are taken out.
+            let mut values = Vec::new();
+            group.bench_with_input(
+                BenchmarkId::new(format!("{samples}_samples_reused"), n * n),
+                &grid,
+                |b, g| b.iter(|| evaluate_into(&objective, &plane, g, &mut values).unwrap()),
+            );
         }
     }
     group.finish();

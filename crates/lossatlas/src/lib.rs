@@ -52,7 +52,9 @@ pub use contour::{auto_levels, bands, isolines, Band, Isoline, Point, Polyline};
 pub use data::{linspace, Dataset};
 pub use error::{Error, Result};
 pub use formula::{Formula, FormulaError};
-pub use landscape::{evaluate, Axis, GridMinimum, GridSpec, Landscape, DEFAULT_GRID_BUDGET_BYTES};
+pub use landscape::{
+    evaluate, evaluate_into, Axis, GridMinimum, GridSpec, Landscape, DEFAULT_GRID_BUDGET_BYTES,
+};
 pub use loss::Loss;
 pub use model::{formula_with_params, linear, Activation, Model};
 pub use objective::{Objective, Quadratic};

@@ -149,12 +149,29 @@ impl Objective {
 
 /// Sum of penalties of `predicted - target`, written per loss so each loop vectorises.
 fn penalty_sum(loss: Loss, predicted: &[f64], target: &[f64]) -> f64 {
-    let residuals = predicted.iter().zip(target).map(|(p, t)| p - t);
     match loss {
-        Loss::Mse => residuals.map(|r| r * r).sum(),
-        Loss::Mae => residuals.map(f64::abs).sum(),
-        Loss::Huber { .. } => residuals.map(|r| loss.penalty(r)).sum(),
+        Loss::Mse => lane_sum(predicted, target, |r| r * r),
+        Loss::Mae => lane_sum(predicted, target, f64::abs),
+        Loss::Huber { .. } => lane_sum(predicted, target, |r| loss.penalty(r)),
     }
+}
+
+/// Sum of `penalty(p - t)` over eight interleaved accumulators. A single running sum is one long
+/// chain of dependent additions (about 4 cycles each), which capped the formula path at about 7e8
+/// samples/s per core; eight independent lanes vectorise. The order of additions is fixed, so the
+/// result does not depend on the machine or thread count.
+#[inline]
+fn lane_sum(predicted: &[f64], target: &[f64], penalty: impl Fn(f64) -> f64) -> f64 {
+    const LANES: usize = 8;
+    let mut acc = [0.0; LANES];
+    let split = predicted.len() - predicted.len() % LANES;
+    for (p, t) in predicted[..split].chunks_exact(LANES).zip(target[..split].chunks_exact(LANES)) {
+        for k in 0..LANES {
+            acc[k] += penalty(p[k] - t[k]);
+        }
+    }
+    let tail: f64 = predicted[split..].iter().zip(&target[split..]).map(|(p, t)| penalty(p - t)).sum();
+    acc.iter().sum::<f64>() + tail
 }
 
 /// The mse of a linear model as a quadratic in its two parameters, from centred data moments.

@@ -21,7 +21,7 @@
     showCritical: true,
     logHeight: false,
     hover: null, // {u, v, loss, source}
-    view: { az: -60, el: 30, zoom: 1 },
+    view: { az: -60, el: 40, zoom: 1 },
     runs: 0,
   };
 
@@ -1208,7 +1208,7 @@
       drawSurface();
     }, { passive: false });
     s.addEventListener('dblclick', () => {
-      state.view = { az: -60, el: 30, zoom: 1 };
+      state.view = { az: -60, el: 40, zoom: 1 };
       drawSurfaceScene();
       drawSurface();
     });
