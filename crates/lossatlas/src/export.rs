@@ -57,8 +57,27 @@ struct MinJson {
 struct LandscapeJson<'a> {
     params: &'a [String; 2],
     axes: [AxisJson<'a>; 2],
-    values: Vec<Vec<Option<f64>>>,
+    values: Rows<'a>,
     min: Option<MinJson>,
+}
+
+/// The grid's rows, serialized straight from the flat values (NaN as null) without a nested copy,
+/// which for a 4000 x 4000 grid would double the memory an export needs.
+struct Rows<'a> {
+    values: &'a [f64],
+    nu: usize,
+}
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        struct Row<'r>(&'r [f64]);
+        impl Serialize for Row<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(|&v| finite(v)))
+            }
+        }
+        serializer.collect_seq(self.values.chunks(self.nu).map(Row))
+    }
 }
 
 fn finite(v: f64) -> Option<f64> {
@@ -73,7 +92,7 @@ fn landscape_json(l: &Landscape) -> Vec<u8> {
     let doc = LandscapeJson {
         params: l.plane().names(),
         axes: [axis_json(l.u()), axis_json(l.v())],
-        values: l.values().chunks(l.u().n()).map(|row| row.iter().map(|&v| finite(v)).collect()).collect(),
+        values: Rows { values: l.values(), nu: l.u().n() },
         min: l.minimum().map(|m| MinJson { at: [m.u, m.v], loss: m.loss }),
     };
     serde_json::to_vec(&doc).expect("plain numbers and strings always serialize")
