@@ -270,7 +270,8 @@ fn compare_and_surface_figures() {
     );
     let svg = std::fs::read_to_string(dir.path().join("fig2.svg")).unwrap();
     roxmltree::Document::parse(&svg).expect("well-formed SVG");
-    for needle in ["condition number 33.4", "condition number 1.00", "condition number 2.92", "not a z-score"]
+    for needle in
+        ["condition number 33.4", "condition number 1.00", "condition number 2.92", "(x - mean) / var"]
     {
         assert!(svg.contains(needle), "no `{needle}` in the compare SVG");
     }

@@ -23,12 +23,12 @@ use lossatlas::analysis::BasinLabel;
 use lossatlas::{isolines, Axis, GridSpec, Landscape};
 
 use crate::contour_figure::{
-    beside_point, cut_out, draw_map_frame, draw_marker, draw_text_box, keep_inside, measure, place_labels,
-    place_text, round, text_box_pad, Aspect, Frame, LineGeom, MapFrame, MapFrameSpec, PanelGeometry, Rect,
-    SegmentIndex,
+    beside_point, cut_out, draw_map_frame, draw_marker, draw_text_box, keep_inside, place_labels, place_text,
+    text_box_pad, Aspect, Frame, LineGeom, MapFrame, MapFrameSpec, PanelGeometry, SegmentIndex,
 };
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
+use crate::geometry::{measure, round, Rect};
 use crate::labels::{format_levels, Sizes};
 use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay};

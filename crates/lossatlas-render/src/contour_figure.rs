@@ -20,6 +20,7 @@ use crate::colorbar::{band_color, colorbar_pad, colorbar_width, draw_colorbar};
 use crate::colormap::{viridis, ColorScale};
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
+use crate::geometry::{lerp, measure, round, segment_in_rect, Rect};
 use crate::labels::{decimals_for_step, format_fixed, format_levels, format_sig, format_tick, Sizes};
 use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay};
@@ -1184,67 +1185,6 @@ fn axis_aligned_rect(poly: &[(i32, i32)]) -> Option<[(i32, i32); 2]> {
     (on_corners && distinct && x0 < x1 && y0 < y1).then_some([(x0, y0), (x1, y1)])
 }
 
-pub(crate) fn round(p: (f64, f64)) -> (i32, i32) {
-    (p.0.round() as i32, p.1.round() as i32)
-}
-
-/// An axis-aligned rectangle in pixels.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Rect {
-    pub x0: f64,
-    pub y0: f64,
-    pub x1: f64,
-    pub y1: f64,
-}
-
-impl Rect {
-    pub(crate) fn around(c: (f64, f64), half_w: f64, half_h: f64) -> Rect {
-        Rect { x0: c.0 - half_w, y0: c.1 - half_h, x1: c.0 + half_w, y1: c.1 + half_h }
-    }
-
-    pub(crate) fn inflate(&self, d: f64) -> Rect {
-        Rect { x0: self.x0 - d, y0: self.y0 - d, x1: self.x1 + d, y1: self.y1 + d }
-    }
-
-    pub(crate) fn intersects(&self, o: &Rect) -> bool {
-        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
-    }
-
-    pub(crate) fn contains(&self, p: (f64, f64)) -> bool {
-        p.0 >= self.x0 && p.0 <= self.x1 && p.1 >= self.y0 && p.1 <= self.y1
-    }
-
-    pub(crate) fn inside(&self, o: &Rect) -> bool {
-        self.x0 >= o.x0 && self.x1 <= o.x1 && self.y0 >= o.y0 && self.y1 <= o.y1
-    }
-}
-
-/// The parameter interval [t0, t1] of the segment p + t (q - p), t in [0, 1], that lies inside `r`
-/// (Liang & Barsky 1984), or None.
-pub(crate) fn segment_in_rect(p: (f64, f64), q: (f64, f64), r: &Rect) -> Option<(f64, f64)> {
-    let (dx, dy) = (q.0 - p.0, q.1 - p.1);
-    let (mut t0, mut t1) = (0.0f64, 1.0f64);
-    for (pk, qk) in [(-dx, p.0 - r.x0), (dx, r.x1 - p.0), (-dy, p.1 - r.y0), (dy, r.y1 - p.1)] {
-        if pk == 0.0 {
-            if qk < 0.0 {
-                return None;
-            }
-        } else {
-            let t = qk / pk;
-            if pk < 0.0 {
-                t0 = t0.max(t);
-            } else {
-                t1 = t1.min(t);
-            }
-        }
-    }
-    (t0 <= t1).then_some((t0, t1))
-}
-
-pub(crate) fn lerp(p: (f64, f64), q: (f64, f64), t: f64) -> (f64, f64) {
-    (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1))
-}
-
 /// Splits a polyline into the pieces that remain after removing the parts inside `holes`.
 pub(crate) fn cut_out(points: &[(f64, f64)], holes: &[Rect]) -> Vec<Vec<(f64, f64)>> {
     keep_intervals(points, |p, q| {
@@ -1844,20 +1784,6 @@ fn tick_step(ticks: &[f64]) -> f64 {
         [a] => a.abs().max(1.0),
         [] => 1.0,
     }
-}
-
-/// Width and height of `text` in pixels as drawn on `area`.
-pub(crate) fn measure<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    text: &str,
-    font: &FontDesc,
-) -> (f64, f64) {
-    area.estimate_text_size(text, &TextStyle::from(font.clone()))
-        .map(|(w, h)| (w as f64, h as f64))
-        .unwrap_or_else(|_| {
-            // A rough size if the font cannot be measured: 0.6 em per character.
-            (0.6 * font.get_size() * text.chars().count() as f64, font.get_size())
-        })
 }
 
 #[cfg(test)]

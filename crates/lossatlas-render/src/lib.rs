@@ -17,6 +17,7 @@ mod contour_figure;
 mod error;
 mod fit_figure;
 pub mod font;
+mod geometry;
 mod labels;
 mod loss_curve;
 mod output;

@@ -9,12 +9,12 @@ use lossatlas::Stopped;
 use crate::contour_figure::draw_marker;
 use crate::error::Result;
 use crate::font::FAMILY;
+use crate::geometry::{measure, round, Rect};
 use crate::labels::{format_sig, Sizes};
 use crate::output::Figure;
 use crate::overlay::MarkerShape;
 use crate::xy_chart::{
-    clip_polyline, measure, round, sample_pieces, Chart, ChartText, Legend, LegendEntry, LegendIcon, Rect,
-    Scale,
+    clip_polyline, sample_pieces, Chart, ChartText, Legend, LegendEntry, LegendIcon, Scale,
 };
 
 /// How far above the highest loss of the runs that did not diverge the axis may reach when a

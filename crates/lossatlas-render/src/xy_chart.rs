@@ -15,6 +15,7 @@ use plotters::style::FontTransform;
 use crate::contour_figure::draw_marker;
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
+use crate::geometry::{lerp, measure, round, segment_in_rect, Rect};
 use crate::labels::{format_sig, format_tick, Sizes};
 use crate::overlay::MarkerShape;
 
@@ -22,37 +23,6 @@ use crate::overlay::MarkerShape;
 pub(crate) const FRAME_COLOR: RGBColor = RGBColor(40, 40, 40);
 /// Grid lines at the major ticks: light enough to stay behind the data.
 const GRID_COLOR: RGBColor = RGBColor(229, 229, 229);
-
-/// An axis-aligned rectangle in pixels (x grows to the right, y downwards).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Rect {
-    pub x0: f64,
-    pub y0: f64,
-    pub x1: f64,
-    pub y1: f64,
-}
-
-impl Rect {
-    pub fn inflate(&self, d: f64) -> Rect {
-        Rect { x0: self.x0 - d, y0: self.y0 - d, x1: self.x1 + d, y1: self.y1 + d }
-    }
-
-    pub fn contains(&self, p: (f64, f64)) -> bool {
-        p.0 >= self.x0 && p.0 <= self.x1 && p.1 >= self.y0 && p.1 <= self.y1
-    }
-
-    pub fn intersects(&self, o: &Rect) -> bool {
-        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
-    }
-
-    fn corners(&self) -> [(i32, i32); 2] {
-        [round((self.x0, self.y0)), round((self.x1, self.y1))]
-    }
-}
-
-pub(crate) fn round(p: (f64, f64)) -> (i32, i32) {
-    (p.0.round() as i32, p.1.round() as i32)
-}
 
 /// One axis: the value range it shows and whether it is logarithmic.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -482,32 +452,6 @@ pub(crate) fn clip_polyline(points: &[(f64, f64)], r: &Rect) -> Vec<Vec<(f64, f6
     pieces
 }
 
-/// The parameter interval [t0, t1] of the segment p + t (q - p), t in [0, 1], that lies inside `r`
-/// (Liang & Barsky 1984), or None.
-pub(crate) fn segment_in_rect(p: (f64, f64), q: (f64, f64), r: &Rect) -> Option<(f64, f64)> {
-    let (dx, dy) = (q.0 - p.0, q.1 - p.1);
-    let (mut t0, mut t1) = (0.0f64, 1.0f64);
-    for (pk, qk) in [(-dx, p.0 - r.x0), (dx, r.x1 - p.0), (-dy, p.1 - r.y0), (dy, r.y1 - p.1)] {
-        if pk == 0.0 {
-            if qk < 0.0 {
-                return None;
-            }
-        } else {
-            let t = qk / pk;
-            if pk < 0.0 {
-                t0 = t0.max(t);
-            } else {
-                t1 = t1.min(t);
-            }
-        }
-    }
-    (t0 <= t1).then_some((t0, t1))
-}
-
-fn lerp(p: (f64, f64), q: (f64, f64), t: f64) -> (f64, f64) {
-    (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1))
-}
-
 /// Points every `spacing` pixels along the pieces: what the legend must not cover.
 pub(crate) fn sample_pieces(pieces: &[Vec<(f64, f64)>], spacing: f64, out: &mut Vec<(f64, f64)>) {
     for piece in pieces {
@@ -662,17 +606,6 @@ impl Legend {
         }
         Ok(())
     }
-}
-
-/// Width and height of `text` in pixels as drawn on `area`.
-pub(crate) fn measure<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    text: &str,
-    font: &FontDesc,
-) -> (f64, f64) {
-    area.estimate_text_size(text, &TextStyle::from(font.clone()))
-        .map(|(w, h)| (w as f64, h as f64))
-        .unwrap_or_else(|_| (0.6 * font.get_size() * text.chars().count() as f64, font.get_size()))
 }
 
 /// The trimmed contents of every `<text>` element of an SVG document.

@@ -48,6 +48,16 @@ impl Transform {
         }
     }
 
+    /// A short label for panel titles: `raw x`, `z-score`, `min-max`, `the note's (x - mean) / var`.
+    pub fn short_description(self) -> &'static str {
+        match self {
+            Transform::None => "raw x",
+            Transform::Zscore => "z-scored x",
+            Transform::MinMax => "min-max scaled x",
+            Transform::MeanVar => "note's (x - mean) / var",
+        }
+    }
+
     /// The transformed inputs. A transform that would divide by zero (all x equal) is an error
     /// that says so, never a column of NaN.
     pub fn apply_to(self, x: &[f64]) -> Result<Vec<f64>> {

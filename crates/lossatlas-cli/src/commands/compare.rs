@@ -1,8 +1,9 @@
 //! `lossatlas compare`: one landscape under several input transforms, with shared levels and
-//! colour scale, each panel titled with its Hessian condition number.
+//! colour scale, each panel titled with its Hessian condition number and the largest learning rate
+//! plain gradient descent survives there (2 / lambda_max).
 
 use anyhow::{bail, Result};
-use lossatlas::analysis::{find_minimum, SymmetricEigen};
+use lossatlas::analysis::{find_minimum, StepSizeReport, SymmetricEigen};
 use lossatlas::{evaluate, Plane};
 use lossatlas_render::{render, ContourFigure, Layout, Panels};
 
@@ -17,7 +18,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     let grid = settings::grid(&args.grid, problem.param_names())?;
     let levels = settings::levels(&args.levels)?;
     let layout = if args.layout == "column" { Layout::Column } else { Layout::Row };
-    let panel_size = if layout == Layout::Column { (800, 560) } else { (640, 620) };
+    let panel_size = panel_size(layout, &args.aspect, &grid);
     let count = transforms.len() as u32;
     let default_size = match layout {
         Layout::Row => (panel_size.0 * count, panel_size.1),
@@ -33,14 +34,18 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         let landscape = evaluate(&objective, &plane, &grid)?;
         super::warn_non_finite(&landscape);
         super::require_finite(&landscape)?;
-        let kappa = find_minimum(&objective, &landscape)
+        let stats = find_minimum(&objective, &landscape)
             .and_then(|m| SymmetricEigen::new(&objective.hessian(&m.theta), 2))
-            .and_then(|e| e.condition_number());
-        let condition = match kappa {
-            Some(k) => format!("condition number {}", format_kappa(k)),
+            .and_then(|e| StepSizeReport::from_eigen(&e));
+        let condition = match stats {
+            Some(r) => format!(
+                "condition number {}, stable lr < {}",
+                format_kappa(r.condition_number),
+                format_rate(r.max_stable_learning_rate)
+            ),
             None => "no minimum with positive curvature in range".to_string(),
         };
-        titles.push(format!("{}: {condition}", transform.description()));
+        titles.push(format!("{}: {condition}", transform.short_description()));
         landscapes.push(landscape);
     }
     // Shared levels: explicit ones as given, automatic ones from the first panel.
@@ -84,4 +89,28 @@ fn format_kappa(k: f64) -> String {
     } else {
         format!("{k:.3e}")
     }
+}
+
+/// A learning rate to three significant digits.
+fn format_rate(lr: f64) -> String {
+    if lr >= 100.0 || lr < 1e-3 {
+        format!("{lr:.2e}")
+    } else {
+        let digits = (2 - lr.log10().floor() as i32).max(0) as usize;
+        format!("{lr:.digits$}")
+    }
+}
+
+/// A panel size that suits the layout; with equal aspect the panel is as wide as the plot's
+/// u:v proportions need (plus room for the axis labels and the legend beside it), so a tall range
+/// does not leave most of each panel empty.
+fn panel_size(layout: Layout, aspect: &str, grid: &lossatlas::GridSpec) -> (u32, u32) {
+    let (width, height) = if layout == Layout::Column { (800, 560) } else { (640, 620) };
+    if aspect != "equal" {
+        return (width, height);
+    }
+    let ratio = (grid.u().max() - grid.u().min()) / (grid.v().max() - grid.v().min());
+    let plot_height = f64::from(height) - 150.0;
+    let plot_width = (plot_height * ratio).clamp(220.0, 900.0);
+    ((plot_width + 240.0).round() as u32, height)
 }
