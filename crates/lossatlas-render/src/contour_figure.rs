@@ -56,6 +56,7 @@ pub struct ContourFigure<'a> {
     mark_minimum: bool,
     aspect: Aspect,
     paths: Vec<PathOverlay>,
+    layout_paths: Option<Vec<PathOverlay>>,
     markers: Vec<Marker>,
     segments: Vec<SegmentOverlay>,
 }
@@ -88,6 +89,7 @@ impl<'a> ContourFigure<'a> {
             mark_minimum: true,
             aspect: Aspect::Fill,
             paths: Vec::new(),
+            layout_paths: None,
             markers: Vec::new(),
             segments: Vec::new(),
         }
@@ -153,6 +155,14 @@ impl<'a> ContourFigure<'a> {
     /// outside the map's range are cut off at its frame.
     pub fn paths(mut self, paths: Vec<PathOverlay>) -> Self {
         self.paths = paths;
+        self
+    }
+
+    /// Plans level labels and the legend around `paths` while drawing only those given to
+    /// [`ContourFigure::paths`]: the frames of an animation pass the whole paths here and the
+    /// paths so far to `paths`, so labels and legend stay put from frame to frame.
+    pub fn plan_around(mut self, paths: Vec<PathOverlay>) -> Self {
+        self.layout_paths = Some(paths);
         self
     }
 
@@ -531,14 +541,22 @@ impl ContourFigure<'_> {
             }
         }
         let plot_rect = Rect { x0: 0.0, y0: 0.0, x1: frame.w, y1: frame.h };
-        let paths_px: Vec<Vec<Vec<(f64, f64)>>> = self
-            .paths
-            .iter()
-            .map(|p| {
-                let pts: Vec<(f64, f64)> = p.points.iter().map(|q| frame.px(q[0], q[1])).collect();
-                keep_inside(&pts, &plot_rect.inflate(0.5))
-            })
-            .collect();
+        let to_px = |paths: &[PathOverlay]| -> Vec<Vec<Vec<(f64, f64)>>> {
+            paths
+                .iter()
+                .map(|p| {
+                    let pts: Vec<(f64, f64)> = p.points.iter().map(|q| frame.px(q[0], q[1])).collect();
+                    keep_inside(&pts, &plot_rect.inflate(0.5))
+                })
+                .collect()
+        };
+        let paths_px = to_px(&self.paths);
+        // What labels and the legend keep clear of: the paths drawn, or the whole paths of an
+        // animation (see `plan_around`).
+        let plan_px = match &self.layout_paths {
+            Some(planned) => to_px(planned),
+            None => paths_px.clone(),
+        };
         // Segments, cut so that their full stroke width stays inside the frame.
         let segment_w = sz.px(2.4, 1);
         let segments_px: Vec<Option<PixelSegment>> = self
@@ -560,7 +578,7 @@ impl ContourFigure<'_> {
             index.insert_line(id, &l.pts);
         }
         let mut next_id = lines.len();
-        for pieces in &paths_px {
+        for pieces in &plan_px {
             for piece in pieces {
                 index.insert_line(next_id, piece);
                 next_id += 1;
@@ -589,7 +607,7 @@ impl ContourFigure<'_> {
                 important.push((x, y, 500.0));
             }
         }
-        for pieces in &paths_px {
+        for pieces in &plan_px {
             for piece in pieces {
                 let stride = (piece.len() / 200).max(1);
                 for p in piece.iter().step_by(stride) {

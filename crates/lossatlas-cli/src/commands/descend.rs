@@ -194,7 +194,7 @@ pub fn run(args: &DescendArgs) -> Result<()> {
         let frames = lossatlas_render::frame_steps(longest, 100);
         let options = lossatlas_render::GifOptions { total_steps: Some(longest), ..Default::default() };
         let bytes = lossatlas_render::render_gif(
-            |step| contour(lossatlas_render::paths_at(&paths, step)),
+            |step| contour(lossatlas_render::paths_at(&paths, step)).plan_around(paths.clone()),
             &frames,
             &options,
         )?;
