@@ -18,7 +18,8 @@
 //! 3. The same triangles are rasterized by our code into a depth buffer at the output resolution.
 //!    Paths are cut into pieces of about 1.5 pixels and only the pieces in front of the surface
 //!    (within a small tolerance) are drawn. The decision is ours, not the backend's, so PNG and
-//!    SVG hide exactly the same parts.
+//!    SVG hide exactly the same parts. Segments are draped on the surface (sampled finer than the
+//!    grid, at the interpolated loss) and hidden the same way, then drawn dashed.
 
 use lossatlas::Landscape;
 use plotters::coord::Shift;
@@ -28,10 +29,11 @@ use plotters::style::{FontDesc, FontFamily, FontStyle, FontTransform};
 
 use crate::colorbar::{colorbar_pad, colorbar_width, draw_colorbar};
 use crate::colormap::{viridis, ColorScale};
+use crate::contour_figure::{beside_end, darken, text_box_pad};
 use crate::error::{Error, Result};
 use crate::labels::{format_sig, format_tick, Sizes};
 use crate::output::Figure;
-use crate::overlay::{Marker, MarkerShape, PathOverlay};
+use crate::overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay};
 use crate::projection::{box_corners, DepthBuffer, Projected, Projection, HALF};
 
 /// The floor of the box (the pane under the surface).
@@ -87,6 +89,7 @@ pub struct SurfaceFigure<'a> {
     mark_minimum: bool,
     paths: Vec<PathOverlay>,
     markers: Vec<Marker>,
+    segments: Vec<SegmentOverlay>,
     z_clip: Option<f64>,
     edges: Option<bool>,
 }
@@ -108,6 +111,7 @@ impl<'a> SurfaceFigure<'a> {
             mark_minimum: true,
             paths: Vec::new(),
             markers: Vec::new(),
+            segments: Vec::new(),
             z_clip: None,
             edges: None,
         }
@@ -179,6 +183,14 @@ impl<'a> SurfaceFigure<'a> {
         self
     }
 
+    /// Straight segments draped on the surface (e.g. the Hessian's eigen-axes at the minimum),
+    /// drawn dashed in their colour, hidden where the surface is in front of them like paths, and
+    /// labelled near their visible end (the `to` end when it shows). They get no legend entry.
+    pub fn segments(mut self, segments: Vec<SegmentOverlay>) -> Self {
+        self.segments = segments;
+        self
+    }
+
     /// Caps the height at `max` (None, the default, shows everything). Losses above it are drawn
     /// as a flat cut at `max`, so a few huge values do not flatten the interesting part.
     pub fn z_clip(mut self, max: Option<f64>) -> Self {
@@ -194,8 +206,8 @@ impl<'a> SurfaceFigure<'a> {
     }
 
     /// Checks the settings: elevation within 0..=90 degrees, azimuth within -360..=360, a finite
-    /// clip above the smallest loss, path losses matching their points, and at least one finite
-    /// value in the landscape. Drawing calls it first.
+    /// clip above the smallest loss, path losses matching their points, finite segment ends, and
+    /// at least one finite value in the landscape. Drawing calls it first.
     pub fn validate(&self) -> Result<()> {
         if !(self.elevation.is_finite() && (0.0..=90.0).contains(&self.elevation)) {
             return Err(Error::Invalid(format!(
@@ -230,6 +242,14 @@ impl<'a> SurfaceFigure<'a> {
                         losses.len()
                     )));
                 }
+            }
+        }
+        for segment in &self.segments {
+            if !segment.from.iter().chain(&segment.to).all(|c| c.is_finite()) {
+                return Err(Error::Invalid(format!(
+                    "segment `{}` from {:?} to {:?} has a non-finite end",
+                    segment.label, segment.from, segment.to
+                )));
             }
         }
         Ok(())
@@ -563,6 +583,33 @@ impl<'a> SurfaceFigure<'a> {
             }
         }
 
+        // Segments, draped and hidden by the surface, dashed on a light casing.
+        let segment_w = sizes.px(2.4, 1);
+        let (dash, space) = (sizes.len(10.0).max(4.0), sizes.len(5.0).max(2.0));
+        let mut segment_ends = Vec::new();
+        let mut segment_lines: Vec<Vec<(f64, f64)>> = Vec::new();
+        for segment in &self.segments {
+            let points = scene.segment_points(self.landscape, segment);
+            let runs = scene.visible_runs(&points);
+            // Vertices a pixel or two apart, rounded to pixels, would make a wide stroke wobble.
+            let dashes: Vec<Vec<(i32, i32)>> = runs
+                .iter()
+                .flat_map(|run| dashed(run, dash, space))
+                .map(|d| thinned(&d, sizes.len(4.0)).into_iter().map(pixel_xy).collect())
+                .collect();
+            segment_lines.extend(runs.iter().cloned());
+            for d in &dashes {
+                root.draw(&PathElement::new(d.clone(), WHITE.mix(0.8).stroke_width(segment_w + 2)))?;
+            }
+            for d in &dashes {
+                root.draw(&PathElement::new(d.clone(), segment.color.stroke_width(segment_w)))?;
+            }
+            let ends = scene.visible_ends(&points, &runs);
+            if !segment.label.is_empty() && !ends.is_empty() {
+                segment_ends.push((segment, ends));
+            }
+        }
+
         // Paths and markers, hidden by the surface.
         let width = sizes.px(2.5, 2);
         for path in &self.paths {
@@ -603,18 +650,46 @@ impl<'a> SurfaceFigure<'a> {
                 }
             }
         }
+        let mut marker_labels = Vec::new();
         for marker in &self.markers {
             let z = self.landscape.interpolate(marker.at[0], marker.at[1]);
             if let Some(p) = scene.lifted(marker.at[0], marker.at[1], z).filter(|&p| scene.visible(p)) {
                 let at = pixel(scene.projection.project_box(p));
-                draw_marker(root, marker, at, sizes)?;
+                marker_labels.extend(draw_marker(root, marker, at, sizes)?);
                 keep_clear(at, sizes.len(7.0));
             }
         }
 
         // Tick labels and axis titles.
-        for text in axes.visible_texts(scene.width, scene.height, &reserved, sizes) {
-            draw_placed(root, &text, TEXT_COLOR)?;
+        let texts = axes.visible_texts(scene.width, scene.height, &reserved, sizes);
+        for text in &texts {
+            draw_placed(root, text, TEXT_COLOR)?;
+        }
+
+        // Segment labels beside the visible ends, clear of every text and mark drawn so far.
+        let mut blocked: Vec<Rect> = reserved;
+        blocked.extend(texts.iter().map(PlacedText::rect));
+        blocked.extend(marker_labels);
+        let picture = Rect { l: 0.0, t: 0.0, r: scene.width, b: scene.height };
+        for (segment, ends) in segment_ends {
+            let (w, h) = measure(&segment.label, sizes.note, false);
+            let pad = text_box_pad(sizes.note);
+            let boxed = (w + 2.0 * pad.0, h + 2.0 * pad.1);
+            let r = segment_label_rect(
+                &ends,
+                boxed,
+                sizes.len(6.0),
+                sizes.len(5.0),
+                &picture,
+                &blocked,
+                &segment_lines,
+            );
+            blocked.push(r);
+            let box_points = [pixel_xy((r.l, r.t)), pixel_xy((r.r, r.b))];
+            root.draw(&Rectangle::new(box_points, WHITE.mix(0.8).filled()))?;
+            let centre = ((r.l + r.r) / 2.0, (r.t + r.b) / 2.0);
+            let text = PlacedText::new(&segment.label, sizes.note, false, false, centre, &measure);
+            draw_placed(root, &text, darken(segment.color, 0.25))?;
         }
 
         let bar = scene.bar;
@@ -792,17 +867,64 @@ impl Scene {
 
     /// A path's vertices in box coordinates (`None` where it leaves the grid or has no loss).
     fn path_points(&self, landscape: &Landscape, path: &PathOverlay) -> Vec<Option<[f64; 3]>> {
-        path.points
+        self.draped(landscape, &path.points, path.losses.as_deref())
+    }
+
+    /// Plane points in box coordinates at heights `losses`, or on the surface (the landscape
+    /// interpolated) without them; `None` where a point leaves the grid or has no finite loss.
+    fn draped(
+        &self,
+        landscape: &Landscape,
+        points: &[[f64; 2]],
+        losses: Option<&[f64]>,
+    ) -> Vec<Option<[f64; 3]>> {
+        points
             .iter()
             .enumerate()
             .map(|(k, &[u, v])| {
-                let z = match &path.losses {
+                let z = match losses {
                     Some(losses) => losses[k],
                     None => landscape.interpolate(u, v),
                 };
                 self.lifted(u, v, z)
             })
             .collect()
+    }
+
+    /// A segment's part on the grid, sampled at least twice per cell and draped on the surface,
+    /// in box coordinates (empty when it misses the grid).
+    fn segment_points(&self, landscape: &Landscape, segment: &SegmentOverlay) -> Vec<Option<[f64; 3]>> {
+        let [(u0, u1), (v0, v1), _] = self.ranges;
+        let ([au, av], [bu, bv]) = (segment.from, segment.to);
+        let (du, dv) = (bu - au, bv - av);
+        // Clip the parameter range to the grid's rectangle (Liang & Barsky 1984).
+        let (mut t0, mut t1) = (0.0f64, 1.0f64);
+        for (p, q) in [(-du, au - u0), (du, u1 - au), (-dv, av - v0), (dv, v1 - av)] {
+            if p == 0.0 {
+                if q < 0.0 {
+                    return Vec::new();
+                }
+            } else if p < 0.0 {
+                t0 = t0.max(q / p);
+            } else {
+                t1 = t1.min(q / p);
+            }
+        }
+        if t0 > t1 {
+            return Vec::new();
+        }
+        let cell_u = (u1 - u0) / (landscape.u().n().max(2) - 1) as f64;
+        let cell_v = (v1 - v0) / (landscape.v().n().max(2) - 1) as f64;
+        let cells = ((t1 - t0) * (du.abs() / cell_u).max(dv.abs() / cell_v)).max(0.0);
+        let n = ((2.0 * cells).ceil() as usize).clamp(1, 10_000);
+        let points: Vec<[f64; 2]> = (0..=n)
+            .map(|k| {
+                let t = t0 + (t1 - t0) * k as f64 / n as f64;
+                // Keep the clipped ends exactly on the grid's edge despite rounding.
+                [(au + du * t).clamp(u0, u1), (av + dv * t).clamp(v0, v1)]
+            })
+            .collect();
+        self.draped(landscape, &points, None)
     }
 
     /// The visible stretches of a polyline as screen polylines: each segment is cut into pieces
@@ -848,6 +970,35 @@ impl Scene {
             runs.push(current);
         }
         runs
+    }
+
+    /// Where a segment's label may go, best first: the screen end (`b`) of its visible stretches
+    /// nearest its `to` end, with a point `a` a little back along the line for the direction
+    /// (unless only the `from` end shows, then that end first), then the other visible end. Empty
+    /// when nothing of it is visible.
+    fn visible_ends(&self, points: &[Option<[f64; 3]>], runs: &[Vec<(f64, f64)>]) -> Vec<ScreenLine> {
+        let (Some(first), Some(last)) = (runs.first(), runs.last()) else { return Vec::new() };
+        let shows = |p: Option<&Option<[f64; 3]>>| p.copied().flatten().is_some_and(|p| self.visible(p));
+        let forward = last.clone();
+        let backward: Vec<(f64, f64)> = first.iter().rev().copied().collect();
+        let runs = if !shows(points.last()) && shows(points.first()) {
+            [backward, forward]
+        } else {
+            [forward, backward]
+        };
+        runs.iter()
+            .filter_map(|run| {
+                let b = *run.last()?;
+                // A point about 20 pixels back along the run gives the line's direction at its end.
+                let a = run
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|p| (p.0 - b.0).hypot(p.1 - b.1) >= 20.0)
+                    .unwrap_or(run[0]);
+                Some((a, b))
+            })
+            .collect()
     }
 
     /// Regions tick labels must keep out of: the title, the legend and the colour bar.
@@ -1188,7 +1339,7 @@ fn draw_marker<DB: DrawingBackend>(
     marker: &Marker,
     at: (i32, i32),
     sizes: &Sizes,
-) -> Result<()> {
+) -> Result<Option<Rect>> {
     let r = sizes.px(6.0, 3) as i32;
     match marker.shape {
         MarkerShape::Circle => draw_symbol(root, LegendSymbol::Start, marker.color, at, sizes)?,
@@ -1222,9 +1373,115 @@ fn draw_marker<DB: DrawingBackend>(
             (at.0 as f64 + r as f64 + sizes.len(4.0) + w / 2.0, at.1 as f64 - r as f64),
             &estimate,
         );
+        // A light box keeps dark text readable on the dark valley floor where minima sit.
+        let (l, t, r, b) = text.rect().tuple();
+        let pad = text_box_pad(sizes.note);
+        root.draw(&Rectangle::new(
+            [
+                ((l - pad.0).round() as i32, (t - pad.1).round() as i32),
+                ((r + pad.0).round() as i32, (b + pad.1).round() as i32),
+            ],
+            WHITE.mix(0.8).filled(),
+        ))?;
         draw_placed(root, &text, marker.color)?;
+        return Ok(Some(text.rect()));
     }
-    Ok(())
+    Ok(None)
+}
+
+/// The dashes of a screen polyline: stretches `dash` long (following its bends) with gaps `space`
+/// long between them, starting with a dash at its first point.
+fn dashed(run: &[(f64, f64)], dash: f64, space: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut out = Vec::new();
+    let Some(&first) = run.first() else { return out };
+    let (mut on, mut left) = (true, dash);
+    let mut current = vec![first];
+    for pair in run.windows(2) {
+        let (p, q) = (pair[0], pair[1]);
+        let length = (q.0 - p.0).hypot(q.1 - p.1);
+        let mut done = 0.0;
+        while length - done > left {
+            done += left;
+            let t = done / length;
+            let at = (p.0 + (q.0 - p.0) * t, p.1 + (q.1 - p.1) * t);
+            if on {
+                current.push(at);
+                out.push(std::mem::take(&mut current));
+            } else {
+                current = vec![at];
+            }
+            on = !on;
+            left = if on { dash } else { space };
+        }
+        left -= length - done;
+        if on {
+            current.push(q);
+        }
+    }
+    if on && current.len() > 1 {
+        out.push(current);
+    }
+    out
+}
+
+/// A straight line on screen from its first point to its second, in pixels.
+type ScreenLine = ((f64, f64), (f64, f64));
+
+/// `points` without the inner vertices closer than `min` to the last one kept (the ends stay).
+fn thinned(points: &[(f64, f64)], min: f64) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(points.len());
+    for (k, &p) in points.iter().enumerate() {
+        let last = k + 1 == points.len();
+        match out.last() {
+            Some(&q) if !last && (p.0 - q.0).hypot(p.1 - q.1) < min => {}
+            _ => out.push(p),
+        }
+    }
+    out
+}
+
+/// The box of `size` (a label's text with its padding) for a segment's label near one of its
+/// `ends` (each the end `b` of the screen line from `a`, best first): the first of the contour
+/// map's candidates around them that lies inside
+/// `picture`, at least `clearance` from each of `blocked` and crossed by none of `lines`, else
+/// the first one clear of `blocked` only, else the first one inside.
+fn segment_label_rect(
+    ends: &[ScreenLine],
+    size: (f64, f64),
+    gap: f64,
+    clearance: f64,
+    picture: &Rect,
+    blocked: &[Rect],
+    lines: &[Vec<(f64, f64)>],
+) -> Rect {
+    let candidates: Vec<Rect> = ends
+        .iter()
+        .flat_map(|&(a, b)| beside_end(a, b, size, gap))
+        .map(|c| Rect { l: c.x0, t: c.y0, r: c.x1, b: c.y1 })
+        .collect();
+    let fits = |r: &Rect| r.l >= picture.l && r.t >= picture.t && r.r <= picture.r && r.b <= picture.b;
+    let clear = |r: &Rect| fits(r) && !blocked.iter().any(|o| r.overlaps(o, clearance));
+    let crossed = |r: &Rect| {
+        lines.iter().any(|line| {
+            line.windows(2).any(|w| {
+                // Sample each piece finely enough to catch it passing through the box.
+                let n = ((w[1].0 - w[0].0).hypot(w[1].1 - w[0].1) / 2.0).ceil().max(1.0) as usize;
+                (0..=n).any(|k| {
+                    let t = k as f64 / n as f64;
+                    let p = (w[0].0 + (w[1].0 - w[0].0) * t, w[0].1 + (w[1].1 - w[0].1) * t);
+                    p.0 > r.l - 2.0 && p.0 < r.r + 2.0 && p.1 > r.t - 2.0 && p.1 < r.b + 2.0
+                })
+            })
+        })
+    };
+    candidates
+        .iter()
+        .find(|r| clear(r) && !crossed(r))
+        .or_else(|| candidates.iter().find(|r| clear(r)))
+        .or_else(|| candidates.iter().find(|r| fits(r)))
+        .or(candidates.first())
+        .copied()
+        .unwrap_or(Rect { l: 0.0, t: 0.0, r: size.0, b: size.1 })
 }
 
 fn text_style(size: f64, bold: bool, vertical: bool, color: RGBColor) -> TextStyle<'static> {
@@ -1453,6 +1710,72 @@ mod tests {
         let near = |p: (f64, f64), q: Projected| (p.0 - q.x).hypot(p.1 - q.y) < 3.0;
         assert!(runs.iter().flatten().any(|&p| near(p, start)), "the front end is drawn");
         assert!(!runs.iter().flatten().any(|&p| near(p, end)), "the far end is hidden");
+    }
+
+    /// How many pixels are within a small distance of `color`.
+    fn pixels_of(img: &image::RgbImage, RGBColor(r, g, b): RGBColor) -> usize {
+        img.pixels()
+            .filter(|p| {
+                let [pr, pg, pb] = p.0;
+                (pr as i32 - r as i32).abs() + (pg as i32 - g as i32).abs() + (pb as i32 - b as i32).abs()
+                    < 40
+            })
+            .count()
+    }
+
+    const SEGMENT_COLOR: RGBColor = RGBColor(255, 0, 255);
+
+    fn segment(from: [f64; 2], to: [f64; 2], label: &str) -> SegmentOverlay {
+        SegmentOverlay { from, to, color: SEGMENT_COLOR, label: label.into() }
+    }
+
+    #[test]
+    fn a_segment_on_a_bowl_seen_from_above_is_drawn() {
+        let l = landscape(41, |u, v| u * u + 2.0 * v * v);
+        let plain = SurfaceFigure::new(&l).elevation(90.0).azimuth(-90.0);
+        let img = decode(&render(&plain, ImageFormat::Png, (900, 700)).unwrap());
+        assert_eq!(pixels_of(&img, SEGMENT_COLOR), 0, "no magenta without the segment");
+        let figure = plain.segments(vec![segment([-0.8, -0.4], [0.8, 0.4], "λ = 2")]);
+        let img = decode(&render(&figure, ImageFormat::Png, (900, 700)).unwrap());
+        assert!(pixels_of(&img, SEGMENT_COLOR) > 300, "{} pixels", pixels_of(&img, SEGMENT_COLOR));
+        let svg = String::from_utf8(render(&figure, ImageFormat::Svg, (900, 700)).unwrap()).unwrap();
+        assert!(svg.contains("λ = 2"), "the label is written");
+    }
+
+    #[test]
+    fn a_segment_behind_a_ridge_is_hidden() {
+        let l = ridge();
+        let view = |s: SegmentOverlay| {
+            let figure = SurfaceFigure::new(&l).azimuth(-90.0).elevation(20.0).segments(vec![s]);
+            pixels_of(&decode(&render(&figure, ImageFormat::Png, (900, 700)).unwrap()), SEGMENT_COLOR)
+        };
+        assert!(view(segment([-0.8, -0.6], [0.8, -0.6], "")) > 300, "in front of the ridge it shows");
+        assert_eq!(view(segment([-0.8, 0.6], [0.8, 0.6], "")), 0, "behind the ridge it is hidden");
+    }
+
+    #[test]
+    fn a_segment_is_clipped_to_the_grid_and_draped() {
+        let l = landscape(21, |u, v| u * u + v * v);
+        let scene = SurfaceFigure::new(&l).scene(900, 700).unwrap();
+        let points = scene.segment_points(&l, &segment([-2.0, 0.0], [2.0, 0.0], ""));
+        assert!(points.len() > 40, "sampled finer than the grid");
+        let first = points[0].unwrap();
+        let last = points.last().unwrap().unwrap();
+        assert!((first[0] + HALF[0]).abs() < 1e-9 && (last[0] - HALF[0]).abs() < 1e-9);
+        let middle = points[points.len() / 2].unwrap();
+        let bottom = scene.projection.to_box(0.0, 0.0, 0.0)[2] + LIFT;
+        assert!((middle[2] - bottom).abs() < 1e-9, "on the surface, lifted");
+        assert!(scene.segment_points(&l, &segment([2.0, 2.0], [3.0, 2.0], "")).is_empty());
+    }
+
+    #[test]
+    fn dashes_follow_the_line() {
+        let run = [(0.0, 0.0), (10.0, 0.0), (10.0, 20.0)];
+        let dashes = dashed(&run, 6.0, 4.0);
+        assert_eq!(dashes[0], vec![(0.0, 0.0), (6.0, 0.0)]);
+        assert_eq!(dashes[1], vec![(10.0, 0.0), (10.0, 6.0)]);
+        assert_eq!(dashes[2], vec![(10.0, 10.0), (10.0, 16.0)]);
+        assert_eq!(dashes.len(), 3);
     }
 
     #[test]

@@ -93,7 +93,7 @@ fn format_kappa(k: f64) -> String {
 
 /// A learning rate to three significant digits.
 fn format_rate(lr: f64) -> String {
-    if lr >= 100.0 || lr < 1e-3 {
+    if !(1e-3..100.0).contains(&lr) {
         format!("{lr:.2e}")
     } else {
         let digits = (2 - lr.log10().floor() as i32).max(0) as usize;

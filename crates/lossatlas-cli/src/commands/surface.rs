@@ -34,7 +34,11 @@ pub fn run(args: &SurfaceArgs) -> Result<()> {
         .log_color(args.picture.log_color)
         .z_clip(args.z_max);
     let figure = if args.analysis {
-        figure.markers(crate::overlays::critical_markers(&objective, &landscape))
+        // The lowest level above the minimum defines the ellipse whose axes are drawn.
+        let levels = lossatlas::auto_levels(&landscape, 10);
+        figure
+            .markers(crate::overlays::critical_markers(&objective, &landscape))
+            .segments(crate::overlays::eigen_axes(&objective, &landscape, &levels))
     } else {
         figure
     };
