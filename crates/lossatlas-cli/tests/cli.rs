@@ -656,3 +656,21 @@ fn basins_label_every_start() {
     }
     assert!(distinct_colors(&decode_png(&dir.path().join("basins.png"))) > 10);
 }
+
+#[test]
+fn a_closed_pipe_on_stdout_is_a_quiet_success() {
+    // `lossatlas analyze | head -1`: the reader goes away; the command must not panic.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lossatlas"))
+        .args(["analyze", "--transforms"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

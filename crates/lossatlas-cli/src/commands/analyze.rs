@@ -20,9 +20,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
     let landscape = evaluate(&objective, &plane, &grid)?;
     let report = report(&objective, &landscape, transform);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print_report(&report);
+        print_report(&report)?;
     }
     Ok(())
 }
@@ -141,24 +141,24 @@ fn list(v: &Value) -> String {
     v.as_array().map(|a| a.iter().map(num).collect::<Vec<_>>().join(", ")).unwrap_or_default()
 }
 
-fn print_report(r: &Value) {
+fn print_report(r: &Value) -> Result<()> {
     let names: Vec<String> = r["params"]
         .as_array()
         .unwrap_or(&Vec::new())
         .iter()
         .filter_map(|v| v.as_str().map(String::from))
         .collect();
-    println!(
+    say!(
         "model      y = {}   loss {}   data {} ({} rows)   transform {}",
         r["model"].as_str().unwrap_or(""),
         r["loss"].as_str().unwrap_or(""),
         r["data"]["name"].as_str().unwrap_or(""),
         r["data"]["rows"],
         r["transform"].as_str().unwrap_or("")
-    );
+    )?;
     if r["minimum"].is_null() {
-        println!("{}", r["statement"].as_str().unwrap_or(""));
-        return;
+        say!("{}", r["statement"].as_str().unwrap_or(""))?;
+        return Ok(());
     }
     let m = &r["minimum"];
     let at: Vec<String> = names
@@ -170,59 +170,60 @@ fn print_report(r: &Value) {
         Some(i) => format!("{}, {i} iterations", m["found_by"]["method"].as_str().unwrap_or("")),
         None => m["found_by"]["method"].as_str().unwrap_or("").to_string(),
     };
-    println!("minimum    {}   loss {}   ({how})", at.join(", "), num(&m["loss"]));
+    say!("minimum    {}   loss {}   ({how})", at.join(", "), num(&m["loss"]))?;
     if m["inside_range"] == json!(false) {
-        println!("           note: the minimum lies outside the drawn range");
+        say!("           note: the minimum lies outside the drawn range")?;
     }
     if let Some(rows) = r["hessian"].as_array() {
         for (i, row) in rows.iter().enumerate() {
-            println!("{}[ {} ]", if i == 0 { "Hessian    " } else { "           " }, list(row));
+            say!("{}[ {} ]", if i == 0 { "Hessian    " } else { "           " }, list(row))?;
         }
     }
     if let (Some(vals), Some(vecs)) = (r["eigenvalues"].as_array(), r["eigenvectors"].as_array()) {
         for (i, (val, vec)) in vals.iter().zip(vecs).enumerate() {
-            println!(
+            say!(
                 "{}{}  along ({})",
                 if i == 0 { "eigen      " } else { "           " },
                 num(val),
                 list(vec)
-            );
+            )?;
         }
     }
     if r["condition_number"].is_number() {
         let gd = &r["gradient_descent"];
         let mo = &r["momentum"];
-        println!("condition  {}", num(&r["condition_number"]));
-        println!("gd         stable for lr < {} (2 / lambda_max); best lr {} contracts the error by {} a step, {} steps to 1e-6",
-            num(&gd["max_stable_learning_rate"]), num(&gd["best_learning_rate"]), num(&gd["contraction_per_step"]), count(&gd["steps_to_shrink_error_1e-6"]));
-        println!(
+        say!("condition  {}", num(&r["condition_number"]))?;
+        say!("gd         stable for lr < {} (2 / lambda_max); best lr {} contracts the error by {} a step, {} steps to 1e-6",
+            num(&gd["max_stable_learning_rate"]), num(&gd["best_learning_rate"]), num(&gd["contraction_per_step"]), count(&gd["steps_to_shrink_error_1e-6"]))?;
+        say!(
             "momentum   best lr {} with momentum {} contracts by {} a step, {} steps to 1e-6",
             num(&mo["best_learning_rate"]),
             num(&mo["best_momentum"]),
             num(&mo["contraction_per_step"]),
             count(&mo["steps_to_shrink_error_1e-6"])
-        );
+        )?;
     }
     if let Some(statement) = r["statement"].as_str() {
-        println!("note       {statement}");
+        say!("note       {statement}")?;
     }
     if let Some(points) = r["critical_points"].as_array() {
-        println!("critical points in range: {}", points.len());
+        say!("critical points in range: {}", points.len())?;
         for p in points {
             let at: Vec<String> = names
                 .iter()
                 .zip(p["at"].as_array().unwrap_or(&Vec::new()))
                 .map(|(n, v)| format!("{n} = {}", num(v)))
                 .collect();
-            println!(
+            say!(
                 "  {:<10} {}   loss {}   eigenvalues {}",
                 p["kind"].as_str().unwrap_or(""),
                 at.join(", "),
                 num(&p["loss"]),
                 list(&p["eigenvalues"])
-            );
+            )?;
         }
     }
+    Ok(())
 }
 
 /// Condition number, learning-rate limit and predicted step counts for every input transform, one
@@ -262,26 +263,30 @@ pub fn transform_rows(problem: &settings::Problem, grid_args: &crate::args::Grid
 fn transform_table(args: &AnalyzeArgs, problem: &settings::Problem) -> Result<()> {
     let rows = transform_rows(problem, &args.grid)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        say!("{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(());
     }
-    println!(
+    say!(
         "{:<10} {:>10} {:>12} {:>10} {:>14}",
-        "transform", "condition", "stable lr <", "gd steps", "momentum steps"
-    );
+        "transform",
+        "condition",
+        "stable lr <",
+        "gd steps",
+        "momentum steps"
+    )?;
     for row in &rows {
         match row["statement"].as_str() {
-            Some(s) => println!("{:<10} {s}", row["transform"].as_str().unwrap_or("")),
-            None => println!(
+            Some(s) => say!("{:<10} {s}", row["transform"].as_str().unwrap_or(""))?,
+            None => say!(
                 "{:<10} {:>10} {:>12} {:>10} {:>14}",
                 row["transform"].as_str().unwrap_or(""),
                 num(&row["condition_number"]),
                 num(&row["max_stable_learning_rate"]),
                 count(&row["gd_steps_to_1e-6"]),
                 count(&row["momentum_steps_to_1e-6"])
-            ),
+            )?,
         }
     }
-    println!("(gd and momentum steps: at their best settings, to shrink the error by 1e-6)");
+    say!("(gd and momentum steps: at their best settings, to shrink the error by 1e-6)")?;
     Ok(())
 }

@@ -63,9 +63,9 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
     let labels = basins(&objective, &plane, &starts, &spec, &options, &at, args.tolerance)?;
 
     let count = |want: BasinLabel| labels.iter().filter(|l| **l == want).count();
-    println!("{} starts, {} under {}:", labels.len(), args.steps, spec.label());
+    say!("{} starts, {} under {}:", labels.len(), args.steps, spec.label())?;
     for (k, m) in minima.iter().enumerate() {
-        println!(
+        say!(
             "  minimum {}: {} = {:.6}, {} = {:.6}, loss {:.6}: {} starts",
             k + 1,
             names[0],
@@ -74,10 +74,10 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
             m.at[1],
             m.loss,
             count(BasinLabel::Minimum(k))
-        );
+        )?;
     }
-    println!("  no minimum reached: {} starts", count(BasinLabel::Elsewhere));
-    println!("  diverged: {} starts", count(BasinLabel::Diverged));
+    say!("  no minimum reached: {} starts", count(BasinLabel::Elsewhere))?;
+    say!("  diverged: {} starts", count(BasinLabel::Diverged))?;
 
     let title = args
         .title

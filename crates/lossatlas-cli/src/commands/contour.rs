@@ -75,14 +75,14 @@ pub fn run(args: &ContourArgs) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     if let Some(min) = landscape.minimum() {
-        println!(
+        say!(
             "grid minimum: {} = {:.6}, {} = {:.6}, loss = {:.6}",
             grid.u().name(),
             min.u,
             grid.v().name(),
             min.v,
             min.loss
-        );
+        )?;
     }
     Ok(())
 }

@@ -123,7 +123,7 @@ pub fn run(args: &DescendArgs) -> Result<()> {
             runs.push(Run { spec: spec.clone(), start: s.clone(), trajectory });
         }
     }
-    print_table(&runs, &names);
+    print_table(&runs, &names)?;
 
     let plane = Plane::parameter_axes(&names)?;
     let landscape = evaluate(&objective, &plane, &grid)?;
@@ -274,7 +274,7 @@ fn overlays(
 }
 
 /// Prints where each run ended, one row per run, aligned.
-fn print_table(runs: &[Run], names: &[String]) {
+fn print_table(runs: &[Run], names: &[String]) -> Result<()> {
     let mut rows: Vec<Vec<String>> = vec![{
         let mut h =
             vec!["optimizer".to_string(), "start".to_string(), "steps".to_string(), "stopped".to_string()];
@@ -298,8 +298,9 @@ fn print_table(runs: &[Run], names: &[String]) {
         (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     for row in rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-        println!("{}", cells.join("  ").trim_end());
+        say!("{}", cells.join("  ").trim_end())?;
     }
+    Ok(())
 }
 
 fn format_number(v: f64) -> String {

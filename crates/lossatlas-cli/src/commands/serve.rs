@@ -36,7 +36,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let listener = TcpListener::bind(SocketAddr::new(host, args.port))
         .with_context(|| format!("cannot listen on {host} port {}", args.port))?;
     let address = listener.local_addr()?;
-    println!("serving on http://{address}");
+    say!("serving on http://{address}")?;
     std::io::stdout().flush()?;
     if !host.is_loopback() {
         eprintln!("note: {host} is not a loopback address, so other machines can use this server");

@@ -211,8 +211,8 @@ pub fn run(args: &TourArgs) -> Result<()> {
     let index = dir.join("index.html");
     write_atomic(&index, index_html(&numbers_table()?).as_bytes())?;
     let count: usize = STOPS.iter().map(|s| s.files().count()).sum();
-    println!("wrote the tour ({count} files and index.html) to {}", dir.display());
-    println!("open {}", absolute(&index).display());
+    say!("wrote the tour ({count} files and index.html) to {}", dir.display())?;
+    say!("open {}", absolute(&index).display())?;
     Ok(())
 }
 
