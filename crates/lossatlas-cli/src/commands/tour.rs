@@ -60,7 +60,7 @@ const STOPS: &[Stop] = &[
     },
     Stop {
         heading: "2. Raw x, z-scored x and the note's mean/variance scaling",
-        args: &["compare", "--transform", "none,zscore,mean-var", "--layout", "row",
+        args: &["compare", "--transform", "none,zscore,mean-var", "--layout", "column",
             "--range", "k=0:6", "--range", "b=-2:8", "--resolution", "200",
             "--levels", "0.2,0.5,0.7,0.8,1", "-o", "@fig2-standardize.png", "-o", "@fig2-standardize.svg"],
         explanation: "The same data and levels, with x raw, z-scored ((x - mean) / std) and divided by \
