@@ -1,10 +1,14 @@
 //! What `--analysis` adds to a figure: critical points marked with their kind, and the Hessian's
 //! eigen-axes at the minimum drawn as the principal axes of an iso-loss ellipse.
 
-use lossatlas::analysis::{critical_points, find_minimum, CriticalKind, SymmetricEigen};
+use lossatlas::analysis::{critical_points, curvature_at_minimum, CriticalKind};
 use lossatlas::{Landscape, Objective};
-use lossatlas_render::{Marker, MarkerShape, SegmentOverlay};
-use plotters_colors::{AXIS_COLORS, MARKER_COLOR};
+use lossatlas_render::{Marker, MarkerShape, RGBColor, SegmentOverlay};
+
+/// Critical point markers: near black, to stand out on viridis lines and bands.
+const MARKER_COLOR: RGBColor = RGBColor(20, 20, 20);
+/// The two eigen-axes (smallest eigenvalue first), magenta and orange, which viridis never uses.
+const AXIS_COLORS: [RGBColor; 2] = [RGBColor(200, 30, 110), RGBColor(230, 120, 0)];
 
 /// Markers for every critical point the grid reveals (minima, saddles, maxima).
 pub fn critical_markers(objective: &Objective, landscape: &Landscape) -> Vec<Marker> {
@@ -26,11 +30,10 @@ pub fn critical_markers(objective: &Objective, landscape: &Landscape) -> Vec<Mar
 /// above the minimum's loss: along eigenvector i, half-length sqrt(2 (level - L*) / lambda_i).
 /// Empty when there is no minimum with positive curvature, or no level above it.
 pub fn eigen_axes(objective: &Objective, landscape: &Landscape, levels: &[f64]) -> Vec<SegmentOverlay> {
-    let Some(minimum) = find_minimum(objective, landscape) else { return Vec::new() };
+    let Some((minimum, eigen)) = curvature_at_minimum(objective, landscape) else { return Vec::new() };
     let Some(level) = levels.iter().copied().filter(|&l| l > minimum.loss).reduce(f64::min) else {
         return Vec::new();
     };
-    let Some(eigen) = SymmetricEigen::new(&objective.hessian(&minimum.theta), 2) else { return Vec::new() };
     if eigen.values[0] <= 0.0 {
         return Vec::new();
     }
@@ -59,14 +62,4 @@ fn short(v: f64) -> String {
         let s = format!("{v:.3}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
-}
-
-/// Colours for the overlays, chosen to stand out on viridis lines and bands.
-mod plotters_colors {
-    use lossatlas_render::RGBColor;
-
-    /// Critical point markers.
-    pub const MARKER_COLOR: RGBColor = RGBColor(20, 20, 20);
-    /// The two eigen-axes (smallest eigenvalue first).
-    pub const AXIS_COLORS: [RGBColor; 2] = [RGBColor(200, 30, 110), RGBColor(230, 120, 0)];
 }

@@ -1,16 +1,12 @@
 //! Runs the real `lossatlas` binary: figures decode, exports parse, and every bad input gets one
 //! line, exit code 2 and no output file.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn lossatlas(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lossatlas"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
-}
+use support::lossatlas;
 
 fn ok(dir: &Path, args: &[&str]) -> Output {
     let out = lossatlas(dir, args);
@@ -147,44 +143,20 @@ fn filled_bands_and_exports() {
 #[test]
 fn npy_and_csv_exports() {
     let dir = tempfile::tempdir().unwrap();
-    ok(
-        dir.path(),
-        &[
-            "contour",
-            "--range",
-            "k=0:2",
-            "--range",
-            "b=-2:4",
-            "--resolution",
-            "4x3",
-            "-o",
-            "f.svg",
-            "--export-landscape",
-            "g.npy",
-        ],
-    );
+    let export = |file: &str| {
+        let args = ["contour", "--range", "k=0:2", "--range", "b=-2:4", "--resolution", "4x3", "-o", "f.svg"];
+        let mut args = args.to_vec();
+        args.extend(["--export-landscape", file]);
+        ok(dir.path(), &args);
+    };
+    export("g.npy");
     let bytes = std::fs::read(dir.path().join("g.npy")).unwrap();
     assert_eq!(&bytes[..6], b"\x93NUMPY");
     let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
     let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
     assert!(header.contains("'shape': (3, 4)"), "{header}");
     assert_eq!(bytes.len() - 10 - header_len, 12 * 8);
-    ok(
-        dir.path(),
-        &[
-            "contour",
-            "--range",
-            "k=0:2",
-            "--range",
-            "b=-2:4",
-            "--resolution",
-            "4x3",
-            "-o",
-            "f.svg",
-            "--export-landscape",
-            "g.csv",
-        ],
-    );
+    export("g.csv");
     let csv = std::fs::read_to_string(dir.path().join("g.csv")).unwrap();
     assert_eq!(csv.lines().next(), Some("k,b,loss"));
     assert_eq!(csv.lines().count(), 13);

@@ -1,16 +1,9 @@
 //! `lossatlas page` through the real binary: one self-contained HTML file with the landscape,
 //! the paths and the analysis inside, and one clear line for bad input.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn lossatlas(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lossatlas"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
-}
+use support::lossatlas;
 
 /// The JSON island of a written page.
 fn island(html: &str) -> serde_json::Value {

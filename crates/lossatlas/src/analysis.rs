@@ -190,6 +190,18 @@ pub fn find_minimum(objective: &Objective, landscape: &Landscape) -> Option<Mini
     Some(Minimum { theta, loss, method: MinimumMethod::Newton(iterations) })
 }
 
+/// The global minimum ([`find_minimum`]) with the eigen-decomposition of the exact Hessian there:
+/// what the compare titles, the transform table and the eigen-axis overlays all start from. `None`
+/// when there is no finite minimum or its Hessian is not finite.
+pub fn curvature_at_minimum(
+    objective: &Objective,
+    landscape: &Landscape,
+) -> Option<(Minimum, SymmetricEigen)> {
+    let minimum = find_minimum(objective, landscape)?;
+    let eigen = SymmetricEigen::new(&objective.hessian(&minimum.theta), objective.n_params())?;
+    Some((minimum, eigen))
+}
+
 /// Damped Newton iterations from `theta` until the gradient is tiny or steps stop helping.
 pub fn newton(objective: &Objective, mut theta: Vec<f64>) -> (Vec<f64>, f64, usize) {
     let n = theta.len();

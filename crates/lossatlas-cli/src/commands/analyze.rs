@@ -1,7 +1,9 @@
 //! `lossatlas analyze`: the numbers behind a landscape, as a table or JSON.
 
 use anyhow::Result;
-use lossatlas::analysis::{critical_points, find_minimum, MinimumMethod, StepSizeReport, SymmetricEigen};
+use lossatlas::analysis::{
+    critical_points, curvature_at_minimum, find_minimum, MinimumMethod, StepSizeReport, SymmetricEigen,
+};
 use lossatlas::{evaluate, Objective, Plane, Transform};
 use serde_json::{json, Value};
 
@@ -242,9 +244,8 @@ pub fn transform_rows(problem: &settings::Problem, grid_args: &crate::args::Grid
         let plane = Plane::parameter_axes(objective.param_names())?;
         let landscape = evaluate(&objective, &plane, &grid)?;
         let mut row = json!({"transform": t.name(), "description": t.description()});
-        let stats = find_minimum(&objective, &landscape)
-            .and_then(|m| SymmetricEigen::new(&objective.hessian(&m.theta), 2))
-            .and_then(|e| StepSizeReport::from_eigen(&e));
+        let stats =
+            curvature_at_minimum(&objective, &landscape).and_then(|(_, e)| StepSizeReport::from_eigen(&e));
         match stats {
             Some(r) => {
                 row["condition_number"] = json!(r.condition_number);

@@ -3,7 +3,7 @@
 //! plain gradient descent survives there (2 / lambda_max).
 
 use anyhow::{bail, Result};
-use lossatlas::analysis::{find_minimum, StepSizeReport, SymmetricEigen};
+use lossatlas::analysis::{curvature_at_minimum, StepSizeReport};
 use lossatlas::{evaluate, Plane};
 use lossatlas_render::{render, ContourFigure, Layout, Panels};
 
@@ -34,9 +34,8 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         let landscape = evaluate(&objective, &plane, &grid)?;
         super::warn_non_finite(&landscape);
         super::require_finite(&landscape)?;
-        let stats = find_minimum(&objective, &landscape)
-            .and_then(|m| SymmetricEigen::new(&objective.hessian(&m.theta), 2))
-            .and_then(|e| StepSizeReport::from_eigen(&e));
+        let stats =
+            curvature_at_minimum(&objective, &landscape).and_then(|(_, e)| StepSizeReport::from_eigen(&e));
         let condition = match stats {
             Some(r) => format!(
                 "condition number {}, stable lr < {}",

@@ -6,8 +6,18 @@ pub mod webdriver;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
+
+/// Runs the real `lossatlas` binary in `dir` and waits for it.
+pub fn lossatlas(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lossatlas"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
 
 /// A response: status, headers (names lower-cased) and body.
 #[derive(Debug)]
