@@ -334,7 +334,7 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     bad(d, &c(&["--data", "inf.csv", "-o", "out.png"]), "not a finite number");
     bad(d, &c(&["--data", "one_row.csv", "-o", "out.png"]), "at least 2");
     bad(d, &c(&["--data", "empty.csv", "-o", "out.png"]), "empty");
-    bad(d, &c(&["--data", "text.csv", "--x-column", "z", "-o", "out.png"]), "no column named `z`");
+    bad(d, &c(&["--data", "text.csv", "--x-column", "z", "-o", "out.png"]), "no input column named `z`");
     bad(d, &["contour", "--model", "sin(b*cos(a*x)", "-o", "out.png"], "position");
     bad(d, &["contour", "--model", "foo(a*x)+b", "-o", "out.png"], "unknown function `foo`");
     bad(d, &["contour", "--model", "a*x+b+c", "-o", "out.png"], "3 parameter");

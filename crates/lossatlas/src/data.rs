@@ -1,5 +1,6 @@
 //! Data sets: the built-in `seed` data, CSV files and seeded synthetic data.
 
+use std::io::Read;
 use std::path::Path;
 
 use rand::SeedableRng;
@@ -8,47 +9,97 @@ use rand_distr::{Distribution, Normal};
 
 use crate::error::{Error, Result};
 
-/// Paired samples (x_i, y_i) that a model is fitted to.
+/// Largest data file read, in bytes. Parsed numbers take less memory than their text, so this also
+/// bounds the data set in memory; a larger file is refused before it is read.
+pub const MAX_DATA_BYTES: u64 = 1 << 30;
+
+/// Most input columns a formula's data may have.
+pub const MAX_INPUTS: usize = 64;
+
+/// Samples (inputs_i, y_i) that a model is fitted to: one or more named input columns and one
+/// target column.
 ///
-/// A data set always has at least two rows and only finite numbers: the constructors check both, so
-/// everything downstream can rely on it.
+/// A data set always has at least two rows, at least one input, and only finite numbers: the
+/// constructors check all three, so everything downstream can rely on it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    x: Vec<f64>,
+    /// The input columns, each `len()` long.
+    inputs: Vec<Vec<f64>>,
+    input_names: Vec<String>,
     y: Vec<f64>,
     name: String,
 }
 
+/// Which columns of a table are the inputs and which is the target.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Columns<'a> {
+    /// Input column names; `None` takes the first column, named `x`.
+    pub inputs: Option<&'a [String]>,
+    /// The target column; `None` takes the one column that is not an input (the second column
+    /// when the inputs are not named).
+    pub target: Option<&'a str>,
+}
+
 impl Dataset {
-    /// Builds a data set from two equally long columns of finite numbers; `name` says where it came
-    /// from in messages and titles.
+    /// Builds a data set of one input, named `x`, from two equally long columns of finite numbers;
+    /// `name` says where it came from in messages and titles.
     pub fn new(name: impl Into<String>, x: Vec<f64>, y: Vec<f64>) -> Result<Dataset> {
+        Dataset::with_inputs(name, vec!["x".into()], vec![x], y)
+    }
+
+    /// Builds a data set from named input columns and a target column, all of one length and
+    /// finite.
+    pub fn with_inputs(
+        name: impl Into<String>,
+        input_names: Vec<String>,
+        inputs: Vec<Vec<f64>>,
+        y: Vec<f64>,
+    ) -> Result<Dataset> {
         let name = name.into();
-        if x.len() != y.len() {
+        if inputs.is_empty() || inputs.len() != input_names.len() {
             return Err(Error::Invalid(format!(
-                "data `{name}` has {} x values but {} y values; give both columns the same length",
-                x.len(),
-                y.len()
+                "data `{name}` needs at least one input column and one name per input column"
             )));
         }
-        if x.len() < 2 {
-            return Err(Error::TooFewRows { what: name, rows: x.len() });
-        }
-        if let Some(i) = x.iter().chain(&y).position(|v| !v.is_finite()) {
-            let (col, row) = if i < x.len() { ("x", i) } else { ("y", i - x.len()) };
+        if inputs.len() > MAX_INPUTS {
             return Err(Error::Invalid(format!(
-                "data `{name}` has a non-finite {col} value at row {}; remove or fix it",
+                "data `{name}` has {} input columns; at most {MAX_INPUTS} are supported",
+                inputs.len()
+            )));
+        }
+        for (column, input) in input_names.iter().zip(&inputs) {
+            if input.len() != y.len() {
+                return Err(Error::Invalid(format!(
+                    "data `{name}` has {} values of `{column}` but {} targets; give every column the same length",
+                    input.len(),
+                    y.len()
+                )));
+            }
+            if let Some(row) = input.iter().position(|v| !v.is_finite()) {
+                return Err(Error::Invalid(format!(
+                    "data `{name}` has a non-finite `{column}` value at row {}; remove or fix it",
+                    row + 1
+                )));
+            }
+        }
+        if y.len() < 2 {
+            return Err(Error::TooFewRows { what: name, rows: y.len() });
+        }
+        if let Some(row) = y.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "data `{name}` has a non-finite target at row {}; remove or fix it",
                 row + 1
             )));
         }
-        Ok(Dataset { x, y, name })
+        Ok(Dataset { inputs, input_names, y, name })
     }
 
-    /// The six points of the teaching note that every seed figure uses:
+    /// The six points of the teaching example that every seed figure uses:
     /// x = 0..5, y = [1.1, 2.2, 3.8, 4.1, 4.9, 5.2].
     pub fn seed() -> Dataset {
         Dataset {
-            x: vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+            inputs: vec![vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]],
+            input_names: vec!["x".into()],
             y: vec![1.1, 2.2, 3.8, 4.1, 4.9, 5.2],
             name: "seed".into(),
         }
@@ -57,7 +108,7 @@ impl Dataset {
     /// Samples y = f(x) + N(0, sigma^2) on `n` points of linspace(x_min, x_max, n), with noise from a
     /// ChaCha8 generator seeded with `seed`, so the same arguments give the same data on every machine.
     ///
-    /// Figure 5 of the seed uses `n = 200`, x in [-1, 1], sigma = 0.1.
+    /// Figure 5 of the teaching example uses `n = 200`, x in [-1, 1], sigma = 0.1.
     pub fn generate(
         name: impl Into<String>,
         f: impl Fn(f64) -> f64,
@@ -83,11 +134,10 @@ impl Dataset {
     }
 
     /// Reads two columns of a CSV file with a header row. `x_column` and `y_column` name the
-    /// columns; `None` takes the first and the second column.
+    /// columns; `None` takes the first and the second column. The input is called `x`.
     pub fn load_csv(path: &Path, x_column: Option<&str>, y_column: Option<&str>) -> Result<Dataset> {
-        let text =
-            std::fs::read(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
-        Dataset::parse_csv(&path.display().to_string(), &text, x_column, y_column)
+        let text = read_data_file(path)?;
+        Dataset::parse_csv(&display_name(path), &text, x_column, y_column)
     }
 
     /// Parses CSV text (see [`Dataset::load_csv`]); `name` is used in messages.
@@ -97,6 +147,28 @@ impl Dataset {
         x_column: Option<&str>,
         y_column: Option<&str>,
     ) -> Result<Dataset> {
+        let inputs = x_column.map(|x| [x.to_string()]);
+        let mut data = Dataset::parse_table(
+            name,
+            text,
+            Columns { inputs: inputs.as_ref().map(|i| &i[..]), target: y_column },
+        )?;
+        data.input_names = vec!["x".into()];
+        Ok(data)
+    }
+
+    /// Reads a CSV file with a header row (or standard input for `-`), with the inputs and target
+    /// that `columns` picks; inputs keep their column names, so a formula names them.
+    ///
+    /// Only regular files (and `-`) are read, and at most [`MAX_DATA_BYTES`]: a device such as
+    /// `/dev/zero` would never end and a FIFO without a writer would never start.
+    pub fn load_table(path: &Path, columns: Columns<'_>) -> Result<Dataset> {
+        let text = read_data_file(path)?;
+        Dataset::parse_table(&display_name(path), &text, columns)
+    }
+
+    /// Parses CSV text with a header row (see [`Dataset::load_table`]); `name` is used in messages.
+    pub fn parse_table(name: &str, text: &[u8], columns: Columns<'_>) -> Result<Dataset> {
         let csv_error = |message: String| Error::Csv { path: name.to_string(), message };
         let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(text);
         let headers =
@@ -106,51 +178,104 @@ impl Dataset {
                 "the file is empty; it needs a header row and at least 2 data rows".into(),
             ));
         }
-        let column_index = |wanted: Option<&str>, default: usize| -> Result<usize> {
-            match wanted {
-                Some(col) => headers.iter().position(|h| h == col).ok_or_else(|| {
-                    let known: Vec<&str> = headers.iter().collect();
-                    csv_error(format!("no column named `{col}`; the columns are {}", known.join(", ")))
-                }),
-                None if default < headers.len() => Ok(default),
-                None => {
-                    Err(csv_error(format!("has {} column(s); it needs at least 2 (x and y)", headers.len())))
+        if headers.iter().all(|h| h.parse::<f64>().is_ok()) {
+            return Err(csv_error(format!(
+                "the first line `{}` holds numbers, not column names; add a header row such as `x,y`",
+                clip(&headers.iter().collect::<Vec<_>>().join(","), 60)
+            )));
+        }
+        let known = || headers.iter().collect::<Vec<&str>>().join(", ");
+        let find = |col: &str, what: &str| {
+            headers.iter().position(|h| h == col).ok_or_else(|| {
+                csv_error(format!("no {what} column named `{}`; the columns are {}", clip(col, 60), known()))
+            })
+        };
+        let input_index: Vec<usize> = match columns.inputs {
+            Some(names) => names.iter().map(|n| find(n, "input")).collect::<Result<_>>()?,
+            None => vec![0],
+        };
+        let target_index = match columns.target {
+            Some(t) => find(t, "target")?,
+            None if columns.inputs.is_none() => {
+                if headers.len() < 2 {
+                    return Err(csv_error(format!(
+                        "has {} column(s); it needs at least 2 (an input and a target)",
+                        headers.len()
+                    )));
+                }
+                1
+            }
+            None => {
+                let rest: Vec<usize> = (0..headers.len()).filter(|i| !input_index.contains(i)).collect();
+                match rest.as_slice() {
+                    [only] => *only,
+                    [] => {
+                        return Err(csv_error(
+                            "every column is an input; name the target with --target".into(),
+                        ))
+                    }
+                    _ => {
+                        return Err(csv_error(format!(
+                            "which column is the target? the columns are {}; name it with --target",
+                            known()
+                        )))
+                    }
                 }
             }
         };
-        let xi = column_index(x_column, 0)?;
-        let yi = column_index(y_column, 1)?;
-        let (mut x, mut y) = (Vec::new(), Vec::new());
+        if input_index.contains(&target_index) {
+            return Err(csv_error(format!(
+                "column `{}` is both an input and the target; pick another target",
+                &headers[target_index]
+            )));
+        }
+        let mut inputs = vec![Vec::new(); input_index.len()];
+        let mut y = Vec::new();
         for (row, record) in reader.records().enumerate() {
             // Line numbers count the header as line 1, as an editor shows them.
             let line = row + 2;
             let record = record.map_err(|e| csv_error(format!("line {line}: {e}")))?;
-            for (col, out) in [(xi, &mut x), (yi, &mut y)] {
+            let cell = |col: usize| -> Result<f64> {
                 let column = &headers[col];
                 let cell = record.get(col).unwrap_or("");
                 if cell.is_empty() {
                     return Err(csv_error(format!("line {line}, column `{column}`: the cell is empty")));
                 }
                 let value: f64 = cell.parse().map_err(|_| {
-                    csv_error(format!("line {line}, column `{column}`: `{cell}` is not a number"))
+                    csv_error(format!("line {line}, column `{column}`: `{}` is not a number", clip(cell, 40)))
                 })?;
                 if !value.is_finite() {
                     return Err(csv_error(format!(
                         "line {line}, column `{column}`: `{cell}` is not a finite number"
                     )));
                 }
-                out.push(value);
+                Ok(value)
+            };
+            for (column, &index) in inputs.iter_mut().zip(&input_index) {
+                column.push(cell(index)?);
             }
+            y.push(cell(target_index)?);
         }
-        if x.len() < 2 {
-            return Err(Error::TooFewRows { what: name.to_string(), rows: x.len() });
+        if y.len() < 2 {
+            return Err(Error::TooFewRows { what: name.to_string(), rows: y.len() });
         }
-        Dataset::new(name, x, y)
+        let input_names = input_index.iter().map(|&i| headers[i].to_string()).collect();
+        Dataset::with_inputs(name, input_names, inputs, y)
     }
 
-    /// The inputs.
+    /// The first (for most models the only) input column.
     pub fn x(&self) -> &[f64] {
-        &self.x
+        &self.inputs[0]
+    }
+
+    /// Every input column, in the order of [`Dataset::input_names`].
+    pub fn inputs(&self) -> &[Vec<f64>] {
+        &self.inputs
+    }
+
+    /// The names of the input columns, as formulas refer to them.
+    pub fn input_names(&self) -> &[String] {
+        &self.input_names
     }
 
     /// The targets.
@@ -165,27 +290,115 @@ impl Dataset {
 
     /// The number of samples.
     pub fn len(&self) -> usize {
-        self.x.len()
+        self.y.len()
     }
 
     /// Always false: a data set has at least two rows.
     pub fn is_empty(&self) -> bool {
-        self.x.is_empty()
+        self.y.is_empty()
     }
 
-    /// The same targets with new inputs (used by transforms), keeping the checks.
-    pub fn with_x(&self, x: Vec<f64>, name: impl Into<String>) -> Result<Dataset> {
-        Dataset::new(name, x, self.y.clone())
+    /// The same targets with new input columns (used by transforms), keeping the checks.
+    pub fn with_columns(&self, inputs: Vec<Vec<f64>>, name: impl Into<String>) -> Result<Dataset> {
+        Dataset::with_inputs(name, self.input_names.clone(), inputs, self.y.clone())
     }
 
     /// The rows at `indices`, in that order (a mini-batch).
     pub fn select(&self, indices: &[usize]) -> Dataset {
         Dataset {
-            x: indices.iter().map(|&i| self.x[i]).collect(),
+            inputs: self.inputs.iter().map(|c| indices.iter().map(|&i| c[i]).collect()).collect(),
+            input_names: self.input_names.clone(),
             y: indices.iter().map(|&i| self.y[i]).collect(),
             name: self.name.clone(),
         }
     }
+
+    /// Calls `f(inputs, targets)` for consecutive chunks of at most `size` samples: the input
+    /// columns' slices of the chunk and the targets'. No allocation for up to eight inputs, so
+    /// hot loops (a loss per grid point) can call it freely.
+    pub fn for_each_chunk(&self, size: usize, mut f: impl FnMut(&[&[f64]], &[f64])) {
+        const STACK: usize = 8;
+        let size = size.max(1);
+        let k = self.inputs.len();
+        let mut heap: Vec<&[f64]> = Vec::new();
+        let mut stack: [&[f64]; STACK] = [&[]; STACK];
+        for start in (0..self.len()).step_by(size) {
+            let end = (start + size).min(self.len());
+            let ys = &self.y[start..end];
+            if k <= STACK {
+                for (slot, column) in stack.iter_mut().zip(&self.inputs) {
+                    *slot = &column[start..end];
+                }
+                f(&stack[..k], ys);
+            } else {
+                heap.clear();
+                heap.extend(self.inputs.iter().map(|c| &c[start..end]));
+                f(&heap, ys);
+            }
+        }
+    }
+}
+
+/// How a path reads in messages: `standard input` for `-`.
+fn display_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "standard input".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Reads a data file whole: a regular file, or standard input for `-`, of at most
+/// [`MAX_DATA_BYTES`]. Anything else (a folder, a device, a FIFO, a socket) is refused before it
+/// is opened, since opening a FIFO with no writer blocks forever.
+pub fn read_data_file(path: &Path) -> Result<Vec<u8>> {
+    let io = |source: std::io::Error| Error::Io { path: display_name(path), source };
+    let too_large = || {
+        Error::Invalid(format!(
+            "data `{}` is larger than {} MiB; use a smaller file or a sample of it",
+            display_name(path),
+            MAX_DATA_BYTES >> 20
+        ))
+    };
+    let mut text = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin().lock().take(MAX_DATA_BYTES + 1).read_to_end(&mut text).map_err(io)?;
+    } else {
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if !meta.is_file() {
+            let kind =
+                if meta.is_dir() { "a folder" } else { "not a regular file (a device, FIFO or socket)" };
+            return Err(Error::Invalid(format!(
+                "data `{}` is {kind}; give a CSV file, or `-` for standard input",
+                path.display()
+            )));
+        }
+        if meta.len() > MAX_DATA_BYTES {
+            return Err(too_large());
+        }
+        std::fs::File::open(path).map_err(io)?.take(MAX_DATA_BYTES + 1).read_to_end(&mut text).map_err(io)?;
+    }
+    if text.len() as u64 > MAX_DATA_BYTES {
+        return Err(too_large());
+    }
+    Ok(text)
+}
+
+/// `text` cut to `max` characters with an ellipsis, and control characters escaped, for messages
+/// that echo what a user gave.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
 }
 
 /// `n` evenly spaced numbers from `min` to `max` inclusive, like numpy's `linspace`.
@@ -243,7 +456,7 @@ mod tests {
         let e = parse("").unwrap_err().to_string();
         assert!(e.contains("empty"), "{e}");
         let e = Dataset::parse_csv("t.csv", b"x,y\n1,2\n3,4\n", Some("z"), None).unwrap_err().to_string();
-        assert!(e.contains("no column named `z`") && e.contains("x, y"), "{e}");
+        assert!(e.contains("no input column named `z`") && e.contains("x, y"), "{e}");
     }
 
     #[test]
@@ -256,5 +469,66 @@ mod tests {
         let mean = resid.iter().sum::<f64>() / 200.0;
         let sd = (resid.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 200.0).sqrt();
         assert!(mean.abs() < 0.03 && (sd - 0.1).abs() < 0.02, "mean {mean} sd {sd}");
+    }
+
+    #[test]
+    fn tables_with_named_inputs_and_target() {
+        let text = b"x1,x2,label,note\n0.5,1,0,3\n-1,2,1,4\n2,-3,1,5\n";
+        let names = ["x1".to_string(), "x2".to_string()];
+        let d = Dataset::parse_table("t.csv", text, Columns { inputs: Some(&names), target: Some("label") })
+            .unwrap();
+        assert_eq!(d.input_names(), &names);
+        assert_eq!(d.inputs(), &[vec![0.5, -1.0, 2.0], vec![1.0, 2.0, -3.0]]);
+        assert_eq!(d.y(), &[0.0, 1.0, 1.0]);
+        // Two columns left over: the target must be named.
+        let e = Dataset::parse_table("t.csv", text, Columns { inputs: Some(&names), target: None })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("which column is the target") && e.contains("--target"), "{e}");
+        let e = Dataset::parse_table("t.csv", text, Columns { inputs: Some(&names), target: Some("x1") })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("both an input and the target"), "{e}");
+        // One column left over is the target.
+        let one = ["x1".to_string(), "x2".to_string(), "note".to_string()];
+        let d = Dataset::parse_table("t.csv", text, Columns { inputs: Some(&one), target: None }).unwrap();
+        assert_eq!(d.y(), &[0.0, 1.0, 1.0]);
+        // A mini-batch keeps every column.
+        let b = d.select(&[2, 0]);
+        assert_eq!(b.inputs()[2], vec![5.0, 3.0]);
+    }
+
+    #[test]
+    fn a_header_of_numbers_is_refused() {
+        let e = parse("1,2\n3,4\n5,6\n").unwrap_err().to_string();
+        assert!(e.contains("holds numbers, not column names") && e.contains("header row"), "{e}");
+    }
+
+    #[test]
+    fn chunks_cover_every_row_once_with_all_columns() {
+        let cols: Vec<Vec<f64>> = (0..10).map(|c| (0..7).map(|r| (c * 10 + r) as f64).collect()).collect();
+        let names = (0..10).map(|c| format!("c{c}")).collect();
+        let d = Dataset::with_inputs("t", names, cols, vec![0.0; 7]).unwrap();
+        let mut seen = Vec::new();
+        d.for_each_chunk(3, |inputs, ys| {
+            assert_eq!(inputs.len(), 10);
+            assert_eq!(inputs[9].len(), ys.len());
+            seen.extend_from_slice(inputs[9]);
+        });
+        assert_eq!(seen, (90..97).map(f64::from).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let e = read_data_file(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(e.contains("not a regular file") && e.contains("`-` for standard input"), "{e}");
+        let e = read_data_file(Path::new("/")).unwrap_err().to_string();
+        assert!(e.contains("is a folder"), "{e}");
+    }
+
+    #[test]
+    fn messages_clip_and_escape_what_users_typed() {
+        assert_eq!(clip("a\nb", 10), "a\\nb");
+        assert_eq!(clip("abcdef", 3), "abc…");
     }
 }

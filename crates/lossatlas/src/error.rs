@@ -26,7 +26,7 @@ pub enum Error {
         message: String,
     },
     /// A data set with fewer rows than a fit needs.
-    #[error("{what} has {rows} row(s); at least 2 are needed to fit two parameters")]
+    #[error("{what} has {rows} row(s); at least 2 are needed")]
     TooFewRows {
         /// Where the data came from.
         what: String,

@@ -1,6 +1,6 @@
 //! Models y = f(x; theta): the seam between the loss and what is being fitted.
 //!
-//! Every two-parameter model of the seed (k*x + b with an activation, a*x^3 + b*x^2,
+//! Every two-parameter model of the teaching example (k*x + b with an activation, a*x^3 + b*x^2,
 //! sin(b*cos(a*x)), or anything typed on the command line) is a [`Formula`], which knows its exact
 //! first and second partial derivatives. Later models (a multi-layer perceptron) implement the same
 //! trait.
@@ -11,10 +11,11 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 use crate::formula::Formula;
 
-/// A prediction function with named parameters and exact derivatives.
+/// A prediction function with named inputs and parameters and exact derivatives.
 ///
 /// Column-wise by design: every method fills a whole slice of samples at once, so an interpreted
-/// formula pays its dispatch cost once per operation and chunk, not once per sample.
+/// formula pays its dispatch cost once per operation and chunk, not once per sample. `inputs` holds
+/// one slice per input column (in [`Model::input_names`] order), all as long as `out`.
 pub trait Model: Send + Sync + fmt::Debug {
     /// A short description, e.g. the formula as typed.
     fn name(&self) -> &str;
@@ -22,18 +23,28 @@ pub trait Model: Send + Sync + fmt::Debug {
     /// The parameter names, in the order of the parameter vector.
     fn param_names(&self) -> &[String];
 
-    /// `out[i] = f(xs[i]; params)`.
-    fn predict(&self, params: &[f64], xs: &[f64], out: &mut [f64]);
+    /// The input (data column) names, in the order the columns are passed.
+    fn input_names(&self) -> &[String];
 
-    /// Predictions and the Jacobian: `jac[p * xs.len() + i] = df/dtheta_p (xs[i])`.
-    fn predict_jacobian(&self, params: &[f64], xs: &[f64], out: &mut [f64], jac: &mut [f64]);
+    /// `out[i] = f(inputs[..][i]; params)`.
+    fn predict(&self, params: &[f64], inputs: &[&[f64]], out: &mut [f64]);
+
+    /// Predictions and the Jacobian: `jac[p * m + i] = df/dtheta_p (sample i)` for m samples.
+    fn predict_jacobian(&self, params: &[f64], inputs: &[&[f64]], out: &mut [f64], jac: &mut [f64]);
 
     /// Predictions, Jacobian and the second derivatives:
-    /// `hess[(p * n + q) * xs.len() + i] = d2f/dtheta_p dtheta_q (xs[i])`.
-    fn predict_hessian(&self, params: &[f64], xs: &[f64], out: &mut [f64], jac: &mut [f64], hess: &mut [f64]);
+    /// `hess[(p * n + q) * m + i] = d2f/dtheta_p dtheta_q (sample i)`.
+    fn predict_hessian(
+        &self,
+        params: &[f64],
+        inputs: &[&[f64]],
+        out: &mut [f64],
+        jac: &mut [f64],
+        hess: &mut [f64],
+    );
 
-    /// `Some((slope, intercept))` when the model is exactly `theta[slope] * x + theta[intercept]`,
-    /// which lets a mean squared error be evaluated in closed form from data sums.
+    /// `Some((slope, intercept))` when the model is exactly `theta[slope] * x + theta[intercept]`
+    /// of its one input, which lets a mean squared error be evaluated in closed form from data sums.
     fn linear_form(&self) -> Option<(usize, usize)> {
         None
     }
@@ -53,23 +64,27 @@ impl Model for Formula {
         self.params()
     }
 
-    fn predict(&self, params: &[f64], xs: &[f64], out: &mut [f64]) {
-        self.eval(params, xs, out);
+    fn input_names(&self) -> &[String] {
+        self.inputs()
     }
 
-    fn predict_jacobian(&self, params: &[f64], xs: &[f64], out: &mut [f64], jac: &mut [f64]) {
-        self.eval_jacobian(params, xs, out, jac);
+    fn predict(&self, params: &[f64], inputs: &[&[f64]], out: &mut [f64]) {
+        self.eval_columns(params, inputs, out);
+    }
+
+    fn predict_jacobian(&self, params: &[f64], inputs: &[&[f64]], out: &mut [f64], jac: &mut [f64]) {
+        self.eval_jacobian_columns(params, inputs, out, jac);
     }
 
     fn predict_hessian(
         &self,
         params: &[f64],
-        xs: &[f64],
+        inputs: &[&[f64]],
         out: &mut [f64],
         jac: &mut [f64],
         hess: &mut [f64],
     ) {
-        self.eval_hessian(params, xs, out, jac, hess);
+        self.eval_hessian_columns(params, inputs, out, jac, hess);
     }
 
     fn linear_form(&self) -> Option<(usize, usize)> {
@@ -166,7 +181,7 @@ mod tests {
     fn activations_evaluate_at_hand_points() {
         let xs = [2.0];
         let mut out = [0.0];
-        let eval = |act: Activation, out: &mut [f64]| linear(act).predict(&[0.5, -1.5], &xs, out);
+        let eval = |act: Activation, out: &mut [f64]| linear(act).predict(&[0.5, -1.5], &[&xs], out);
         // z = 0.5 * 2 - 1.5 = -0.5
         eval(Activation::Identity, &mut out);
         assert_eq!(out[0], -0.5);

@@ -11,7 +11,12 @@ use crate::model::Model;
 /// dispatch, small enough that a formula's registers stay in the L1/L2 cache.
 const CHUNK: usize = 1024;
 
-/// L(theta) = (1/m) * sum_i penalty(f(x_i; theta) - y_i).
+/// Most f64 values of second derivatives held at once while a Hessian is summed (n * n per
+/// sample): the chunk of samples shrinks as the parameter count grows, so a model with hundreds of
+/// parameters needs tens of megabytes, not gigabytes.
+const HESSIAN_SCRATCH: usize = 1 << 22;
+
+/// L(theta) = (1/m) * sum_i penalty(f(x_i; theta), y_i).
 #[derive(Debug, Clone)]
 pub struct Objective {
     data: Dataset,
@@ -23,7 +28,12 @@ pub struct Objective {
 impl Objective {
     /// Combines data, model and loss. When the model is `k*x + b` and the loss is mse, the loss is a
     /// quadratic whose coefficients are data moments, and [`Objective::quadratic`] returns it.
+    ///
+    /// # Panics
+    /// If the model's inputs are not the data's input columns; [`Objective::try_new`] checks them
+    /// (and the targets) and says what differs.
     pub fn new(data: Dataset, model: Arc<dyn Model>, loss: Loss) -> Objective {
+        assert_eq!(model.input_names(), data.input_names(), "model inputs must be the data's input columns");
         let quadratic = match (loss, model.linear_form()) {
             (Loss::Mse, Some((slope, intercept))) => {
                 Some(Quadratic::linear_mse(&data, slope, intercept, model.n_params()))
@@ -31,6 +41,23 @@ impl Objective {
             _ => None,
         };
         Objective { data, model, loss, quadratic }
+    }
+
+    /// [`Objective::new`] for what a user gave: the model must read the data's input columns, and
+    /// a cross-entropy loss needs targets in [0, 1].
+    pub fn try_new(data: Dataset, model: Arc<dyn Model>, loss: Loss) -> crate::Result<Objective> {
+        if model.input_names() != data.input_names() {
+            return Err(crate::Error::Invalid(format!(
+                "model `{}` reads the inputs {} but the data `{}` has the input columns {}; \
+                 name the columns with --inputs",
+                model.name(),
+                model.input_names().join(", "),
+                data.name(),
+                data.input_names().join(", ")
+            )));
+        }
+        loss.check_targets(data.y())?;
+        Ok(Objective::new(data, model, loss))
     }
 
     /// The same objective evaluated sample by sample even where a closed form exists: the reference
@@ -82,11 +109,11 @@ impl Objective {
     pub fn loss_with_buffer(&self, theta: &[f64], buffer: &mut [f64]) -> f64 {
         let chunk = buffer.len().max(1);
         let mut sum = 0.0;
-        for (xs, ys) in self.data.x().chunks(chunk).zip(self.data.y().chunks(chunk)) {
-            let out = &mut buffer[..xs.len()];
-            self.model.predict(theta, xs, out);
+        self.data.for_each_chunk(chunk, |inputs, ys| {
+            let out = &mut buffer[..ys.len()];
+            self.model.predict(theta, inputs, out);
             sum += penalty_sum(self.loss, out, ys);
-        }
+        });
         sum / self.data.len() as f64
     }
 
@@ -100,39 +127,39 @@ impl Objective {
         let n = self.n_params();
         let mut grad = vec![0.0; n];
         let mut loss = 0.0;
-        for (xs, ys) in data.x().chunks(CHUNK).zip(data.y().chunks(CHUNK)) {
-            let len = xs.len();
-            let mut out = vec![0.0; len];
-            let mut jac = vec![0.0; n * len];
-            self.model.predict_jacobian(theta, xs, &mut out, &mut jac);
+        let chunk = CHUNK.min(data.len());
+        let (mut out, mut jac) = (vec![0.0; chunk], vec![0.0; n * chunk]);
+        data.for_each_chunk(chunk, |inputs, ys| {
+            let len = ys.len();
+            let (out, jac) = (&mut out[..len], &mut jac[..n * len]);
+            self.model.predict_jacobian(theta, inputs, out, jac);
             for i in 0..len {
-                let r = out[i] - ys[i];
-                loss += self.loss.penalty(r);
-                let s = self.loss.slope(r);
+                loss += self.loss.penalty(out[i], ys[i]);
+                let s = self.loss.slope(out[i], ys[i]);
                 for (p, g) in grad.iter_mut().enumerate() {
                     *g += s * jac[p * len + i];
                 }
             }
-        }
+        });
         let m = data.len() as f64;
         grad.iter_mut().for_each(|g| *g /= m);
         (loss / m, grad)
     }
 
     /// The exact Hessian at `theta` as a row-major n x n matrix:
-    /// H_pq = (1/m) sum_i [penalty''(r_i) J_ip J_iq + penalty'(r_i) d2f_i/dtheta_p dtheta_q].
+    /// H_pq = (1/m) sum_i [penalty''(f_i) J_ip J_iq + penalty'(f_i) d2f_i/dtheta_p dtheta_q].
     pub fn hessian(&self, theta: &[f64]) -> Vec<f64> {
         let n = self.n_params();
         let mut h = vec![0.0; n * n];
-        for (xs, ys) in self.data.x().chunks(CHUNK).zip(self.data.y().chunks(CHUNK)) {
-            let len = xs.len();
-            let mut out = vec![0.0; len];
-            let mut jac = vec![0.0; n * len];
-            let mut second = vec![0.0; n * n * len];
-            self.model.predict_hessian(theta, xs, &mut out, &mut jac, &mut second);
+        let chunk = (HESSIAN_SCRATCH / (n * n).max(1)).clamp(1, CHUNK).min(self.data.len());
+        let (mut out, mut jac, mut second) =
+            (vec![0.0; chunk], vec![0.0; n * chunk], vec![0.0; n * n * chunk]);
+        self.data.for_each_chunk(chunk, |inputs, ys| {
+            let len = ys.len();
+            let (out, jac, second) = (&mut out[..len], &mut jac[..n * len], &mut second[..n * n * len]);
+            self.model.predict_hessian(theta, inputs, out, jac, second);
             for i in 0..len {
-                let r = out[i] - ys[i];
-                let (s, c) = (self.loss.slope(r), self.loss.curvature(r));
+                let (s, c) = (self.loss.slope(out[i], ys[i]), self.loss.curvature(out[i], ys[i]));
                 for p in 0..n {
                     for q in 0..n {
                         h[p * n + q] +=
@@ -140,37 +167,38 @@ impl Objective {
                     }
                 }
             }
-        }
+        });
         let m = self.data.len() as f64;
         h.iter_mut().for_each(|v| *v /= m);
         h
     }
 }
 
-/// Sum of penalties of `predicted - target`, written per loss so each loop vectorises.
+/// Sum of penalties of the predictions against the targets, written per loss so each loop
+/// vectorises.
 fn penalty_sum(loss: Loss, predicted: &[f64], target: &[f64]) -> f64 {
     match loss {
-        Loss::Mse => lane_sum(predicted, target, |r| r * r),
-        Loss::Mae => lane_sum(predicted, target, f64::abs),
-        Loss::Huber { .. } => lane_sum(predicted, target, |r| loss.penalty(r)),
+        Loss::Mse => lane_sum(predicted, target, |p, t| (p - t) * (p - t)),
+        Loss::Mae => lane_sum(predicted, target, |p, t| (p - t).abs()),
+        _ => lane_sum(predicted, target, |p, t| loss.penalty(p, t)),
     }
 }
 
-/// Sum of `penalty(p - t)` over eight interleaved accumulators. A single running sum is one long
+/// Sum of `penalty(p, t)` over eight interleaved accumulators. A single running sum is one long
 /// chain of dependent additions (about 4 cycles each), which capped the formula path at about 7e8
 /// samples/s per core; eight independent lanes vectorise. The order of additions is fixed, so the
 /// result does not depend on the machine or thread count.
 #[inline]
-fn lane_sum(predicted: &[f64], target: &[f64], penalty: impl Fn(f64) -> f64) -> f64 {
+fn lane_sum(predicted: &[f64], target: &[f64], penalty: impl Fn(f64, f64) -> f64) -> f64 {
     const LANES: usize = 8;
     let mut acc = [0.0; LANES];
     let split = predicted.len() - predicted.len() % LANES;
     for (p, t) in predicted[..split].chunks_exact(LANES).zip(target[..split].chunks_exact(LANES)) {
         for k in 0..LANES {
-            acc[k] += penalty(p[k] - t[k]);
+            acc[k] += penalty(p[k], t[k]);
         }
     }
-    let tail: f64 = predicted[split..].iter().zip(&target[split..]).map(|(p, t)| penalty(p - t)).sum();
+    let tail: f64 = predicted[split..].iter().zip(&target[split..]).map(|(&p, &t)| penalty(p, t)).sum();
     acc.iter().sum::<f64>() + tail
 }
 

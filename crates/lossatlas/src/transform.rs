@@ -97,8 +97,8 @@ impl Transform {
         if self == Transform::None {
             return Ok(data.clone());
         }
-        let x = self.apply_to(data.x())?;
-        data.with_x(x, format!("{} ({})", data.name(), self.name()))
+        let columns = data.inputs().iter().map(|column| self.apply_to(column)).collect::<Result<Vec<_>>>()?;
+        data.with_columns(columns, format!("{} ({})", data.name(), self.name()))
     }
 }
 

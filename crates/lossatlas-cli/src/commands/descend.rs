@@ -172,7 +172,7 @@ pub fn run(args: &DescendArgs) -> Result<()> {
         let xs = lossatlas::linspace(lo, hi, 300);
         for (run, path) in runs.iter().zip(&paths) {
             let mut ys = vec![0.0; xs.len()];
-            problem.model.predict(&run.trajectory.last().params, &xs, &mut ys);
+            problem.model.predict(&run.trajectory.last().params, &[&xs], &mut ys);
             figure = figure.curve(path.label.clone(), path.color, xs.iter().copied().zip(ys).collect());
         }
         for (path, format) in &outputs.fit {

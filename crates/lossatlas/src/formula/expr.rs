@@ -158,8 +158,8 @@ const MAX_INT_POWER: f64 = 64.0;
 pub(crate) enum Node {
     /// A number, as its bit pattern (so that nodes can be hashed).
     Const(u64),
-    /// The model's input.
-    X,
+    /// One of the model's inputs (a data column), by index.
+    Input(u32),
     /// A parameter, by index.
     Param(u32),
     Neg(Id),
@@ -178,7 +178,7 @@ impl Node {
     /// The node's operands.
     pub(crate) fn operands(self) -> impl Iterator<Item = Id> {
         let (a, b) = match self {
-            Node::Const(_) | Node::X | Node::Param(_) => (None, None),
+            Node::Const(_) | Node::Input(_) | Node::Param(_) => (None, None),
             Node::Neg(a) | Node::PowI(a, _) | Node::Call(_, a) => (Some(a), None),
             Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) | Node::Div(a, b) | Node::Pow(a, b) => {
                 (Some(a), Some(b))
@@ -189,7 +189,7 @@ impl Node {
 }
 
 /// An interned expression DAG under construction.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Graph {
     nodes: Vec<Node>,
     /// Longest path from each node to a leaf, to refuse formulas too deep to print recursively.
@@ -199,8 +199,8 @@ pub(crate) struct Graph {
 
 impl Graph {
     /// The nodes, indexed by id; every node's operands have smaller ids.
-    pub(crate) fn into_nodes(self) -> Vec<Node> {
-        self.nodes
+    pub(crate) fn nodes(&self) -> &[Node] {
+        &self.nodes
     }
 
     pub(crate) fn node(&self, id: Id) -> Node {
@@ -234,8 +234,8 @@ impl Graph {
         self.intern(Node::Const(v.to_bits()))
     }
 
-    pub(crate) fn x(&mut self) -> Id {
-        self.intern(Node::X)
+    pub(crate) fn input(&mut self, index: u32) -> Id {
+        self.intern(Node::Input(index))
     }
 
     pub(crate) fn param(&mut self, index: u32) -> Id {
@@ -379,7 +379,7 @@ impl Graph {
             let node = self.nodes[id];
             let dv = |c: Id| d[c as usize];
             d[id] = match node {
-                Node::Const(_) | Node::X => zero,
+                Node::Const(_) | Node::Input(_) => zero,
                 Node::Param(q) => {
                     if q == p {
                         one
@@ -498,7 +498,7 @@ fn precedence(nodes: &[Node], id: Id) -> u8 {
         Node::Neg(_) => 3,
         Node::Const(bits) if f64::from_bits(bits).is_sign_negative() => 3,
         Node::Pow(..) | Node::PowI(..) => 4,
-        Node::Const(_) | Node::X | Node::Param(_) | Node::Call(..) => 5,
+        Node::Const(_) | Node::Input(_) | Node::Param(_) | Node::Call(..) => 5,
     }
 }
 
@@ -515,19 +515,19 @@ fn write_number(out: &mut String, v: f64) {
 }
 
 /// Prints node `id` with as few parentheses as keep it parsing back to the same tree.
-pub(crate) fn write_expr(out: &mut String, nodes: &[Node], params: &[String], id: Id) {
+pub(crate) fn write_expr(out: &mut String, nodes: &[Node], inputs: &[String], params: &[String], id: Id) {
     let operand = |out: &mut String, child: Id, min: u8| {
         if precedence(nodes, child) < min {
             out.push('(');
-            write_expr(out, nodes, params, child);
+            write_expr(out, nodes, inputs, params, child);
             out.push(')');
         } else {
-            write_expr(out, nodes, params, child);
+            write_expr(out, nodes, inputs, params, child);
         }
     };
     match nodes[id as usize] {
         Node::Const(bits) => write_number(out, f64::from_bits(bits)),
-        Node::X => out.push('x'),
+        Node::Input(k) => out.push_str(&inputs[k as usize]),
         Node::Param(p) => out.push_str(&params[p as usize]),
         Node::Neg(a) => {
             out.push('-');
@@ -558,7 +558,7 @@ pub(crate) fn write_expr(out: &mut String, nodes: &[Node], params: &[String], id
         Node::Call(f, a) => {
             out.push_str(f.name());
             out.push('(');
-            write_expr(out, nodes, params, a);
+            write_expr(out, nodes, inputs, params, a);
             out.push(')');
         }
     }

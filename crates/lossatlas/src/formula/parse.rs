@@ -160,15 +160,18 @@ fn lookup_function(name: &str) -> Option<(usize, Option<Func>)> {
     }
 }
 
-/// Whether `name` can name a parameter (an identifier that is neither `x`, `pi` nor a function).
-pub(crate) fn check_param_name(name: &str) -> Result<(), String> {
+/// Whether `name` can name an input or a parameter: an identifier that is neither `pi` nor a
+/// function.
+pub(crate) fn check_name(name: &str, what: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let identifier = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !identifier {
-        Err(format!("`{name}` is not a valid parameter name (use letters, digits and `_`)"))
-    } else if name == "x" || name == "pi" || lookup_function(name).is_some() {
-        Err(format!("`{name}` cannot be a parameter: it is reserved"))
+        Err(format!(
+            "`{name}` is not a valid {what} name (use letters, digits and `_`, starting with a letter)"
+        ))
+    } else if name == "pi" || lookup_function(name).is_some() {
+        Err(format!("`{name}` cannot be {what}: it names a constant or function of formulas"))
     } else {
         Ok(())
     }
@@ -180,13 +183,19 @@ struct Parser<'s, 'p> {
     next: usize,
     depth: usize,
     graph: Graph,
+    /// The names that stand for data columns (`x` unless the data says otherwise).
+    inputs: &'p [String],
     params: Params<'p>,
 }
 
 /// Parses `source` into a graph and its root node.
-pub(crate) fn parse<'p>(source: &str, params: Params<'p>) -> Result<(Graph, Id, Params<'p>), FormulaError> {
+pub(crate) fn parse<'p>(
+    source: &str,
+    inputs: &'p [String],
+    params: Params<'p>,
+) -> Result<(Graph, Id, Params<'p>), FormulaError> {
     let tokens = tokenize(source)?;
-    let mut parser = Parser { source, tokens, next: 0, depth: 0, graph: Graph::default(), params };
+    let mut parser = Parser { source, tokens, next: 0, depth: 0, graph: Graph::default(), inputs, params };
     let root = parser.sum()?;
     let token = parser.peek().clone();
     if token.tok != Tok::End {
@@ -383,10 +392,11 @@ impl Parser<'_, '_> {
     }
 
     fn variable(&mut self, name: &str, pos: usize) -> Result<Id, FormulaError> {
-        match name {
-            "x" => return Ok(self.graph.x()),
-            "pi" => return Ok(self.graph.constant(std::f64::consts::PI)),
-            _ => {}
+        if let Some(k) = self.inputs.iter().position(|n| n == name) {
+            return Ok(self.graph.input(u32::try_from(k).expect("fewer than 2^32 inputs")));
+        }
+        if name == "pi" {
+            return Ok(self.graph.constant(std::f64::consts::PI));
         }
         if lookup_function(name).is_some() {
             return self.fail(

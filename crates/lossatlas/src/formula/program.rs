@@ -54,16 +54,30 @@ impl Outputs<'_> {
             Target::Jacobian(r) => (&mut *self.jacobian, r),
             Target::Hessian(r) => (&mut *self.hessian, r),
         };
-        &mut buffer[row * chunk.row_len + chunk.start..][..chunk.x.len()]
+        &mut buffer[row * chunk.row_len + chunk.start..][..chunk.len]
     }
 }
 
 /// The samples of one chunk and where they sit among all of them.
 struct Chunk<'a> {
-    x: &'a [f64],
+    /// Every input column, whole; the chunk is `start..start + len` of each.
+    inputs: &'a [&'a [f64]],
     start: usize,
+    len: usize,
     /// The length of every output row: the number of samples.
     row_len: usize,
+}
+
+impl<'a> Chunk<'a> {
+    /// This chunk of input column `k`.
+    #[inline]
+    fn input(&self, k: usize) -> &'a [f64] {
+        &self.inputs[k][self.start..self.start + self.len]
+    }
+}
+
+fn is_input(node: Node) -> bool {
+    matches!(node, Node::Input(_))
 }
 
 /// One-operand operations.
@@ -118,7 +132,7 @@ enum Operation {
 
 fn operation(node: Node) -> Operation {
     match node {
-        Node::Const(_) | Node::X | Node::Param(_) => Operation::Leaf,
+        Node::Const(_) | Node::Input(_) | Node::Param(_) => Operation::Leaf,
         Node::Neg(a) => Operation::Unary(Unary::Neg, a),
         Node::PowI(a, n) => Operation::Unary(Unary::PowI(n), a),
         Node::Call(f, a) => Operation::Unary(Unary::Call(f), a),
@@ -133,8 +147,8 @@ fn operation(node: Node) -> Operation {
 /// A vector a step reads.
 #[derive(Debug, Clone, Copy)]
 enum Source {
-    /// The samples themselves.
-    X,
+    /// An input column of the samples.
+    Input(usize),
     Reg(usize),
 }
 
@@ -315,7 +329,7 @@ impl Program {
         // Nodes that do not depend on x become slots, computed once per call.
         for id in (0..n).filter(|&i| needed[i]) {
             let node = nodes[id];
-            an.varying[id] = node == Node::X || node.operands().any(|c| an.varying[c as usize]);
+            an.varying[id] = is_input(node) || node.operands().any(|c| an.varying[c as usize]);
             if an.varying[id] {
                 continue;
             }
@@ -352,7 +366,7 @@ impl Program {
             an.targets[id as usize].push(target);
         }
         for (id, &node) in nodes.iter().enumerate() {
-            if an.varying[id] && node != Node::X {
+            if an.varying[id] && !is_input(node) {
                 an.affine[id] = an.affine_form(id as Id);
             }
         }
@@ -378,7 +392,7 @@ impl Program {
         };
         // Nodes with a step, and the register-held nodes each step reads.
         let with_step: Vec<usize> =
-            (0..n).filter(|&i| an.varying[i] && nodes[i] != Node::X && !absorbed[i] && !fused[i]).collect();
+            (0..n).filter(|&i| an.varying[i] && !is_input(nodes[i]) && !absorbed[i] && !fused[i]).collect();
         let reads = |id: usize| -> Vec<Id> {
             let vectors: Vec<Id> = match (an.affine[id], operation(nodes[id])) {
                 (Some(f), _) => vec![f.src],
@@ -386,7 +400,7 @@ impl Program {
                 (None, Operation::Binary(_, a, b)) => vec![a, b],
                 (None, Operation::Leaf) => Vec::new(),
             };
-            vectors.into_iter().filter(|&v| an.varying[v as usize] && nodes[v as usize] != Node::X).collect()
+            vectors.into_iter().filter(|&v| an.varying[v as usize] && !is_input(nodes[v as usize])).collect()
         };
         let mut uses = vec![0usize; n];
         for &id in &with_step {
@@ -397,8 +411,8 @@ impl Program {
 
         let mut steps = Vec::new();
         for &(id, target) in outputs {
-            if nodes[id as usize] == Node::X {
-                steps.push(Step::Store { src: Operand::Vector(Source::X), target });
+            if let Node::Input(k) = nodes[id as usize] {
+                steps.push(Step::Store { src: Operand::Vector(Source::Input(k as usize)), target });
             } else if let Some(slot) = an.uniform(id) {
                 steps.push(Step::Store { src: Operand::Slot(slot), target });
             }
@@ -415,12 +429,9 @@ impl Program {
                     Dest::Reg(reg_of[id])
                 }
             };
-            let source = |v: Id| {
-                if nodes[v as usize] == Node::X {
-                    Source::X
-                } else {
-                    Source::Reg(reg_of[v as usize])
-                }
+            let source = |v: Id| match nodes[v as usize] {
+                Node::Input(k) => Source::Input(k as usize),
+                _ => Source::Reg(reg_of[v as usize]),
             };
             let operand = |c: Id| match an.uniform(c) {
                 Some(slot) => Operand::Slot(slot),
@@ -455,8 +466,10 @@ impl Program {
         Program { n_params, slots: an.slots, prelude: an.prelude, steps, n_regs: regs.count }
     }
 
-    /// Evaluates the program at `params` over `xs`, writing every output row.
-    pub(crate) fn run(&self, params: &[f64], xs: &[f64], outputs: &mut Outputs<'_>) {
+    /// Evaluates the program at `params` over the input columns `inputs` (all of one length, as
+    /// many as the formula has inputs, each as long as the value row), writing every output row.
+    pub(crate) fn run(&self, params: &[f64], inputs: &[&[f64]], outputs: &mut Outputs<'_>) {
+        let row_len = outputs.value.len();
         thread_local! {
             static SCRATCH: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
         }
@@ -473,8 +486,9 @@ impl Program {
             if regs.len() < self.n_regs * CHUNK {
                 regs.resize(self.n_regs * CHUNK, 0.0);
             }
-            for (c, x) in xs.chunks(CHUNK).enumerate() {
-                let chunk = Chunk { x, start: c * CHUNK, row_len: xs.len() };
+            for start in (0..row_len).step_by(CHUNK) {
+                let len = CHUNK.min(row_len - start);
+                let chunk = Chunk { inputs, start, len, row_len };
                 for step in &self.steps {
                     self.run_step(step, &chunk, slots, regs, outputs);
                 }
@@ -491,13 +505,13 @@ impl Program {
         regs: &mut [f64],
         outputs: &mut Outputs<'_>,
     ) {
-        let (x, len) = (chunk.x, chunk.x.len());
+        let len = chunk.len;
         let dest = match *step {
             Step::Unary { dst, .. } | Step::Binary { dst, .. } => dst,
             Step::Store { src, target } => {
                 let out = outputs.chunk(target, chunk);
                 match src {
-                    Operand::Vector(Source::X) => out.copy_from_slice(x),
+                    Operand::Vector(Source::Input(k)) => out.copy_from_slice(chunk.input(k)),
                     Operand::Vector(Source::Reg(r)) => out.copy_from_slice(&regs[r * CHUNK..][..len]),
                     Operand::Slot(s) => out.fill(slots[s]),
                 }
@@ -513,7 +527,7 @@ impl Program {
         let (below, rest) = regs.split_at_mut(split * CHUNK);
         let (own, above) = rest.split_at_mut(rest.len().min(CHUNK));
         let vector = |src: Source| match src {
-            Source::X => x,
+            Source::Input(k) => chunk.input(k),
             Source::Reg(r) if r < split => &below[r * CHUNK..][..len],
             Source::Reg(r) => &above[(r - split - 1) * CHUNK..][..len],
         };

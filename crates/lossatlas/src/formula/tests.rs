@@ -403,11 +403,11 @@ fn printed_derivatives_parse_back_to_the_same_function() {
 }
 
 /// Evaluates node `id` by walking the DAG one sample at a time: no slots, registers or fusion.
-fn tree_walk(g: &Formula, id: Id, params: &[f64], x: f64) -> f64 {
-    let at = |c: Id| tree_walk(g, c, params, x);
-    match g.nodes[id as usize] {
+fn tree_walk(nodes: &[Node], id: Id, params: &[f64], x: f64) -> f64 {
+    let at = |c: Id| tree_walk(nodes, c, params, x);
+    match nodes[id as usize] {
         Node::Const(bits) => f64::from_bits(bits),
-        Node::X => x,
+        Node::Input(_) => x,
         Node::Param(p) => params[p as usize],
         Node::Neg(a) => -at(a),
         Node::Add(a, b) => at(a) + at(b),
@@ -441,13 +441,64 @@ fn compiled_programs_equal_a_tree_walk_bit_for_bit() {
         g.eval_jacobian(&params, &xs, &mut out, &mut jac);
         for (i, &x) in xs.iter().enumerate() {
             let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
-            assert!(same(out[i], tree_walk(&g, g.value, &params, x)), "{source} at {x}");
+            let first = g.first();
+            assert!(same(out[i], tree_walk(first.graph.nodes(), g.value, &params, x)), "{source} at {x}");
             for p in 0..2 {
                 assert!(
-                    same(jac[p * m + i], tree_walk(&g, g.gradient[p], &params, x)),
+                    same(jac[p * m + i], tree_walk(first.graph.nodes(), first.gradient[p], &params, x)),
                     "{source} d/d{p} at {x}"
                 );
             }
         }
     }
+}
+
+#[test]
+fn inputs_are_named_columns_and_the_rest_are_parameters() {
+    let inputs = ["x1".to_string(), "x2".to_string()];
+    let g = Formula::parse_with("sigmoid(a*x1 + b*x2 + c)", &inputs, None).unwrap();
+    assert_eq!(g.params(), &["a", "b", "c"]);
+    assert_eq!(g.inputs(), &inputs);
+    let (x1, x2) = ([0.5, -1.0, 2.0], [1.5, 0.25, -3.0]);
+    let params = [0.3, -0.7, 0.1];
+    let mut out = [0.0; 3];
+    let mut jac = [0.0; 9];
+    g.eval_jacobian_columns(&params, &[&x1, &x2], &mut out, &mut jac);
+    for i in 0..3 {
+        let z = 0.3 * x1[i] - 0.7 * x2[i] + 0.1;
+        let s = 1.0 / (1.0 + (-z).exp());
+        assert!(close(out[i], s, 1e-14), "value at {i}");
+        // d sigmoid(z)/da = s (1 - s) x1, /db = s (1 - s) x2, /dc = s (1 - s).
+        for (p, factor) in [x1[i], x2[i], 1.0].into_iter().enumerate() {
+            assert!(close(jac[p * 3 + i], s * (1.0 - s) * factor, 1e-14), "d/d{p} at {i}");
+        }
+    }
+    assert_eq!(g.derivative_text(2), "sigmoid(a*x1 + b*x2 + c)*(1 - sigmoid(a*x1 + b*x2 + c))");
+    // `x` is an ordinary name once the inputs are named otherwise.
+    let h = Formula::parse_with("x*t", &["t".to_string()], None).unwrap();
+    assert_eq!(h.params(), &["x"]);
+    let e = Formula::parse_with("a*t", &["t".to_string()], Some(&["a", "t"])).unwrap_err().to_string();
+    assert!(e.contains("`t` is listed as a parameter but is an input column"), "{e}");
+    let e = Formula::parse_with("a*t", &["pi".to_string()], None).unwrap_err().to_string();
+    assert!(e.contains("`pi` cannot be an input"), "{e}");
+}
+
+#[test]
+fn derivatives_wait_until_they_are_needed() {
+    // 400 parameters: parsing builds no derivative, so it is immediate; the gradient of a
+    // sum of 400 terms is then 400 cheap passes.
+    let source: String = (0..400).map(|i| format!("p{i}*x^{}", i % 5)).collect::<Vec<_>>().join(" + ");
+    let g = f(&source);
+    assert_eq!(g.params().len(), 400);
+    assert!(g.first.get().is_none() && g.second.get().is_none());
+    let params: Vec<f64> = (0..400).map(|i| i as f64 / 400.0).collect();
+    let xs = [0.5, 2.0];
+    let mut out = [0.0; 2];
+    g.eval(&params, &xs, &mut out);
+    assert!(g.first.get().is_none(), "a value needs no derivative");
+    let mut jac = vec![0.0; 800];
+    g.eval_jacobian(&params, &xs, &mut out, &mut jac);
+    assert!(g.first.get().is_some() && g.second.get().is_none());
+    // d/dp_i = x^(i mod 5).
+    assert!(close(jac[7 * 2 + 1], 2.0f64.powi(2), 1e-15));
 }
