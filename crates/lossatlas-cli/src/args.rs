@@ -139,12 +139,20 @@ Examples:
         --params a,b --range a=-2:7 --range b=-2:7 --starts 40 --optimizer gd:lr=0.1 -o basins.png";
 
 /// What is fitted: data, model, loss and input transform.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, PartialEq)]
 pub struct ProblemArgs {
-    /// The data: `seed` (the note's six points) or a CSV file with a header row.
-    #[arg(long, default_value = "seed", value_name = "seed|FILE.csv")]
+    /// The data: `seed` (the teaching example's six points), a CSV file with a header row, or `-`
+    /// for CSV on standard input.
+    #[arg(long, default_value = "seed", value_name = "seed|FILE.csv|-")]
     pub data: String,
-    /// The CSV column holding x (default: the first column).
+    /// The CSV columns that are the model's inputs, e.g. x1,x2; a formula names them (default: the
+    /// first column, which the formula calls x).
+    #[arg(long, value_name = "NAME,...", conflicts_with = "x_column")]
+    pub inputs: Option<String>,
+    /// The CSV column holding the target (default: the one column that is not an input).
+    #[arg(long, value_name = "NAME", conflicts_with = "y_column")]
+    pub target: Option<String>,
+    /// The CSV column holding x, which the formula calls x (default: the first column).
     #[arg(long, value_name = "NAME")]
     pub x_column: Option<String>,
     /// The CSV column holding y (default: the second column).
@@ -165,11 +173,13 @@ pub struct ProblemArgs {
     /// The standard deviation of the noise --generate adds.
     #[arg(long, default_value_t = 0.1, requires = "generate")]
     pub noise: f64,
-    /// The random seed of --generate (the same seed gives the same data everywhere).
+    /// The random seed of --generate, mini-batches and --directions random (the same seed gives
+    /// the same numbers everywhere).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// The model: `linear` (k*x + b, see --activation) or a formula in x, e.g. 'sin(b*cos(a*x))'.
-    #[arg(long, default_value = "linear", value_name = "linear|FORMULA")]
+    /// The model: `linear` (k*x + b, see --activation) or a formula of the inputs, e.g.
+    /// 'sin(b*cos(a*x))'; every name that is not an input is a parameter.
+    #[arg(long, default_value = "linear", value_name = "linear|FORMULA", allow_hyphen_values = true)]
     pub model: String,
     /// The activation on the linear neuron's output: identity, tanh, sigmoid or relu.
     #[arg(long, default_value = "identity")]
@@ -177,9 +187,49 @@ pub struct ProblemArgs {
     /// The parameter order of a formula, e.g. a,b (default: order of first appearance).
     #[arg(long, value_name = "NAME,NAME")]
     pub params: Option<String>,
-    /// The loss: mse, mae, huber (delta 1) or huber:delta=D.
+    /// The loss: mse, mae, huber (delta 1), huber:delta=D, bce (the output is a probability) or
+    /// bce-logits (the output is a logit); the cross-entropies need 0/1 targets.
     #[arg(long, default_value = "mse")]
     pub loss: String,
+    #[command(flatten)]
+    pub plane: PlaneArgs,
+}
+
+impl ProblemArgs {
+    /// The flags' values when none is given: the teaching example's linear neuron.
+    pub fn defaults() -> ProblemArgs {
+        #[derive(Debug, Parser)]
+        #[command(no_binary_name = true)]
+        struct Only {
+            #[command(flatten)]
+            problem: ProblemArgs,
+        }
+        Only::try_parse_from(std::iter::empty::<&str>()).expect("no flags always parse").problem
+    }
+}
+
+impl PlaneArgs {
+    /// Two parameters as axes, nothing held: a two-parameter model's own plane.
+    pub fn default_axes() -> PlaneArgs {
+        PlaneArgs { plane: None, at: Vec::new(), directions: "axes".into() }
+    }
+}
+
+/// Which plane of parameter space is drawn: chosen once here for every command.
+#[derive(Debug, Args, Clone, Default, PartialEq)]
+pub struct PlaneArgs {
+    /// The two parameters on the axes, e.g. A,r; the others are held (see --at). Default: the
+    /// model's two parameters, when it has exactly two.
+    #[arg(long, value_name = "P,Q")]
+    pub plane: Option<String>,
+    /// Hold parameters at these values, e.g. c=0.3 (repeatable); with --directions random, the
+    /// plane's centre. Default: the best point found, which is printed.
+    #[arg(long, value_name = "NAME=VALUE,...", allow_hyphen_values = true)]
+    pub at: Vec<String>,
+    /// `axes` (two parameters, see --plane) or `random`: two random orthonormal directions through
+    /// the centre, drawn with --seed.
+    #[arg(long, default_value = "axes", value_parser = ["axes", "random"])]
+    pub directions: String,
 }
 
 /// The grid: ranges and resolution.
@@ -424,26 +474,30 @@ pub struct PageArgs {
     /// The page to write, .html.
     #[arg(short, long = "output", value_name = "FILE.html", required = true)]
     pub output: std::path::PathBuf,
-    /// Which of the seed's cases: linear, tanh, sigmoid, fig5-linear, fig5-cubic, fig5-sincos.
-    #[arg(long, default_value = "linear")]
-    pub case: String,
-    /// The input transform applied to x before fitting: none, zscore, minmax or mean-var.
+    /// One of the teaching example's cases: linear, tanh, sigmoid, fig5-linear, fig5-cubic,
+    /// fig5-sincos (default: linear, or your own problem when you give --data, --model, ...).
+    #[arg(long)]
+    pub case: Option<String>,
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    /// The input transform applied to the inputs before fitting: none, zscore, minmax or mean-var.
     #[arg(long, default_value = "none")]
     pub transform: String,
-    /// A parameter's range, NAME=MIN:MAX (default: the case's range).
+    /// An axis range, NAME=MIN:MAX (default: the case's range, or -5:5 and -1:1 for random
+    /// directions).
     #[arg(long = "range", value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
     pub ranges: Vec<String>,
     /// Grid points per axis (11 to 301; the page stores every value).
     #[arg(long, default_value_t = 101)]
     pub resolution: usize,
     /// Contour levels: a comma list (0.2,0.5,1) or a count of automatic levels.
-    #[arg(long, default_value = "12", value_name = "LIST|COUNT")]
+    #[arg(long, default_value = "12", value_name = "LIST|COUNT", allow_hyphen_values = true)]
     pub levels: String,
     /// An optimizer whose path the page shows, NAME[:key=value,...]; repeat for several
     /// (default: the case's gd, momentum and adam).
     #[arg(long = "optimizer", value_name = "SPEC")]
     pub optimizers: Vec<String>,
-    /// Where the paths start, U,V (default: the case's start).
+    /// Where the paths start, U,V on the plane (default: the case's start).
     #[arg(long, value_name = "U,V", allow_hyphen_values = true)]
     pub start: Option<String>,
     /// The most update steps each path takes.
@@ -461,9 +515,15 @@ pub struct ServeArgs {
     /// other machines use the server.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// The case the page opens with.
-    #[arg(long, default_value = "linear")]
-    pub case: String,
+    /// The case the page opens with (default: linear, or your own problem when you give --data,
+    /// --model, ...; the page's menu offers it beside the built-in cases).
+    #[arg(long)]
+    pub case: Option<String>,
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    /// An axis range of your own problem, NAME=MIN:MAX.
+    #[arg(long = "range", value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
+    pub ranges: Vec<String>,
 }
 
 /// `lossatlas tour`.

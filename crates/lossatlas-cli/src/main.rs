@@ -18,6 +18,7 @@ mod args;
 mod commands;
 mod output;
 mod overlays;
+mod problem;
 mod settings;
 mod web;
 

@@ -342,7 +342,7 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     bad(d, &["contour", "--model", "a*x+b", "--params", "a,c", "-o", "out.png"], "c");
     bad(d, &["contour", "--range", "k=2:0", "-o", "out.png"], "min < max");
     bad(d, &["contour", "--range", "k=0:inf", "-o", "out.png"], "not a finite number");
-    bad(d, &["contour", "--range", "q=0:1", "-o", "out.png"], "not a parameter");
+    bad(d, &["contour", "--range", "q=0:1", "-o", "out.png"], "not an axis of the plane");
     bad(d, &["contour", "--resolution", "1", "-o", "out.png"], "at least 2 points");
     bad(d, &["contour", "--resolution", "100000", "-o", "out.png"], "needs 76294 MiB");
     bad(d, &["contour", "--resolution", "lots", "-o", "out.png"], "whole number");

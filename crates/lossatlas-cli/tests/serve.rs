@@ -42,7 +42,12 @@ fn the_page_and_the_api_answer() {
     assert_eq!(runs.len(), 6);
     for run in runs {
         let points = run["points"].as_array().unwrap();
-        assert_eq!(points[0], serde_json::json!([2.5, -1.0, points[0][2]]), "every path starts at the click");
+        // [u, v, loss, distance from the plane]: a two-parameter model never leaves its plane.
+        assert_eq!(
+            points[0],
+            serde_json::json!([2.5, -1.0, points[0][2], 0.0]),
+            "every path starts at the click"
+        );
         assert!(points.len() > 1 && points.len() <= 401);
     }
     // With z-scored inputs the Hessian is 2*I, so gd at lr 0.1 converges: the last loss is the minimum.

@@ -167,6 +167,12 @@ pub enum MinimumMethod {
     ClosedForm,
     /// The best grid point refined by damped Newton steps; the number of iterations.
     Newton(usize),
+    /// Found without a grid from fixed starts by [`crate::best_point`] (L-BFGS, then Newton for
+    /// small models).
+    Search {
+        /// Iterations of the search.
+        iterations: usize,
+    },
 }
 
 /// The global minimum over a landscape's plane: the least-squares solution where the model is
@@ -186,8 +192,48 @@ pub fn find_minimum(objective: &Objective, landscape: &Landscape) -> Option<Mini
     }
     let start = landscape.minimum()?;
     let theta = landscape.plane().point(start.u, start.v);
+    if objective.n_params() > 2 {
+        // Newton's method needs the Hessian at every step; a search that needs only gradients
+        // scales to many parameters (and polishes with Newton where that is cheap).
+        return crate::minimize::minimize_from(objective, theta);
+    }
     let (theta, loss, iterations) = newton(objective, theta);
     Some(Minimum { theta, loss, method: MinimumMethod::Newton(iterations) })
+}
+
+/// Largest parameter count for which the analysis forms the exact n x n Hessian (its symbolic
+/// second derivatives and an O(n^3) eigen-decomposition); beyond it only curvature along given
+/// directions is measured.
+pub const MAX_HESSIAN_PARAMS: usize = 200;
+
+/// The Hessian restricted to the plane spanned by `d1` and `d2` at `theta`, as a row-major 2 x 2
+/// matrix [d1'H d1, d1'H d2; d2'H d1, d2'H d2]: the curvature a picture of that plane shows. Exact
+/// for models of up to [`MAX_HESSIAN_PARAMS`] parameters; beyond, from central differences of the
+/// exact gradient along each direction (two gradients per direction, no n x n matrix).
+pub fn plane_hessian(objective: &Objective, theta: &[f64], d1: &[f64], d2: &[f64]) -> [f64; 4] {
+    let n = theta.len();
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let (h12, h21, h11, h22);
+    if n <= MAX_HESSIAN_PARAMS {
+        let h = objective.hessian(theta);
+        let apply = |d: &[f64]| -> Vec<f64> { (0..n).map(|p| dot(&h[p * n..(p + 1) * n], d)).collect() };
+        let (a1, a2) = (apply(d1), apply(d2));
+        (h11, h12, h21, h22) = (dot(d1, &a1), dot(d1, &a2), dot(d2, &a1), dot(d2, &a2));
+    } else {
+        let scale = 1.0 + dot(theta, theta).sqrt() / (n as f64).sqrt();
+        let along = |d: &[f64]| -> Vec<f64> {
+            let h = 1e-5 * scale / dot(d, d).sqrt();
+            let shifted =
+                |sign: f64| -> Vec<f64> { theta.iter().zip(d).map(|(t, x)| t + sign * h * x).collect() };
+            let (plus, minus) = (objective.gradient(&shifted(1.0)).1, objective.gradient(&shifted(-1.0)).1);
+            plus.iter().zip(&minus).map(|(a, b)| (a - b) / (2.0 * h)).collect()
+        };
+        let (a1, a2) = (along(d1), along(d2));
+        (h11, h12, h21, h22) = (dot(d1, &a1), dot(d1, &a2), dot(d2, &a1), dot(d2, &a2));
+    }
+    // Symmetric by definition; averaging removes rounding (and finite-difference) asymmetry.
+    let off = 0.5 * (h12 + h21);
+    [h11, off, off, h22]
 }
 
 /// The global minimum ([`find_minimum`]) with the eigen-decomposition of the exact Hessian there:
@@ -395,19 +441,8 @@ fn refine_critical(objective: &Objective, landscape: &Landscape, start: [f64; 2]
     let (d1, d2) = plane.directions();
     let project = |theta: &[f64]| -> (f64, [f64; 2], [f64; 4]) {
         let (loss, g) = objective.gradient(theta);
-        let h = objective.hessian(theta);
-        let n = theta.len();
         let dot = |d: &[f64]| g.iter().zip(d).map(|(a, b)| a * b).sum::<f64>();
-        let quad = |a: &[f64], b: &[f64]| {
-            let mut s = 0.0;
-            for p in 0..n {
-                for q in 0..n {
-                    s += a[p] * h[p * n + q] * b[q];
-                }
-            }
-            s
-        };
-        (loss, [dot(d1), dot(d2)], [quad(d1, d1), quad(d1, d2), quad(d2, d1), quad(d2, d2)])
+        (loss, [dot(d1), dot(d2)], plane_hessian(objective, theta, d1, d2))
     };
     let mut at = start;
     let mut iterations = 0;

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::contour::Isoline;
 use crate::landscape::Landscape;
+use crate::plane::Plane;
 use crate::trajectory::Trajectory;
 
 /// The export formats of a landscape.
@@ -59,6 +60,7 @@ struct LandscapeJson<'a> {
     axes: [AxisJson<'a>; 2],
     values: Rows<'a>,
     min: Option<MinJson>,
+    plane: crate::plane::PlaneDoc<'a>,
 }
 
 /// The grid's rows, serialized straight from the flat values (NaN as null) without a nested copy,
@@ -94,6 +96,7 @@ fn landscape_json(l: &Landscape) -> Vec<u8> {
         axes: [axis_json(l.u()), axis_json(l.v())],
         values: Rows { values: l.values(), nu: l.u().n() },
         min: l.minimum().map(|m| MinJson { at: [m.u, m.v], loss: m.loss }),
+        plane: l.plane().doc(),
     };
     serde_json::to_vec(&doc).expect("plain numbers and strings always serialize")
 }
@@ -176,6 +179,12 @@ struct StepJson<'a> {
     params: &'a [f64],
     loss: Option<f64>,
     grad: Vec<Option<f64>>,
+    /// (u, v) of the step's projection on the drawn plane.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plane: Option<[f64; 2]>,
+    /// The step's distance from the drawn plane: what the picture of its projection hides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    off_plane: Option<Option<f64>>,
 }
 
 #[derive(Serialize)]
@@ -186,7 +195,7 @@ struct TrajectoryJson<'a> {
     stopped: &'static str,
 }
 
-fn trajectory_doc(t: &Trajectory) -> TrajectoryJson<'_> {
+fn trajectory_doc<'a>(t: &'a Trajectory, plane: Option<&Plane>) -> TrajectoryJson<'a> {
     let mut settings: serde_json::Map<String, serde_json::Value> =
         t.spec().settings().into_iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
     if let Some(batch) = t.batch() {
@@ -204,6 +213,11 @@ fn trajectory_doc(t: &Trajectory) -> TrajectoryJson<'_> {
                 params: &s.params,
                 loss: finite(s.loss),
                 grad: s.grad.iter().map(|&g| finite(g)).collect(),
+                plane: plane.map(|p| {
+                    let (u, v) = p.project(&s.params);
+                    [u, v]
+                }),
+                off_plane: plane.map(|p| finite(p.distance(&s.params))),
             })
             .collect(),
         stopped: t.stopped().name(),
@@ -211,21 +225,27 @@ fn trajectory_doc(t: &Trajectory) -> TrajectoryJson<'_> {
 }
 
 /// One trajectory as `{"optimizer", "settings", "steps": [{"step", "params", "loss", "grad"}],
-/// "stopped"}` (DESIGN.md); non-finite numbers (the last step of a diverged run) as null.
-pub fn trajectory_json(trajectory: &Trajectory) -> Vec<u8> {
-    serde_json::to_vec(&trajectory_doc(trajectory)).expect("plain numbers always serialize")
+/// "stopped"}` (docs/FORMATS.md); non-finite numbers (the last step of a diverged run) as null.
+/// With the `plane` it is drawn on, each step also records `plane` (its projection's (u, v)) and
+/// `off_plane` (its distance from the plane).
+pub fn trajectory_json(trajectory: &Trajectory, plane: Option<&Plane>) -> Vec<u8> {
+    serde_json::to_vec(&trajectory_doc(trajectory, plane)).expect("plain numbers always serialize")
 }
 
 /// Several trajectories as a JSON array of [`trajectory_json`] objects.
-pub fn trajectories_json(trajectories: &[Trajectory]) -> Vec<u8> {
-    let docs: Vec<TrajectoryJson<'_>> = trajectories.iter().map(trajectory_doc).collect();
+pub fn trajectories_json(trajectories: &[Trajectory], plane: Option<&Plane>) -> Vec<u8> {
+    let docs: Vec<TrajectoryJson<'_>> = trajectories.iter().map(|t| trajectory_doc(t, plane)).collect();
     serde_json::to_vec(&docs).expect("plain numbers always serialize")
 }
 
 /// Trajectories as CSV with the JSON's columns flattened:
-/// `run,optimizer,step,<param>...,loss,grad_<param>...,stopped`, one row per step; `run` numbers the
-/// trajectories from 0 so several fit in one file.
-pub fn trajectories_csv(trajectories: &[Trajectory], param_names: &[String]) -> Vec<u8> {
+/// `run,optimizer,step,<param>...,loss,grad_<param>...,[u,v,off_plane,]stopped`, one row per step;
+/// `run` numbers the trajectories from 0 so several fit in one file.
+pub fn trajectories_csv(
+    trajectories: &[Trajectory],
+    param_names: &[String],
+    plane: Option<&Plane>,
+) -> Vec<u8> {
     use std::fmt::Write;
     let mut out = String::from("run,optimizer,step");
     for p in param_names {
@@ -235,12 +255,19 @@ pub fn trajectories_csv(trajectories: &[Trajectory], param_names: &[String]) -> 
     for p in param_names {
         write!(out, ",grad_{p}").expect("writing to a String cannot fail");
     }
+    if plane.is_some() {
+        out.push_str(",u,v,off_plane");
+    }
     out.push_str(",stopped\n");
     for (run, t) in trajectories.iter().enumerate() {
         for s in t.steps() {
             write!(out, "{run},{},{}", t.spec().name(), s.step).expect("writing to a String cannot fail");
             for v in s.params.iter().chain([&s.loss]).chain(&s.grad) {
                 write!(out, ",{v}").expect("writing to a String cannot fail");
+            }
+            if let Some(p) = plane {
+                let (u, v) = p.project(&s.params);
+                write!(out, ",{u},{v},{}", p.distance(&s.params)).expect("writing to a String cannot fail");
             }
             writeln!(out, ",{}", t.stopped().name()).expect("writing to a String cannot fail");
         }
@@ -270,7 +297,7 @@ mod tests {
         let text = String::from_utf8(landscape(&small(), LandscapeFormat::Json)).unwrap();
         assert_eq!(
             text,
-            r#"{"params":["k","b"],"axes":[{"name":"k","min":0.0,"max":2.0,"n":3},{"name":"b","min":-1.0,"max":1.0,"n":2}],"values":[[1.0,0.5,null],[4.0,2.0,3.0]],"min":{"at":[1.0,-1.0],"loss":0.5}}"#
+            r#"{"params":["k","b"],"axes":[{"name":"k","min":0.0,"max":2.0,"n":3},{"name":"b","min":-1.0,"max":1.0,"n":2}],"values":[[1.0,0.5,null],[4.0,2.0,3.0]],"min":{"at":[1.0,-1.0],"loss":0.5},"plane":{"kind":"axes","axes":["k","b"],"parameters":["k","b"],"origin":[0.0,0.0],"d1":[1.0,0.0],"d2":[0.0,1.0]}}"#
         );
     }
 
@@ -313,13 +340,14 @@ mod tests {
         let spec = crate::OptimizerSpec::parse("gd:lr=0.1").unwrap();
         let options = crate::RunOptions { max_steps: 2, ..crate::RunOptions::default() };
         let t = crate::run(&obj, &spec, &[0.0, 0.0], &options).unwrap();
-        let doc: serde_json::Value = serde_json::from_slice(&trajectory_json(&t)).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&trajectory_json(&t, None)).unwrap();
         assert_eq!(doc["optimizer"], "gd");
         assert_eq!(doc["settings"]["lr"], 0.1);
         assert_eq!(doc["stopped"], "max_steps");
         assert_eq!(doc["steps"].as_array().unwrap().len(), 3);
         assert_eq!(doc["steps"][0]["params"], serde_json::json!([0.0, 0.0]));
-        let csv = String::from_utf8(trajectories_csv(&[t], obj.param_names())).unwrap();
+        assert!(doc["steps"][0].get("off_plane").is_none());
+        let csv = String::from_utf8(trajectories_csv(&[t], obj.param_names(), None)).unwrap();
         let mut lines = csv.lines();
         assert_eq!(lines.next().unwrap(), "run,optimizer,step,k,b,loss,grad_k,grad_b,stopped");
         let first: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -327,5 +355,43 @@ mod tests {
         assert!((first[5].parse::<f64>().unwrap() - 14.725).abs() < 1e-12, "{first:?}");
         assert_eq!(first[8], "max_steps");
         assert_eq!(csv.lines().count(), 4);
+    }
+
+    #[test]
+    fn steps_record_their_distance_from_the_plane() {
+        use std::sync::Arc;
+        let spec = crate::OptimizerSpec::parse("gd:lr=0.01").unwrap();
+        let options = crate::RunOptions { max_steps: 5, ..crate::RunOptions::default() };
+        // Two parameters on their own plane: every step lies in it.
+        let obj = crate::Objective::new(
+            crate::Dataset::seed(),
+            Arc::new(crate::linear(crate::Activation::Identity)),
+            crate::Loss::Mse,
+        );
+        let plane = Plane::parameter_axes(obj.param_names()).unwrap();
+        let t = crate::run(&obj, &spec, &[2.0, -1.0], &options).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&trajectory_json(&t, Some(&plane))).unwrap();
+        for step in doc["steps"].as_array().unwrap() {
+            assert_eq!(step["off_plane"], 0.0);
+            assert_eq!(step["plane"], step["params"]);
+        }
+        // Three parameters, the plane a-b held at c = 0.5: gradient descent moves c too, and each
+        // step is off the plane by exactly |c - 0.5|.
+        let model = crate::Formula::parse("a*x + b + c*x^2").unwrap();
+        let obj = crate::Objective::new(crate::Dataset::seed(), Arc::new(model), crate::Loss::Mse);
+        let names = obj.param_names().to_vec();
+        let plane = Plane::axes(vec![0.0, 0.0, 0.5], 0, 1, &names).unwrap();
+        let t = crate::run(&obj, &spec, &[1.0, 1.0, 0.5], &options).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&trajectory_json(&t, Some(&plane))).unwrap();
+        let steps = doc["steps"].as_array().unwrap();
+        assert_eq!(steps[0]["off_plane"], 0.0);
+        for (step, s) in steps.iter().zip(t.steps()) {
+            let want = (s.params[2] - 0.5).abs();
+            assert!((step["off_plane"].as_f64().unwrap() - want).abs() <= 1e-15 * (1.0 + want));
+            assert_eq!(step["plane"][1], step["params"][1]);
+        }
+        assert!(steps[5]["off_plane"].as_f64().unwrap() > 1e-3, "the run leaves the plane");
+        let csv = String::from_utf8(trajectories_csv(&[t], &names, Some(&plane))).unwrap();
+        assert!(csv.starts_with("run,optimizer,step,a,b,c,loss,grad_a,grad_b,grad_c,u,v,off_plane,stopped\n"));
     }
 }

@@ -41,24 +41,27 @@ mod fastmath;
 mod formula;
 mod landscape;
 mod loss;
+mod minimize;
 mod model;
 mod objective;
 mod optim;
 mod plane;
+pub mod report;
 mod trajectory;
 mod transform;
 
 pub use contour::{auto_levels, bands, isolines, Band, Isoline, Point, Polyline};
-pub use data::{linspace, Dataset};
+pub use data::{linspace, read_data_file, Columns, Dataset, MAX_DATA_BYTES, MAX_INPUTS};
 pub use error::{Error, Result};
 pub use formula::{Formula, FormulaError};
 pub use landscape::{
     evaluate, evaluate_into, Axis, GridMinimum, GridSpec, Landscape, DEFAULT_GRID_BUDGET_BYTES,
 };
 pub use loss::Loss;
+pub use minimize::{best_point, minimize_from, NEWTON_POLISH_MAX_PARAMS};
 pub use model::{formula_with_params, linear, Activation, Model};
 pub use objective::{Objective, Quadratic};
 pub use optim::{Optimizer, OptimizerSpec, OPTIMIZER_NAMES};
-pub use plane::Plane;
+pub use plane::{Plane, PlaneDoc, PlaneKind};
 pub use trajectory::{run, Batch, RunOptions, Step, Stopped, Trajectory};
 pub use transform::Transform;

@@ -1,26 +1,23 @@
-//! `lossatlas analyze`: the numbers behind a landscape, as a table or JSON.
+//! `lossatlas analyze`: the numbers behind a landscape, as a table or JSON. Both are printed from
+//! one typed report ([`lossatlas::report::Report`]), which the page and the server also use.
 
 use anyhow::Result;
-use lossatlas::analysis::{
-    critical_points, curvature_at_minimum, find_minimum, MinimumMethod, StepSizeReport, SymmetricEigen,
-};
-use lossatlas::{evaluate, Objective, Plane, Transform};
-use serde_json::{json, Value};
+use lossatlas::analysis::{curvature_at_minimum, StepSizeReport};
+use lossatlas::evaluate;
+use lossatlas::report::{report, Report};
+use serde::Serialize;
 
 use crate::args::AnalyzeArgs;
-use crate::settings;
+use crate::problem::{Problem, Setup};
 
 pub fn run(args: &AnalyzeArgs) -> Result<()> {
-    let problem = settings::problem(&args.problem)?;
+    let problem = Problem::from_args(&args.problem)?;
     if args.transforms {
         return transform_table(args, &problem);
     }
-    let transform: Transform = args.transform.parse()?;
-    let objective = problem.objective(transform)?;
-    let grid = settings::grid(&args.grid, objective.param_names())?;
-    let plane = Plane::parameter_axes(objective.param_names())?;
-    let landscape = evaluate(&objective, &plane, &grid)?;
-    let report = report(&objective, &landscape, transform);
+    let setup = Setup::with_problem(problem, args.transform.parse()?, &args.problem, &args.grid)?;
+    let landscape = evaluate(&setup.objective, &setup.plane, &setup.grid)?;
+    let report = report(&setup.objective, &landscape, setup.transform);
     if args.json {
         say!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
@@ -29,231 +26,201 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Everything `analyze` measures, as a JSON value (the table is printed from it, so both always
-/// agree).
-pub fn report(objective: &Objective, landscape: &lossatlas::Landscape, transform: Transform) -> Value {
-    let names = objective.param_names();
-    let mut out = json!({
-        "model": objective.model().name(),
-        "params": names,
-        "loss": objective.loss_kind().to_string(),
-        "data": { "name": objective.data().name(), "rows": objective.data().len() },
-        "transform": transform.name(),
-        "grid": {
-            "axes": [axis(landscape.u()), axis(landscape.v())],
-            "non_finite_points": landscape.non_finite_count(),
-        },
-    });
-    let Some(minimum) = find_minimum(objective, landscape) else {
-        out["minimum"] = Value::Null;
-        out["statement"] = json!("the loss is not finite anywhere on the grid: there is no minimum to measure; change --range or the model");
-        return out;
-    };
-    let method = match minimum.method {
-        MinimumMethod::ClosedForm => json!({"method": "closed form (least squares)"}),
-        MinimumMethod::Newton(n) => {
-            json!({"method": "best grid point refined by Newton's method", "iterations": n})
-        }
-    };
-    let on_grid = landscape.u().contains(minimum.theta[0]) && landscape.v().contains(minimum.theta[1]);
-    out["minimum"] = json!({
-        "at": minimum.theta,
-        "loss": minimum.loss,
-        "found_by": method,
-        "inside_range": on_grid,
-    });
-    let hessian = objective.hessian(&minimum.theta);
-    let n = names.len();
-    out["hessian"] = json!(hessian.chunks(n).map(|r| r.to_vec()).collect::<Vec<_>>());
-    match SymmetricEigen::new(&hessian, n) {
-        None => {
-            out["statement"] =
-                json!("the Hessian at the minimum is not finite, so curvature cannot be measured there");
-        }
-        Some(eigen) => {
-            out["eigenvalues"] = json!(eigen.values);
-            out["eigenvectors"] = json!(eigen.vectors);
-            match StepSizeReport::from_eigen(&eigen) {
-                Some(r) => {
-                    out["condition_number"] = json!(r.condition_number);
-                    out["gradient_descent"] = json!({
-                        "max_stable_learning_rate": r.max_stable_learning_rate,
-                        "best_learning_rate": r.best_learning_rate,
-                        "contraction_per_step": r.gd_contraction,
-                        "steps_to_shrink_error_1e-6": r.gd_steps_to_1e_minus_6,
-                    });
-                    out["momentum"] = json!({
-                        "best_learning_rate": r.momentum_best_learning_rate,
-                        "best_momentum": r.momentum_best_momentum,
-                        "contraction_per_step": r.momentum_contraction,
-                        "steps_to_shrink_error_1e-6": r.momentum_steps_to_1e_minus_6,
-                    });
-                }
-                None => {
-                    out["condition_number"] = Value::Null;
-                    out["statement"] = json!(format!(
-                        "the Hessian at the minimum has eigenvalues {:?}: it is singular or not positive definite, so the \
-                         minimum is not isolated and there is no finite condition number or stable step to report",
-                        eigen.values
-                    ));
-                }
-            }
-        }
-    }
-    let points = critical_points(objective, landscape);
-    out["critical_points"] = json!(points
-        .iter()
-        .map(|p| json!({
-            "kind": p.kind.name(),
-            "at": p.theta,
-            "loss": p.loss,
-            "eigenvalues": p.eigen.values,
-            "gradient_norm": p.gradient_norm,
-            "newton_iterations": p.iterations,
-        }))
-        .collect::<Vec<_>>());
-    out
-}
-
-fn axis(a: &lossatlas::Axis) -> Value {
-    json!({"name": a.name(), "min": a.min(), "max": a.max(), "n": a.n()})
-}
-
-fn num(v: &Value) -> String {
-    match v.as_f64() {
-        Some(x) => fmt(x),
-        None => "-".into(),
-    }
-}
-
 fn fmt(x: f64) -> String {
-    if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    let s = if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) {
         format!("{x:.4e}")
     } else {
         format!("{x:.6}").trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
     }
 }
 
-/// A whole number of steps.
-fn count(v: &Value) -> String {
-    v.as_f64().map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into())
+fn opt(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), fmt)
 }
 
-fn list(v: &Value) -> String {
-    v.as_array().map(|a| a.iter().map(num).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+fn list(xs: &[f64]) -> String {
+    xs.iter().map(|&x| fmt(x)).collect::<Vec<_>>().join(", ")
 }
 
-fn print_report(r: &Value) -> Result<()> {
-    let names: Vec<String> = r["params"]
-        .as_array()
-        .unwrap_or(&Vec::new())
-        .iter()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect();
+/// `name = value` pairs, at most `MAX_LISTED` of them, then how many more.
+fn named(names: &[String], values: &[f64]) -> String {
+    const MAX_LISTED: usize = 8;
+    let mut parts: Vec<String> =
+        names.iter().zip(values).take(MAX_LISTED).map(|(n, v)| format!("{n} = {}", fmt(*v))).collect();
+    if values.len() > MAX_LISTED {
+        parts.push(format!("... ({} more; see --json)", values.len() - MAX_LISTED));
+    }
+    parts.join(", ")
+}
+
+fn print_report(r: &Report<'_>) -> Result<()> {
     say!(
         "model      y = {}   loss {}   data {} ({} rows)   transform {}",
-        r["model"].as_str().unwrap_or(""),
-        r["loss"].as_str().unwrap_or(""),
-        r["data"]["name"].as_str().unwrap_or(""),
-        r["data"]["rows"],
-        r["transform"].as_str().unwrap_or("")
+        r.model,
+        r.loss,
+        r.data.name,
+        r.data.rows,
+        r.transform
     )?;
-    if r["minimum"].is_null() {
-        say!("{}", r["statement"].as_str().unwrap_or(""))?;
+    say!("plane      {} by {} ({} parameters)", r.plane.axes[0], r.plane.axes[1], r.params.len())?;
+    let Some(m) = &r.minimum else {
+        say!("{}", r.statement.as_deref().unwrap_or(""))?;
         return Ok(());
-    }
-    let m = &r["minimum"];
-    let at: Vec<String> = names
-        .iter()
-        .zip(m["at"].as_array().unwrap_or(&Vec::new()))
-        .map(|(n, v)| format!("{n} = {}", num(v)))
-        .collect();
-    let how = match m["found_by"]["iterations"].as_u64() {
-        Some(i) => format!("{}, {i} iterations", m["found_by"]["method"].as_str().unwrap_or("")),
-        None => m["found_by"]["method"].as_str().unwrap_or("").to_string(),
     };
-    say!("minimum    {}   loss {}   ({how})", at.join(", "), num(&m["loss"]))?;
-    if m["inside_range"] == json!(false) {
+    let how = match m.found_by.iterations {
+        Some(i) => format!("{}, {i} iterations", m.found_by.method),
+        None => m.found_by.method.clone(),
+    };
+    say!("minimum    {}   loss {}   ({how})", named(&r.params, &m.at), fmt(m.loss))?;
+    say!("           gradient norm {}", fmt(m.gradient_norm))?;
+    if r.params.len() > 2 || m.distance_from_plane > 0.0 {
+        say!("           on the plane at ({}), {} from it", list(&m.plane_at), fmt(m.distance_from_plane))?;
+    }
+    if !m.inside_range {
         say!("           note: the minimum lies outside the drawn range")?;
     }
-    if let Some(rows) = r["hessian"].as_array() {
+    if let Some(rows) = r.hessian.as_ref().filter(|h| h.len() <= 8) {
         for (i, row) in rows.iter().enumerate() {
             say!("{}[ {} ]", if i == 0 { "Hessian    " } else { "           " }, list(row))?;
         }
     }
-    if let (Some(vals), Some(vecs)) = (r["eigenvalues"].as_array(), r["eigenvectors"].as_array()) {
-        for (i, (val, vec)) in vals.iter().zip(vecs).enumerate() {
+    if let (Some(vals), Some(vecs)) = (&r.eigenvalues, &r.eigenvectors) {
+        if vals.len() <= 8 {
+            for (i, (val, vec)) in vals.iter().zip(vecs).enumerate() {
+                say!(
+                    "{}{}  along ({})",
+                    if i == 0 { "eigen      " } else { "           " },
+                    fmt(*val),
+                    list(vec)
+                )?;
+            }
+        } else {
             say!(
-                "{}{}  along ({})",
-                if i == 0 { "eigen      " } else { "           " },
-                num(val),
-                list(vec)
+                "eigen      {} eigenvalues from {} to {}",
+                vals.len(),
+                fmt(vals[0]),
+                fmt(vals[vals.len() - 1])
             )?;
         }
     }
-    if r["condition_number"].is_number() {
-        let gd = &r["gradient_descent"];
-        let mo = &r["momentum"];
-        say!("condition  {}", num(&r["condition_number"]))?;
-        say!("gd         stable for lr < {} (2 / lambda_max); best lr {} contracts the error by {} a step, {} steps to 1e-6",
-            num(&gd["max_stable_learning_rate"]), num(&gd["best_learning_rate"]), num(&gd["contraction_per_step"]), count(&gd["steps_to_shrink_error_1e-6"]))?;
+    if let (Some(kappa), Some(gd), Some(mo)) = (r.condition_number, &r.gradient_descent, &r.momentum) {
+        say!("condition  {}", fmt(kappa))?;
+        say!(
+            "gd         stable for lr < {} (2 / lambda_max); best lr {} contracts the error by {} a step, {} steps to 1e-6",
+            fmt(gd.max_stable_learning_rate),
+            fmt(gd.best_learning_rate),
+            fmt(gd.contraction_per_step),
+            steps(gd.steps_to_shrink_error)
+        )?;
         say!(
             "momentum   best lr {} with momentum {} contracts by {} a step, {} steps to 1e-6",
-            num(&mo["best_learning_rate"]),
-            num(&mo["best_momentum"]),
-            num(&mo["contraction_per_step"]),
-            count(&mo["steps_to_shrink_error_1e-6"])
+            fmt(mo.best_learning_rate),
+            fmt(mo.best_momentum),
+            fmt(mo.contraction_per_step),
+            steps(mo.steps_to_shrink_error)
         )?;
     }
-    if let Some(statement) = r["statement"].as_str() {
+    if let Some(c) = r.plane_curvature.as_ref().filter(|_| r.params.len() > 2) {
+        say!(
+            "plane      Hessian on the plane at ({}): [[{}], [{}]] ({}), eigenvalues {}, condition {}",
+            list(&c.at),
+            list(&c.hessian[0]),
+            list(&c.hessian[1]),
+            c.method,
+            list(&c.eigenvalues),
+            opt(c.condition_number)
+        )?;
+    }
+    if let Some(statement) = &r.statement {
         say!("note       {statement}")?;
     }
-    if let Some(points) = r["critical_points"].as_array() {
-        say!("critical points in range: {}", points.len())?;
-        for p in points {
-            let at: Vec<String> = names
-                .iter()
-                .zip(p["at"].as_array().unwrap_or(&Vec::new()))
-                .map(|(n, v)| format!("{n} = {}", num(v)))
-                .collect();
-            say!(
-                "  {:<10} {}   loss {}   eigenvalues {}",
-                p["kind"].as_str().unwrap_or(""),
-                at.join(", "),
-                num(&p["loss"]),
-                list(&p["eigenvalues"])
-            )?;
-        }
+    say!("critical points on the plane, in range: {}", r.critical_points.len())?;
+    for p in &r.critical_points {
+        say!(
+            "  {:<10} {}   loss {}   eigenvalues {}",
+            p.kind,
+            named(&r.params, &p.at),
+            fmt(p.loss),
+            list(&p.eigenvalues)
+        )?;
     }
     Ok(())
 }
 
-/// Condition number, learning-rate limit and predicted step counts for every input transform, one
-/// JSON object per transform (a transform that cannot apply gets a `statement`).
-pub fn transform_rows(problem: &settings::Problem, grid_args: &crate::args::GridArgs) -> Result<Vec<Value>> {
+/// A whole number of steps.
+fn steps(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.0}")
+    } else {
+        "-".into()
+    }
+}
+
+/// One row of the transform comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransformRow {
+    /// The transform's name.
+    pub transform: &'static str,
+    /// What it does.
+    pub description: &'static str,
+    /// lambda_max / lambda_min at the minimum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition_number: Option<f64>,
+    /// 2 / lambda_max.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_stable_learning_rate: Option<f64>,
+    /// Gradient descent's steps to 1e-6 at its best rate.
+    #[serde(rename = "gd_steps_to_1e-6", skip_serializing_if = "Option::is_none")]
+    pub gd_steps: Option<f64>,
+    /// Momentum's steps to 1e-6 at its best settings.
+    #[serde(rename = "momentum_steps_to_1e-6", skip_serializing_if = "Option::is_none")]
+    pub momentum_steps: Option<f64>,
+    /// Why there are no numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+}
+
+/// Condition number, learning-rate limit and predicted step counts for every input transform (a
+/// transform that cannot apply gets a `statement`).
+pub fn transform_rows(problem: &Problem, args: &AnalyzeArgs) -> Result<Vec<TransformRow>> {
     let mut rows = Vec::new();
-    for t in Transform::ALL {
-        let objective = match problem.objective(t) {
-            Ok(o) => o,
+    for t in lossatlas::Transform::ALL {
+        let mut row = TransformRow {
+            transform: t.name(),
+            description: t.description(),
+            condition_number: None,
+            max_stable_learning_rate: None,
+            gd_steps: None,
+            momentum_steps: None,
+            statement: None,
+        };
+        let setup = match Setup::with_problem(problem.clone(), t, &args.problem, &args.grid) {
+            Ok(s) => s,
             Err(e) => {
-                rows.push(json!({"transform": t.name(), "description": t.description(), "statement": format!("{e:#}")}));
+                row.statement = Some(format!("{e:#}"));
+                rows.push(row);
                 continue;
             }
         };
-        let grid = settings::grid(grid_args, objective.param_names())?;
-        let plane = Plane::parameter_axes(objective.param_names())?;
-        let landscape = evaluate(&objective, &plane, &grid)?;
-        let mut row = json!({"transform": t.name(), "description": t.description()});
-        let stats =
-            curvature_at_minimum(&objective, &landscape).and_then(|(_, e)| StepSizeReport::from_eigen(&e));
-        match stats {
+        let landscape = evaluate(&setup.objective, &setup.plane, &setup.grid)?;
+        match curvature_at_minimum(&setup.objective, &landscape)
+            .and_then(|(_, e)| StepSizeReport::from_eigen(&e))
+        {
             Some(r) => {
-                row["condition_number"] = json!(r.condition_number);
-                row["max_stable_learning_rate"] = json!(r.max_stable_learning_rate);
-                row["gd_steps_to_1e-6"] = json!(r.gd_steps_to_1e_minus_6);
-                row["momentum_steps_to_1e-6"] = json!(r.momentum_steps_to_1e_minus_6);
+                row.condition_number = Some(r.condition_number);
+                row.max_stable_learning_rate = Some(r.max_stable_learning_rate);
+                row.gd_steps = Some(r.gd_steps_to_1e_minus_6);
+                row.momentum_steps = Some(r.momentum_steps_to_1e_minus_6);
             }
-            None => row["statement"] = json!("no minimum with positive curvature in range"),
+            None => row.statement = Some("no minimum with positive curvature in range".into()),
         }
         rows.push(row);
     }
@@ -261,8 +228,8 @@ pub fn transform_rows(problem: &settings::Problem, grid_args: &crate::args::Grid
 }
 
 /// Condition number and learning-rate limits for every transform, as a table.
-fn transform_table(args: &AnalyzeArgs, problem: &settings::Problem) -> Result<()> {
-    let rows = transform_rows(problem, &args.grid)?;
+fn transform_table(args: &AnalyzeArgs, problem: &Problem) -> Result<()> {
+    let rows = transform_rows(problem, args)?;
     if args.json {
         say!("{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(());
@@ -276,15 +243,15 @@ fn transform_table(args: &AnalyzeArgs, problem: &settings::Problem) -> Result<()
         "momentum steps"
     )?;
     for row in &rows {
-        match row["statement"].as_str() {
-            Some(s) => say!("{:<10} {s}", row["transform"].as_str().unwrap_or(""))?,
+        match &row.statement {
+            Some(s) => say!("{:<10} {s}", row.transform)?,
             None => say!(
                 "{:<10} {:>10} {:>12} {:>10} {:>14}",
-                row["transform"].as_str().unwrap_or(""),
-                num(&row["condition_number"]),
-                num(&row["max_stable_learning_rate"]),
-                count(&row["gd_steps_to_1e-6"]),
-                count(&row["momentum_steps_to_1e-6"])
+                row.transform,
+                opt(row.condition_number),
+                opt(row.max_stable_learning_rate),
+                row.gd_steps.map_or_else(|| "-".into(), steps),
+                row.momentum_steps.map_or_else(|| "-".into(), steps)
             )?,
         }
     }

@@ -2,14 +2,13 @@
 
 use anyhow::{bail, Result};
 use lossatlas::analysis::{basins, critical_points, BasinLabel, CriticalKind};
-use lossatlas::{
-    evaluate, Axis, GridSpec, OptimizerSpec, Plane, RunOptions, Transform, DEFAULT_GRID_BUDGET_BYTES,
-};
+use lossatlas::{evaluate, Axis, GridSpec, OptimizerSpec, RunOptions, DEFAULT_GRID_BUDGET_BYTES};
 use lossatlas_render::{render, BasinFigure};
 use serde_json::json;
 
 use crate::args::BasinsArgs;
 use crate::output::write_atomic;
+use crate::problem::Setup;
 use crate::settings;
 
 pub fn run(args: &BasinsArgs) -> Result<()> {
@@ -32,15 +31,12 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
     if !(args.tolerance.is_finite() && args.tolerance > 0.0) {
         bail!("--tolerance {} must be a finite number > 0", args.tolerance);
     }
-    let problem = settings::problem(&args.problem)?;
-    let transform: Transform = args.transform.parse()?;
-    let objective = problem.objective(transform)?;
-    let names = objective.param_names().to_vec();
-    let grid = settings::grid(&args.grid, &names)?;
+    let Setup { problem, objective, plane, grid, .. } =
+        Setup::new(&args.problem, &args.transform, &args.grid)?;
+    let names = plane.names().clone();
     let spec = OptimizerSpec::parse(&args.optimizer)?;
     let size = settings::size_or(args.size.as_deref(), (800, 700))?;
 
-    let plane = Plane::parameter_axes(&names)?;
     let landscape = evaluate(&objective, &plane, &grid)?;
     super::warn_non_finite(&landscape);
     super::require_finite(&landscape)?;

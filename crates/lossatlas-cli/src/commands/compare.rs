@@ -4,20 +4,25 @@
 
 use anyhow::{bail, Result};
 use lossatlas::analysis::{curvature_at_minimum, StepSizeReport};
-use lossatlas::{evaluate, Plane};
+use lossatlas::evaluate;
 use lossatlas_render::{render, ContourFigure, Layout, Panels};
 
 use crate::args::CompareArgs;
 use crate::output::write_atomic;
+use crate::problem::{Problem, Setup};
 use crate::settings;
 
 pub fn run(args: &CompareArgs) -> Result<()> {
     let outputs = settings::outputs(&args.picture.outputs)?;
-    let problem = settings::problem(&args.problem)?;
+    let problem = Problem::from_args(&args.problem)?;
     let transforms = settings::transforms(&args.transform)?;
-    let grid = settings::grid(&args.grid, problem.param_names())?;
     let levels = settings::levels(&args.levels)?;
     let layout = if args.layout == "column" { Layout::Column } else { Layout::Row };
+    let setups = transforms
+        .iter()
+        .map(|&t| Setup::with_problem(problem.clone(), t, &args.problem, &args.grid))
+        .collect::<Result<Vec<_>>>()?;
+    let grid = setups[0].grid.clone();
     let panel_size = panel_size(layout, &args.aspect, &grid);
     let count = transforms.len() as u32;
     let default_size = match layout {
@@ -26,16 +31,14 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     };
     let size = settings::size(&args.picture, default_size)?;
 
-    let plane = Plane::parameter_axes(problem.param_names())?;
     let mut landscapes = Vec::new();
     let mut titles = Vec::new();
-    for &transform in &transforms {
-        let objective = problem.objective(transform)?;
-        let landscape = evaluate(&objective, &plane, &grid)?;
+    for Setup { transform, objective, plane, grid, .. } in &setups {
+        let landscape = evaluate(objective, plane, grid)?;
         super::warn_non_finite(&landscape);
         super::require_finite(&landscape)?;
         let stats =
-            curvature_at_minimum(&objective, &landscape).and_then(|(_, e)| StepSizeReport::from_eigen(&e));
+            curvature_at_minimum(objective, &landscape).and_then(|(_, e)| StepSizeReport::from_eigen(&e));
         let condition = match stats {
             Some(r) => format!(
                 "condition number {}, stable lr < {}",

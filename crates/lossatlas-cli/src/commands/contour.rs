@@ -1,12 +1,13 @@
-//! `lossatlas contour`: iso-loss lines of a two-parameter model.
+//! `lossatlas contour`: iso-loss lines of a model's loss on a plane of its parameters.
 
 use anyhow::{bail, Result};
 use lossatlas::export::{self, LandscapeFormat};
-use lossatlas::{evaluate, isolines, Plane};
+use lossatlas::{evaluate, isolines};
 use lossatlas_render::{render, ContourFigure};
 
 use crate::args::ContourArgs;
 use crate::output::write_atomic;
+use crate::problem::Setup;
 use crate::settings;
 
 pub fn run(args: &ContourArgs) -> Result<()> {
@@ -30,14 +31,11 @@ pub fn run(args: &ContourArgs) -> Result<()> {
             bail!("--export-isolines `{}`: use a name ending in .json", path.display());
         }
     }
-    let problem = settings::problem(&args.problem)?;
-    let transform = args.transform.parse()?;
-    let objective = problem.objective(transform)?;
-    let grid = settings::grid(&args.grid, objective.param_names())?;
     let levels = settings::levels(&args.levels)?;
     let size = settings::size(&args.picture, (800, 700))?;
+    let Setup { problem, transform, objective, plane, grid } =
+        Setup::new(&args.problem, &args.transform, &args.grid)?;
 
-    let plane = Plane::parameter_axes(objective.param_names())?;
     let landscape = evaluate(&objective, &plane, &grid)?;
     super::warn_non_finite(&landscape);
     super::require_finite(&landscape)?;

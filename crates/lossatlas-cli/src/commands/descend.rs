@@ -14,6 +14,7 @@ use lossatlas_render::{
 
 use crate::args::DescendArgs;
 use crate::output::write_atomic;
+use crate::problem::Setup;
 use crate::settings;
 
 /// Where the extra figures go, checked before any work is done.
@@ -60,18 +61,21 @@ fn outputs(args: &DescendArgs) -> Result<Outputs> {
     })
 }
 
-/// A start point: one number per parameter.
-fn start(text: &str, names: &[String]) -> Result<Vec<f64>> {
+/// A start point: one number per parameter, or (u, v) on the plane for a model with more than two
+/// parameters (the start is then the plane's point there).
+fn start(text: &str, names: &[String], plane: &Plane) -> Result<Vec<f64>> {
     let values = text.split(',').map(|v| settings::number(v, "--start")).collect::<Result<Vec<f64>>>()?;
-    if values.len() != names.len() {
-        bail!(
-            "--start `{text}` has {} coordinate(s); give one per parameter ({}), e.g. --start {}",
+    match values.len() {
+        n if n == names.len() => Ok(values),
+        2 => Ok(plane.point(values[0], values[1])),
+        _ => bail!(
+            "--start `{text}` has {} coordinate(s); give (u, v) on the plane ({}) or one per parameter ({}), \
+             e.g. --start 1,1",
             values.len(),
-            names.join(", "),
-            vec!["1"; names.len()].join(",")
-        );
+            plane.names().join(", "),
+            names.join(", ")
+        ),
     }
-    Ok(values)
 }
 
 /// One optimizer run from one start.
@@ -83,15 +87,19 @@ struct Run {
 
 pub fn run(args: &DescendArgs) -> Result<()> {
     let outputs = outputs(args)?;
-    let problem = settings::problem(&args.problem)?;
-    let transform = args.transform.parse()?;
-    let objective = problem.objective(transform)?;
+    let Setup { problem, transform, objective, plane, grid } =
+        Setup::new(&args.problem, &args.transform, &args.grid)?;
     let names = objective.param_names().to_vec();
-    let grid = settings::grid(&args.grid, &names)?;
+    if !outputs.fit.is_empty() && objective.data().inputs().len() != 1 {
+        bail!(
+            "--fit draws each run's curve over one input, but the data has the inputs {}; leave --fit out",
+            objective.data().input_names().join(", ")
+        );
+    }
     let levels = settings::levels(&args.levels)?;
     let size = settings::size(&args.picture, (800, 700))?;
     let specs = args.optimizers.iter().map(|s| Ok(OptimizerSpec::parse(s)?)).collect::<Result<Vec<_>>>()?;
-    let starts = args.starts.iter().map(|s| start(s, &names)).collect::<Result<Vec<_>>>()?;
+    let starts = args.starts.iter().map(|s| start(s, &names, &plane)).collect::<Result<Vec<_>>>()?;
     if args.steps == 0 {
         bail!("--steps 0: take at least 1 step");
     }
@@ -108,7 +116,8 @@ pub fn run(args: &DescendArgs) -> Result<()> {
         ..RunOptions::default()
     };
     for s in &starts {
-        if !(grid.u().contains(s[0]) && grid.v().contains(s[1])) {
+        let (u, v) = plane.project(s);
+        if !(grid.u().contains(u) && grid.v().contains(v)) {
             eprintln!(
                 "note: start ({}) lies outside the drawn range; its path is clipped at the border",
                 s.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
@@ -123,17 +132,16 @@ pub fn run(args: &DescendArgs) -> Result<()> {
             runs.push(Run { spec: spec.clone(), start: s.clone(), trajectory });
         }
     }
-    print_table(&runs, &names)?;
+    print_table(&runs, &names, &plane)?;
 
-    let plane = Plane::parameter_axes(&names)?;
     let landscape = evaluate(&objective, &plane, &grid)?;
     super::warn_non_finite(&landscape);
     super::require_finite(&landscape)?;
     let levels = levels.resolve(&landscape);
     let paths = overlays(&runs, &plane, specs.len() > 1, starts.len() > 1, args.steps);
     let title = args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform));
-    let x_label = args.picture.x_label.clone().unwrap_or_else(|| names[0].clone());
-    let y_label = args.picture.y_label.clone().unwrap_or_else(|| names[1].clone());
+    let x_label = args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string());
+    let y_label = args.picture.y_label.clone().unwrap_or_else(|| grid.v().name().to_string());
 
     let contour = |paths: Vec<PathOverlay>| {
         ContourFigure::new(&landscape, levels.clone())
@@ -202,10 +210,13 @@ pub fn run(args: &DescendArgs) -> Result<()> {
     }
     if let Some((path, json)) = &outputs.trajectories {
         let trajectories: Vec<Trajectory> = runs.iter().map(|r| r.trajectory.clone()).collect();
+        // A two-parameter model drawn on its own plane is never off it; the plane columns are for
+        // every other case.
+        let drawn_on = (names.len() > 2 || plane.axis_indices().is_none()).then_some(&plane);
         let bytes = if *json {
-            export::trajectories_json(&trajectories)
+            export::trajectories_json(&trajectories, drawn_on)
         } else {
-            export::trajectories_csv(&trajectories, &names)
+            export::trajectories_csv(&trajectories, &names, drawn_on)
         };
         write(path, bytes)?;
     }
@@ -273,25 +284,47 @@ fn overlays(
         .collect()
 }
 
-/// Prints where each run ended, one row per run, aligned.
-fn print_table(runs: &[Run], names: &[String]) -> Result<()> {
+/// Most parameters printed as columns of the table; beyond, the export has them.
+const MAX_TABLE_PARAMS: usize = 6;
+
+/// Prints where each run ended, one row per run, aligned; with more than two parameters, also how
+/// far the run ended from the drawn plane (its path is drawn projected onto it).
+fn print_table(runs: &[Run], names: &[String], plane: &Plane) -> Result<()> {
+    let show_params = names.len() <= MAX_TABLE_PARAMS;
+    let show_distance = names.len() > 2;
     let mut rows: Vec<Vec<String>> = vec![{
         let mut h =
             vec!["optimizer".to_string(), "start".to_string(), "steps".to_string(), "stopped".to_string()];
-        h.extend(names.iter().cloned());
+        if show_params {
+            h.extend(names.iter().cloned());
+        }
         h.push("loss".into());
+        if show_distance {
+            h.push("off plane".into());
+        }
         h
     }];
     for run in runs {
         let last = run.trajectory.last();
+        let start: Vec<f64> = if show_params {
+            run.start.clone()
+        } else {
+            let (u, v) = plane.project(&run.start);
+            vec![u, v]
+        };
         let mut row = vec![
             run.spec.label(),
-            format!("({})", run.start.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(", ")),
+            format!("({})", start.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(", ")),
             last.step.to_string(),
             run.trajectory.stopped().name().to_string(),
         ];
-        row.extend(last.params.iter().map(|p| format_number(*p)));
+        if show_params {
+            row.extend(last.params.iter().map(|p| format_number(*p)));
+        }
         row.push(format_number(last.loss));
+        if show_distance {
+            row.push(format_number(plane.distance(&last.params)));
+        }
         rows.push(row);
     }
     let widths: Vec<usize> =

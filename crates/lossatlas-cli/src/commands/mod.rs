@@ -54,7 +54,7 @@ fn require_finite(landscape: &lossatlas::Landscape) -> anyhow::Result<()> {
 }
 
 /// The default title of a figure: what is fitted, and how the inputs were transformed.
-fn default_title(problem: &crate::settings::Problem, transform: lossatlas::Transform) -> String {
+fn default_title(problem: &crate::problem::Problem, transform: lossatlas::Transform) -> String {
     let model = problem.model.name();
     match transform {
         lossatlas::Transform::None => format!("{} of y = {model}", problem.loss),

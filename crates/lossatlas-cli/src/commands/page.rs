@@ -2,13 +2,15 @@
 //! read the loss and toggles iso-lines, bands and paths, with nothing but a browser.
 
 use anyhow::{bail, Context, Result};
-use lossatlas::{evaluate, Axis, GridSpec, OptimizerSpec, Plane, Transform, DEFAULT_GRID_BUDGET_BYTES};
+use lossatlas::report::report;
+use lossatlas::{evaluate, Axis, GridSpec, OptimizerSpec, Transform, DEFAULT_GRID_BUDGET_BYTES};
 use serde_json::{json, Value};
 
-use crate::args::{GridArgs, PageArgs};
+use crate::args::PageArgs;
 use crate::output::write_atomic;
-use crate::settings::{self, Problem};
-use crate::web::{self, api, cases::Case, Mode};
+use crate::problem::{Notes, Setup};
+use crate::settings;
+use crate::web::{self, api, cases::Scene, Mode};
 
 pub fn run(args: &PageArgs) -> Result<()> {
     settings::writable(&args.output)?;
@@ -16,7 +18,7 @@ pub fn run(args: &PageArgs) -> Result<()> {
     if !matches!(extension.as_deref(), Some("html" | "htm")) {
         bail!("-o `{}`: the page is HTML; use a name ending in .html", args.output.display());
     }
-    let case = web::cases::find(&args.case)?;
+    let scene = Scene::chosen(args.case.as_deref(), &args.problem, &args.ranges)?;
     let transform: Transform = args.transform.parse()?;
     let levels = levels(&args.levels)?;
     if !(1..=api::MAX_STEPS).contains(&args.steps) {
@@ -33,27 +35,19 @@ pub fn run(args: &PageArgs) -> Result<()> {
             args.resolution
         );
     }
-    let specs: Vec<OptimizerSpec> = if args.optimizers.is_empty() {
-        case.optimizers.iter().map(|s| OptimizerSpec::parse(s)).collect::<lossatlas::Result<_>>()?
-    } else {
-        args.optimizers.iter().map(|s| OptimizerSpec::parse(s)).collect::<lossatlas::Result<_>>()?
-    };
-    let problem = case.problem()?;
-    let objective = problem.objective(transform)?;
-    let names = objective.param_names().to_vec();
+    let spec_texts = if args.optimizers.is_empty() { &scene.optimizers } else { &args.optimizers };
+    let specs: Vec<OptimizerSpec> =
+        spec_texts.iter().map(|s| OptimizerSpec::parse(s)).collect::<lossatlas::Result<_>>()?;
+    let setup = scene.setup(transform, None, args.resolution, Notes::Print)?;
     let start = match &args.start {
-        Some(text) => start(text, &names)?,
-        None => case.start,
+        Some(text) => start(text, setup.plane.names())?,
+        None => scene.start(&setup),
     };
-    let mut ranges = default_ranges(case, &objective, &names);
-    ranges.extend(args.ranges.iter().cloned());
-    let grid = settings::grid(&GridArgs { ranges, resolution: args.resolution.to_string() }, &names)?;
-
-    let mut view = view(case, &problem, transform, &grid, &levels)?;
+    let mut view = view(&scene, &setup, &levels)?;
     view["start"] = json!(start);
-    let paths = web::run_paths(&objective, &specs, start, args.steps)?;
+    let paths = web::run_paths(&setup.objective, &setup.plane, &specs, start, args.steps)?;
     let selected: Vec<&str> = specs.iter().map(|s| s.name()).collect();
-    let data = web::page_data(Mode::Static, view, json!(paths), case.lr, &selected);
+    let data = web::page_data(Mode::Static, &[&scene], view, json!(paths), scene.lr, &selected);
     let html = web::page(&data);
     write_atomic(&args.output, html.as_bytes())?;
     eprintln!(
@@ -88,7 +82,7 @@ fn levels(text: &str) -> Result<Levels> {
     Ok(Levels::Explicit(levels))
 }
 
-fn start(text: &str, names: &[String]) -> Result<[f64; 2]> {
+fn start(text: &str, names: &[String; 2]) -> Result<[f64; 2]> {
     let values = text.split(',').map(|v| settings::number(v, "--start")).collect::<Result<Vec<f64>>>()?;
     match values[..] {
         [u, v] => Ok([u, v]),
@@ -96,23 +90,10 @@ fn start(text: &str, names: &[String]) -> Result<[f64; 2]> {
     }
 }
 
-/// The case's ranges as `--range` values, widened to show a closed-form optimum.
-pub(super) fn default_ranges(case: &Case, objective: &lossatlas::Objective, names: &[String]) -> Vec<String> {
-    let range = case.range_for(objective);
-    names.iter().zip(range).map(|(name, (lo, hi))| format!("{name}={lo}:{hi}")).collect()
-}
-
 /// Everything the page draws of one landscape: the values, levels and the `analyze` report.
-pub(super) fn view(
-    case: &Case,
-    problem: &Problem,
-    transform: Transform,
-    grid: &GridSpec,
-    levels: &Levels,
-) -> Result<Value> {
-    let objective = problem.objective(transform)?;
-    let plane = Plane::parameter_axes(objective.param_names())?;
-    let landscape = evaluate(&objective, &plane, grid)?;
+pub(super) fn view(scene: &Scene, setup: &Setup, levels: &Levels) -> Result<Value> {
+    let Setup { objective, plane, grid, transform, problem } = setup;
+    let landscape = evaluate(objective, plane, grid)?;
     super::require_finite(&landscape)?;
     let levels = match levels {
         Levels::Explicit(levels) => levels.clone(),
@@ -122,40 +103,36 @@ pub(super) fn view(
     // the grid's candidates), and on a coarse one they cost a fraction of the time.
     let coarse = |a: &lossatlas::Axis| Axis::new(a.name(), a.min(), a.max(), a.n().min(ANALYSIS_RESOLUTION));
     let analysis_grid = GridSpec::new(coarse(grid.u())?, coarse(grid.v())?, DEFAULT_GRID_BUDGET_BYTES)?;
-    let analysis_landscape = evaluate(&objective, &plane, &analysis_grid)?;
-    let analysis = super::analyze::report(&objective, &analysis_landscape, transform);
+    let analysis_landscape = evaluate(objective, plane, &analysis_grid)?;
+    let analysis = report(objective, &analysis_landscape, *transform);
     let extra = json!({
-        "case": case.name,
-        "case_title": case.title,
+        "case": scene.name,
+        "case_title": scene.title,
         "transform": transform.name(),
         "transform_description": transform.description(),
-        "title": super::default_title(problem, transform),
+        "title": super::default_title(problem, *transform),
         "model": problem.model.name(),
         "loss": problem.loss.to_string(),
         "data": {"name": objective.data().name(), "rows": objective.data().len()},
-        "start": case.start,
-        "lr": case.lr,
+        "start": scene.start(setup),
+        "lr": scene.lr,
         "analysis": analysis,
     });
     Ok(web::landscape_json(&landscape, &levels, extra))
 }
 
-/// The live page's first landscape and paths (the case's defaults).
-pub(super) fn live_page(case: &Case) -> Result<String> {
-    let problem = case.problem()?;
-    let objective = problem.objective(Transform::None)?;
-    let names = objective.param_names().to_vec();
-    let ranges = default_ranges(case, &objective, &names);
-    let resolution = api::DEFAULT_RESOLUTION.to_string();
-    let grid = settings::grid(&GridArgs { ranges, resolution }, &names)?;
-    let view = view(case, &problem, Transform::None, &grid, &Levels::Auto(12))
-        .with_context(|| format!("case `{}`", case.name))?;
+/// The live page's first landscape and paths (the scene's defaults); `scenes` fill the menu.
+pub(super) fn live_page(scene: &Scene, scenes: &[&Scene]) -> Result<String> {
+    let setup = scene
+        .setup(Transform::None, None, api::DEFAULT_RESOLUTION, Notes::Print)
+        .with_context(|| format!("case `{}`", scene.name))?;
+    let view = view(scene, &setup, &Levels::Auto(12)).with_context(|| format!("case `{}`", scene.name))?;
     let selected = ["gd", "momentum", "adam"];
     let specs = selected
         .iter()
-        .map(|name| api::spec(name, case.lr, 0.9).map_err(anyhow::Error::from))
+        .map(|name| api::spec(name, scene.lr, 0.9).map_err(anyhow::Error::from))
         .collect::<Result<Vec<_>>>()?;
-    let paths = web::run_paths(&objective, &specs, case.start, 400)?;
-    let data = web::page_data(Mode::Live, view, json!(paths), case.lr, &selected);
+    let paths = web::run_paths(&setup.objective, &setup.plane, &specs, scene.start(&setup), 400)?;
+    let data = web::page_data(Mode::Live, scenes, view, json!(paths), scene.lr, &selected);
     Ok(web::page(&data))
 }

@@ -15,11 +15,12 @@ use anyhow::{Context, Result};
 use lossatlas::Transform;
 use serde_json::json;
 
-use crate::args::{GridArgs, ServeArgs};
-use crate::settings;
+use crate::args::ServeArgs;
+use crate::problem::Notes;
+use crate::web;
 use crate::web::api::{BadRequest, LandscapeRequest, PathsRequest, Query};
+use crate::web::cases::{self, Scene};
 use crate::web::http::{read_request, ReadError, Response};
-use crate::web::{self, cases};
 
 /// Connections handled at once; more get a 503 at once rather than a queue.
 const MAX_CONNECTIONS: usize = 64;
@@ -31,8 +32,16 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         .host
         .parse()
         .with_context(|| format!("--host `{}` is not an IP address, e.g. 127.0.0.1", args.host))?;
-    let case = cases::find(&args.case)?;
-    let page = Arc::new(super::page::live_page(case)?);
+    let first = Scene::chosen(args.case.as_deref(), &args.problem, &args.ranges)?;
+    let mut scenes = vec![first];
+    for case in cases::CASES {
+        if scenes[0].name != case.name {
+            scenes.push(Scene::builtin(case)?);
+        }
+    }
+    let menu: Vec<&Scene> = scenes.iter().collect();
+    let page = super::page::live_page(&scenes[0], &menu)?;
+    let site = Arc::new(Site { page, scenes });
     let listener = TcpListener::bind(SocketAddr::new(host, args.port))
         .with_context(|| format!("cannot listen on {host} port {}", args.port))?;
     let address = listener.local_addr()?;
@@ -55,16 +64,38 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             continue;
         }
         let guard = Active::enter(&active);
-        let page = Arc::clone(&page);
+        let site = Arc::clone(&site);
         let spawned = std::thread::Builder::new().name("lossatlas-serve".into()).spawn(move || {
             let _guard = guard;
-            connection(stream, &page);
+            connection(stream, &site);
         });
         if let Err(error) = spawned {
             eprintln!("note: cannot start a thread for a connection: {error}");
         }
     }
     Ok(())
+}
+
+/// What the server serves: the live page and the scenes its menu offers.
+struct Site {
+    page: String,
+    scenes: Vec<Scene>,
+}
+
+impl Site {
+    /// The scene called `name` (the first for an empty name).
+    fn scene(&self, name: &str) -> Result<&Scene> {
+        if name.is_empty() {
+            return Ok(&self.scenes[0]);
+        }
+        match self.scenes.iter().find(|s| s.name == name) {
+            Some(scene) => Ok(scene),
+            None => anyhow::bail!(
+                "unknown case `{name}`; the cases are {}",
+                self.scenes.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
 }
 
 /// Counts a connection while it lives.
@@ -83,7 +114,7 @@ impl Drop for Active {
     }
 }
 
-fn connection(stream: TcpStream, page: &str) {
+fn connection(stream: TcpStream, site: &Site) {
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_nodelay(true);
@@ -93,8 +124,11 @@ fn connection(stream: TcpStream, page: &str) {
             let head_only = request.method == "HEAD";
             let response = if request.method == "GET" || head_only {
                 // A bug of ours must not take the server down: it answers 500 and serves on.
-                std::panic::catch_unwind(|| route(&request.path, &request.query, page))
-                    .unwrap_or_else(|_| Response::error(500, "internal error while answering this request"))
+                // The site is only read, so a panic cannot leave it half-changed.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    route(&request.path, &request.query, site)
+                }))
+                .unwrap_or_else(|_| Response::error(500, "internal error while answering this request"))
             } else {
                 Response::error(405, &format!("method {} is not allowed; use GET", request.method))
             };
@@ -124,11 +158,13 @@ fn linger(stream: &TcpStream) {
     }
 }
 
-fn route(path: &str, query: &str, page: &str) -> Response {
+fn route(path: &str, query: &str, site: &Site) -> Response {
     let answer = match path {
-        "/" | "/index.html" => return Response::ok("text/html; charset=utf-8", page),
-        "/api/landscape" => Query::parse(query).and_then(|q| LandscapeRequest::parse(&q)).map(landscape),
-        "/api/paths" => Query::parse(query).and_then(|q| PathsRequest::parse(&q)).map(paths),
+        "/" | "/index.html" => return Response::ok("text/html; charset=utf-8", site.page.as_str()),
+        "/api/landscape" => {
+            Query::parse(query).and_then(|q| LandscapeRequest::parse(&q)).map(|r| landscape(site, r))
+        }
+        "/api/paths" => Query::parse(query).and_then(|q| PathsRequest::parse(&q)).map(|r| paths(site, r)),
         _ => {
             return Response::error(
                 404,
@@ -143,25 +179,21 @@ fn route(path: &str, query: &str, page: &str) -> Response {
     }
 }
 
-fn landscape(request: LandscapeRequest) -> Result<serde_json::Value> {
-    let case = request.case;
-    let problem = case.problem()?;
-    let objective = problem.objective(request.transform)?;
-    let names = objective.param_names().to_vec();
-    let ranges = match request.range {
-        Some(range) => names.iter().zip(range).map(|(n, (lo, hi))| format!("{n}={lo}:{hi}")).collect(),
-        None => super::page::default_ranges(case, &objective, &names),
-    };
-    let grid = settings::grid(&GridArgs { ranges, resolution: request.resolution.to_string() }, &names)?;
-    super::page::view(case, &problem, request.transform, &grid, &super::page::Levels::Auto(12))
+fn landscape(site: &Site, request: LandscapeRequest) -> Result<serde_json::Value> {
+    let scene = site.scene(&request.case)?;
+    let setup = scene.setup(request.transform, request.range, request.resolution, Notes::Quiet)?;
+    super::page::view(scene, &setup, &super::page::Levels::Auto(12))
 }
 
-fn paths(request: PathsRequest) -> Result<serde_json::Value> {
+fn paths(site: &Site, request: PathsRequest) -> Result<serde_json::Value> {
     let began = Instant::now();
-    let objective = request.case.objective(request.transform)?;
-    let paths = web::run_paths(&objective, &request.optimizers, request.start, request.steps)?;
+    let scene = site.scene(&request.case)?;
+    // The plane does not depend on the grid, so the smallest one will do.
+    let setup = scene.setup(request.transform, None, 2, Notes::Quiet)?;
+    let paths =
+        web::run_paths(&setup.objective, &setup.plane, &request.optimizers, request.start, request.steps)?;
     Ok(json!({
-        "case": request.case.name,
+        "case": scene.name,
         "transform": Transform::name(request.transform),
         "start": request.start,
         "steps": request.steps,

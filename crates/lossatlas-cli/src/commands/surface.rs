@@ -1,26 +1,24 @@
 //! `lossatlas surface`: the loss as a shaded, depth-correct 3D surface.
 
 use anyhow::Result;
-use lossatlas::{evaluate, Plane};
+use lossatlas::evaluate;
 use lossatlas_render::{render, SurfaceFigure};
 
 use crate::args::SurfaceArgs;
 use crate::output::write_atomic;
+use crate::problem::Setup;
 use crate::settings;
 
 pub fn run(args: &SurfaceArgs) -> Result<()> {
     let outputs = settings::outputs(&args.picture.outputs)?;
-    let problem = settings::problem(&args.problem)?;
-    let transform = args.transform.parse()?;
-    let objective = problem.objective(transform)?;
-    let grid = settings::grid(&args.grid, objective.param_names())?;
+    let Setup { problem, transform, objective, plane, grid } =
+        Setup::new(&args.problem, &args.transform, &args.grid)?;
     let size = settings::size(&args.picture, (900, 700))?;
     if let Some(z) = args.z_max {
         if !z.is_finite() {
             anyhow::bail!("--z-max {z} must be a finite number");
         }
     }
-    let plane = Plane::parameter_axes(objective.param_names())?;
     let landscape = evaluate(&objective, &plane, &grid)?;
     super::warn_non_finite(&landscape);
     super::require_finite(&landscape)?;

@@ -224,9 +224,9 @@ fn numbers_table() -> Result<String> {
     let Some(crate::args::Command::Analyze(args)) = Cli::try_parse_from(argv)?.command else {
         anyhow::bail!("the numbers stop must run `analyze`");
     };
-    let problem = crate::settings::problem(&args.problem)?;
-    let rows = super::analyze::transform_rows(&problem, &args.grid)?;
-    let cell = |v: &serde_json::Value, digits: usize| match v.as_f64() {
+    let problem = crate::problem::Problem::from_args(&args.problem)?;
+    let rows = super::analyze::transform_rows(&problem, &args)?;
+    let cell = |v: Option<f64>, digits: usize| match v {
         Some(x) => format!("{x:.digits$}"),
         None => "-".into(),
     };
@@ -235,18 +235,18 @@ fn numbers_table() -> Result<String> {
          <th>gradient descent steps</th><th>momentum steps</th></tr>\n",
     );
     for row in &rows {
-        let description = html_escape(row["description"].as_str().unwrap_or(""));
-        match row["statement"].as_str() {
+        let description = html_escape(row.description);
+        match &row.statement {
             Some(statement) => html.push_str(&format!(
                 "<tr><td>{description}</td><td colspan=\"4\">{}</td></tr>\n",
                 html_escape(statement)
             )),
             None => html.push_str(&format!(
                 "<tr><td>{description}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                cell(&row["condition_number"], 2),
-                cell(&row["max_stable_learning_rate"], 4),
-                cell(&row["gd_steps_to_1e-6"], 0),
-                cell(&row["momentum_steps_to_1e-6"], 0),
+                cell(row.condition_number, 2),
+                cell(row.max_stable_learning_rate, 4),
+                cell(row.gd_steps, 0),
+                cell(row.momentum_steps, 0),
             )),
         }
     }

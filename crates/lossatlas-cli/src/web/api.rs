@@ -7,14 +7,14 @@ use std::fmt;
 
 use lossatlas::{OptimizerSpec, Transform, OPTIMIZER_NAMES};
 
-use super::cases::{self, Case};
-
 /// The most steps a live run may take (the page's default is 400).
 pub const MAX_STEPS: usize = 5000;
 /// The largest and smallest landscape resolution a request may ask for.
 pub const RESOLUTION: (usize, usize) = (11, 301);
 /// The resolution of landscapes drawn on the page unless asked otherwise.
 pub const DEFAULT_RESOLUTION: usize = 101;
+/// The learning rate of a request that gives none.
+pub const DEFAULT_LR: f64 = 0.1;
 /// The largest learning rate a request may ask for.
 pub const MAX_LR: f64 = 100.0;
 /// Start points and ranges must lie within this distance of the origin.
@@ -101,9 +101,13 @@ impl Query {
         }
     }
 
-    fn case(&self) -> Result<&'static Case> {
-        let name = self.get("case").unwrap_or(cases::CASES[0].name);
-        cases::find(name).map_err(|e| BadRequest(e.to_string()))
+    /// The scene's name; which names exist is the server's to check (empty: its first scene).
+    fn case(&self) -> Result<String> {
+        let name = self.get("case").unwrap_or("");
+        if name.len() > 64 || name.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
+            return bad(format!("case = `{}` is not a case name", name.chars().take(64).collect::<String>()));
+        }
+        Ok(name.to_string())
     }
 
     fn transform(&self) -> Result<Transform> {
@@ -140,8 +144,8 @@ fn decode(text: &str) -> Result<String> {
 /// `GET /api/landscape`: which landscape, over which range, how finely.
 #[derive(Debug, Clone)]
 pub struct LandscapeRequest {
-    /// The case.
-    pub case: &'static Case,
+    /// The scene's name (empty for the server's first).
+    pub case: String,
     /// The input transform.
     pub transform: Transform,
     /// The (u, v) ranges; the case's (widened to show its optimum) when `None`.
@@ -180,8 +184,8 @@ impl LandscapeRequest {
 /// `GET /api/paths`: optimizers run from one start point.
 #[derive(Debug, Clone)]
 pub struct PathsRequest {
-    /// The case.
-    pub case: &'static Case,
+    /// The scene's name (empty for the server's first).
+    pub case: String,
     /// The input transform.
     pub transform: Transform,
     /// Where every run starts.
@@ -202,7 +206,7 @@ impl PathsRequest {
         let (Some(u), Some(v)) = (query.coordinate("u")?, query.coordinate("v")?) else {
             return bad("give the start point as u=NUMBER&v=NUMBER");
         };
-        let lr = query.number("lr")?.unwrap_or(case.lr);
+        let lr = query.number("lr")?.unwrap_or(DEFAULT_LR);
         if !(lr > 0.0 && lr <= MAX_LR) {
             return bad(format!("lr = {lr} must be greater than 0 and at most {MAX_LR}"));
         }
@@ -263,7 +267,7 @@ mod tests {
         let query = "case=fig5-sincos&transform=zscore&u=2&v=-4.5&lr=0.2&momentum=0.5&steps=40\
                      &optimizers=gd,nesterov,adam";
         let r = paths(query).unwrap();
-        assert_eq!(r.case.name, "fig5-sincos");
+        assert_eq!(r.case, "fig5-sincos");
         assert_eq!(r.transform, Transform::Zscore);
         assert_eq!(r.start, [2.0, -4.5]);
         assert_eq!(r.steps, 40);
@@ -297,7 +301,7 @@ mod tests {
         assert!(message(paths("u=1&v=1&optimizers=gd,lbfgs")).contains("unknown optimizer `lbfgs`"));
         assert!(message(paths("u=1&v=1&optimizers=")).contains("unknown optimizer ``"));
         assert!(message(paths("u=1&v=1&optimizers=gd,gd")).contains("twice"));
-        assert!(message(paths("u=1&v=1&case=relu")).contains("unknown case `relu`"));
+        assert!(message(paths("u=1&v=1&case=a%20b")).contains("not a case name"));
         assert!(message(paths("u=1&v=1&transform=log")).contains("unknown transform `log`"));
         assert!(message(paths("u=1&v=1&x=2")).contains("unknown parameter `x`"));
         assert!(message(paths("u=1&u=2&v=1")).contains("given twice"));

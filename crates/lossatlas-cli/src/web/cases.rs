@@ -1,23 +1,34 @@
-//! The seed's cases (SEED_FIGURES.md) that the interactive page can switch between: the note's
-//! neuron on its six points, and figure 5's three models on generated data.
+//! What the interactive page can show: the teaching example's cases (SEED_FIGURES.md), each a
+//! typed value, and the user's own problem, given with the same flags as `lossatlas contour`.
+//! Both become a [`Scene`], which the page and the server draw alike.
 
-use anyhow::{bail, Context, Result};
-use clap::Parser;
-use lossatlas::{Objective, Transform};
+use std::sync::Arc;
 
-use crate::args::ProblemArgs;
-use crate::settings::{self, Problem};
+use anyhow::{bail, Result};
+use lossatlas::{linear, Activation, Dataset, Formula, Loss, Objective, Transform};
 
-/// One case: a problem given as the command-line flags that describe it (so the page draws exactly
-/// what `lossatlas contour ...` with the same flags draws), its range and where the optimizers start.
+use crate::args::{GridArgs, PlaneArgs, ProblemArgs};
+use crate::problem::{Notes, Problem, Setup};
+
+/// The model of a built-in case.
+#[derive(Debug, Clone, Copy)]
+pub enum CaseModel {
+    /// The neuron y = act(k*x + b) on the teaching example's six points.
+    Neuron(Activation),
+    /// Figure 5: y = formula(x) with a = 1.2, b = 2.5 on 200 points of [-1, 1] plus N(0, 0.01)
+    /// noise (seed 0), fitted by the same formula; `params` orders its parameters.
+    Figure5 { formula: &'static str, params: &'static [&'static str] },
+}
+
+/// A built-in case: its problem, its range and where the optimizers start.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {
     /// The name in `--case` and in `/api/...?case=`.
     pub name: &'static str,
     /// One line for the case menu.
     pub title: &'static str,
-    /// The problem flags.
-    pub flags: &'static [&'static str],
+    /// What is fitted.
+    pub model: CaseModel,
     /// The (u, v) ranges drawn unless the user gives others.
     pub range: [(f64, f64); 2],
     /// The start point of the precomputed paths.
@@ -28,14 +39,12 @@ pub struct Case {
     pub lr: f64,
 }
 
-const FIG5: &[&str] = &["--true", "a=1.2,b=2.5", "--samples", "200", "--noise", "0.1", "--seed", "0"];
-
 /// Every case, the default first.
 pub const CASES: &[Case] = &[
     Case {
         name: "linear",
-        title: "y = k*x + b on the seed's six points",
-        flags: &[],
+        title: "y = k*x + b on the teaching example's six points",
+        model: CaseModel::Neuron(Activation::Identity),
         range: [(-1.0, 3.0), (-2.0, 5.0)],
         start: [2.5, -1.0],
         optimizers: &["gd:lr=0.05", "momentum:lr=0.02", "adam:lr=0.1"],
@@ -43,8 +52,8 @@ pub const CASES: &[Case] = &[
     },
     Case {
         name: "tanh",
-        title: "y = tanh(k*x + b) on the seed's six points",
-        flags: &["--activation", "tanh"],
+        title: "y = tanh(k*x + b) on the teaching example's six points",
+        model: CaseModel::Neuron(Activation::Tanh),
         range: [(-2.0, 4.0), (-4.0, 6.0)],
         start: [-1.5, -3.0],
         optimizers: &["gd:lr=0.3", "momentum:lr=0.05", "adam:lr=0.1"],
@@ -52,8 +61,8 @@ pub const CASES: &[Case] = &[
     },
     Case {
         name: "sigmoid",
-        title: "y = sigmoid(k*x + b) on the seed's six points",
-        flags: &["--activation", "sigmoid"],
+        title: "y = sigmoid(k*x + b) on the teaching example's six points",
+        model: CaseModel::Neuron(Activation::Sigmoid),
         range: [(-2.0, 4.0), (-4.0, 6.0)],
         start: [-1.5, -3.0],
         optimizers: &["gd:lr=0.3", "momentum:lr=0.05", "adam:lr=0.1"],
@@ -62,7 +71,7 @@ pub const CASES: &[Case] = &[
     Case {
         name: "fig5-linear",
         title: "figure 5: y = a*x + b on 200 noisy points",
-        flags: &["--generate", "a*x + b", "--model", "a*x + b"],
+        model: CaseModel::Figure5 { formula: "a*x + b", params: &["a", "b"] },
         range: [(-2.0, 7.0), (-2.0, 7.0)],
         start: [5.0, 4.0],
         optimizers: &["gd:lr=0.1", "momentum:lr=0.1", "adam:lr=0.1"],
@@ -71,7 +80,7 @@ pub const CASES: &[Case] = &[
     Case {
         name: "fig5-cubic",
         title: "figure 5: y = a*x^3 + b*x^2 on 200 noisy points",
-        flags: &["--generate", "a*x^3 + b*x^2", "--model", "a*x^3 + b*x^2"],
+        model: CaseModel::Figure5 { formula: "a*x^3 + b*x^2", params: &["a", "b"] },
         range: [(-2.0, 7.0), (-2.0, 7.0)],
         start: [5.0, 1.0],
         optimizers: &["gd:lr=0.1", "momentum:lr=0.1", "adam:lr=0.1"],
@@ -80,7 +89,7 @@ pub const CASES: &[Case] = &[
     Case {
         name: "fig5-sincos",
         title: "figure 5: y = sin(b*cos(a*x)) on 200 noisy points",
-        flags: &["--generate", "sin(b*cos(a*x))", "--model", "sin(b*cos(a*x))", "--params", "a,b"],
+        model: CaseModel::Figure5 { formula: "sin(b*cos(a*x))", params: &["a", "b"] },
         range: [(-2.0, 7.0), (-2.0, 7.0)],
         start: [2.0, 4.5],
         optimizers: &["gd:lr=0.1", "momentum:lr=0.1", "adam:lr=0.1"],
@@ -101,29 +110,22 @@ pub fn names() -> Vec<&'static str> {
     CASES.iter().map(|c| c.name).collect()
 }
 
-/// Parses a case's flags with the same parser the subcommands use.
-#[derive(Debug, Parser)]
-#[command(no_binary_name = true)]
-struct CaseFlags {
-    #[command(flatten)]
-    problem: ProblemArgs,
-}
-
 impl Case {
     /// The data, model and loss.
     pub fn problem(&self) -> Result<Problem> {
-        let mut flags: Vec<&str> = self.flags.to_vec();
-        if flags.contains(&"--generate") {
-            flags.extend(FIG5);
-        }
-        let parsed =
-            CaseFlags::try_parse_from(flags).with_context(|| format!("case `{}`: bad flags", self.name))?;
-        settings::problem(&parsed.problem)
-    }
-
-    /// The objective under `transform`.
-    pub fn objective(&self, transform: Transform) -> Result<Objective> {
-        self.problem()?.objective(transform)
+        Ok(match self.model {
+            CaseModel::Neuron(activation) => {
+                Problem { data: Dataset::seed(), model: Arc::new(linear(activation)), loss: Loss::Mse }
+            }
+            CaseModel::Figure5 { formula, params } => {
+                let model = Formula::parse_with_params(formula, params)?;
+                let truth = [1.2, 2.5];
+                let description = format!("200 points of {formula} + noise 0.1");
+                let data =
+                    Dataset::generate(description, |x| model.eval_at(&truth, x), 200, (-1.0, 1.0), 0.1, 0)?;
+                Problem { data, model: Arc::new(model), loss: Loss::Mse }
+            }
+        })
     }
 
     /// The case's range, widened so that it shows the least-squares optimum when the objective has
@@ -149,6 +151,136 @@ impl Case {
     }
 }
 
+/// One landscape the page can show: a built-in case or the user's own problem.
+#[derive(Debug, Clone)]
+pub struct Scene {
+    /// The name in the case menu and in `/api/...?case=`.
+    pub name: String,
+    /// One line for the menu and the subtitle.
+    pub title: String,
+    /// What is fitted.
+    pub problem: Problem,
+    /// The plane through its parameters.
+    pub plane: PlaneArgs,
+    /// The seed of random directions.
+    pub seed: u64,
+    /// The built-in case, whose range and start are the defaults.
+    pub case: Option<&'static Case>,
+    /// The user's `--range` flags.
+    pub ranges: Vec<String>,
+    /// The optimizers of the static page's precomputed paths.
+    pub optimizers: Vec<String>,
+    /// The learning rate the live page's slider starts at.
+    pub lr: f64,
+}
+
+/// The name of the user's own problem in the case menu.
+pub const CUSTOM: &str = "yours";
+
+impl Scene {
+    /// A built-in case.
+    pub fn builtin(case: &'static Case) -> Result<Scene> {
+        Ok(Scene {
+            name: case.name.into(),
+            title: case.title.into(),
+            problem: case.problem()?,
+            plane: PlaneArgs::default_axes(),
+            seed: 0,
+            case: Some(case),
+            ranges: Vec::new(),
+            optimizers: case.optimizers.iter().map(|s| s.to_string()).collect(),
+            lr: case.lr,
+        })
+    }
+
+    /// The user's problem from the same flags as `lossatlas contour`.
+    pub fn custom(args: &ProblemArgs, ranges: &[String]) -> Result<Scene> {
+        let problem = Problem::from_args(args)?;
+        let title = format!(
+            "y = {} on {} ({} rows), {} loss",
+            problem.model.name(),
+            problem.data.name(),
+            problem.data.len(),
+            problem.loss
+        );
+        Ok(Scene {
+            name: CUSTOM.into(),
+            title,
+            problem,
+            plane: args.plane.clone(),
+            seed: args.seed,
+            case: None,
+            ranges: ranges.to_vec(),
+            optimizers: vec!["gd:lr=0.05".into(), "momentum:lr=0.02".into(), "adam:lr=0.1".into()],
+            lr: 0.05,
+        })
+    }
+
+    /// The scene `--case` and the problem flags ask for: the user's problem when any problem flag
+    /// is given, else the named case (linear by default). Both at once is refused.
+    pub fn chosen(case: Option<&str>, args: &ProblemArgs, ranges: &[String]) -> Result<Scene> {
+        let own = *args != ProblemArgs::defaults();
+        match (case, own) {
+            (Some(name), true) => bail!(
+                "--case `{name}` picks a built-in problem, but --data/--model/... describe your own; give one or the other"
+            ),
+            (None, true) => Scene::custom(args, ranges),
+            (name, false) => {
+                let mut scene = Scene::builtin(find(name.unwrap_or(CASES[0].name))?)?;
+                scene.ranges = ranges.to_vec();
+                Ok(scene)
+            }
+        }
+    }
+
+    /// Objective, plane and grid under `transform`, over `range` (the scene's when `None`).
+    pub fn setup(
+        &self,
+        transform: Transform,
+        range: Option<[(f64, f64); 2]>,
+        resolution: usize,
+        notes: Notes,
+    ) -> Result<Setup> {
+        let mut ranges = self.ranges.clone();
+        if let Some(r) = range {
+            ranges = vec![format!("u={}:{}", r[0].0, r[0].1), format!("v={}:{}", r[1].0, r[1].1)];
+        } else if let Some(case) = self.case {
+            // The case's range for every axis the user did not give one (a built-in case's axes
+            // are its two parameters, in order).
+            let r = case.range_for(&self.problem.objective(transform)?);
+            let names = self.problem.model.param_names();
+            let given = |k: usize| {
+                self.ranges.iter().enumerate().any(|(position, spec)| match spec.split_once('=') {
+                    Some((name, _)) => {
+                        let name = name.trim();
+                        name == names[k] || name == ["u", "v"][k] || name == ["d1", "d2"][k]
+                    }
+                    None => position == k,
+                })
+            };
+            for (k, axis) in ["u", "v"].iter().enumerate() {
+                if !given(k) {
+                    ranges.push(format!("{axis}={}:{}", r[k].0, r[k].1));
+                }
+            }
+        }
+        let grid = GridArgs { ranges, resolution: resolution.to_string() };
+        Setup::build(self.problem.clone(), transform, &self.plane, self.seed, &grid, notes)
+    }
+
+    /// Where the paths start unless asked otherwise: the case's start, or a point near a corner of
+    /// the drawn range, so a path has a way to go.
+    pub fn start(&self, setup: &Setup) -> [f64; 2] {
+        match self.case {
+            Some(case) => case.start,
+            None => {
+                let (u, v) = (setup.grid.u(), setup.grid.v());
+                [u.min() + 0.85 * (u.max() - u.min()), v.min() + 0.15 * (v.max() - v.min())]
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,24 +288,25 @@ mod tests {
     #[test]
     fn every_case_builds_with_two_named_parameters() {
         for case in CASES {
-            let objective = case.objective(Transform::None).unwrap();
+            let objective = case.problem().unwrap().objective(Transform::None).unwrap();
             assert_eq!(objective.n_params(), 2, "{}", case.name);
             let loss = objective.loss(&case.start);
             assert!(loss.is_finite(), "{}: loss at the start is {loss}", case.name);
         }
-        assert_eq!(
-            find("fig5-sincos").unwrap().objective(Transform::None).unwrap().param_names(),
-            ["a", "b"]
-        );
+        let sincos = find("fig5-sincos").unwrap().problem().unwrap();
+        assert_eq!(sincos.model.param_names(), ["a", "b"]);
+        // The generated data are figure 5's: 200 points, y = sin(2.5 cos(1.2 x)) + noise.
+        assert_eq!(sincos.data.len(), 200);
         assert!(find("nope").unwrap_err().to_string().contains("linear, tanh"));
     }
 
     #[test]
     fn the_range_widens_to_show_the_transformed_optimum() {
         let case = find("linear").unwrap();
-        assert_eq!(case.range_for(&case.objective(Transform::None).unwrap()), case.range);
+        let objective = |t| case.problem().unwrap().objective(t).unwrap();
+        assert_eq!(case.range_for(&objective(Transform::None)), case.range);
         // Min-max scaling of x = 0..5 multiplies the optimal slope by 5: k* = 4.13.
-        let range = case.range_for(&case.objective(Transform::MinMax).unwrap());
+        let range = case.range_for(&objective(Transform::MinMax));
         assert!(range[0].1 > 4.5, "{range:?}");
     }
 }

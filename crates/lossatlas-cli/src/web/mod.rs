@@ -8,7 +8,9 @@ pub mod api;
 pub mod cases;
 pub mod http;
 
-use lossatlas::{Landscape, Objective, OptimizerSpec, RunOptions, Stopped, Trajectory, OPTIMIZER_NAMES};
+use lossatlas::{
+    Landscape, Objective, OptimizerSpec, Plane, RunOptions, Stopped, Trajectory, OPTIMIZER_NAMES,
+};
 use lossatlas_render::PATH_COLORS;
 use serde_json::{json, Value};
 
@@ -51,8 +53,15 @@ fn html_escape(text: &str) -> String {
 }
 
 /// The whole island: the landscape view, the precomputed paths and what the controls offer.
-pub fn page_data(mode: Mode, landscape: Value, paths: Value, lr: f64, selected: &[&str]) -> Value {
-    let cases: Vec<Value> = cases::CASES.iter().map(|c| json!({"name": c.name, "title": c.title})).collect();
+pub fn page_data(
+    mode: Mode,
+    scenes: &[&cases::Scene],
+    landscape: Value,
+    paths: Value,
+    lr: f64,
+    selected: &[&str],
+) -> Value {
+    let cases: Vec<Value> = scenes.iter().map(|c| json!({"name": c.name, "title": c.title})).collect();
     let transforms: Vec<Value> = lossatlas::Transform::ALL
         .iter()
         .map(|t| json!({"name": t.name(), "description": t.description()}))
@@ -124,13 +133,16 @@ pub fn color_of(name: &str) -> String {
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
 }
 
-/// Runs every optimizer from `start` and returns the paths as the page draws them.
+/// Runs every optimizer from the point (u, v) = `start` of `plane` (in the full parameter space)
+/// and returns the paths as the page draws them: projected onto the plane.
 pub fn run_paths(
     objective: &Objective,
+    plane: &Plane,
     specs: &[OptimizerSpec],
     start: [f64; 2],
     steps: usize,
 ) -> lossatlas::Result<Vec<Value>> {
+    let theta = plane.point(start[0], start[1]);
     let options = RunOptions { max_steps: steps, ..RunOptions::default() };
     // Two runs of one algorithm (gd at two learning rates) get colours by position instead.
     let mut names: Vec<&str> = specs.iter().map(|s| s.name()).collect();
@@ -140,20 +152,21 @@ pub fn run_paths(
         .iter()
         .enumerate()
         .map(|(k, spec)| {
-            let trajectory = lossatlas::run(objective, spec, &start, &options)?;
+            let trajectory = lossatlas::run(objective, spec, &theta, &options)?;
             let color = if repeated {
                 let c = PATH_COLORS[k % PATH_COLORS.len()];
                 format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
             } else {
                 color_of(spec.name())
             };
-            Ok(path_json(spec, &trajectory, &color))
+            Ok(path_json(spec, &trajectory, plane, &color))
         })
         .collect()
 }
 
-/// One path: its finite points as [u, v, loss] (6 significant digits), how it ended, and its label.
-pub fn path_json(spec: &OptimizerSpec, trajectory: &Trajectory, color: &str) -> Value {
+/// One path: its finite points as [u, v, loss, off-plane distance] (6 significant digits), how it
+/// ended, and its label.
+pub fn path_json(spec: &OptimizerSpec, trajectory: &Trajectory, plane: &Plane, color: &str) -> Value {
     let finite: Vec<&lossatlas::Step> = trajectory
         .steps()
         .iter()
@@ -161,7 +174,10 @@ pub fn path_json(spec: &OptimizerSpec, trajectory: &Trajectory, color: &str) -> 
         .collect();
     let points: Vec<Value> = finite
         .iter()
-        .map(|s| json!([round(s.params[0], 6), round(s.params[1], 6), round(s.loss, 6)]))
+        .map(|s| {
+            let (u, v) = plane.project(&s.params);
+            json!([round(u, 6), round(v, 6), round(s.loss, 6), round(plane.distance(&s.params), 4)])
+        })
         .collect();
     let last = trajectory.last();
     let settings: serde_json::Map<String, Value> =

@@ -224,7 +224,7 @@
 
   function minimumAt() {
     const m = state.L && state.L.analysis && state.L.analysis.minimum;
-    return m && Array.isArray(m.at) ? m.at : null;
+    return m && Array.isArray(m.plane_at) ? m.plane_at : null;
   }
 
   // ---------- the contour map ----------
@@ -440,7 +440,7 @@
     ctx.rect(r.x, r.y, r.w, r.h);
     ctx.clip();
     if (state.showCritical) {
-      criticalPoints().forEach((c) => drawMarker(ctx, c.kind, contour.toX(c.at[0]), contour.toY(c.at[1])));
+      criticalPoints().forEach((c) => drawMarker(ctx, c.kind, contour.toX(c.plane_at[0]), contour.toY(c.plane_at[1])));
     }
     ctx.lineJoin = 'round';
     ctx.lineCap = 'round';
@@ -893,7 +893,7 @@
   }
 
   function renderAnalysis() {
-    const a = state.L.analysis || {}, box = $('analysis'), names = state.L.params;
+    const a = state.L.analysis || {}, box = $('analysis'), names = a.params || state.L.params;
     box.textContent = '';
     const dl = document.createElement('dl');
     const row = (term, text, button) => {
@@ -903,7 +903,8 @@
       if (button) dd.appendChild(button);
       dl.append(dt, dd);
     };
-    const at = (xs) => xs.map((x, i) => names[i] + ' = ' + fmt(x, 4)).join(', ');
+    const at = (xs) => xs.slice(0, 6).map((x, i) => names[i] + ' = ' + fmt(x, 4)).join(', ') +
+      (xs.length > 6 ? ', ... (' + (xs.length - 6) + ' more)' : '');
     const tryButton = (lr, momentum) => {
       if (!LIVE || !isFinite(lr)) return null;
       const b = document.createElement('button');
