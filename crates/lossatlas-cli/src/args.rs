@@ -6,8 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 /// See what a loss function looks like.
 ///
-/// With no command, lossatlas writes the tour: every seed figure with a short explanation, into
-/// ./lossatlas-tour/.
+/// With no command, lossatlas writes the tour: every figure of the teaching example with a short
+/// explanation, into ./lossatlas-tour/.
 #[derive(Debug, Parser)]
 #[command(name = "lossatlas", version, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
@@ -19,7 +19,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Draw iso-loss contour lines (and optionally filled bands) of a two-parameter model.
+    /// Draw iso-loss contour lines (and optionally filled bands) on a plane of a model's parameters.
     #[command(after_help = CONTOUR_EXAMPLES)]
     Contour(ContourArgs),
     /// Draw the same landscape under several input transforms, side by side, with shared levels.
@@ -39,104 +39,151 @@ pub enum Command {
     /// Colour every start point of a grid by the minimum an optimizer reaches from it.
     #[command(after_help = BASINS_EXAMPLES)]
     Basins(BasinsArgs),
-    /// Write every seed figure and an index.html that explains them.
+    /// Write every figure of the teaching example and an index.html that explains them.
     Tour(TourArgs),
     /// Write one self-contained HTML page to explore a landscape in a browser: contour map and 3D
     /// surface side by side, hover to read the loss, toggles for lines, bands and paths.
     #[command(after_help = PAGE_EXAMPLES)]
     Page(PageArgs),
     /// Serve the page live on this machine: click to start optimizers anywhere, change the
-    /// learning rate and momentum with sliders, switch between the seed's cases.
+    /// learning rate and momentum with sliders, switch between cases (yours among them).
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+    /// Print a shell completion script, e.g. `lossatlas completions bash > ~/.local/share/bash-completion/completions/lossatlas`.
+    Completions(CompletionsArgs),
+}
+
+/// `lossatlas completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 const PAGE_EXAMPLES: &str = "\
 Examples:
-  The seed's linear neuron with gd, momentum and adam from (2.5, -1); open the file in any browser:
+  The teaching example's linear neuron with gd, momentum and adam; open the file in a browser:
     lossatlas page -o landscape.html
 
-  Figure 5's two-layer toy model, with your own optimizers and start:
-    lossatlas page --case fig5-sincos --optimizer gd:lr=0.1 --optimizer adam:lr=0.3 --start 2,4.5 \\
-        -o sincos.html
+  Figure 5's toy model, with your own optimizers and start:
+    lossatlas page --case fig5-sincos --optimizer gd:lr=0.1 \\
+        --optimizer adam:lr=0.3 --start 2,4.5 -o sincos.html
 
-Cases: linear, tanh, sigmoid (the note's neuron on its six points), fig5-linear, fig5-cubic,
-fig5-sincos (figure 5's models on 200 generated points).";
+  Your own data and model, on the plane of two of its parameters:
+    lossatlas page --data decay.csv --x-column time --y-column signal \\
+        --model 'A*exp(-r*x) + c' --plane A,r -o mine.html
+
+Cases: linear, tanh, sigmoid (the neuron on the teaching example's six points),
+fig5-linear, fig5-cubic, fig5-sincos (figure 5's models on 200 generated points).";
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
   Serve on http://127.0.0.1:8000 (this machine only):
     lossatlas serve
 
-  Any free port (the address is printed), starting with figure 5's toy network:
-    lossatlas serve --port 0 --case fig5-sincos";
+  Any free port (the address is printed), starting with figure 5's toy model:
+    lossatlas serve --port 0 --case fig5-sincos
+
+  Your own data and model (the menu offers it beside the built-in cases):
+    lossatlas serve --data clf.csv --inputs x1,x2 --target label \\
+        --model 'sigmoid(a*x1 + b*x2 + c)' --loss bce --plane a,b";
 
 const CONTOUR_EXAMPLES: &str = "\
 Examples:
-  Figure 1 of the seed (the teaching note's contour plot), as PNG and SVG:
+  Figure 1 of the teaching example, as PNG and SVG:
     lossatlas contour --range k=0:2 --range b=-2:4 --resolution 200 \\
-        --levels 0.2,0.5,0.7,1,3,8,10,15,20 --title 'Loss Func Contour Line' -o fig1.png -o fig1.svg
+        --levels 0.2,0.5,0.7,1,3,8,10,15,20 --title 'Loss Func Contour Line' \\
+        -o fig1.png -o fig1.svg
 
   Filled bands with a log colour scale and 12 automatic levels:
-    lossatlas contour --range k=-2:4 --range b=-4:6 --levels 12 --filled --log-color -o bands.png
+    lossatlas contour --range k=-2:4 --range b=-4:6 --levels 12 --filled \\
+        --log-color -o bands.png
 
-  Your own model and data (parameters are the formula's names other than x):
-    lossatlas contour --data points.csv --x-column t --y-column v --model 'a*x^3 + b*x^2' \\
-        --range a=-1:3 --range b=-2:4 -o cubic.svg
+  Your own data and a three-parameter model, sliced through two of its parameters (the
+  third is held at the best point found, or where --at puts it):
+    lossatlas contour --data decay.csv --x-column time --y-column signal \\
+        --model 'A*exp(-r*x) + c' --plane A,r --range A=0:1.5 --range r=0:1 -o three.png
 
-  Export the grid for numpy and the lines as JSON:
-    lossatlas contour --range k=0:2 --range b=-2:4 --export-landscape grid.npy --export-isolines lines.json";
+  The same model along two random directions through its best point:
+    lossatlas contour --data decay.csv --x-column time --y-column signal \\
+        --model 'A*exp(-r*x) + c' --directions random --seed 1 -o random.png
+
+  Logistic regression on two input columns with binary cross-entropy:
+    lossatlas contour --data clf.csv --inputs x1,x2 --target label \\
+        --model 'sigmoid(a*x1 + b*x2 + c)' --loss bce --plane a,b -o clf.png
+
+  Export the grid for numpy and the lines as JSON (formats in docs/FORMATS.md):
+    lossatlas contour --range k=0:2 --range b=-2:4 --export-landscape grid.npy \\
+        --export-isolines lines.json -o fig1.png";
 
 const COMPARE_EXAMPLES: &str = "\
 Examples:
-  Figure 2 of the seed: raw x against standardized x, same levels, stacked:
+  Figure 2 of the teaching example: raw x against standardized x, same levels, stacked:
     lossatlas compare --transform none,zscore,mean-var --range k=0:6 --range b=-2:8 \\
         --levels 0.2,0.5,0.7,0.8,1 --layout column -o fig2.png";
 
 const SURFACE_EXAMPLES: &str = "\
 Examples:
-  Figure 3 of the seed (linear neuron) and figure 4 (tanh neuron):
+  Figure 3 of the teaching example (linear neuron) and figure 4 (tanh neuron):
     lossatlas surface --range k=-2:2 --range b=-4:4 --resolution 100 -o fig3.png
-    lossatlas surface --activation tanh --range k=-2:2 --range b=-4:4 --resolution 100 -o fig4.png
+    lossatlas surface --activation tanh --range k=-2:2 --range b=-4:4 \\
+        --resolution 100 -o fig4.png
 
   Another view:
     lossatlas surface --range k=-2:2 --range b=-4:4 --elevation 45 --azimuth 30 -o view.svg";
 
 const DESCEND_EXAMPLES: &str = "\
 Examples:
-  Figure 5 of the seed (plain gradient descent from the note's three start points):
+  Figure 5 of the teaching example (plain gradient descent from three start points):
     lossatlas descend --generate 'a*x + b' --true a=1.2,b=2.5 --model 'a*x + b' \\
         --range a=-2:7 --range b=-2:7 --optimizer gd:lr=0.1 --steps 400 \\
-        --start 5,4 --start 5,1 --start 2,4.5 -o fig5.png --surface fig5-surface.png --fit fig5-fit.png
+        --start 5,4 --start 5,1 --start 2,4.5 \\
+        -o fig5.png --surface fig5-surface.png --fit fig5-fit.png
 
   Several optimizers at once, with an animation and the paths as JSON:
-    lossatlas descend --range k=-1:3 --range b=-2:5 --optimizer gd:lr=0.05 --optimizer momentum:lr=0.02 \\
-        --optimizer adam:lr=0.1 --start 2.5,-1 --steps 200 -o paths.png --loss-curve loss.png \\
+    lossatlas descend --range k=-1:3 --range b=-2:5 --optimizer gd:lr=0.05 \\
+        --optimizer momentum:lr=0.02 --optimizer adam:lr=0.1 --start 2.5,-1 \\
+        --steps 200 -o paths.png --loss-curve loss.png \\
         --gif paths.gif --export-trajectories paths.json
 
-  Learning rate 1 on the linear model diverges; lossatlas says so and draws what happened:
-    lossatlas descend --range k=-3:5 --range b=-3:5 --optimizer gd:lr=1 --start 2,4 -o diverged.png
+  A three-parameter model: the optimizers run in all three, the picture shows the path
+  projected on the plane, and the table and export say how far each step is from it:
+    lossatlas descend --data decay.csv --x-column time --y-column signal \\
+        --model 'A*exp(-r*x) + c' --plane A,r --range A=0:2 --range r=0:1 \\
+        --start 0.3,0.9 -o decay-paths.png --export-trajectories decay.json
 
-Optimizers (torch.optim's update rules and defaults): gd, momentum, nesterov, adagrad, rmsprop, adam,
-adamw, each with settings as NAME:key=value,..., e.g. adam:lr=0.1,beta1=0.8,beta2=0.99.";
+  Learning rate 1 on the linear model diverges; lossatlas says so and draws what happened:
+    lossatlas descend --range k=-3:5 --range b=-3:5 --optimizer gd:lr=1 --start 2,4 \\
+        -o diverged.png
+
+Optimizers (torch.optim's update rules and defaults): gd, momentum, nesterov,
+adagrad, rmsprop, adam, adamw, each with settings as NAME:key=value,...,
+e.g. adam:lr=0.1,beta1=0.8,beta2=0.99.";
 
 const ANALYZE_EXAMPLES: &str = "\
 Examples:
-  The seed's linear neuron: closed-form minimum, Hessian, condition number 33.4, stable lr 0.101:
+  The linear neuron: closed-form minimum, Hessian, condition number 33.4, stable lr 0.101:
     lossatlas analyze --range k=0:2 --range b=-2:4
 
   Why standardizing helps: the same numbers for every input transform:
     lossatlas analyze --transforms
 
   A model with several minima and saddles, as JSON:
-    lossatlas analyze --generate 'sin(b*cos(a*x))' --true a=1.2,b=2.5 --model 'sin(b*cos(a*x))' \\
-        --params a,b --range a=-2:7 --range b=-2:7 --json";
+    lossatlas analyze --generate 'sin(b*cos(a*x))' --true a=1.2,b=2.5 \\
+        --model 'sin(b*cos(a*x))' --params a,b --range a=-2:7 --range b=-2:7 --json
+
+  Your own three-parameter model: the minimum, Hessian and condition number in all
+  three, and the curvature of the drawn plane:
+    lossatlas analyze --data decay.csv --x-column time --y-column signal \\
+        --model 'A*exp(-r*x) + c' --plane A,r";
 
 const BASINS_EXAMPLES: &str = "\
 Examples:
   Which start leads where for y = sin(b*cos(a*x)) under gradient descent:
-    lossatlas basins --generate 'sin(b*cos(a*x))' --true a=1.2,b=2.5 --model 'sin(b*cos(a*x))' \\
-        --params a,b --range a=-2:7 --range b=-2:7 --starts 40 --optimizer gd:lr=0.1 -o basins.png";
+    lossatlas basins --generate 'sin(b*cos(a*x))' --true a=1.2,b=2.5 \\
+        --model 'sin(b*cos(a*x))' --params a,b --range a=-2:7 --range b=-2:7 \\
+        --starts 40 --optimizer gd:lr=0.1 -o basins.png";
 
 /// What is fitted: data, model, loss and input transform.
 #[derive(Debug, Args, Clone, PartialEq)]
@@ -303,7 +350,7 @@ pub struct ContourArgs {
     /// `fill` uses the whole picture.
     #[arg(long, default_value = "fill", value_parser = ["fill", "equal"])]
     pub aspect: String,
-    /// Also write the grid of loss values: .json, .csv or .npy (formats in DESIGN.md).
+    /// Also write the grid of loss values: .json, .csv or .npy (formats in docs/FORMATS.md).
     #[arg(long, value_name = "FILE")]
     pub export_landscape: Option<PathBuf>,
     /// Also write the iso-lines as .json.
@@ -401,7 +448,7 @@ pub struct DescendArgs {
     /// Also write an animation of the paths over the contour map, .gif.
     #[arg(long, value_name = "FILE.gif")]
     pub gif: Option<PathBuf>,
-    /// Also write every step of every run, .json or .csv (formats in DESIGN.md).
+    /// Also write every step of every run, .json or .csv (formats in docs/FORMATS.md).
     #[arg(long, value_name = "FILE")]
     pub export_trajectories: Option<PathBuf>,
     /// The surface view's elevation in degrees, 0 to 90 (high enough by default to see into a

@@ -176,21 +176,26 @@ impl Setup {
         args: &ProblemArgs,
         grid: &GridArgs,
     ) -> Result<Setup> {
-        Setup::build(problem, transform, &args.plane, args.seed, grid, Notes::Print)
+        let resolution = resolution(&grid.resolution)?;
+        Setup::build(problem, transform, &args.plane, args.seed, Notes::Print, |plane, _| {
+            Ok((ranges(&grid.ranges, plane)?, resolution))
+        })
     }
 
-    /// The general form: the plane from `plane_args` and `seed`, notes printed or not.
+    /// The general form: the plane from `plane_args` and `seed` (notes printed or not), then the
+    /// grid's ranges and resolution from `grid`, which sees the plane and the objective.
     pub fn build(
         problem: Problem,
         transform: Transform,
         plane_args: &PlaneArgs,
         seed: u64,
-        grid: &GridArgs,
         notes: Notes,
+        grid: impl FnOnce(&Plane, &Objective) -> Result<(Ranges, (usize, usize))>,
     ) -> Result<Setup> {
         let objective = problem.objective(transform)?;
         let plane = plane(&objective, plane_args, seed, notes)?;
-        let grid = self::grid(grid, &plane)?;
+        let (ranges, resolution) = grid(&plane, &objective)?;
+        let grid = grid_over(ranges, resolution, &plane)?;
         Ok(Setup { problem, transform, objective, plane, grid })
     }
 }
@@ -329,14 +334,15 @@ fn plane_axes(text: &str, names: &[String]) -> Result<(usize, usize)> {
     Ok((p, q))
 }
 
-/// The grid over the plane: ranges by axis name (`k=0:2`, or `u=`/`v=` for any plane) or, without
-/// a name, in axis order; -5:5 for a parameter axis and -1:1 for a random direction by default.
-pub fn grid(args: &GridArgs, plane: &Plane) -> Result<GridSpec> {
+/// The (u, v) ranges a user gave; `None` for an axis left to its default.
+pub type Ranges = [Option<(f64, f64)>; 2];
+
+/// Reads `--range` flags against the plane's axes: by axis name (`k=0:2`, or `u=`/`v=` for any
+/// plane) or, without a name, in axis order. An axis given twice is refused.
+pub fn ranges(specs: &[String], plane: &Plane) -> Result<Ranges> {
     let names = plane.names();
-    let default =
-        if matches!(plane.kind(), lossatlas::PlaneKind::Random { .. }) { (-1.0, 1.0) } else { (-5.0, 5.0) };
-    let mut ranges: [Option<(f64, f64)>; 2] = [None, None];
-    for (position, spec) in args.ranges.iter().enumerate() {
+    let mut ranges: Ranges = [None, None];
+    for (position, spec) in specs.iter().enumerate() {
         let (index, span) = match spec.split_once('=') {
             Some((name, span)) => {
                 let name = name.trim();
@@ -360,7 +366,15 @@ pub fn grid(args: &GridArgs, plane: &Plane) -> Result<GridSpec> {
             bail!("--range gives `{}` twice; give each axis one range", names[index]);
         }
     }
-    let (nu, nv) = resolution(&args.resolution)?;
+    Ok(ranges)
+}
+
+/// The grid over the plane: `ranges` where given, else -5:5 for a parameter axis and -1:1 for a
+/// random direction; `resolution` points along (u, v).
+pub fn grid_over(ranges: Ranges, (nu, nv): (usize, usize), plane: &Plane) -> Result<GridSpec> {
+    let names = plane.names();
+    let default =
+        if matches!(plane.kind(), lossatlas::PlaneKind::Random { .. }) { (-1.0, 1.0) } else { (-5.0, 5.0) };
     let axis = |k: usize, n: usize| {
         let (lo, hi) = ranges[k].unwrap_or(default);
         Axis::new(names[k].clone(), lo, hi, n)
@@ -368,7 +382,8 @@ pub fn grid(args: &GridArgs, plane: &Plane) -> Result<GridSpec> {
     Ok(GridSpec::new(axis(0, nu)?, axis(1, nv)?, DEFAULT_GRID_BUDGET_BYTES)?)
 }
 
-fn resolution(text: &str) -> Result<(usize, usize)> {
+/// `--resolution N` or `NUxNV`.
+pub fn resolution(text: &str) -> Result<(usize, usize)> {
     let parse = |s: &str| -> Result<usize> {
         s.trim().parse().map_err(|_| {
             anyhow::anyhow!("--resolution `{text}` should be a whole number N or NUxNV, e.g. 200 or 300x200")

@@ -42,20 +42,41 @@ impl Levels {
     }
 }
 
+/// Most explicit levels accepted: more lines than pixels tell nothing.
+pub const MAX_LEVELS: usize = 1000;
+
+/// The levels of the figures' `--levels`: at most 200 automatic ones.
 pub fn levels(args: &LevelArgs) -> Result<Levels> {
-    let text = args.levels.trim();
+    parse_levels(&args.levels, 200)
+}
+
+/// `--levels`: a count of automatic levels (1 to `max_auto`) or a comma list of at most
+/// [`MAX_LEVELS`] numbers, sorted and without repeats. The one parser of levels, for the figures
+/// and the page alike.
+pub fn parse_levels(text: &str, max_auto: usize) -> Result<Levels> {
+    let text = text.trim();
     if !text.contains(',') {
         if let Ok(count) = text.parse::<usize>() {
-            if count == 0 || count > 200 {
-                bail!("--levels {count}: ask for between 1 and 200 automatic levels, or give a list like 0.2,0.5,1");
+            if count == 0 || count > max_auto {
+                bail!(
+                    "--levels {count}: ask for between 1 and {max_auto} automatic levels, or give a list like 0.2,0.5,1"
+                );
             }
             return Ok(Levels::Auto(count));
         }
     }
-    let mut levels = text.split(',').map(|item| number(item, "--levels")).collect::<Result<Vec<f64>>>()?;
+    let mut levels = numbers(text, "--levels")?;
+    if levels.len() > MAX_LEVELS {
+        bail!("--levels gives {} levels; give at most {MAX_LEVELS}", levels.len());
+    }
     levels.sort_by(f64::total_cmp);
     levels.dedup();
     Ok(Levels::Explicit(levels))
+}
+
+/// A comma list of finite numbers (a start point, levels), naming `flag` when one is not.
+pub fn numbers(text: &str, flag: &str) -> Result<Vec<f64>> {
+    text.split(',').map(|item| number(item, flag)).collect()
 }
 
 /// Picture outputs with their formats, checked before any work is done: a known extension and a

@@ -646,3 +646,27 @@ fn a_closed_pipe_on_stdout_is_a_quiet_success() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn help_examples_can_be_pasted_and_completions_are_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["contour", "compare", "surface", "descend", "analyze", "basins", "page", "serve"] {
+        let out = ok(dir.path(), &[command, "--help"]);
+        let help = String::from_utf8(out.stdout).unwrap();
+        let examples = help.split("Examples:").nth(1).unwrap_or_else(|| panic!("{command} has examples"));
+        let lines: Vec<&str> = examples.lines().collect();
+        for (k, line) in lines.iter().enumerate() {
+            // A command line, or a continuation of the one before (which then ends in `\`):
+            // anything else indented like a command was wrapped by the help formatter.
+            if line.starts_with("        ") {
+                assert!(lines[k - 1].ends_with('\\'), "{command} --help wraps an example: {line:?}");
+            } else if line.starts_with("    ") {
+                assert!(line.trim_start().starts_with("lossatlas "), "{command} --help: {line:?}");
+            }
+        }
+        assert!(!help.contains(" the seed's ") && !help.contains("the note"), "{command} --help: {help}");
+    }
+    let out = ok(dir.path(), &["completions", "bash"]);
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("lossatlas") && script.contains("--directions"), "{script}");
+}

@@ -64,7 +64,7 @@ fn outputs(args: &DescendArgs) -> Result<Outputs> {
 /// A start point: one number per parameter, or (u, v) on the plane for a model with more than two
 /// parameters (the start is then the plane's point there).
 fn start(text: &str, names: &[String], plane: &Plane) -> Result<Vec<f64>> {
-    let values = text.split(',').map(|v| settings::number(v, "--start")).collect::<Result<Vec<f64>>>()?;
+    let values = settings::numbers(text, "--start")?;
     match values.len() {
         n if n == names.len() => Ok(values),
         2 => Ok(plane.point(values[0], values[1])),

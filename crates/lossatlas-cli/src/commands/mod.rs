@@ -25,8 +25,22 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Tour(args)) => tour::run(&args),
         Some(Command::Page(args)) => page::run(&args),
         Some(Command::Serve(args)) => serve::run(&args),
-        None => tour::run(&TourArgs { out: "lossatlas-tour".into() }),
+        Some(Command::Completions(args)) => completions(args.shell),
+        None => {
+            eprintln!("no command given, so writing the tour; `lossatlas --help` lists the commands");
+            tour::run(&TourArgs { out: "lossatlas-tour".into() })
+        }
     }
+}
+
+/// Writes the completion script for `shell` to standard output.
+fn completions(shell: clap_complete::Shell) -> Result<()> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "lossatlas", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
+    Ok(())
 }
 
 /// Tells the user, on standard error, how much of a landscape has no finite loss.

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::args::PageArgs;
 use crate::output::write_atomic;
 use crate::problem::{Notes, Setup};
-use crate::settings;
+use crate::settings::{self, Levels};
 use crate::web::{self, api, cases::Scene, Mode};
 
 pub fn run(args: &PageArgs) -> Result<()> {
@@ -20,7 +20,7 @@ pub fn run(args: &PageArgs) -> Result<()> {
     }
     let scene = Scene::chosen(args.case.as_deref(), &args.problem, &args.ranges)?;
     let transform: Transform = args.transform.parse()?;
-    let levels = levels(&args.levels)?;
+    let levels = settings::parse_levels(&args.levels, 40)?;
     if !(1..=api::MAX_STEPS).contains(&args.steps) {
         bail!(
             "--steps {}: take from 1 to {} steps (every step is stored in the page)",
@@ -61,30 +61,8 @@ pub fn run(args: &PageArgs) -> Result<()> {
 /// Grid points per axis of the landscape the analysis measures.
 const ANALYSIS_RESOLUTION: usize = 61;
 
-/// Contour levels: a comma list or a count of automatic ones.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Levels {
-    Explicit(Vec<f64>),
-    Auto(usize),
-}
-
-fn levels(text: &str) -> Result<Levels> {
-    if let Ok(count) = text.trim().parse::<usize>() {
-        if !(1..=40).contains(&count) {
-            bail!("--levels {count}: ask for 1 to 40 automatic levels, or give a list like 0.2,0.5,1");
-        }
-        return Ok(Levels::Auto(count));
-    }
-    let mut levels =
-        text.split(',').map(|item| settings::number(item, "--levels")).collect::<Result<Vec<f64>>>()?;
-    levels.sort_by(f64::total_cmp);
-    levels.dedup();
-    Ok(Levels::Explicit(levels))
-}
-
 fn start(text: &str, names: &[String; 2]) -> Result<[f64; 2]> {
-    let values = text.split(',').map(|v| settings::number(v, "--start")).collect::<Result<Vec<f64>>>()?;
-    match values[..] {
+    match settings::numbers(text, "--start")?[..] {
         [u, v] => Ok([u, v]),
         _ => bail!("--start `{text}` needs two numbers, {} and {}, e.g. --start 1,2", names[0], names[1]),
     }

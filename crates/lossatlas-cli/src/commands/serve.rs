@@ -182,7 +182,7 @@ fn route(path: &str, query: &str, site: &Site) -> Response {
 fn landscape(site: &Site, request: LandscapeRequest) -> Result<serde_json::Value> {
     let scene = site.scene(&request.case)?;
     let setup = scene.setup(request.transform, request.range, request.resolution, Notes::Quiet)?;
-    super::page::view(scene, &setup, &super::page::Levels::Auto(12))
+    super::page::view(scene, &setup, &crate::settings::Levels::Auto(12))
 }
 
 fn paths(site: &Site, request: PathsRequest) -> Result<serde_json::Value> {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use lossatlas::{linear, Activation, Dataset, Formula, Loss, Objective, Transform};
 
-use crate::args::{GridArgs, PlaneArgs, ProblemArgs};
-use crate::problem::{Notes, Problem, Setup};
+use crate::args::{PlaneArgs, ProblemArgs};
+use crate::problem::{self, Notes, Problem, Setup};
 
 /// The model of a built-in case.
 #[derive(Debug, Clone, Copy)]
@@ -233,7 +233,8 @@ impl Scene {
         }
     }
 
-    /// Objective, plane and grid under `transform`, over `range` (the scene's when `None`).
+    /// Objective, plane and grid under `transform`, over `range` (the scene's when `None`): the
+    /// user's `--range` flags, and the case's range for every axis they leave out.
     pub fn setup(
         &self,
         transform: Transform,
@@ -241,31 +242,22 @@ impl Scene {
         resolution: usize,
         notes: Notes,
     ) -> Result<Setup> {
-        let mut ranges = self.ranges.clone();
-        if let Some(r) = range {
-            ranges = vec![format!("u={}:{}", r[0].0, r[0].1), format!("v={}:{}", r[1].0, r[1].1)];
-        } else if let Some(case) = self.case {
-            // The case's range for every axis the user did not give one (a built-in case's axes
-            // are its two parameters, in order).
-            let r = case.range_for(&self.problem.objective(transform)?);
-            let names = self.problem.model.param_names();
-            let given = |k: usize| {
-                self.ranges.iter().enumerate().any(|(position, spec)| match spec.split_once('=') {
-                    Some((name, _)) => {
-                        let name = name.trim();
-                        name == names[k] || name == ["u", "v"][k] || name == ["d1", "d2"][k]
+        Setup::build(self.problem.clone(), transform, &self.plane, self.seed, notes, |plane, objective| {
+            let ranges = match range {
+                Some([u, v]) => [Some(u), Some(v)],
+                None => {
+                    let mut given = problem::ranges(&self.ranges, plane)?;
+                    if let Some(case) = self.case {
+                        let widened = case.range_for(objective);
+                        for (axis, default) in given.iter_mut().zip(widened) {
+                            axis.get_or_insert(default);
+                        }
                     }
-                    None => position == k,
-                })
-            };
-            for (k, axis) in ["u", "v"].iter().enumerate() {
-                if !given(k) {
-                    ranges.push(format!("{axis}={}:{}", r[k].0, r[k].1));
+                    given
                 }
-            }
-        }
-        let grid = GridArgs { ranges, resolution: resolution.to_string() };
-        Setup::build(self.problem.clone(), transform, &self.plane, self.seed, &grid, notes)
+            };
+            Ok((ranges, (resolution, resolution)))
+        })
     }
 
     /// Where the paths start unless asked otherwise: the case's start, or a point near a corner of
