@@ -44,7 +44,8 @@ pub fn run(args: &ContourArgs) -> Result<()> {
         bail!("the loss is the same everywhere on this grid, so there are no contour lines to draw; widen --range");
     }
 
-    let title = args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform));
+    let title =
+        args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform, &plane));
     let figure = ContourFigure::new(&landscape, levels.clone())
         .title(title)
         .x_label(args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string()))

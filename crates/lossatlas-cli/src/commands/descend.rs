@@ -139,7 +139,8 @@ pub fn run(args: &DescendArgs) -> Result<()> {
     super::require_finite(&landscape)?;
     let levels = levels.resolve(&landscape);
     let paths = overlays(&runs, &plane, specs.len() > 1, starts.len() > 1, args.steps);
-    let title = args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform));
+    let title =
+        args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform, &plane));
     let x_label = args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string());
     let y_label = args.picture.y_label.clone().unwrap_or_else(|| grid.v().name().to_string());
 

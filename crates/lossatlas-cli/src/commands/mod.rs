@@ -67,11 +67,45 @@ fn require_finite(landscape: &lossatlas::Landscape) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The default title of a figure: what is fitted, and how the inputs were transformed.
-fn default_title(problem: &crate::problem::Problem, transform: lossatlas::Transform) -> String {
+/// The default title of a figure: what is fitted, how the inputs were transformed, and, for a
+/// model with more than two parameters, where the plane lies (the held values, or the random
+/// directions' seed).
+fn default_title(
+    problem: &crate::problem::Problem,
+    transform: lossatlas::Transform,
+    plane: &lossatlas::Plane,
+) -> String {
     let model = problem.model.name();
-    match transform {
+    let mut title = match transform {
         lossatlas::Transform::None => format!("{} of y = {model}", problem.loss),
         t => format!("{} of y = {model}, {}", problem.loss, t.description()),
+    };
+    let doc = plane.doc();
+    match doc.kind {
+        lossatlas::PlaneKind::Axes if doc.parameters.len() > 2 => {
+            let held: Vec<String> = doc
+                .parameters
+                .iter()
+                .zip(doc.origin)
+                .filter(|(name, _)| !doc.axes.contains(name))
+                .take(3)
+                .map(|(name, value)| format!("{name} = {}", trimmed(*value)))
+                .collect();
+            let more = if doc.parameters.len() > 5 { ", ..." } else { "" };
+            title.push_str(&format!(" ({}{more})", held.join(", ")));
+        }
+        lossatlas::PlaneKind::Random { seed } => title.push_str(&format!(" (random plane, seed {seed})")),
+        _ => {}
+    }
+    title
+}
+
+/// Four significant digits, for titles.
+fn trimmed(v: f64) -> String {
+    let s = format!("{:.4}", v);
+    if v != 0.0 && (v.abs() >= 1e4 || v.abs() < 1e-3) {
+        format!("{v:.3e}")
+    } else {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }

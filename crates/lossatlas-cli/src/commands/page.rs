@@ -88,7 +88,7 @@ pub(super) fn view(scene: &Scene, setup: &Setup, levels: &Levels) -> Result<Valu
         "case_title": scene.title,
         "transform": transform.name(),
         "transform_description": transform.description(),
-        "title": super::default_title(problem, *transform),
+        "title": super::default_title(problem, *transform, plane),
         "model": problem.model.name(),
         "loss": problem.loss.to_string(),
         "data": {"name": objective.data().name(), "rows": objective.data().len()},

@@ -22,7 +22,8 @@ pub fn run(args: &SurfaceArgs) -> Result<()> {
     let landscape = evaluate(&objective, &plane, &grid)?;
     super::warn_non_finite(&landscape);
     super::require_finite(&landscape)?;
-    let title = args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform));
+    let title =
+        args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform, &plane));
     let figure = SurfaceFigure::new(&landscape)
         .title(title)
         .x_label(args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string()))
