@@ -261,6 +261,105 @@ fn served_page_draws_new_paths_where_clicked() {
     screenshot(session, "browser-served.png");
 }
 
+/// The decay example of the README: three parameters, the page on the plane of two of them.
+fn decay_flags() -> Vec<String> {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/decay.csv");
+    [
+        "--data",
+        data.to_str().unwrap(),
+        "--x-column",
+        "time",
+        "--y-column",
+        "signal",
+        "--model",
+        "A*exp(-r*x) + c",
+        "--plane",
+        "A,r",
+        "--range",
+        "A=0:2",
+        "--range",
+        "r=0:1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn page_and_server_show_a_users_own_problem() {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(browser) = browser("page_and_server_show_a_users_own_problem") else {
+        return;
+    };
+    let session = &browser.session;
+    let flags = decay_flags();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+
+    // The static page: both views drawn, the hover reads the loss of the user's model.
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("mine.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lossatlas"))
+        .arg("page")
+        .args(&flags)
+        .arg("-o")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    session.navigate(&format!("file://{}", page.display()));
+    session.wait_for("the page to draw", READY, Duration::from_secs(20));
+    assert_eq!(session.execute("return window.lossatlasErrors || [];", json!([])), json!([]));
+    let px = pixels(session);
+    for id in ["contour", "surface"] {
+        assert!(px[id]["colours"].as_u64().unwrap() > 50, "{id} is nearly blank: {px}");
+    }
+    let title = session.execute("return document.getElementById('title').textContent;", json!([]));
+    assert!(title.as_str().unwrap().contains("A*exp(-r*x) + c"), "{title}");
+    let analysis = session.execute("return document.getElementById('analysis').textContent;", json!([]));
+    assert!(
+        analysis.as_str().unwrap().contains("c = 0.3"),
+        "the minimum in all three parameters: {analysis}"
+    );
+    screenshot(session, "browser-own-page.png");
+
+    // Served: the menu offers the user's problem first, a click runs the optimizers in all three
+    // parameters, and an optimizer's own settings reach the server.
+    let server = Server::start(&flags);
+    session.navigate(&server.url());
+    session.wait_for("the page to draw", READY, Duration::from_secs(20));
+    let case = session.execute("return document.getElementById('case').value;", json!([]));
+    assert_eq!(case, json!("yours"));
+    let runs = |s: &Session| -> u64 {
+        s.execute("return document.body.dataset.pathRuns || '0';", json!([]))
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let before = runs(session);
+    session.execute(
+        "const s = document.getElementById('set-adam'); s.value = 'lr=0.02,beta2=0.9';
+         s.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    session.wait_for(
+        "paths with adam's own settings",
+        &format!("return Number(document.body.dataset.pathRuns) > {before};"),
+        Duration::from_secs(20),
+    );
+    let legend = session.execute("return document.getElementById('legend').textContent;", json!([]));
+    assert!(legend.as_str().unwrap().contains("adam lr=0.02 beta2=0.9"), "{legend}");
+    let before = runs(session);
+    let contour = session.element("#contour");
+    session.pointer(&contour, -120, -90, true);
+    session.wait_for(
+        "the paths from the clicked point",
+        &format!("return Number(document.body.dataset.pathRuns) > {before};"),
+        Duration::from_secs(20),
+    );
+    screenshot(session, "browser-own-served.png");
+}
+
 /// The number for BENCHMARKS.md: click to drawn paths, six optimizers of 400 steps, repeated.
 /// `cargo test -p lossatlas-cli --test browser -- --ignored --nocapture`
 #[test]

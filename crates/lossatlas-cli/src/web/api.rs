@@ -200,7 +200,10 @@ impl PathsRequest {
     /// Parameters: `case`, `transform`, `u`, `v` (required), `lr`, `momentum`, `steps`,
     /// `optimizers` (comma separated names).
     pub fn parse(query: &Query) -> Result<PathsRequest> {
-        query.only(&["case", "transform", "u", "v", "lr", "momentum", "steps", "optimizers"])?;
+        let own: Vec<String> = OPTIMIZER_NAMES.iter().map(|n| format!("set_{n}")).collect();
+        let mut known = vec!["case", "transform", "u", "v", "lr", "momentum", "steps", "optimizers"];
+        known.extend(own.iter().map(String::as_str));
+        query.only(&known)?;
         let case = query.case()?;
         let transform = query.transform()?;
         let (Some(u), Some(v)) = (query.coordinate("u")?, query.coordinate("v")?) else {
@@ -218,7 +221,13 @@ impl PathsRequest {
         let names = query.get("optimizers").unwrap_or("gd,momentum,adam");
         let mut optimizers = Vec::new();
         for name in names.split(',').map(str::trim) {
-            optimizers.push(spec(name, lr, momentum)?);
+            // An optimizer's own settings (`set_adam=lr=0.1,beta2=0.99`) replace the sliders' for it.
+            let own = OPTIMIZER_NAMES.contains(&name).then(|| query.get(&format!("set_{name}"))).flatten();
+            optimizers.push(match own.map(str::trim).filter(|s| !s.is_empty()) {
+                Some(settings) => OptimizerSpec::parse(&format!("{name}:{settings}"))
+                    .map_err(|e| BadRequest(format!("set_{name}: {e}")))?,
+                None => spec(name, lr, momentum)?,
+            });
         }
         let mut seen: Vec<&str> = optimizers.iter().map(|s| s.name()).collect();
         seen.sort_unstable();
@@ -273,6 +282,16 @@ mod tests {
         assert_eq!(r.steps, 40);
         let labels: Vec<String> = r.optimizers.iter().map(|s| s.label()).collect();
         assert_eq!(labels, ["gd lr=0.2", "nesterov lr=0.2 momentum=0.5", "adam lr=0.2 beta1=0.5"]);
+    }
+
+    #[test]
+    fn each_optimizer_takes_its_own_settings() {
+        let r = paths("u=1&v=1&lr=0.2&optimizers=gd,adam,rmsprop&set_adam=lr%3D0.05%2Cbeta2%3D0.9&set_gd=")
+            .unwrap();
+        let labels: Vec<String> = r.optimizers.iter().map(|s| s.label()).collect();
+        assert_eq!(labels, ["gd lr=0.2", "adam lr=0.05 beta2=0.9", "rmsprop lr=0.2"]);
+        assert!(message(paths("u=1&v=1&optimizers=adam&set_adam=lr%3D-1")).contains("set_adam"));
+        assert!(message(paths("u=1&v=1&set_lbfgs=lr%3D1")).contains("unknown parameter `set_lbfgs`"));
     }
 
     #[test]

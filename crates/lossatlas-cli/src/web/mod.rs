@@ -66,8 +66,15 @@ pub fn page_data(
         .iter()
         .map(|t| json!({"name": t.name(), "description": t.description()}))
         .collect();
-    let optimizers: Vec<Value> =
-        OPTIMIZER_NAMES.iter().map(|name| json!({"name": name, "color": color_of(name)})).collect();
+    let optimizers: Vec<Value> = OPTIMIZER_NAMES
+        .iter()
+        .map(|name| {
+            let settings: Vec<String> = OptimizerSpec::parse(name)
+                .map(|spec| spec.settings().into_iter().map(|(k, v)| format!("{k}={v}")).collect())
+                .unwrap_or_default();
+            json!({"name": name, "color": color_of(name), "settings": settings})
+        })
+        .collect();
     json!({
         "mode": match mode { Mode::Static => "static", Mode::Live => "live" },
         "version": env!("CARGO_PKG_VERSION"),

@@ -1058,6 +1058,10 @@
       case: state.L.case, transform: state.L.transform, u: String(state.start[0]), v: String(state.start[1]),
       lr: String(live.lr), momentum: String(live.momentum), steps: String(steps), optimizers: names.join(','),
     });
+    names.forEach((n) => {
+      const own = $('set-' + n).value.trim();
+      if (own) q.set('set_' + n, own);
+    });
     const seq = ++live.seq, t0 = performance.now();
     live.busy = true;
     fetch('api/paths?' + q.toString())
@@ -1137,7 +1141,20 @@
       swatch.className = 'swatch';
       swatch.style.background = o.color;
       label.append(box, swatch, document.createTextNode(o.name));
-      choices.appendChild(label);
+      // Each optimizer's own settings (torch.optim's names), overriding the sliders for it.
+      const settings = document.createElement('input');
+      settings.type = 'text';
+      settings.id = 'set-' + o.name;
+      settings.className = 'settings';
+      settings.placeholder = o.settings.join(', ');
+      settings.title = o.name + ' settings as key=value,... (' + o.settings.join(', ') +
+        '); empty: the sliders\' learning rate and momentum';
+      settings.setAttribute('aria-label', o.name + ' settings');
+      settings.addEventListener('change', requestPaths);
+      const row = document.createElement('div');
+      row.className = 'optimizer';
+      row.append(label, settings);
+      choices.appendChild(row);
     });
     setLr(DATA.controls.lr);
     setMomentum(DATA.controls.momentum);
