@@ -196,13 +196,9 @@ impl Scene {
     /// The user's problem from the same flags as `lossatlas contour`.
     pub fn custom(args: &ProblemArgs, ranges: &[String]) -> Result<Scene> {
         let problem = Problem::from_args(args)?;
-        let title = format!(
-            "y = {} on {} ({} rows), {} loss",
-            problem.model.name(),
-            problem.data.name(),
-            problem.data.len(),
-            problem.loss
-        );
+        let data = problem.data.name();
+        let data = std::path::Path::new(data).file_name().and_then(|n| n.to_str()).unwrap_or(data);
+        let title = format!("y = {} on {data} ({} rows)", problem.model.name(), problem.data.len());
         Ok(Scene {
             name: CUSTOM.into(),
             title,

@@ -880,7 +880,10 @@
       label.append(box, swatch, document.createTextNode(p.label));
       const detail = document.createElement('span');
       detail.className = 'detail' + (p.diverged ? ' diverged' : '');
-      const end = p.final.params.map((x, i) => state.L.params[i] + ' ' + fmt(x, 4)).join(', ');
+      // The final point in every parameter (a plane may hold more than its two axes).
+      const names = (state.L.analysis && state.L.analysis.params) || state.L.params;
+      const end = p.final.params.slice(0, 6).map((x, i) => names[i] + ' ' + fmt(x, 4)).join(', ') +
+        (p.final.params.length > 6 ? ', ...' : '');
       detail.textContent = p.diverged
         ? 'diverged at step ' + p.steps + ' (the loss blew up: try a smaller learning rate)'
         : p.stopped === 'converged'
