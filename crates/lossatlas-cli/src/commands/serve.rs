@@ -2,14 +2,12 @@
 //! point, the sliders change their learning rate and momentum, and the menus switch between the
 //! seed's cases; the server computes every path and landscape with the Rust engine.
 //!
-//! One thread per connection (at most [`MAX_CONNECTIONS`] at once), so one slow request or client
-//! never holds up another; each connection carries one request and is closed after the response.
+//! How connections are shared and timed is `web::server`'s business; this module routes requests.
 
-use std::io::{BufReader, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use lossatlas::Transform;
@@ -18,13 +16,8 @@ use serde_json::json;
 use crate::args::{GridArgs, ServeArgs};
 use crate::settings;
 use crate::web::api::{BadRequest, LandscapeRequest, PathsRequest, Query};
-use crate::web::http::{read_request, ReadError, Response};
-use crate::web::{self, cases};
-
-/// Connections handled at once; more get a 503 at once rather than a queue.
-const MAX_CONNECTIONS: usize = 64;
-/// How long a client may take to send its request or read the response.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::web::http::Response;
+use crate::web::{self, cases, server};
 
 pub fn run(args: &ServeArgs) -> Result<()> {
     let host: IpAddr = args
@@ -42,86 +35,12 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         eprintln!("note: {host} is not a loopback address, so other machines can use this server");
     }
     eprintln!("open the address in a browser; press Ctrl-C to stop");
-    let active = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else {
-            // Out of file descriptors, most likely: give the open connections a moment to finish.
-            std::thread::sleep(Duration::from_millis(20));
-            continue;
-        };
-        if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-            let _ = Response::error(503, "the server is busy; try again").write_to(&mut &stream, false);
-            continue;
-        }
-        let guard = Active::enter(&active);
-        let page = Arc::clone(&page);
-        let spawned = std::thread::Builder::new().name("lossatlas-serve".into()).spawn(move || {
-            let _guard = guard;
-            connection(stream, &page);
-        });
-        if let Err(error) = spawned {
-            eprintln!("note: cannot start a thread for a connection: {error}");
-        }
-    }
+    server::serve(
+        listener,
+        server::LIMITS,
+        Arc::new(move |request| route(&request.path, &request.query, &page)),
+    );
     Ok(())
-}
-
-/// Counts a connection while it lives.
-struct Active(Arc<AtomicUsize>);
-
-impl Active {
-    fn enter(count: &Arc<AtomicUsize>) -> Active {
-        count.fetch_add(1, Ordering::SeqCst);
-        Active(Arc::clone(count))
-    }
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-fn connection(stream: TcpStream, page: &str) {
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_nodelay(true);
-    let mut reader = BufReader::new(&stream);
-    let (response, head_only) = match read_request(&mut reader) {
-        Ok(request) => {
-            let head_only = request.method == "HEAD";
-            let response = if request.method == "GET" || head_only {
-                // A bug of ours must not take the server down: it answers 500 and serves on.
-                std::panic::catch_unwind(|| route(&request.path, &request.query, page))
-                    .unwrap_or_else(|_| Response::error(500, "internal error while answering this request"))
-            } else {
-                Response::error(405, &format!("method {} is not allowed; use GET", request.method))
-            };
-            (response, head_only)
-        }
-        Err(ReadError::Status(status, message)) => (Response::error(status, &message), false),
-        Err(ReadError::Gone) => return,
-    };
-    if response.write_to(&mut &stream, head_only).is_ok() {
-        linger(&stream);
-    }
-}
-
-/// Closes the sending side, then reads what the client still sends (a body we did not ask for,
-/// the rest of an over-long head) for a moment: closing with unread input would reset the
-/// connection, and the client could lose the response it has not read yet.
-fn linger(stream: &TcpStream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut sink = [0u8; 8192];
-    let mut left: usize = 1 << 20;
-    while left > 0 {
-        match (&mut &*stream).read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => left = left.saturating_sub(n),
-        }
-    }
 }
 
 fn route(path: &str, query: &str, page: &str) -> Response {

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cases;
 pub mod http;
+pub mod server;
 
 use lossatlas::{Landscape, Objective, OptimizerSpec, RunOptions, Stopped, Trajectory, OPTIMIZER_NAMES};
 use lossatlas_render::PATH_COLORS;
