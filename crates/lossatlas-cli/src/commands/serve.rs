@@ -88,3 +88,174 @@ fn paths(request: PathsRequest) -> Result<serde_json::Value> {
         "compute_ms": began.elapsed().as_secs_f64() * 1e3,
     }))
 }
+
+/// Property-based fuzzing of the request handling (the head reader, the method check and the
+/// routes with their query parsing): random bytes and random well-formed heads never panic, and
+/// every answer is one of the statuses the server means to give, with a JSON error for each
+/// refusal. Cases are cheap by design (paths of at most 60 steps, landscapes of at most 21
+/// points a side); set PROPTEST_CASES for a longer run (README, "Bad input").
+#[cfg(test)]
+mod fuzz {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use crate::web::http::{read_request, ReadError, Response};
+    use crate::web::server;
+
+    fn config(default_cases: u32) -> ProptestConfig {
+        let cases =
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
+        ProptestConfig { cases, ..ProptestConfig::default() }
+    }
+
+    fn page() -> &'static str {
+        static PAGE: OnceLock<String> = OnceLock::new();
+        PAGE.get_or_init(|| {
+            super::super::page::live_page(crate::web::cases::find("linear").unwrap()).unwrap()
+        })
+    }
+
+    /// What the server sends for `bytes` arriving on a connection that then closes: `None` when it
+    /// sends nothing (the head never ended).
+    fn handle(bytes: &[u8]) -> Option<Response> {
+        match read_request(&mut &bytes[..]) {
+            Ok(request) => Some(server::answer(&request, &|r| super::route(&r.path, &r.query, page())).0),
+            Err(ReadError::Status(status, message)) => Some(Response::error(status, &message)),
+            Err(ReadError::Gone) => None,
+        }
+    }
+
+    fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
+        if let Some(response) = handle(bytes) {
+            prop_assert!(
+                [200, 400, 404, 405, 431, 505].contains(&response.status),
+                "status {} for {:?}",
+                response.status,
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            );
+            if response.status != 200 {
+                let body: serde_json::Value = serde_json::from_slice(&response.body).expect("a JSON error");
+                prop_assert!(body["error"].as_str().is_some_and(|m| !m.is_empty() && !m.contains('\n')));
+            }
+        }
+        Ok(())
+    }
+
+    /// A query of known and unknown names with plausible, implausible and hostile values.
+    fn query() -> impl Strategy<Value = String> {
+        let name = prop::sample::select(
+            &[
+                "case",
+                "transform",
+                "u",
+                "v",
+                "lr",
+                "momentum",
+                "steps",
+                "optimizers",
+                "n",
+                "umin",
+                "umax",
+                "vmin",
+                "vmax",
+                "x",
+                "%00",
+                "",
+            ][..],
+        );
+        let value = prop_oneof![
+            prop::sample::select(
+                &[
+                    "1",
+                    "-1",
+                    "0",
+                    "0.1",
+                    "2.5",
+                    "NaN",
+                    "1e999",
+                    "abc",
+                    "linear",
+                    "fig5-sincos",
+                    "tanh",
+                    "zscore",
+                    "gd,adam",
+                    "adam,adam",
+                    "%G1",
+                    "%41",
+                    "+",
+                    "11",
+                    "21",
+                    "60",
+                    "5001",
+                    "",
+                ][..]
+            )
+            .prop_map(str::to_string),
+            "[ -~]{0,12}",
+        ];
+        prop::collection::vec((name, value), 0..8).prop_map(|pairs| {
+            pairs.into_iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("&")
+        })
+    }
+
+    /// A syntactically plausible request head (sometimes not quite), with an optional body.
+    fn head() -> impl Strategy<Value = Vec<u8>> {
+        let method = prop::sample::select(&["GET", "HEAD", "POST", "PUT", "DELETE", "get", "G ET"][..]);
+        let path = prop::sample::select(
+            &[
+                "/",
+                "/index.html",
+                "/api/paths",
+                "/api/landscape",
+                "/nowhere",
+                "/../etc/passwd",
+                "/%2e%2e/",
+                "*",
+                "",
+            ][..],
+        );
+        let version =
+            prop::sample::select(&["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9.9", "HTTP/1.1 x", ""][..]);
+        let header = ("[A-Za-z-]{1,12}", "[ -~]{0,40}").prop_map(|(n, v)| format!("{n}: {v}\r\n"));
+        (method, path, query(), version, prop::collection::vec(header, 0..70), any::<bool>(), "[ -~]{0,64}")
+            .prop_map(|(method, path, query, version, headers, ends, body)| {
+                // Cheap answers only: /api/paths runs at most 60 steps and a landscape at most 21
+                // points a side unless the query says otherwise, which it may not.
+                let query = match path {
+                    "/api/paths" => format!("{query}&steps=60"),
+                    "/api/landscape" => format!("{query}&n=21"),
+                    _ => query,
+                };
+                let mut text = format!("{method} {path}?{query} {version}\r\n{}", headers.concat());
+                if ends {
+                    text.push_str("\r\n");
+                    text.push_str(&body);
+                }
+                text.into_bytes()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(config(2000))]
+
+        #[test]
+        fn random_bytes_get_a_status_or_nothing(bytes in prop::collection::vec(any::<u8>(), 0..20_000)) {
+            check(&bytes)?;
+        }
+
+        #[test]
+        fn random_heads_get_a_status_they_mean(bytes in head()) {
+            check(&bytes)?;
+        }
+    }
+
+    #[test]
+    fn known_requests_get_their_statuses() {
+        let ok = handle(b"GET /api/paths?u=1&v=1&steps=5 HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+        assert_eq!(handle(b"GET /x HTTP/1.1\r\n\r\n").unwrap().status, 404);
+        assert_eq!(handle(b"PUT / HTTP/1.1\r\n\r\n").unwrap().status, 405);
+        assert!(handle(b"GET / HTTP/1.1\r\n").is_none());
+    }
+}
