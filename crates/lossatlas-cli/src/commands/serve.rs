@@ -25,7 +25,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         .parse()
         .with_context(|| format!("--host `{}` is not an IP address, e.g. 127.0.0.1", args.host))?;
     let case = cases::find(&args.case)?;
-    let page = Arc::new(super::page::live_page(case)?);
+    let page = super::page::live_page(case)?;
     let listener = TcpListener::bind(SocketAddr::new(host, args.port))
         .with_context(|| format!("cannot listen on {host} port {}", args.port))?;
     let address = listener.local_addr()?;
