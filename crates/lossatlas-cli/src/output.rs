@@ -144,8 +144,15 @@ fn resolve(path: &Path) -> Result<(PathBuf, PathBuf)> {
     let Some(name) = target.file_name() else {
         bail!("cannot write `{}`: give a file name", path.display());
     };
-    if target.is_dir() {
-        bail!("cannot write `{}`: it is a folder; give a file name", path.display());
+    match fs::metadata(&target) {
+        Ok(meta) if meta.is_dir() => {
+            bail!("cannot write `{}`: it is a folder; give a file name", path.display())
+        }
+        // Renaming over a device or a named pipe (`-o /dev/null`) would replace it with a file.
+        Ok(meta) if !meta.is_file() => {
+            bail!("cannot write `{}`: it is not a regular file; give a file name", path.display())
+        }
+        _ => {}
     }
     let Ok(canonical) = dir.canonicalize() else {
         bail!("cannot write `{}`: the folder `{}` does not exist", path.display(), dir.display());

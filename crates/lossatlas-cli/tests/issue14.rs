@@ -98,6 +98,18 @@ fn an_output_that_is_a_symlink_is_written_through() {
 
 #[cfg(unix)]
 #[test]
+fn an_output_that_is_a_named_pipe_or_device_is_refused_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("mkfifo").arg(dir.path().join("pipe.png")).status().unwrap();
+    assert!(made.success());
+    refused(&lossatlas(dir.path(), &["contour", "-o", "pipe.png"]), "not a regular file");
+    let pipe = std::fs::symlink_metadata(dir.path().join("pipe.png")).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&pipe.file_type()), "the pipe was replaced");
+    assert_eq!(entries(dir.path()), ["pipe.png"]);
+}
+
+#[cfg(unix)]
+#[test]
 fn an_interrupted_run_leaves_no_file_behind() {
     for signal in ["TERM", "INT"] {
         let dir = tempfile::tempdir().unwrap();
