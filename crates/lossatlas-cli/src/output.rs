@@ -52,10 +52,11 @@ fn registry() -> MutexGuard<'static, Registry> {
 pub fn delete_on_interrupt() {
     let installed = ctrlc::set_handler(|| {
         let mut registry = registry();
+        let had_outputs = !registry.claimed.is_empty() || !registry.staged.is_empty();
         for staged in registry.staged.drain(..) {
             let _ = staged.temp.close();
         }
-        eprintln!("interrupted; no output was written");
+        eprintln!("{}", if had_outputs { "interrupted; no output was written" } else { "interrupted" });
         // Exits with the lock held, so no new temporary file can appear meanwhile.
         std::process::exit(130);
     });
