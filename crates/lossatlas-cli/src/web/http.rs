@@ -94,7 +94,7 @@ pub fn parse_head(head: &[u8]) -> Result<Option<Request>, ReadError> {
 }
 
 /// `text` cut to 100 characters, for messages that echo what a client sent.
-fn shorten(text: &str) -> String {
+pub fn shorten(text: &str) -> String {
     match text.char_indices().nth(100) {
         Some((cut, _)) => format!("{}...", &text[..cut]),
         None => text.to_string(),

@@ -30,7 +30,7 @@ use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::http::{read_request, ReadError, Request, Response};
+use super::http::{read_request, shorten, ReadError, Request, Response};
 
 /// What the server allows each client and connection.
 #[derive(Debug, Clone, Copy)]
@@ -130,7 +130,7 @@ fn connection(
 pub fn answer(request: &Request, handler: &Handler) -> (Response, bool) {
     let head_only = request.method == "HEAD";
     if request.method != "GET" && !head_only {
-        let message = format!("method {} is not allowed; use GET", request.method);
+        let message = format!("method {} is not allowed; use GET", shorten(&request.method));
         return (Response::error(405, &message), false);
     }
     let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(request)))
