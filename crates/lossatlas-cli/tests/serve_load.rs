@@ -1,8 +1,12 @@
-//! A load test of `lossatlas serve` on 127.0.0.1, bounded in count (about 220 slow connections,
-//! 8 clients x 12 requests) and in time (about 13 s): while slow clients send their request heads
-//! one byte a second, every normal request is still answered, each within 2 s; every slow
-//! connection is closed within the head deadline (10 s) plus 2 s of being opened; and the
-//! server's resident memory stays under 100 MB.
+//! Load tests of `lossatlas serve`, against loopback addresses only (127.0.0.1, and 127.0.0.2 and
+//! 127.0.0.3 as other clients), bounded in count and time:
+//!
+//! - about 220 slow connections and 8 clients x 12 requests, about 13 s: while slow clients send
+//!   their request heads one byte a second, every normal request is still answered, each within
+//!   2 s; every slow connection is closed within the head deadline (10 s) plus 2 s of being
+//!   opened; and the server's resident memory stays under 100 MB;
+//! - 170 slow connections from two clients, about 1 s: one client holds at most its share (64),
+//!   and another still gets slots.
 
 mod support;
 
@@ -160,4 +164,37 @@ fn slow_clients_do_not_lock_out_normal_ones_and_memory_stays_bounded() {
     assert!(peak < MAX_RSS_KB, "the server used {} MB (limit {} MB)", peak / 1024, MAX_RSS_KB / 1024);
     // And it still answers.
     assert_eq!(request(addr, "GET", "/api/paths?u=1&v=1&steps=5", None, LATENCY).unwrap().status, 200);
+}
+
+/// A slow connection from `client` (another loopback address, so the server sees another client).
+fn slow_from(client: [u8; 4], addr: SocketAddr) -> Slow {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket.bind(&SocketAddr::from((client, 0)).into()).expect("bind to a loopback address");
+    socket.connect(&addr.into()).expect("connect");
+    let mut stream: TcpStream = socket.into();
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ").expect("first bytes");
+    stream.set_nonblocking(true).expect("nonblocking");
+    Slow { stream, opened: Instant::now(), closed: None }
+}
+
+fn open_count(slow: &mut [Slow]) -> usize {
+    std::thread::sleep(Duration::from_millis(300));
+    slow.iter_mut().for_each(Slow::check);
+    slow.iter().filter(|s| s.closed.is_none()).count()
+}
+
+#[test]
+fn one_client_holds_at_most_its_share_of_the_connections() {
+    let server = Server::start(&[]);
+    // Client A opens 150 slow connections: it keeps its share (64, `web::server::LIMITS`), its
+    // oldest ones closed to make room for its newer ones.
+    let mut a: Vec<Slow> = (0..150).map(|_| slow_from([127, 0, 0, 2], server.addr)).collect();
+    assert_eq!(open_count(&mut a), 64, "client A's open connections");
+    // Client B's slow connections still get slots, and take none of A's: there is room.
+    let mut b: Vec<Slow> = (0..20).map(|_| slow_from([127, 0, 0, 3], server.addr)).collect();
+    assert_eq!(open_count(&mut b), 20, "client B's open connections");
+    assert_eq!(open_count(&mut a), 64, "client A's open connections after B came");
+    // And a normal request from 127.0.0.1 is answered.
+    let reply = request(server.addr, "GET", "/api/paths?u=1&v=1&steps=5", None, LATENCY).unwrap();
+    assert_eq!(reply.status, 200);
 }
