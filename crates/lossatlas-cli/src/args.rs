@@ -206,10 +206,10 @@ pub struct ProblemArgs {
     #[arg(long, value_name = "NAME")]
     pub y_column: Option<String>,
     /// Generate the data instead: y = FORMULA(x; --true values) + N(0, noise^2) on a linspace.
-    #[arg(long, value_name = "FORMULA", conflicts_with = "data")]
+    #[arg(long, value_name = "FORMULA", conflicts_with = "data", allow_hyphen_values = true)]
     pub generate: Option<String>,
     /// The true parameters of --generate, e.g. a=1.2,b=2.5.
-    #[arg(long = "true", value_name = "NAME=VALUE,...", requires = "generate")]
+    #[arg(long = "true", value_name = "NAME=VALUE,...", requires = "generate", allow_hyphen_values = true)]
     pub true_params: Option<String>,
     /// How many points --generate makes.
     #[arg(long, default_value_t = 200, requires = "generate")]
@@ -297,13 +297,13 @@ pub struct PictureArgs {
     #[arg(short, long = "output", value_name = "FILE", required = true)]
     pub outputs: Vec<PathBuf>,
     /// The title (default: describes the model and loss).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub title: Option<String>,
     /// The horizontal axis label (default: the first parameter's name).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub x_label: Option<String>,
     /// The vertical axis label (default: the second parameter's name).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub y_label: Option<String>,
     /// Picture size in pixels, WIDTHxHEIGHT.
     #[arg(long, value_name = "WxH")]
@@ -318,7 +318,7 @@ pub struct PictureArgs {
 pub struct LevelArgs {
     /// Contour levels: a comma list (0.2,0.5,1) or a count of automatic levels (12; log-spaced when
     /// the loss spans more than two decades).
-    #[arg(long, default_value = "10", value_name = "LIST|COUNT")]
+    #[arg(long, default_value = "10", value_name = "LIST|COUNT", allow_hyphen_values = true)]
     pub levels: String,
     /// Fill the bands between levels and add a colour bar.
     #[arg(long)]
@@ -403,7 +403,7 @@ pub struct SurfaceArgs {
     #[arg(long)]
     pub analysis: bool,
     /// Cut the surface off above this loss, so a steep rim does not flatten the rest.
-    #[arg(long, value_name = "LOSS")]
+    #[arg(long, value_name = "LOSS", allow_hyphen_values = true)]
     pub z_max: Option<f64>,
 }
 
@@ -508,7 +508,7 @@ pub struct BasinsArgs {
     #[arg(long, value_name = "FILE.json")]
     pub json: Option<PathBuf>,
     /// The title.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub title: Option<String>,
     /// Picture size in pixels, WIDTHxHEIGHT.
     #[arg(long, value_name = "WxH")]

@@ -224,7 +224,7 @@ pub fn plane(objective: &Objective, args: &PlaneArgs, seed: u64, notes: Notes) -
         (None, false) if n == 2 => Some((0, 1)),
         (None, false) => bail!(
             "model has {n} parameter(s) ({}); {}",
-            names.join(", "),
+            name_list(names),
             if n < 2 {
                 "a plane needs at least 2; add a parameter to the formula".to_string()
             } else {
@@ -267,7 +267,11 @@ pub fn plane(objective: &Objective, args: &PlaneArgs, seed: u64, notes: Notes) -
             eprintln!(
                 "note: the plane {} {} (the best point found, loss {}); set {} with --at",
                 if random { "is centred on" } else { "holds" },
-                filled.join(", "),
+                if filled.len() <= 6 {
+                    filled.join(", ")
+                } else {
+                    format!("{}, ... ({} values; all in the exports)", filled[..6].join(", "), filled.len())
+                },
                 short(best.loss),
                 if filled.len() == 1 { "it" } else { "them" }
             );
@@ -278,6 +282,16 @@ pub fn plane(objective: &Objective, args: &PlaneArgs, seed: u64, notes: Notes) -
         Some((p, q)) => Plane::axes(point, p, q, names)?,
         None => Plane::random(point, seed, names)?,
     })
+}
+
+/// Names for a message: all of a few, the first eight of many.
+fn name_list(names: &[String]) -> String {
+    const SHOWN: usize = 8;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!("{}, ...", names[..SHOWN].join(", "))
+    }
 }
 
 /// A number for notes: six significant digits, no trailing zeros.
@@ -299,7 +313,7 @@ fn held_values(items: &[String], names: &[String]) -> Result<Vec<Option<f64>>> {
         })?;
         let name = name.trim();
         let index = names.iter().position(|n| n == name).with_context(|| {
-            format!("--at names `{name}`, which is not a parameter; the parameters are {}", names.join(", "))
+            format!("--at names `{name}`, which is not a parameter; the parameters are {}", name_list(names))
         })?;
         if values[index].replace(number(value, "--at")?).is_some() {
             bail!("--at gives `{name}` twice; give each parameter once");

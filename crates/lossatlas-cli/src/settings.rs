@@ -92,19 +92,10 @@ pub fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, ImageFormat)>> {
         .collect()
 }
 
-/// Checks that `path`'s folder exists, so a bad path fails before a long computation.
+/// Claims `path` as one of the run's outputs, so a bad path (no such folder, not writable, given
+/// twice) fails before a long computation.
 pub fn writable(path: &Path) -> Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !parent.is_dir() {
-        bail!("cannot write `{}`: the folder `{}` does not exist", path.display(), parent.display());
-    }
-    if path.is_dir() {
-        bail!("cannot write `{}`: it is a folder; give a file name", path.display());
-    }
-    Ok(())
+    crate::output::claim(path)
 }
 
 pub fn size(args: &PictureArgs, default: (u32, u32)) -> Result<(u32, u32)> {

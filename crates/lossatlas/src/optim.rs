@@ -154,10 +154,19 @@ impl OptimizerSpec {
                 )))
             }
         };
+        let mut seen: Vec<&str> = Vec::new();
         for item in settings.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, value) = item.split_once('=').ok_or_else(|| {
                 Error::Invalid(format!("optimizer setting `{item}` in `{text}` should look like key=value"))
             })?;
+            // A second value for a setting is a typo more often than an intent: say which one.
+            if seen.contains(&key.trim()) {
+                return Err(Error::Invalid(format!(
+                    "optimizer `{text}` sets `{}` twice; give each setting once",
+                    key.trim()
+                )));
+            }
+            seen.push(key.trim());
             let value: f64 = value.trim().parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| {
                 Error::Invalid(format!(
                     "optimizer setting `{item}` in `{text}`: `{value}` is not a finite number"
@@ -530,6 +539,8 @@ mod tests {
         assert!(e("adam:gamma=2").contains("has no setting `gamma`"));
         assert!(e("adam:lr=abc").contains("not a finite number"));
         assert!(e("momentum:momentum=1").contains("in [0, 1)"));
+        assert!(e("gd:lr=0.1,lr=0.2").contains("sets `lr` twice"));
+        assert!(e("adam: beta1 =0.8,beta1=0.8").contains("sets `beta1` twice"));
         assert_eq!(OptimizerSpec::parse("adam:lr=0.1").unwrap().label(), "adam lr=0.1");
     }
 }

@@ -2,14 +2,12 @@
 //! point, the sliders change their learning rate and momentum, and the menus switch between the
 //! seed's cases; the server computes every path and landscape with the Rust engine.
 //!
-//! One thread per connection (at most [`MAX_CONNECTIONS`] at once), so one slow request or client
-//! never holds up another; each connection carries one request and is closed after the response.
+//! How connections are shared and timed is `web::server`'s business; this module routes requests.
 
-use std::io::{BufReader, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use lossatlas::Transform;
@@ -20,28 +18,15 @@ use crate::problem::Notes;
 use crate::web;
 use crate::web::api::{BadRequest, LandscapeRequest, PathsRequest, Query};
 use crate::web::cases::{self, Scene};
-use crate::web::http::{read_request, ReadError, Response};
-
-/// Connections handled at once; more get a 503 at once rather than a queue.
-const MAX_CONNECTIONS: usize = 64;
-/// How long a client may take to send its request or read the response.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::web::http::Response;
+use crate::web::server;
 
 pub fn run(args: &ServeArgs) -> Result<()> {
     let host: IpAddr = args
         .host
         .parse()
         .with_context(|| format!("--host `{}` is not an IP address, e.g. 127.0.0.1", args.host))?;
-    let first = Scene::chosen(args.case.as_deref(), &args.problem, &args.ranges)?;
-    let mut scenes = vec![first];
-    for case in cases::CASES {
-        if scenes[0].name != case.name {
-            scenes.push(Scene::builtin(case)?);
-        }
-    }
-    let menu: Vec<&Scene> = scenes.iter().collect();
-    let page = super::page::live_page(&scenes[0], &menu)?;
-    let site = Arc::new(Site { page, scenes });
+    let site = Site::new(Scene::chosen(args.case.as_deref(), &args.problem, &args.ranges)?)?;
     let listener = TcpListener::bind(SocketAddr::new(host, args.port))
         .with_context(|| format!("cannot listen on {host} port {}", args.port))?;
     let address = listener.local_addr()?;
@@ -51,28 +36,11 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         eprintln!("note: {host} is not a loopback address, so other machines can use this server");
     }
     eprintln!("open the address in a browser; press Ctrl-C to stop");
-    let active = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else {
-            // Out of file descriptors, most likely: give the open connections a moment to finish.
-            std::thread::sleep(Duration::from_millis(20));
-            continue;
-        };
-        if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-            let _ = Response::error(503, "the server is busy; try again").write_to(&mut &stream, false);
-            continue;
-        }
-        let guard = Active::enter(&active);
-        let site = Arc::clone(&site);
-        let spawned = std::thread::Builder::new().name("lossatlas-serve".into()).spawn(move || {
-            let _guard = guard;
-            connection(stream, &site);
-        });
-        if let Err(error) = spawned {
-            eprintln!("note: cannot start a thread for a connection: {error}");
-        }
-    }
+    server::serve(
+        listener,
+        server::LIMITS,
+        Arc::new(move |request| route(&request.path, &request.query, &site)),
+    );
     Ok(())
 }
 
@@ -83,6 +51,19 @@ struct Site {
 }
 
 impl Site {
+    /// The page opening on `first`, whose menu offers the built-in cases after it.
+    fn new(first: Scene) -> Result<Site> {
+        let mut scenes = vec![first];
+        for case in cases::CASES {
+            if scenes[0].name != case.name {
+                scenes.push(Scene::builtin(case)?);
+            }
+        }
+        let menu: Vec<&Scene> = scenes.iter().collect();
+        let page = super::page::live_page(&scenes[0], &menu)?;
+        Ok(Site { page, scenes })
+    }
+
     /// The scene called `name` (the first for an empty name).
     fn scene(&self, name: &str) -> Result<&Scene> {
         if name.is_empty() {
@@ -94,66 +75,6 @@ impl Site {
                 "unknown case `{name}`; the cases are {}",
                 self.scenes.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
             ),
-        }
-    }
-}
-
-/// Counts a connection while it lives.
-struct Active(Arc<AtomicUsize>);
-
-impl Active {
-    fn enter(count: &Arc<AtomicUsize>) -> Active {
-        count.fetch_add(1, Ordering::SeqCst);
-        Active(Arc::clone(count))
-    }
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-fn connection(stream: TcpStream, site: &Site) {
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_nodelay(true);
-    let mut reader = BufReader::new(&stream);
-    let (response, head_only) = match read_request(&mut reader) {
-        Ok(request) => {
-            let head_only = request.method == "HEAD";
-            let response = if request.method == "GET" || head_only {
-                // A bug of ours must not take the server down: it answers 500 and serves on.
-                // The site is only read, so a panic cannot leave it half-changed.
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    route(&request.path, &request.query, site)
-                }))
-                .unwrap_or_else(|_| Response::error(500, "internal error while answering this request"))
-            } else {
-                Response::error(405, &format!("method {} is not allowed; use GET", request.method))
-            };
-            (response, head_only)
-        }
-        Err(ReadError::Status(status, message)) => (Response::error(status, &message), false),
-        Err(ReadError::Gone) => return,
-    };
-    if response.write_to(&mut &stream, head_only).is_ok() {
-        linger(&stream);
-    }
-}
-
-/// Closes the sending side, then reads what the client still sends (a body we did not ask for,
-/// the rest of an over-long head) for a moment: closing with unread input would reset the
-/// connection, and the client could lose the response it has not read yet.
-fn linger(stream: &TcpStream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut sink = [0u8; 8192];
-    let mut left: usize = 1 << 20;
-    while left > 0 {
-        match (&mut &*stream).read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => left = left.saturating_sub(n),
         }
     }
 }
@@ -200,4 +121,176 @@ fn paths(site: &Site, request: PathsRequest) -> Result<serde_json::Value> {
         "paths": paths,
         "compute_ms": began.elapsed().as_secs_f64() * 1e3,
     }))
+}
+
+/// Property-based fuzzing of the request handling (the head reader, the method check and the
+/// routes with their query parsing): random bytes and random well-formed heads never panic, and
+/// every answer is one of the statuses the server means to give, with a JSON error for each
+/// refusal. Cases are cheap by design (paths of at most 60 steps, landscapes of at most 21
+/// points a side); set PROPTEST_CASES for a longer run (README, "Bad input").
+#[cfg(test)]
+mod fuzz {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use crate::web::http::{read_request, ReadError, Response};
+    use crate::web::server;
+
+    fn config(default_cases: u32) -> ProptestConfig {
+        let cases =
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
+        ProptestConfig { cases, ..ProptestConfig::default() }
+    }
+
+    fn site() -> &'static super::Site {
+        static SITE: OnceLock<super::Site> = OnceLock::new();
+        SITE.get_or_init(|| {
+            let linear = crate::web::cases::find("linear").unwrap();
+            super::Site::new(crate::web::cases::Scene::builtin(linear).unwrap()).unwrap()
+        })
+    }
+
+    /// What the server sends for `bytes` arriving on a connection that then closes: `None` when it
+    /// sends nothing (the head never ended).
+    fn handle(bytes: &[u8]) -> Option<Response> {
+        match read_request(&mut &bytes[..]) {
+            Ok(request) => Some(server::answer(&request, &|r| super::route(&r.path, &r.query, site())).0),
+            Err(ReadError::Status(status, message)) => Some(Response::error(status, &message)),
+            Err(ReadError::Gone) => None,
+        }
+    }
+
+    fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
+        if let Some(response) = handle(bytes) {
+            prop_assert!(
+                [200, 400, 404, 405, 431, 505].contains(&response.status),
+                "status {} for {:?}",
+                response.status,
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            );
+            if response.status != 200 {
+                let body: serde_json::Value = serde_json::from_slice(&response.body).expect("a JSON error");
+                prop_assert!(body["error"].as_str().is_some_and(|m| !m.is_empty() && !m.contains('\n')));
+            }
+        }
+        Ok(())
+    }
+
+    /// A query of known and unknown names with plausible, implausible and hostile values.
+    fn query() -> impl Strategy<Value = String> {
+        let name = prop::sample::select(
+            &[
+                "case",
+                "transform",
+                "u",
+                "v",
+                "lr",
+                "momentum",
+                "steps",
+                "optimizers",
+                "n",
+                "umin",
+                "umax",
+                "vmin",
+                "vmax",
+                "x",
+                "%00",
+                "",
+            ][..],
+        );
+        let value = prop_oneof![
+            prop::sample::select(
+                &[
+                    "1",
+                    "-1",
+                    "0",
+                    "0.1",
+                    "2.5",
+                    "NaN",
+                    "1e999",
+                    "abc",
+                    "linear",
+                    "fig5-sincos",
+                    "tanh",
+                    "zscore",
+                    "gd,adam",
+                    "adam,adam",
+                    "%G1",
+                    "%41",
+                    "+",
+                    "11",
+                    "21",
+                    "60",
+                    "5001",
+                    "",
+                ][..]
+            )
+            .prop_map(str::to_string),
+            "[ -~]{0,12}",
+        ];
+        prop::collection::vec((name, value), 0..8).prop_map(|pairs| {
+            pairs.into_iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("&")
+        })
+    }
+
+    /// A syntactically plausible request head (sometimes not quite), with an optional body.
+    fn head() -> impl Strategy<Value = Vec<u8>> {
+        let method = prop::sample::select(&["GET", "HEAD", "POST", "PUT", "DELETE", "get", "G ET"][..]);
+        let path = prop::sample::select(
+            &[
+                "/",
+                "/index.html",
+                "/api/paths",
+                "/api/landscape",
+                "/nowhere",
+                "/../etc/passwd",
+                "/%2e%2e/",
+                "*",
+                "",
+            ][..],
+        );
+        let version =
+            prop::sample::select(&["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9.9", "HTTP/1.1 x", ""][..]);
+        let header = ("[A-Za-z-]{1,12}", "[ -~]{0,40}").prop_map(|(n, v)| format!("{n}: {v}\r\n"));
+        (method, path, query(), version, prop::collection::vec(header, 0..70), any::<bool>(), "[ -~]{0,64}")
+            .prop_map(|(method, path, query, version, headers, ends, body)| {
+                // Cheap answers only: /api/paths runs at most 60 steps and a landscape at most 21
+                // points a side unless the query says otherwise, which it may not.
+                let query = match path {
+                    "/api/paths" => format!("{query}&steps=60"),
+                    "/api/landscape" => format!("{query}&n=21"),
+                    _ => query,
+                };
+                let mut text = format!("{method} {path}?{query} {version}\r\n{}", headers.concat());
+                if ends {
+                    text.push_str("\r\n");
+                    text.push_str(&body);
+                }
+                text.into_bytes()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(config(2000))]
+
+        #[test]
+        fn random_bytes_get_a_status_or_nothing(bytes in prop::collection::vec(any::<u8>(), 0..20_000)) {
+            check(&bytes)?;
+        }
+
+        #[test]
+        fn random_heads_get_a_status_they_mean(bytes in head()) {
+            check(&bytes)?;
+        }
+    }
+
+    #[test]
+    fn known_requests_get_their_statuses() {
+        let ok = handle(b"GET /api/paths?u=1&v=1&steps=5 HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+        assert_eq!(handle(b"GET /x HTTP/1.1\r\n\r\n").unwrap().status, 404);
+        assert_eq!(handle(b"PUT / HTTP/1.1\r\n\r\n").unwrap().status, 405);
+        assert!(handle(b"GET / HTTP/1.1\r\n").is_none());
+    }
 }

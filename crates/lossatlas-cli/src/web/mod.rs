@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cases;
 pub mod http;
+pub mod server;
 
 use lossatlas::{
     Landscape, Objective, OptimizerSpec, Plane, RunOptions, Stopped, Trajectory, OPTIMIZER_NAMES,
