@@ -22,16 +22,17 @@ use plotters::style::FontStyle;
 use lossatlas::analysis::BasinLabel;
 use lossatlas::{isolines, Axis, GridSpec, Landscape};
 
-use crate::contour_figure::{
-    beside_point, cut_out, draw_map_frame, draw_marker, draw_text_box, keep_inside, place_labels, place_text,
-    text_box_pad, Aspect, Frame, LineGeom, MapFrame, MapFrameSpec, PanelGeometry, SegmentIndex,
-};
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
-use crate::geometry::{measure, round, Rect};
+use crate::geometry::{cut_out, keep_inside, measure, round, Rect};
 use crate::labels::{format_levels, Sizes};
+use crate::level_labels::{place_labels, LineGeom};
+use crate::map_frame::{draw_map_frame, Aspect, Frame, MapFrame, MapFrameSpec, PanelGeometry, FRAME_COLOR};
+use crate::markers::{draw_marker, draw_path_on_map};
 use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay};
+use crate::placement::{beside_point, place_text, SegmentIndex};
+use crate::text::{draw_text_box, text_box_pad, ChartText};
 
 /// Light fills for the basins and the darker shade their minima are drawn in, in the order they
 /// are handed out (neighbours in this list differ in hue as much as possible).
@@ -358,7 +359,7 @@ impl BasinFigure<'_> {
                 rows.push(Row::Lines { text: "loss iso-lines".into() });
             }
         }
-        let title_h = if self.title.is_empty() { sz.len(14.0) } else { 2.1 * sz.title };
+        let title_h = ChartText { title: &self.title, x_label: "", y_label: "" }.title_height(sz);
         let avail_h = ah as f64 - title_h - 3.0 * sz.axis;
         let max_w = 0.45 * aw as f64;
         let legend = self.fit_legend(area, rows, sz, avail_h, max_w);
@@ -367,9 +368,7 @@ impl BasinFigure<'_> {
         let (du, dv) = (self.u.step(), self.v.step());
         let spec = MapFrameSpec {
             what: "basin map",
-            title: &self.title,
-            x_label: &self.x_label,
-            y_label: &self.y_label,
+            text: ChartText { title: &self.title, x_label: &self.x_label, y_label: &self.y_label },
             u: (self.u.min() - du / 2.0, self.u.max() + du / 2.0),
             v: (self.v.min() - dv / 2.0, self.v.max() + dv / 2.0),
             aspect: self.aspect,
@@ -504,22 +503,8 @@ impl BasinFigure<'_> {
         }
 
         // Paths on a white casing, start circle, end cross.
-        let path_w = sz.px(2.2, 1);
         for (path, pieces) in self.paths.iter().zip(&paths_px) {
-            for piece in pieces {
-                let pts: Vec<(i32, i32)> = piece.iter().map(|&p| round(p)).collect();
-                plot.draw(&PathElement::new(pts.clone(), WHITE.mix(0.7).stroke_width(path_w + 2)))?;
-                plot.draw(&PathElement::new(pts, path.color.stroke_width(path_w)))?;
-            }
-            let inside = |q: &[f64; 2]| plot_rect.inflate(0.5).contains(frame.px(q[0], q[1]));
-            if let Some(first) = path.points.first().filter(|q| inside(q)) {
-                let p = frame.px(first[0], first[1]);
-                draw_marker(&plot, p, MarkerShape::Circle, path.color, 0.75 * marker_r, sz)?;
-            }
-            if let Some(last) = path.points.last().filter(|q| path.points.len() > 1 && inside(q)) {
-                let p = frame.px(last[0], last[1]);
-                draw_marker(&plot, p, MarkerShape::Cross, path.color, 0.85 * marker_r, sz)?;
-            }
+            draw_path_on_map(&plot, path, pieces, &frame, &plot_rect, true, marker_r, sz)?;
         }
 
         for mk in &self.markers {
@@ -540,7 +525,7 @@ impl BasinFigure<'_> {
 
         plot.draw(&Rectangle::new(
             [(0, 0), (frame.w as i32, frame.h as i32)],
-            crate::contour_figure::FRAME_COLOR.stroke_width(sz.px(1.0, 1)),
+            FRAME_COLOR.stroke_width(sz.px(1.0, 1)),
         ))?;
 
         // The legend, right of the plot, level with its top.
@@ -765,8 +750,8 @@ impl BasinFigure<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contour_figure::tests::svg_texts;
     use crate::output::{render, ImageFormat};
+    use crate::test_support::svg_texts;
     use lossatlas::DEFAULT_GRID_BUDGET_BYTES;
 
     fn starts(nu: usize, nv: usize) -> GridSpec {

@@ -1,5 +1,6 @@
 //! Pixel geometry shared by every figure: rectangles for layout and collision tests, clipping of
-//! segments to a rectangle, and the size of a piece of text.
+//! segments and polylines to a rectangle (and cutting holes out of them), and the size of a
+//! piece of text.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -89,4 +90,122 @@ pub(crate) fn measure<DB: DrawingBackend>(
             // A rough size if the font cannot be measured: 0.6 em per character.
             (0.6 * font.get_size() * text.chars().count() as f64, font.get_size())
         })
+}
+
+/// The distance between two pixel points.
+pub(crate) fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
+    (a.0 - b.0).hypot(a.1 - b.1)
+}
+
+/// Splits a polyline into the pieces that remain after removing the parts inside `holes`.
+pub(crate) fn cut_out(points: &[(f64, f64)], holes: &[Rect]) -> Vec<Vec<(f64, f64)>> {
+    keep_intervals(points, |p, q| {
+        let mut removed: Vec<(f64, f64)> = holes.iter().filter_map(|r| segment_in_rect(p, q, r)).collect();
+        removed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut kept = Vec::new();
+        let mut t = 0.0;
+        for (a, b) in removed {
+            if a > t {
+                kept.push((t, a));
+            }
+            t = t.max(b);
+        }
+        if t < 1.0 {
+            kept.push((t, 1.0));
+        }
+        kept
+    })
+}
+
+/// Splits a polyline into the pieces inside `r`; vertices that are not finite break the line.
+pub(crate) fn keep_inside(points: &[(f64, f64)], r: &Rect) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces = Vec::new();
+    for run in points.split(|p| !(p.0.is_finite() && p.1.is_finite())) {
+        if run.len() == 1 && r.contains(run[0]) {
+            pieces.push(run.to_vec());
+            continue;
+        }
+        pieces.extend(keep_intervals(run, |p, q| segment_in_rect(p, q, r).into_iter().collect()));
+    }
+    pieces
+}
+
+/// Walks a polyline segment by segment, keeping the parameter intervals `keep(p, q)` returns
+/// (ascending, within [0, 1]) and joining kept parts that meet into one piece.
+fn keep_intervals(
+    points: &[(f64, f64)],
+    keep: impl Fn((f64, f64), (f64, f64)) -> Vec<(f64, f64)>,
+) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    let flush = |current: &mut Vec<(f64, f64)>, pieces: &mut Vec<Vec<(f64, f64)>>| {
+        if current.len() >= 2 {
+            pieces.push(std::mem::take(current));
+        }
+        current.clear();
+    };
+    for w in points.windows(2) {
+        let (p, q) = (w[0], w[1]);
+        let intervals = keep(p, q);
+        // The piece runs on only if this segment is kept from its start (the last one was kept to
+        // its end, or the piece would have been closed).
+        if !intervals.first().is_some_and(|&(a, _)| a <= 0.0) {
+            flush(&mut current, &mut pieces);
+        }
+        for (a, b) in intervals {
+            if b < a {
+                continue;
+            }
+            if current.is_empty() || a > 0.0 {
+                flush(&mut current, &mut pieces);
+                current.push(lerp(p, q, a));
+            }
+            current.push(lerp(p, q, b));
+            if b < 1.0 {
+                flush(&mut current, &mut pieces);
+            }
+        }
+    }
+    flush(&mut current, &mut pieces);
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_cuts_at_the_frame_and_at_gaps() {
+        let r = Rect { x0: 0.0, y0: 0.0, x1: 10.0, y1: 10.0 };
+        let pieces = keep_inside(
+            &[(5.0, 5.0), (5.0, -5.0), (8.0, -5.0), (8.0, 5.0), (f64::NAN, 1.0), (1.0, 1.0), (2.0, 2.0)],
+            &r,
+        );
+        assert_eq!(
+            pieces,
+            vec![vec![(5.0, 5.0), (5.0, 0.0)], vec![(8.0, 0.0), (8.0, 5.0)], vec![(1.0, 1.0), (2.0, 2.0)]]
+        );
+        // A diverged run's line: both ends far outside, the segment still crossing the plot.
+        let far = keep_inside(&[(-3e12, 5.0), (1e12, 5.0)], &r);
+        assert_eq!(far.len(), 1);
+        assert!((far[0][0].0 - 0.0).abs() < 1e-3 && (far[0][1].0 - 10.0).abs() < 1e-3, "{far:?}");
+    }
+
+    #[test]
+    fn cutting_and_clipping_polylines() {
+        let line = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)];
+        let hole = Rect { x0: 4.0, y0: -1.0, x1: 6.0, y1: 1.0 };
+        let pieces = cut_out(&line, &[hole]);
+        assert_eq!(pieces, vec![vec![(0.0, 0.0), (4.0, 0.0)], vec![(6.0, 0.0), (10.0, 0.0), (10.0, 10.0)]]);
+        let frame = Rect { x0: 0.0, y0: 0.0, x1: 5.0, y1: 5.0 };
+        let pieces = keep_inside(
+            &[(1.0, 1.0), (9.0, 1.0), (9.0, 3.0), (1.0, 3.0), (f64::NAN, 0.0), (2.0, 2.0), (3.0, 2.0)],
+            &frame,
+        );
+        assert_eq!(
+            pieces,
+            vec![vec![(1.0, 1.0), (5.0, 1.0)], vec![(5.0, 3.0), (1.0, 3.0)], vec![(2.0, 2.0), (3.0, 2.0)]]
+        );
+        assert!(segment_in_rect((-1.0, 7.0), (7.0, 7.0), &frame).is_none());
+    }
 }

@@ -6,16 +6,17 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use lossatlas::Stopped;
 
-use crate::contour_figure::draw_marker;
 use crate::error::Result;
 use crate::font::FAMILY;
+use crate::geometry::keep_inside;
 use crate::geometry::{measure, round, Rect};
 use crate::labels::{format_sig, Sizes};
+use crate::legend::{Legend, LegendEntry, LegendIcon};
+use crate::markers::draw_marker;
 use crate::output::Figure;
 use crate::overlay::MarkerShape;
-use crate::xy_chart::{
-    clip_polyline, sample_pieces, Chart, ChartText, Legend, LegendEntry, LegendIcon, Scale,
-};
+use crate::text::ChartText;
+use crate::xy_chart::{sample_pieces, Chart, Scale};
 
 /// How far above the highest loss of the runs that did not diverge the axis may reach when a
 /// diverged run goes further: a factor on a log axis (three decades) ...
@@ -287,7 +288,7 @@ fn run_geometry(run: &LossRun, chart: &Chart, frame: &Rect) -> RunGeometry {
         .map(|(i, l)| chart.px(i as f64, l))
         .filter(|p| p.0.is_finite() && p.1.is_finite())
         .collect();
-    let pieces = clip_polyline(&pts, frame);
+    let pieces = keep_inside(&pts, frame);
     let end = match (run.stopped, pts.last()) {
         (Stopped::Diverged, Some(&last)) if frame.contains(last) => Some((last, MarkerShape::Cross)),
         (Stopped::Diverged, Some(&last)) if last.1 < frame.y0 => {
@@ -344,7 +345,7 @@ fn diverged_notes<DB: DrawingBackend>(
 mod tests {
     use super::*;
     use crate::output::{render, ImageFormat};
-    use crate::xy_chart::svg_texts;
+    use crate::test_support::svg_texts;
     use crate::PATH_COLORS;
 
     fn decay(l0: f64, rate: f64, floor: f64, n: usize) -> Vec<f64> {

@@ -7,7 +7,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::colorbar::{colorbar_pad, colorbar_width, draw_colorbar};
-use crate::contour_figure::{color_scale_for, ContourFigure, PanelStyle};
+use crate::colormap::color_scale_for;
+use crate::contour_figure::{ContourFigure, PanelStyle};
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
 use crate::labels::Sizes;
@@ -176,7 +177,7 @@ mod tests {
         );
         let svg =
             String::from_utf8(render(&panels, ImageFormat::Svg, panels.default_size()).unwrap()).unwrap();
-        let texts = crate::contour_figure::tests::svg_texts(&svg);
+        let texts = crate::test_support::svg_texts(&svg);
         assert!(texts.iter().any(|t| t == "round (condition 1)"));
         assert!(texts.iter().any(|t| t == "stretched (condition 6)"));
         assert_eq!(texts.iter().filter(|t| *t == "loss").count(), 1, "one shared colour bar");

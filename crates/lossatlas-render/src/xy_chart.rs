@@ -12,15 +12,13 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 
-use crate::contour_figure::draw_marker;
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
-use crate::geometry::{lerp, measure, round, segment_in_rect, Rect};
+use crate::geometry::{lerp, measure, round, Rect};
 use crate::labels::{format_sig, format_tick, Sizes};
-use crate::overlay::MarkerShape;
-
-/// The frame, ticks and text.
-pub(crate) const FRAME_COLOR: RGBColor = RGBColor(40, 40, 40);
+use crate::legend::Legend;
+use crate::map_frame::FRAME_COLOR;
+use crate::text::{draw_title, ChartText};
 /// Grid lines at the major ticks: light enough to stay behind the data.
 const GRID_COLOR: RGBColor = RGBColor(229, 229, 229);
 
@@ -180,14 +178,6 @@ fn log_ticks(lo: f64, hi: f64, max_n: usize) -> Ticks {
     linear_ticks(lo, hi, max_n.min(6))
 }
 
-/// The texts around a chart.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ChartText<'a> {
-    pub title: &'a str,
-    pub x_label: &'a str,
-    pub y_label: &'a str,
-}
-
 /// A laid-out chart: where the plot box is and how values map into it.
 #[derive(Debug, Clone)]
 pub(crate) struct Chart {
@@ -226,7 +216,7 @@ impl Chart {
     ) -> Result<Chart> {
         let (aw, ah) = area.dim_in_pixel();
         let (aw, ah) = (aw as f64, ah as f64);
-        let title_h = if text.title.is_empty() { sz.len(14.0) } else { 2.1 * sz.title };
+        let title_h = text.title_height(sz);
         let tick_font = (FAMILY, sz.tick).into_font();
         let n_x = (((aw - reserve.right) / (sz.tick * 6.0)) as usize).clamp(3, 10);
         let n_y = (((ah - reserve.bottom) / (sz.tick * 3.5)) as usize).clamp(3, 10);
@@ -390,66 +380,11 @@ impl Chart {
             let st = axis_font.transform(FontTransform::Rotate270).pos(Pos::new(HPos::Center, VPos::Top));
             area.draw(&Text::new(text.y_label.to_string(), round((x.max(0.0), (p.y0 + p.y1) / 2.0)), st))?;
         }
-        if !text.title.is_empty() {
-            let (aw, _) = area.dim_in_pixel();
-            let mut font = (FAMILY, sz.title).into_font();
-            let tw = measure(area, text.title, &font).0;
-            if tw > aw as f64 - 8.0 {
-                font = (FAMILY, sz.title * (aw as f64 - 8.0) / tw).into_font();
-            }
-            let tw = measure(area, text.title, &font).0;
-            // Centred over the plot and a legend right of it.
-            let right = (p.x1 + self.reserve.right).min(aw as f64);
-            let cx = ((p.x0 + right) / 2.0)
-                .clamp(tw / 2.0 + 4.0, (aw as f64 - tw / 2.0 - 4.0).max(tw / 2.0 + 4.0));
-            let st = font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
-            area.draw(&Text::new(text.title.to_string(), round((cx, self.title_h / 2.0)), st))?;
-        }
+        // Centred over the plot and a legend right of it.
+        let right = (p.x1 + self.reserve.right).min(self.area.0);
+        draw_title(area, text.title, ((p.x0 + right) / 2.0, self.title_h / 2.0), sz)?;
         Ok(())
     }
-}
-
-/// Splits a polyline (pixels) into the pieces inside `r`; vertices that are not finite break it.
-pub(crate) fn clip_polyline(points: &[(f64, f64)], r: &Rect) -> Vec<Vec<(f64, f64)>> {
-    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
-    for run in points.split(|p| !(p.0.is_finite() && p.1.is_finite())) {
-        if run.len() == 1 {
-            if r.contains(run[0]) {
-                pieces.push(run.to_vec());
-            }
-            continue;
-        }
-        let mut current: Vec<(f64, f64)> = Vec::new();
-        for w in run.windows(2) {
-            let (p, q) = (w[0], w[1]);
-            match segment_in_rect(p, q, r) {
-                Some((t0, t1)) => {
-                    let (a, b) = (lerp(p, q, t0), lerp(p, q, t1));
-                    if t0 > 0.0 || current.is_empty() {
-                        if current.len() >= 2 {
-                            pieces.push(std::mem::take(&mut current));
-                        }
-                        current.clear();
-                        current.push(a);
-                    }
-                    current.push(b);
-                    if t1 < 1.0 {
-                        pieces.push(std::mem::take(&mut current));
-                    }
-                }
-                None => {
-                    if current.len() >= 2 {
-                        pieces.push(std::mem::take(&mut current));
-                    }
-                    current.clear();
-                }
-            }
-        }
-        if current.len() >= 2 {
-            pieces.push(current);
-        }
-    }
-    pieces
 }
 
 /// Points every `spacing` pixels along the pieces: what the legend must not cover.
@@ -466,162 +401,10 @@ pub(crate) fn sample_pieces(pieces: &[Vec<(f64, f64)>], spacing: f64, out: &mut 
     }
 }
 
-/// The icon in front of a legend entry.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum LegendIcon {
-    /// A short line.
-    Line(RGBColor),
-    /// A short line ending in a marker.
-    LineEnd(RGBColor, MarkerShape),
-    /// A few scatter dots.
-    Dots(RGBColor),
-}
-
-/// One legend row.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LegendEntry {
-    pub icon: LegendIcon,
-    pub text: String,
-}
-
-/// A measured legend, in one or more columns (filled top to bottom, then left to right).
-#[derive(Debug, Clone)]
-pub(crate) struct Legend {
-    entries: Vec<LegendEntry>,
-    pub size: (f64, f64),
-    widest: f64,
-    columns: usize,
-    pad: f64,
-    icon_w: f64,
-    row_h: f64,
-}
-
-impl Legend {
-    pub fn new<DB: DrawingBackend>(
-        area: &DrawingArea<DB, Shift>,
-        entries: Vec<LegendEntry>,
-        sz: Sizes,
-    ) -> Legend {
-        let font = (FAMILY, sz.note).into_font();
-        let widest = entries.iter().map(|e| measure(area, &e.text, &font).0).fold(0.0, f64::max);
-        let mut legend = Legend {
-            entries,
-            size: (0.0, 0.0),
-            widest,
-            columns: 1,
-            pad: 0.6 * sz.note,
-            icon_w: 2.2 * sz.note,
-            row_h: 1.45 * sz.note,
-        };
-        legend.set_columns(1);
-        legend
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// The width of an entry (icon and widest text) and of a column with the gap after it.
-    fn column_width(&self) -> (f64, f64) {
-        let entry = self.icon_w + 0.4 * self.note() + self.widest;
-        (entry, entry + 1.5 * self.note())
-    }
-
-    /// The text size, recovered from the row height.
-    fn note(&self) -> f64 {
-        self.row_h / 1.45
-    }
-
-    fn rows(&self) -> usize {
-        self.entries.len().div_ceil(self.columns)
-    }
-
-    fn set_columns(&mut self, columns: usize) {
-        self.columns = columns.clamp(1, self.entries.len().max(1));
-        let (entry, column) = self.column_width();
-        self.size = (
-            2.0 * self.pad + (self.columns - 1) as f64 * column + entry,
-            2.0 * self.pad + self.row_h * self.rows() as f64 - 0.3 * self.note(),
-        );
-    }
-
-    /// A corner of `plot` where the legend covers none of `obstacles` (each `reach` pixels
-    /// large, plus a margin), trying upper right, upper left, lower right, lower left in order.
-    pub fn free_corner(&self, plot: &Rect, obstacles: &[(f64, f64)], reach: f64, sz: Sizes) -> Option<Rect> {
-        let inset = sz.len(8.0);
-        let (w, h) = self.size;
-        let corners = [
-            (plot.x1 - inset - w, plot.y0 + inset),
-            (plot.x0 + inset, plot.y0 + inset),
-            (plot.x1 - inset - w, plot.y1 - inset - h),
-            (plot.x0 + inset, plot.y1 - inset - h),
-        ];
-        corners.into_iter().map(|(x, y)| Rect { x0: x, y0: y, x1: x + w, y1: y + h }).find(|r| {
-            r.x0 >= plot.x0 && r.y0 >= plot.y0 && {
-                let halo = r.inflate(sz.len(6.0) + reach);
-                !obstacles.iter().any(|p| halo.contains(*p))
-            }
-        })
-    }
-
-    pub fn draw<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        rect: Rect,
-        sz: Sizes,
-    ) -> Result<()> {
-        area.draw(&Rectangle::new(rect.corners(), WHITE.mix(0.92).filled()))?;
-        area.draw(&Rectangle::new(rect.corners(), RGBColor(150, 150, 150).stroke_width(sz.px(1.0, 1))))?;
-        let font = (FAMILY, sz.note).into_font();
-        let rows = self.rows();
-        let (_, column_w) = self.column_width();
-        for (k, e) in self.entries.iter().enumerate() {
-            let (col, row) = (k / rows, k % rows);
-            let cy = rect.y0 + self.pad + self.row_h * row as f64 + 0.5 * (self.row_h - 0.3 * sz.note);
-            let ix = rect.x0 + self.pad + col as f64 * column_w;
-            let line = |color: RGBColor| -> Result<()> {
-                let seg = vec![round((ix, cy)), round((ix + self.icon_w, cy))];
-                area.draw(&PathElement::new(seg, color.stroke_width(sz.px(2.6, 1))))?;
-                Ok(())
-            };
-            match e.icon {
-                LegendIcon::Line(color) => line(color)?,
-                LegendIcon::LineEnd(color, shape) => {
-                    line(color)?;
-                    draw_marker(area, (ix + 0.8 * self.icon_w, cy), shape, color, sz.len(5.0), sz)?;
-                }
-                LegendIcon::Dots(color) => {
-                    for (fx, dy) in [(0.15, 0.2), (0.5, -0.2), (0.85, 0.15)] {
-                        let c = round((ix + fx * self.icon_w, cy + dy * sz.note));
-                        area.draw(&Circle::new(c, sz.len(3.2).round().max(1.0) as i32, color.filled()))?;
-                    }
-                }
-            }
-            let st = font.clone().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
-            area.draw(&Text::new(e.text.clone(), round((ix + self.icon_w + 0.4 * sz.note, cy)), st))?;
-        }
-        Ok(())
-    }
-}
-
-/// The trimmed contents of every `<text>` element of an SVG document.
-#[cfg(test)]
-pub(crate) fn svg_texts(svg: &str) -> Vec<String> {
-    let doc = roxmltree::Document::parse(svg).expect("the SVG is well-formed XML");
-    doc.descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .filter_map(|n| n.text())
-        .map(|t| t.trim().to_string())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::legend::{LegendEntry, LegendIcon};
 
     fn labels(t: &Ticks) -> Vec<&str> {
         t.major.iter().map(|(_, s)| s.as_str()).collect()
@@ -690,22 +473,5 @@ mod tests {
             .unwrap()
             .1
             .is_none());
-    }
-
-    #[test]
-    fn clipping_cuts_at_the_frame_and_at_gaps() {
-        let r = Rect { x0: 0.0, y0: 0.0, x1: 10.0, y1: 10.0 };
-        let pieces = clip_polyline(
-            &[(5.0, 5.0), (5.0, -5.0), (8.0, -5.0), (8.0, 5.0), (f64::NAN, 1.0), (1.0, 1.0), (2.0, 2.0)],
-            &r,
-        );
-        assert_eq!(
-            pieces,
-            vec![vec![(5.0, 5.0), (5.0, 0.0)], vec![(8.0, 0.0), (8.0, 5.0)], vec![(1.0, 1.0), (2.0, 2.0)]]
-        );
-        // A diverged run's line: both ends far outside, the segment still crossing the plot.
-        let far = clip_polyline(&[(-3e12, 5.0), (1e12, 5.0)], &r);
-        assert_eq!(far.len(), 1);
-        assert!((far[0][0].0 - 0.0).abs() < 1e-3 && (far[0][1].0 - 10.0).abs() < 1e-3, "{far:?}");
     }
 }

@@ -1,0 +1,147 @@
+//! Where short texts go: a spatial index of everything drawn over a plot ([`SegmentIndex`]), so
+//! a candidate place can ask which lines would run through it, and the candidate places beside a
+//! point ([`beside_point`]) or the end of a segment ([`beside_end`]), from which [`place_text`]
+//! takes the first free one that the fewest lines cross.
+
+use crate::geometry::{dist, segment_in_rect, Rect};
+
+/// A segment of line `id` from one pixel point to another.
+type Segment = (usize, (f64, f64), (f64, f64));
+
+/// Segments of all lines and paths in pixel buckets, to ask which ones run through a rectangle.
+#[derive(Debug)]
+pub(crate) struct SegmentIndex {
+    cell: f64,
+    buckets: std::collections::HashMap<(i32, i32), Vec<Segment>>,
+}
+
+impl SegmentIndex {
+    pub(crate) fn new(cell: f64) -> SegmentIndex {
+        SegmentIndex { cell, buckets: Default::default() }
+    }
+
+    pub(crate) fn insert_line(&mut self, id: usize, pts: &[(f64, f64)]) {
+        for w in pts.windows(2) {
+            let (p, q) = (w[0], w[1]);
+            let (bx0, bx1) =
+                ((p.0.min(q.0) / self.cell).floor() as i32, (p.0.max(q.0) / self.cell).floor() as i32);
+            let (by0, by1) =
+                ((p.1.min(q.1) / self.cell).floor() as i32, (p.1.max(q.1) / self.cell).floor() as i32);
+            for bx in bx0..=bx1 {
+                for by in by0..=by1 {
+                    self.buckets.entry((bx, by)).or_default().push((id, p, q));
+                }
+            }
+        }
+    }
+
+    /// How many segments of lines other than `own` cross `r`.
+    pub(crate) fn crossings(&self, r: &Rect, own: usize) -> usize {
+        let (bx0, bx1) = ((r.x0 / self.cell).floor() as i32, (r.x1 / self.cell).floor() as i32);
+        let (by0, by1) = ((r.y0 / self.cell).floor() as i32, (r.y1 / self.cell).floor() as i32);
+        let mut seen: Vec<((f64, f64), (f64, f64))> = Vec::new();
+        for bx in bx0..=bx1 {
+            for by in by0..=by1 {
+                let Some(bucket) = self.buckets.get(&(bx, by)) else { continue };
+                for &(id, p, q) in bucket {
+                    if id != own && segment_in_rect(p, q, r).is_some() && !seen.contains(&(p, q)) {
+                        seen.push((p, q));
+                    }
+                }
+            }
+        }
+        seen.len()
+    }
+}
+
+/// Where a text box of `size` (w, h) may go beside a marker of radius `r` at `p`, best first:
+/// upper right, lower right, upper left, lower left, right, left, above, below.
+pub(crate) fn beside_point(p: (f64, f64), size: (f64, f64), r: f64) -> Vec<Rect> {
+    let (tw, th) = size;
+    let d = 1.3 * r; // diagonal positions: clear of a star's tips
+    let s = 1.9 * r; // straight positions: clear of a star's tips and its halo
+    let at = |x0: f64, y0: f64| Rect { x0, y0, x1: x0 + tw, y1: y0 + th };
+    vec![
+        at(p.0 + d, p.1 - d - th),
+        at(p.0 + d, p.1 + d),
+        at(p.0 - d - tw, p.1 - d - th),
+        at(p.0 - d - tw, p.1 + d),
+        at(p.0 + s, p.1 - th / 2.0),
+        at(p.0 - s - tw, p.1 - th / 2.0),
+        at(p.0 - tw / 2.0, p.1 - s - th),
+        at(p.0 - tw / 2.0, p.1 + s),
+    ]
+}
+
+/// Where a text box of `size` may go near the end `b` of the segment from `a`, best first: on
+/// the line's continuation past `b` and beside the line near `b` on either side (`gap` pixels
+/// from the line), then the same a little further out each time.
+pub(crate) fn beside_end(a: (f64, f64), b: (f64, f64), size: (f64, f64), gap: f64) -> Vec<Rect> {
+    let (tw, th) = size;
+    let len = dist(a, b);
+    let d = if len > 0.0 { ((b.0 - a.0) / len, (b.1 - a.1) / len) } else { (1.0, 0.0) };
+    let n = (-d.1, d.0);
+    // Half the box's extent along a unit direction.
+    let extent = |e: (f64, f64)| e.0.abs() * tw / 2.0 + e.1.abs() * th / 2.0;
+    let across = gap + extent(n);
+    let mut centres = Vec::new();
+    // Past the end, and beside the end on either side, each a little further out each time.
+    for k in 0..6 {
+        let out = k as f64 * 1.5 * gap;
+        let along = gap + extent(d) + out;
+        centres.push((b.0 + along * d.0, b.1 + along * d.1));
+        for side in [1.0, -1.0] {
+            let back = extent(d) - out;
+            centres.push((b.0 - back * d.0 + side * across * n.0, b.1 - back * d.1 + side * across * n.1));
+        }
+    }
+    centres.into_iter().map(|c| Rect::around(c, tw / 2.0, th / 2.0)).collect()
+}
+
+/// The first of `candidates` (in order of preference) inside `plot` that overlaps none of
+/// `blocked`, preferring those with fewer lines of `index` running through them; if none is free,
+/// the first one moved inside `plot`.
+pub(crate) fn place_text(candidates: &[Rect], plot: &Rect, blocked: &[Rect], index: &SegmentIndex) -> Rect {
+    let mut best: Option<(f64, Rect)> = None;
+    for (k, r) in candidates.iter().enumerate() {
+        if !r.inside(plot) || blocked.iter().any(|b| b.intersects(r)) {
+            continue;
+        }
+        let score = 4.0 * index.crossings(&r.inflate(1.0), usize::MAX) as f64 + k as f64;
+        if best.as_ref().is_none_or(|(s, _)| score < *s) {
+            best = Some((score, *r));
+        }
+    }
+    best.map(|(_, r)| r).unwrap_or_else(|| {
+        let r = candidates.first().copied().unwrap_or(Rect { x0: 0.0, y0: 0.0, x1: 0.0, y1: 0.0 });
+        let dx = (plot.x0 - r.x0).max(0.0) + (plot.x1 - r.x1).min(0.0);
+        let dy = (plot.y0 - r.y0).max(0.0) + (plot.y1 - r.y1).min(0.0);
+        Rect { x0: r.x0 + dx, y0: r.y0 + dy, x1: r.x1 + dx, y1: r.y1 + dy }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_beside_points_keep_clear_of_each_other() {
+        let plot = Rect { x0: 0.0, y0: 0.0, x1: 400.0, y1: 300.0 };
+        let index = SegmentIndex::new(24.0);
+        // Three markers close together, and one in the top-right corner.
+        let points = [(200.0, 150.0), (215.0, 150.0), (200.0, 162.0), (385.0, 15.0)];
+        let mut blocked: Vec<Rect> = points.iter().map(|&p| Rect::around(p, 8.5, 8.5)).collect();
+        let mut placed: Vec<Rect> = Vec::new();
+        for &p in &points {
+            let r = place_text(&beside_point(p, (60.0, 14.0), 7.0), &plot, &blocked, &index);
+            assert!(r.inside(&plot), "{r:?} leaves the plot");
+            assert!(!blocked.iter().any(|b| b.intersects(&r)), "{r:?} covers a marker or a label");
+            blocked.push(r.inflate(2.0));
+            placed.push(r);
+        }
+        // Beside the end of a segment: past it when that is free.
+        let r =
+            place_text(&beside_end((100.0, 100.0), (150.0, 100.0), (40.0, 14.0), 6.0), &plot, &[], &index);
+        assert!(r.x0 > 150.0 && (r.y0 + r.y1) / 2.0 == 100.0, "{r:?}");
+    }
+}
