@@ -28,7 +28,7 @@ use crate::geometry::{cut_out, keep_inside, measure, round, Rect};
 use crate::labels::{format_levels, Sizes};
 use crate::level_labels::{place_labels, LineGeom};
 use crate::map_frame::{draw_map_frame, Aspect, Frame, MapFrame, MapFrameSpec, PanelGeometry, FRAME_COLOR};
-use crate::markers::{draw_marker, draw_path_on_map};
+use crate::markers::{draw_marker, draw_path_on_map, path_pieces};
 use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay};
 use crate::placement::{beside_point, place_text, SegmentIndex};
@@ -411,7 +411,7 @@ impl BasinFigure<'_> {
             .iter()
             .map(|p| {
                 let pts: Vec<(f64, f64)> = p.points.iter().map(|q| frame.px(q[0], q[1])).collect();
-                keep_inside(&pts, &plot_rect.inflate(0.5))
+                path_pieces(&pts, &plot_rect)
             })
             .collect();
         for (id, piece) in (lines.len()..).zip(paths_px.iter().flatten()) {

@@ -17,12 +17,12 @@ use crate::colorbar::{colorbar_pad, colorbar_width, draw_colorbar};
 use crate::colormap::{color_scale_for, viridis, ColorScale};
 use crate::error::Result;
 use crate::font::FAMILY;
-use crate::geometry::{cut_out, keep_inside, lerp, measure, round, segment_in_rect, Rect};
+use crate::geometry::{cut_out, lerp, measure, round, segment_in_rect, Rect};
 use crate::labels::{decimals_for_step, format_fixed, format_levels, format_sig, Sizes};
 use crate::legend::{Legend, LegendEntry, LegendIcon};
 use crate::level_labels::{place_labels, LineGeom};
 use crate::map_frame::{draw_map_frame, Aspect, Frame, MapFrame, MapFrameSpec, PanelGeometry, FRAME_COLOR};
-use crate::markers::{darken, draw_dashed, draw_marker, draw_path_on_map, MINIMUM_COLOR};
+use crate::markers::{darken, draw_dashed, draw_marker, draw_path_on_map, path_pieces, MINIMUM_COLOR};
 use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay};
 use crate::placement::{beside_end, beside_point, place_text, SegmentIndex};
@@ -297,7 +297,11 @@ impl ContourFigure<'_> {
                 text: format!("{non_finite} {noun} not finite"),
             });
         }
-        let legend = (!entries.is_empty()).then(|| Legend::new(area, entries, sz));
+        let legend = (!entries.is_empty()).then(|| {
+            let mut legend = Legend::new(area, entries, sz);
+            legend.fit_width(area, 0.6 * aw as f64, sz);
+            legend
+        });
         // Beside the plot there is no colour bar in the way, only white space (when the aspect
         // leaves some) the legend may use.
         let beside = !style.own_colorbar && legend.is_some();
@@ -345,7 +349,7 @@ impl ContourFigure<'_> {
                 .iter()
                 .map(|p| {
                     let pts: Vec<(f64, f64)> = p.points.iter().map(|q| frame.px(q[0], q[1])).collect();
-                    keep_inside(&pts, &plot_rect.inflate(0.5))
+                    path_pieces(&pts, &plot_rect)
                 })
                 .collect()
         };

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::geometry::keep_inside;
 use crate::labels::Sizes;
 use crate::legend::{Legend, LegendEntry, LegendIcon};
+use crate::markers::draw_polyline;
 use crate::output::Figure;
 use crate::text::ChartText;
 use crate::xy_chart::{sample_pieces, Chart, Scale};
@@ -270,9 +271,7 @@ impl Figure for FitFigure {
         let line_w = sz.px(2.6, 1);
         for (c, pieces) in self.curves.iter().zip(&curves) {
             for piece in pieces {
-                let pts: Vec<(i32, i32)> =
-                    piece.iter().map(|&(x, y)| (x.round() as i32, y.round() as i32)).collect();
-                root.draw(&PathElement::new(pts, c.color.stroke_width(line_w)))?;
+                draw_polyline(root, piece, c.color.stroke_width(line_w))?;
             }
         }
         chart.draw_axes(root, sz, text)?;

@@ -73,6 +73,39 @@ impl Legend {
         legend
     }
 
+    /// Shortens every entry whose row would be wider than `max_w` pixels (box included) to fit,
+    /// ending it with an ellipsis, so no legend is wider than the figure. A label can be any
+    /// length (a learning rate written out with 150 digits, say), and a legend that fits nowhere
+    /// would leave no room for the plot.
+    pub fn fit_width<DB: DrawingBackend>(&mut self, area: &DrawingArea<DB, Shift>, max_w: f64, sz: Sizes) {
+        let font = (FAMILY, sz.note).into_font();
+        let room = max_w - 2.0 * self.pad - self.icon_w - 0.4 * self.note();
+        if self.widest <= room {
+            return;
+        }
+        for e in &mut self.entries {
+            if measure(area, &e.text, &font).0 <= room {
+                continue;
+            }
+            let chars: Vec<char> = e.text.chars().collect();
+            // The longest prefix that fits with the ellipsis (at least one character).
+            let (mut lo, mut hi) = (1, chars.len());
+            while lo < hi {
+                let mid = (lo + hi).div_ceil(2);
+                let candidate: String = chars[..mid].iter().chain(['…'].iter()).collect();
+                if measure(area, &candidate, &font).0 <= room {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            e.text = chars[..lo].iter().chain(['…'].iter()).collect();
+        }
+        self.widest = self.entries.iter().map(|e| measure(area, &e.text, &font).0).fold(0.0, f64::max);
+        let columns = self.columns;
+        self.set_columns(columns);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -207,5 +240,30 @@ impl Legend {
             area.draw(&Text::new(e.text.clone(), round((ix + self.icon_w + 0.4 * sz.note, cy)), st))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_entry_is_shortened_to_the_width_given() {
+        crate::font::ensure_registered();
+        let mut rgb = vec![0u8; 800 * 600 * 3];
+        let root = BitMapBackend::with_buffer(&mut rgb, (800, 600)).into_drawing_area();
+        let sz = Sizes::for_area(800, 600);
+        let long = format!("gd lr=1{}", "0".repeat(150));
+        let entries = vec![
+            LegendEntry { icon: LegendIcon::Line(BLACK), text: long.clone() },
+            LegendEntry { icon: LegendIcon::Minimum, text: "min".into() },
+        ];
+        let mut legend = Legend::new(&root, entries, sz);
+        assert!(legend.size.0 > 800.0, "{:?}", legend.size);
+        legend.fit_width(&root, 300.0, sz);
+        assert!(legend.size.0 <= 300.0 && legend.size.0 > 200.0, "{:?}", legend.size);
+        let text = &legend.entries[0].text;
+        assert!(text.starts_with("gd lr=100") && text.ends_with('…') && text.len() < long.len(), "{text}");
+        assert_eq!(legend.entries[1].text, "min", "short entries stay whole");
     }
 }

@@ -7,6 +7,12 @@
 //! better) and to the frame; labels never overlap each other, the reserved places (legend,
 //! markers, their labels) or the frame. Long lines (more than the plot's half perimeter) get two
 //! labels, far apart.
+//!
+//! The work is bounded whatever the number of levels: a plot labels at most as many levels as it
+//! has room for ([`level_budget`]; with more levels, every k-th is labelled, so the labels still
+//! span the range), and at most twice that many labels in all. Lines too short to carry a label
+//! are not tried, and collisions are asked of a spatial index, so 500 levels take about what 40
+//! do.
 
 use crate::geometry::{dist, lerp, Rect};
 use crate::labels::Sizes;
@@ -59,6 +65,18 @@ pub(crate) struct Placed {
     pub rect: Rect,
 }
 
+/// How many levels a plot labels at most: as many label boxes of the levels' mean size as cover
+/// a twelfth of the plot (more would hide the lines they name), at least 12 and at most 80.
+pub(crate) fn level_budget(plot: &Rect, text_sizes: &[(f64, f64)]) -> usize {
+    if text_sizes.is_empty() {
+        return 0;
+    }
+    let boxes: f64 = text_sizes.iter().map(|&(w, h)| (w + 0.6 * h) * (1.4 * h)).sum::<f64>();
+    let mean_box = (boxes / text_sizes.len() as f64).max(1.0);
+    let area = ((plot.x1 - plot.x0) * (plot.y1 - plot.y0)).max(0.0);
+    ((area / (12.0 * mean_box)) as usize).clamp(12, 80)
+}
+
 /// Chooses label positions; see the module docs for the rules.
 pub(crate) fn place_labels(
     lines: &[LineGeom],
@@ -76,8 +94,15 @@ pub(crate) fn place_labels(
 
     // The longest piece of each level first (every level gets a label where at all possible),
     // the levels with the shortest such piece first, since they have the fewest places.
+    // With more levels than fit, every `stride`-th is labelled, starting at the lowest.
+    let budget = level_budget(plot, text_sizes);
+    let stride = n_levels.div_ceil(budget.max(1)).max(1);
+    let max_labels = 2 * budget;
     let mut longest: Vec<Option<usize>> = vec![None; n_levels];
     for (id, l) in lines.iter().enumerate() {
+        if l.level % stride != 0 {
+            continue;
+        }
         let best = &mut longest[l.level];
         if best.is_none_or(|b| lines[b].length() < l.length()) {
             *best = Some(id);
@@ -85,7 +110,12 @@ pub(crate) fn place_labels(
     }
     let mut first_pass: Vec<usize> = longest.iter().flatten().copied().collect();
     first_pass.sort_by(|&a, &b| lines[a].length().total_cmp(&lines[b].length()));
-    let mut others: Vec<usize> = (0..lines.len()).filter(|id| !first_pass.contains(id)).collect();
+    let mut in_first = vec![false; lines.len()];
+    for &id in &first_pass {
+        in_first[id] = true;
+    }
+    let mut others: Vec<usize> =
+        (0..lines.len()).filter(|&id| !in_first[id] && lines[id].level % stride == 0).collect();
     others.sort_by(|&a, &b| lines[b].length().total_cmp(&lines[a].length()));
 
     let try_place = |id: usize, placed: &[Placed], strict: bool, min_len_factor: f64| -> Option<Placed> {
@@ -155,11 +185,17 @@ pub(crate) fn place_labels(
         }
     }
     for &id in &others {
+        if placed.len() >= max_labels {
+            break;
+        }
         if let Some(p) = try_place(id, &placed, true, 2.5) {
             placed.push(p);
         }
     }
     for &id in first_pass.iter().chain(&others) {
+        if placed.len() >= max_labels {
+            break;
+        }
         if lines[id].length() > half_perimeter {
             if let Some(p) = try_place(id, &placed, true, 2.5) {
                 placed.push(p);
@@ -214,5 +250,54 @@ mod tests {
             }
             assert_eq!(index.crossings(&p.rect, p.line), 0, "another circle runs through {p:?}");
         }
+    }
+
+    #[test]
+    fn issue_14_five_hundred_levels_get_a_bounded_number_of_labels() {
+        let sz = Sizes::with_scale(1.0);
+        let plot = Rect { x0: 0.0, y0: 0.0, x1: 600.0, y1: 500.0 };
+        // 500 gently waving vertical lines 1.2 pixels apart: room for a few dozen labels at most.
+        let n = 500;
+        let lines: Vec<LineGeom> = (0..n)
+            .map(|k| {
+                let x = 0.6 + 1.19 * k as f64;
+                let pts = (0..=100).map(|j| (x + 0.5 * (j as f64 / 7.0).sin(), 5.0 * j as f64)).collect();
+                LineGeom::new(k, pts, false)
+            })
+            .collect();
+        let mut index = SegmentIndex::new(24.0);
+        for (id, l) in lines.iter().enumerate() {
+            index.insert_line(id, &l.pts);
+        }
+        let sizes = vec![(30.0, 14.0); n];
+        let budget = level_budget(&plot, &sizes);
+        assert!((12..=80).contains(&budget), "{budget}");
+        let placed = place_labels(&lines, &sizes, &[], &index, &plot, sz);
+        assert!(placed.len() <= 2 * budget, "{} labels for a budget of {budget}", placed.len());
+        let mut levels: Vec<usize> = placed.iter().map(|p| lines[p.line].level).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        assert!(levels.len() <= budget && levels.len() >= 5, "{levels:?}");
+        // Every k-th level, so the labels still span the levels.
+        let stride = n.div_ceil(budget);
+        assert!(levels.iter().all(|l| l % stride == 0), "stride {stride}: {levels:?}");
+        assert!(levels[0] < n / 4 && *levels.last().unwrap() > 3 * n / 4, "{levels:?}");
+        for (a, p) in placed.iter().enumerate() {
+            assert!(p.rect.inside(&plot));
+            for q in &placed[a + 1..] {
+                assert!(!p.rect.intersects(&q.rect), "{p:?} overlaps {q:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_budget_follows_the_room_for_labels() {
+        let plot = Rect { x0: 0.0, y0: 0.0, x1: 600.0, y1: 500.0 };
+        // A box of (30 + 0.6 * 14) x (1.4 * 14) = 38.4 x 19.6 pixels; 300000 / (12 * 752.64) = 33.
+        assert_eq!(level_budget(&plot, &[(30.0, 14.0); 9]), 33);
+        // Tiny plots still label a dozen levels, huge ones no more than 80; no levels, no labels.
+        assert_eq!(level_budget(&Rect { x1: 60.0, y1: 50.0, ..plot }, &[(30.0, 14.0)]), 12);
+        assert_eq!(level_budget(&Rect { x1: 6000.0, y1: 5000.0, ..plot }, &[(30.0, 14.0)]), 80);
+        assert_eq!(level_budget(&plot, &[]), 0);
     }
 }

@@ -5,10 +5,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::Result;
-use crate::geometry::{dist, lerp, round, Rect};
+use crate::geometry::{dist, distinct_segments, keep_inside, lerp, round, thin_polyline, Rect};
 use crate::labels::Sizes;
 use crate::map_frame::Frame;
 use crate::overlay::{MarkerShape, PathOverlay};
+
+/// Vertices of a path closer than this many pixels to the previous one drawn are left out
+/// ([`crate::geometry::thin_polyline`]): a third of the thinnest path line, invisible.
+pub(crate) const PATH_VERTEX_GAP: f64 = 0.75;
 
 /// The colour of the star at a landscape's minimum.
 pub(crate) const MINIMUM_COLOR: RGBColor = RGBColor(215, 25, 28);
@@ -99,6 +103,50 @@ pub(crate) fn draw_dashed<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The pieces of a path in pixels (`pts`, in the plot's pixels) as they are drawn: vertices that
+/// add nothing on screen left out ([`thin_polyline`], then [`distinct_segments`]), cut at
+/// `plot_rect` (a little grown, so a path along the frame shows whole). Their size follows what
+/// the path covers on screen, not its number of steps.
+pub(crate) fn path_pieces(pts: &[(f64, f64)], plot_rect: &Rect) -> Vec<Vec<(f64, f64)>> {
+    let inside = keep_inside(&thin_polyline(pts, PATH_VERTEX_GAP), &plot_rect.inflate(0.5));
+    distinct_segments(inside, 1.0)
+}
+
+/// A polyline split at every vertex where it turns back by more than 120 degrees, the pieces
+/// sharing that vertex. plotters joins the segments of a wide line with mitres, and the mitre of
+/// a turn near 180 degrees (an optimizer zigzagging across a valley) is a spike reaching far past
+/// the turn, out through the frame; pieces that meet end to end have no joint to mitre.
+pub(crate) fn split_at_sharp_turns(pts: &[(f64, f64)]) -> Vec<&[(f64, f64)]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for k in 1..pts.len().saturating_sub(1) {
+        let (a, b, c) = (pts[k - 1], pts[k], pts[k + 1]);
+        let (d1, d2) = ((b.0 - a.0, b.1 - a.1), (c.0 - b.0, c.1 - b.1));
+        let dot = d1.0 * d2.0 + d1.1 * d2.1;
+        let norms = d1.0.hypot(d1.1) * d2.0.hypot(d2.1);
+        // cos(120 degrees) = -0.5.
+        if norms > 0.0 && dot < -0.5 * norms {
+            out.push(&pts[start..=k]);
+            start = k;
+        }
+    }
+    out.push(&pts[start..]);
+    out
+}
+
+/// Draws a polyline (pixels in `area`) in `style`, split where it turns back sharply
+/// ([`split_at_sharp_turns`]) so no mitre spikes out of it.
+pub(crate) fn draw_polyline<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    pts: &[(f64, f64)],
+    style: ShapeStyle,
+) -> Result<()> {
+    for piece in split_at_sharp_turns(pts) {
+        area.draw(&PathElement::new(piece.iter().map(|&p| round(p)).collect::<Vec<_>>(), style))?;
+    }
+    Ok(())
+}
+
 /// Draws `path` (already cut into `pieces` of pixels inside `plot_rect`) with a circle at its
 /// start and a cross at its end, each only where that point lies in the plot; with `casing`, each
 /// line runs on a white casing, so it shows over dark filled colours.
@@ -115,11 +163,10 @@ pub(crate) fn draw_path_on_map<DB: DrawingBackend>(
 ) -> Result<()> {
     let path_w = sz.px(2.2, 1);
     for piece in pieces {
-        let pts: Vec<(i32, i32)> = piece.iter().map(|&p| round(p)).collect();
         if casing {
-            plot.draw(&PathElement::new(pts.clone(), WHITE.mix(0.7).stroke_width(path_w + 2)))?;
+            draw_polyline(plot, piece, WHITE.mix(0.7).stroke_width(path_w + 2))?;
         }
-        plot.draw(&PathElement::new(pts, path.color.stroke_width(path_w)))?;
+        draw_polyline(plot, piece, path.color.stroke_width(path_w))?;
     }
     let inside = |q: &[f64; 2]| {
         q[0].is_finite() && q[1].is_finite() && plot_rect.inflate(0.5).contains(frame.px(q[0], q[1]))
@@ -133,4 +180,20 @@ pub(crate) fn draw_path_on_map<DB: DrawingBackend>(
         draw_marker(plot, p, MarkerShape::Cross, path.color, 0.85 * marker_r, sz)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zigzags_are_split_at_their_turns_only() {
+        let zigzag = [(0.0, 0.0), (100.0, 1.0), (0.0, 2.0), (100.0, 3.0)];
+        let pieces = split_at_sharp_turns(&zigzag);
+        assert_eq!(pieces, vec![&zigzag[0..2], &zigzag[1..3], &zigzag[2..4]]);
+        // A right angle and a gentle curve stay whole.
+        let corner = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (12.0, 20.0)];
+        assert_eq!(split_at_sharp_turns(&corner), vec![&corner[..]]);
+        assert_eq!(split_at_sharp_turns(&[(1.0, 1.0)]).len(), 1);
+    }
 }

@@ -22,6 +22,11 @@ use crate::text::{draw_title, ChartText};
 /// Grid lines at the major ticks: light enough to stay behind the data.
 const GRID_COLOR: RGBColor = RGBColor(229, 229, 229);
 
+/// How far from zero (and, on a log axis, from one) an axis may reach. A diverged run's loss can
+/// reach 1e308, where a span, a padding or a power of ten overflows to infinity and the axis
+/// could not be drawn; values beyond the limit are clipped by the frame like any other.
+const AXIS_LIMIT: f64 = 1e300;
+
 /// One axis: the value range it shows and whether it is logarithmic.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Scale {
@@ -31,8 +36,10 @@ pub(crate) struct Scale {
 }
 
 impl Scale {
-    /// A linear axis from `lo` to `hi` (widened to a unit span when they are equal or swapped).
+    /// A linear axis from `lo` to `hi` (widened to a unit span when they are equal or swapped),
+    /// both kept within [`AXIS_LIMIT`] of zero.
     pub fn linear(lo: f64, hi: f64) -> Scale {
+        let (lo, hi) = (lo.clamp(-AXIS_LIMIT, AXIS_LIMIT), hi.clamp(-AXIS_LIMIT, AXIS_LIMIT));
         if hi > lo {
             Scale { lo, hi, log: false }
         } else {
@@ -41,9 +48,11 @@ impl Scale {
         }
     }
 
-    /// A logarithmic axis from `lo` to `hi`, both > 0 (a factor of 2 each way when equal).
+    /// A logarithmic axis from `lo` to `hi`, both > 0 (a factor of 2 each way when equal), both
+    /// kept within 1 / [`AXIS_LIMIT`] to [`AXIS_LIMIT`].
     pub fn log(lo: f64, hi: f64) -> Scale {
         debug_assert!(lo > 0.0, "a log axis starts above 0");
+        let (lo, hi) = (lo.clamp(1.0 / AXIS_LIMIT, AXIS_LIMIT), hi.clamp(1.0 / AXIS_LIMIT, AXIS_LIMIT));
         if hi > lo {
             Scale { lo, hi, log: true }
         } else {
@@ -57,10 +66,10 @@ impl Scale {
         if self.log {
             let (a, b) = (self.lo.ln(), self.hi.ln());
             let d = fraction * (b - a);
-            Scale { lo: (a - d).exp(), hi: (b + d).exp(), log: true }
+            Scale::log((a - d).exp(), (b + d).exp())
         } else {
             let d = fraction * (self.hi - self.lo);
-            Scale { lo: self.lo - d, hi: self.hi + d, log: false }
+            Scale::linear(self.lo - d, self.hi + d)
         }
     }
 
@@ -264,6 +273,8 @@ impl Chart {
         if legend.is_empty() {
             return Ok((inside, None));
         }
+        // Never wider than half the chart beside the plot, or the whole width below it.
+        legend.fit_width(area, 0.5 * inside.area.0, sz);
         if let Some(r) = legend.free_corner(&inside.plot, &obstacles(&inside), reach, sz) {
             return Ok((inside, Some(r)));
         }
@@ -284,15 +295,21 @@ impl Chart {
             Chart::layout(area, sz, text, xs, ys, Reserve { right: 0.0, bottom: legend.size.1 + gap });
         let plot_area =
             |c: &Result<Chart>| c.as_ref().map_or(0.0, |c| (c.plot.x1 - c.plot.x0) * (c.plot.y1 - c.plot.y0));
-        if below_fits && plot_area(&below) >= plot_area(&right) {
-            let chart = below?;
+        if let (Ok(chart), true) = (&below, below_fits && plot_area(&below) >= plot_area(&right)) {
             let rect = chart.legend_below(legend);
-            Ok((chart, Some(rect)))
-        } else {
+            Ok((chart.clone(), Some(rect)))
+        } else if let Ok(chart) = right {
             legend.set_columns(1);
-            let chart = right?;
             let rect = chart.legend_right(legend, gap);
             Ok((chart, Some(rect)))
+        } else {
+            // No room outside (a small picture): the legend goes in the corner it covers least
+            // of, rather than leaving no room for the plot.
+            legend.set_columns(1);
+            let obstacles = obstacles(&inside);
+            let weighted: Vec<(f64, f64, f64)> = obstacles.iter().map(|p| (p.0, p.1, 1.0)).collect();
+            let (rect, _) = legend.least_covering_corner(&inside.plot, &weighted, &[], sz);
+            Ok((inside, Some(rect)))
         }
     }
 
