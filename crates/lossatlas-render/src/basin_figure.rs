@@ -31,7 +31,7 @@ use crate::map_frame::{draw_map_frame, Aspect, Frame, MapFrame, MapFrameSpec, Pa
 use crate::markers::{draw_marker, draw_path_on_map, path_pieces};
 use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay};
-use crate::placement::{beside_point, place_text, SegmentIndex};
+use crate::placement::{beside_point, place_text, SegmentIndex, MARKER_CROSSING_COST};
 use crate::text::{draw_text_box, text_box_pad, ChartText};
 
 /// Light fills for the basins and the darker shade their minima are drawn in, in the order they
@@ -374,6 +374,8 @@ impl BasinFigure<'_> {
             aspect: self.aspect,
             strip_w,
             right_reserve: 0.0,
+            bottom_reserve: 0.0,
+            title_over_strip: true,
         };
         let MapFrame { plot, frame, geometry, gap } = draw_map_frame(area, &spec, sz)?;
         let plot_rect = Rect { x0: 0.0, y0: 0.0, x1: frame.w, y1: frame.h };
@@ -450,7 +452,13 @@ impl BasinFigure<'_> {
         for (k, p) in &stars {
             let text = (k + 1).to_string();
             let size = measure(area, &text, &tag_font);
-            let r = place_text(&beside_point(*p, size, marker_r), &inner, &reserved, &index);
+            let r = place_text(
+                &beside_point(*p, size, marker_r),
+                &inner,
+                &reserved,
+                &index,
+                MARKER_CROSSING_COST,
+            );
             reserved.push(r.inflate(text_pad));
             tags.push((r, text, palette[*k].1));
         }
@@ -462,7 +470,8 @@ impl BasinFigure<'_> {
                 continue;
             }
             let size = measure(area, &mk.label, &note_font);
-            let r = place_text(&beside_point(p, size, marker_r), &inner, &reserved, &index);
+            let r =
+                place_text(&beside_point(p, size, marker_r), &inner, &reserved, &index, MARKER_CROSSING_COST);
             reserved.push(r.inflate(text_pad));
             marker_texts.push((r, mk.label.clone()));
         }
@@ -507,29 +516,32 @@ impl BasinFigure<'_> {
             draw_path_on_map(&plot, path, pieces, &frame, &plot_rect, true, marker_r, sz)?;
         }
 
+        // The frame, then the marks on top of it on the panel (not the plot, which would cut a
+        // star at the frame in half: a minimum can lie on the range's edge).
+        plot.draw(&Rectangle::new(
+            [(0, 0), (frame.w as i32, frame.h as i32)],
+            FRAME_COLOR.stroke_width(sz.px(1.0, 1)),
+        ))?;
+        let (base_x, base_y) = area.get_base_pixel();
+        let (dx, dy) = ((geometry.plot.0 - base_x) as f64, (geometry.plot.1 - base_y) as f64);
+        let on_panel = |p: (f64, f64)| (p.0 + dx, p.1 + dy);
         for mk in &self.markers {
             let p = frame.px(mk.at[0], mk.at[1]);
             if plot_rect.contains(p) {
-                draw_marker(&plot, p, mk.shape, mk.color, marker_r, sz)?;
+                draw_marker(area, on_panel(p), mk.shape, mk.color, marker_r, sz)?;
             }
         }
         for (r, text) in &marker_texts {
             draw_text_box(&plot, r, text, &note_font, BLACK)?;
         }
         for (k, p) in &stars {
-            draw_marker(&plot, *p, MarkerShape::Star, palette[*k].1, marker_r, sz)?;
+            draw_marker(area, on_panel(*p), MarkerShape::Star, palette[*k].1, marker_r, sz)?;
         }
         for (r, text, color) in &tags {
             draw_text_box(&plot, r, text, &tag_font, *color)?;
         }
 
-        plot.draw(&Rectangle::new(
-            [(0, 0), (frame.w as i32, frame.h as i32)],
-            FRAME_COLOR.stroke_width(sz.px(1.0, 1)),
-        ))?;
-
         // The legend, right of the plot, level with its top.
-        let (base_x, base_y) = area.get_base_pixel();
         let x0 = (geometry.plot.2 - base_x) as f64 + gap + sz.len(6.0);
         let x0 = x0.min(aw as f64 - legend.width() - sz.len(4.0)).max(0.0);
         let y0 = (geometry.plot.1 - base_y) as f64;
@@ -751,7 +763,7 @@ impl BasinFigure<'_> {
 mod tests {
     use super::*;
     use crate::output::{render, ImageFormat};
-    use crate::test_support::svg_texts;
+    use crate::test_support::{svg_text_positions, svg_texts};
     use lossatlas::DEFAULT_GRID_BUDGET_BYTES;
 
     fn starts(nu: usize, nv: usize) -> GridSpec {
@@ -901,5 +913,32 @@ mod tests {
         let texts = svg_texts(&svg);
         assert!(texts.iter().any(|t| t.starts_with("minima ") && t.ends_with(" to 60")), "{texts:?}");
         assert!(texts.iter().any(|t| t == "min 1"));
+    }
+
+    #[test]
+    fn issue_9_a_minimum_on_the_edge_keeps_its_whole_star_and_the_title_is_centred() {
+        // Minimum 2 sits on the corner of the range (a = 2, b = 1), where the map ends.
+        let (g, labels) = two_basins(20, 10);
+        let minima = vec![([-1.0, 0.0], "min 1".into()), ([2.0, 1.0], "min 2".into())];
+        let fig = BasinFigure::new(&g, labels).unwrap().minima(minima).title("a title of some length");
+        let (w, h) = (900, 600);
+        let (img, geometry) = draw_to_buffer(&fig, (w, h));
+        let (x0, y0, x1, y1) = geometry.plot;
+        // The star's colour (the dark shade of its basin) appears right of and above the frame.
+        let star =
+            fig.palette_indices(&fig.counts().0).into_iter().map(|c| BASIN_PALETTE[c].1).nth(1).unwrap();
+        let outside = img
+            .enumerate_pixels()
+            .filter(|(x, y, p)| p.0 == [star.0, star.1, star.2] && (*x as i32 >= x1 || (*y as i32) < y0))
+            .count();
+        assert!(outside > 10, "the star is cut at the frame ({outside} pixels outside)");
+        // The title is centred over the plot and the legend beside it, not over the plot alone.
+        let svg = String::from_utf8(render(&fig, ImageFormat::Svg, (w, h)).unwrap()).unwrap();
+        let (_, tx, _) =
+            svg_text_positions(&svg).into_iter().find(|t| t.0 == "a title of some length").unwrap();
+        let middle = (x0 as f64 + w as f64) / 2.0;
+        assert!((tx - middle).abs() < 3.0, "title at {tx}, the plot and legend centred at {middle}");
+        assert!(tx > (x0 + x1) as f64 / 2.0 + 20.0, "{tx}");
+        let _ = y1;
     }
 }

@@ -11,7 +11,8 @@ use crate::legend::{Legend, LegendEntry, LegendIcon};
 use crate::markers::draw_polyline;
 use crate::output::Figure;
 use crate::text::ChartText;
-use crate::xy_chart::{sample_pieces, Chart, Scale};
+use crate::ticks::Scale;
+use crate::xy_chart::{sample_pieces, Chart};
 
 /// The colour of the data points: a neutral dark grey, so the runs' colours stand out on top.
 const DATA_COLOR: RGBColor = RGBColor(90, 90, 90);
@@ -276,7 +277,7 @@ impl Figure for FitFigure {
         }
         chart.draw_axes(root, sz, text)?;
         if let Some(rect) = legend_rect {
-            legend.draw(root, rect, sz)?;
+            legend.draw(root, rect)?;
         }
         Ok(())
     }

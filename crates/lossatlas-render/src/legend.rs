@@ -49,6 +49,8 @@ pub(crate) struct Legend {
     pad: f64,
     icon_w: f64,
     row_h: f64,
+    /// The sizes it is measured and drawn at.
+    sz: Sizes,
 }
 
 impl Legend {
@@ -68,16 +70,23 @@ impl Legend {
             pad: 0.6 * sz.note,
             icon_w: 2.2 * sz.note,
             row_h: 1.45 * sz.note,
+            sz,
         };
         legend.set_columns(1);
         legend
+    }
+
+    /// The same entries measured again at other sizes (smaller text for a long legend).
+    pub fn resized<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, sz: Sizes) -> Legend {
+        Legend::new(area, self.entries.clone(), sz)
     }
 
     /// Shortens every entry whose row would be wider than `max_w` pixels (box included) to fit,
     /// ending it with an ellipsis, so no legend is wider than the figure. A label can be any
     /// length (a learning rate written out with 150 digits, say), and a legend that fits nowhere
     /// would leave no room for the plot.
-    pub fn fit_width<DB: DrawingBackend>(&mut self, area: &DrawingArea<DB, Shift>, max_w: f64, sz: Sizes) {
+    pub fn fit_width<DB: DrawingBackend>(&mut self, area: &DrawingArea<DB, Shift>, max_w: f64) {
+        let sz = self.sz;
         let font = (FAMILY, sz.note).into_font();
         let room = max_w - 2.0 * self.pad - self.icon_w - 0.4 * self.note();
         if self.widest <= room {
@@ -188,12 +197,8 @@ impl Legend {
     }
 
     /// Draws the legend in `rect` (its [`Legend::size`], placed) on `area`.
-    pub fn draw<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        rect: Rect,
-        sz: Sizes,
-    ) -> Result<()> {
+    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, rect: Rect) -> Result<()> {
+        let sz = self.sz;
         area.draw(&Rectangle::new(rect.corners(), WHITE.mix(0.92).filled()))?;
         area.draw(&Rectangle::new(rect.corners(), RGBColor(150, 150, 150).stroke_width(sz.px(1.0, 1))))?;
         let font = (FAMILY, sz.note).into_font();
@@ -260,7 +265,7 @@ mod tests {
         ];
         let mut legend = Legend::new(&root, entries, sz);
         assert!(legend.size.0 > 800.0, "{:?}", legend.size);
-        legend.fit_width(&root, 300.0, sz);
+        legend.fit_width(&root, 300.0);
         assert!(legend.size.0 <= 300.0 && legend.size.0 > 200.0, "{:?}", legend.size);
         let text = &legend.entries[0].text;
         assert!(text.starts_with("gd lr=100") && text.ends_with('…') && text.len() < long.len(), "{text}");

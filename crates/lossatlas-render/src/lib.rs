@@ -36,6 +36,7 @@ mod projection;
 #[cfg(test)]
 mod test_support;
 mod text;
+mod ticks;
 mod xy_chart;
 
 pub use animation::{frame_steps, paths_at, render_gif, GifOptions};

@@ -16,7 +16,8 @@ use crate::markers::{draw_marker, draw_polyline};
 use crate::output::Figure;
 use crate::overlay::MarkerShape;
 use crate::text::ChartText;
-use crate::xy_chart::{sample_pieces, Chart, Scale};
+use crate::ticks::Scale;
+use crate::xy_chart::{sample_pieces, Chart};
 
 /// How far above the highest loss of the runs that did not diverge the axis may reach when a
 /// diverged run goes further: a factor on a log axis (three decades) ...
@@ -273,7 +274,7 @@ impl Figure for LossCurveFigure {
         }
         chart.draw_axes(root, sz, text)?;
         if let Some(rect) = legend_rect {
-            legend.draw(root, rect, sz)?;
+            legend.draw(root, rect)?;
         }
         Ok(())
     }

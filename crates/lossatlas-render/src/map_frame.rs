@@ -81,6 +81,11 @@ pub(crate) struct MapFrameSpec<'s> {
     /// Width in pixels the caller would like free right of the plot (for a legend) when the
     /// aspect leaves spare width; the rest of the spare width is split evenly.
     pub right_reserve: f64,
+    /// Height in pixels kept free below the axis name (for a legend too large for the plot).
+    pub bottom_reserve: f64,
+    /// Centre the title over the plot and the strip right of it together (a legend that belongs
+    /// to the figure), not over the plot alone (beside a colour bar).
+    pub title_over_strip: bool,
 }
 
 /// A map's plotting area, once its frame is drawn.
@@ -131,7 +136,7 @@ pub(crate) fn draw_map_frame<DB: DrawingBackend>(
         sz.tick + tick_len + sz.len(8.0) + if spec.text.x_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
     let last_x_label = x_ticks.last().map(|&v| measure(area, &format_tick(v, x_step), &tick_font).0);
     let gap = sz.len(8.0);
-    let (mut top, mut left, mut bottom) = (title_h, sz.len(10.0), sz.len(8.0));
+    let (mut top, mut left, mut bottom) = (title_h, sz.len(10.0), sz.len(8.0) + spec.bottom_reserve);
     let mut right = if bar_w > 0 { gap } else { (last_x_label.unwrap_or(0.0) / 2.0).max(sz.len(18.0)) };
     if spec.aspect == Aspect::Equal {
         // Shrink the plot in one direction until a unit of u is as long as a unit of v.
@@ -185,8 +190,9 @@ pub(crate) fn draw_map_frame<DB: DrawingBackend>(
         Frame { w: (xr.end - xr.start - 1) as f64, h: (yr.end - yr.start - 1) as f64, u0, u1, v0, v1 };
     let geometry = PanelGeometry { plot: (xr.start, yr.start, xr.end, yr.end) };
     let (base_x, base_y) = area.get_base_pixel();
-    // Centred over the plot (not the panel).
-    let cx = ((xr.start + xr.end) / 2 - base_x) as f64;
+    // Centred over the plot, or over the plot and the strip beside it.
+    let right = if spec.title_over_strip { (base_x + aw as i32).max(xr.end) } else { xr.end };
+    let cx = ((xr.start + right) / 2 - base_x) as f64;
     let cy = (yr.start - base_y) as f64 - title_h / 2.0;
     draw_title(area, spec.text.title, (cx, cy), sz)?;
     Ok(MapFrame { plot, frame, geometry, gap })

@@ -77,6 +77,15 @@ impl SegmentIndex {
     }
 }
 
+/// What a line running through a marker's label costs in [`place_text`]: four places further
+/// down the list of candidates (the label sits on a box, so a line under it is a small harm).
+pub(crate) const MARKER_CROSSING_COST: f64 = 4.0;
+
+/// What a line running through a segment's label costs: half a place. Labels of the short axes of
+/// a minimum's ellipse must stay beside it, where the iso-lines crowd; a label a few places out
+/// is already far from the minimum it describes.
+pub(crate) const SEGMENT_CROSSING_COST: f64 = 0.5;
+
 /// Where a text box of `size` (w, h) may go beside a marker of radius `r` at `p`, best first:
 /// upper right, lower right, upper left, lower left, right, left, above, below.
 pub(crate) fn beside_point(p: (f64, f64), size: (f64, f64), r: f64) -> Vec<Rect> {
@@ -122,15 +131,22 @@ pub(crate) fn beside_end(a: (f64, f64), b: (f64, f64), size: (f64, f64), gap: f6
 }
 
 /// The first of `candidates` (in order of preference) inside `plot` that overlaps none of
-/// `blocked`, preferring those with fewer lines of `index` running through them; if none is free,
-/// the first one moved inside `plot`.
-pub(crate) fn place_text(candidates: &[Rect], plot: &Rect, blocked: &[Rect], index: &SegmentIndex) -> Rect {
+/// `blocked`, preferring those with fewer lines of `index` running through them (each line costs
+/// as much as `crossing_cost` places further down the list); if none is free, the first one
+/// moved inside `plot`.
+pub(crate) fn place_text(
+    candidates: &[Rect],
+    plot: &Rect,
+    blocked: &[Rect],
+    index: &SegmentIndex,
+    crossing_cost: f64,
+) -> Rect {
     let mut best: Option<(f64, Rect)> = None;
     for (k, r) in candidates.iter().enumerate() {
         if !r.inside(plot) || blocked.iter().any(|b| b.intersects(r)) {
             continue;
         }
-        let score = 4.0 * index.crossings(&r.inflate(1.0), usize::MAX) as f64 + k as f64;
+        let score = crossing_cost * index.crossings(&r.inflate(1.0), usize::MAX) as f64 + k as f64;
         if best.as_ref().is_none_or(|(s, _)| score < *s) {
             best = Some((score, *r));
         }
@@ -156,15 +172,20 @@ mod tests {
         let mut blocked: Vec<Rect> = points.iter().map(|&p| Rect::around(p, 8.5, 8.5)).collect();
         let mut placed: Vec<Rect> = Vec::new();
         for &p in &points {
-            let r = place_text(&beside_point(p, (60.0, 14.0), 7.0), &plot, &blocked, &index);
+            let r = place_text(&beside_point(p, (60.0, 14.0), 7.0), &plot, &blocked, &index, 4.0);
             assert!(r.inside(&plot), "{r:?} leaves the plot");
             assert!(!blocked.iter().any(|b| b.intersects(&r)), "{r:?} covers a marker or a label");
             blocked.push(r.inflate(2.0));
             placed.push(r);
         }
         // Beside the end of a segment: past it when that is free.
-        let r =
-            place_text(&beside_end((100.0, 100.0), (150.0, 100.0), (40.0, 14.0), 6.0), &plot, &[], &index);
+        let r = place_text(
+            &beside_end((100.0, 100.0), (150.0, 100.0), (40.0, 14.0), 6.0),
+            &plot,
+            &[],
+            &index,
+            4.0,
+        );
         assert!(r.x0 > 150.0 && (r.y0 + r.y1) / 2.0 == 100.0, "{r:?}");
     }
 }

@@ -75,3 +75,16 @@ pub(crate) fn distinct_colors(img: &image::RgbImage) -> usize {
     colors.dedup();
     colors.len()
 }
+
+/// Every `<text>` element of an SVG with its anchor position (x, y) in pixels.
+pub(crate) fn svg_text_positions(svg: &str) -> Vec<(String, f64, f64)> {
+    let doc = roxmltree::Document::parse(svg).expect("the SVG is well-formed XML");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| {
+            let x = n.attribute("x")?.parse().ok()?;
+            let y = n.attribute("y")?.parse().ok()?;
+            Some((n.text()?.trim().to_string(), x, y))
+        })
+        .collect()
+}
