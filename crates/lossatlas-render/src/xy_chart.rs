@@ -1,5 +1,6 @@
-//! The frame, ticks, legend and clipping shared by the x-y line charts ([`crate::FitFigure`] and
-//! [`crate::LossCurveFigure`]).
+//! The frame of the x-y line charts ([`crate::FitFigure`] and [`crate::LossCurveFigure`]): where
+//! the plot goes, its grid, axes, ticks and title, and where the legend goes (a free corner, or
+//! outside the plot).
 //!
 //! These charts are drawn in pixel space rather than through a plotters chart context, so that an
 //! axis can be linear or logarithmic with ticks chosen by [`crate::ticks`]. Text sizes and line
