@@ -670,3 +670,100 @@ fn help_examples_can_be_pasted_and_completions_are_printed() {
     let script = String::from_utf8(out.stdout).unwrap();
     assert!(script.contains("lossatlas") && script.contains("--directions"), "{script}");
 }
+
+/// How many frames a GIF file holds.
+fn gif_frames(path: &Path) -> usize {
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = options.read_info(std::fs::File::open(path).unwrap()).unwrap();
+    let mut frames = 0;
+    while decoder.read_next_frame().unwrap().is_some() {
+        frames += 1;
+    }
+    frames
+}
+
+#[test]
+fn issue_14_five_hundred_levels_draw_with_a_bounded_number_of_labels() {
+    // 500 explicit levels used to spend minutes placing labels. Now a plot labels at most 80
+    // levels, two labels each at most; the rest of the texts are ticks, axis names, title, legend.
+    let dir = tempfile::tempdir().unwrap();
+    let levels: Vec<String> = (0..500).map(|i| format!("{}", 0.1 + 0.05 * i as f64)).collect();
+    let levels = levels.join(",");
+    let args = ["contour", "--range", "k=0:2", "--range", "b=-2:4", "--levels", &levels];
+    ok(dir.path(), &[&args[..], &["-o", "many.svg", "-o", "many.png"]].concat());
+    let svg = std::fs::read_to_string(dir.path().join("many.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts: Vec<&str> =
+        doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+    let lines = doc.descendants().filter(|n| n.has_tag_name("polyline")).count();
+    assert!(lines > 500, "the lines are all drawn ({lines} polylines)");
+    assert!(texts.len() <= 2 * 80 + 40, "{} texts", texts.len());
+    assert!(texts.len() >= 20, "the levels are still labelled: {texts:?}");
+    assert!(distinct_colors(&decode_png(&dir.path().join("many.png"))) > 50);
+}
+
+#[test]
+fn issue_14_a_gif_of_a_30000_step_run_has_a_bounded_number_of_frames() {
+    // Gradient descent just below its stable rate zigzags across the valley for all 30000 steps
+    // (tolerance 0: it never stops early); frames used to cost time in proportion to the path.
+    let dir = tempfile::tempdir().unwrap();
+    ok(
+        dir.path(),
+        &[
+            "descend",
+            "--range",
+            "k=-1:3",
+            "--range",
+            "b=-2:5",
+            "--start",
+            "2.5,-1.5",
+            "--optimizer",
+            "gd:lr=0.1013",
+            "--tolerance",
+            "0",
+            "--steps",
+            "30000",
+            "-o",
+            "long.png",
+            "--gif",
+            "long.gif",
+        ],
+    );
+    let frames = gif_frames(&dir.path().join("long.gif"));
+    assert!((2..=250).contains(&frames), "{frames} frames");
+    assert!(distinct_colors(&decode_png(&dir.path().join("long.png"))) > 50);
+}
+
+#[test]
+fn issue_14_a_run_whose_loss_overflows_still_draws_its_loss_curve() {
+    // A rate of 1e150 sends the loss to 2.5e303 in one step, 1e200 to infinity: the loss curve
+    // used to fail ("leaves no room for its plot") or overflow; now the line is clipped.
+    let dir = tempfile::tempdir().unwrap();
+    for lr in ["1e150", "1e200"] {
+        let optimizer = format!("gd:lr={lr}");
+        let out = ok(
+            dir.path(),
+            &[
+                "descend",
+                "--optimizer",
+                &optimizer,
+                "--steps",
+                "400",
+                "--range",
+                "k=-1:3",
+                "--range",
+                "b=-2:5",
+                "--start",
+                "2.5,-1.5",
+                "-o",
+                "p.png",
+                "--loss-curve",
+                "l.png",
+            ],
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("diverged"), "lr {lr}");
+        assert!(distinct_colors(&decode_png(&dir.path().join("l.png"))) > 10, "lr {lr}");
+        assert!(distinct_colors(&decode_png(&dir.path().join("p.png"))) > 50, "lr {lr}");
+    }
+}

@@ -111,8 +111,31 @@ pub fn paths_at(paths: &[PathOverlay], step: usize) -> Vec<PathOverlay> {
         .collect()
 }
 
+/// The most frames an animation holds: at the default 80 ms a frame, 20 seconds of film. Longer
+/// lists of steps are thinned evenly ([`bounded_steps`]), so the time and size of a GIF do not
+/// grow with the steps asked for.
+const MAX_FRAMES: usize = 250;
+
+/// At most `max` of `steps` (ascending, without repeats), spread evenly over the list and always
+/// holding its first and last, so an animation still starts at the start and ends at the end.
+fn bounded_steps(steps: &[usize], max: usize) -> Vec<usize> {
+    let mut sorted = steps.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let n = sorted.len();
+    if n <= max || max < 2 {
+        return if max == 1 { sorted.last().copied().into_iter().collect() } else { sorted };
+    }
+    let mut out: Vec<usize> = (0..max).map(|k| sorted[k * (n - 1) / (max - 1)]).collect();
+    out.dedup();
+    out
+}
+
 /// Draws `figure_at(step)` for each of `steps` (see [`frame_steps`]) and encodes the frames as one
 /// GIF that loops forever. Returns the file's bytes.
+///
+/// Steps are drawn in ascending order, each once; more than 250 are thinned evenly to 250
+/// (keeping the first and the last), so a careless list cannot make an endless animation.
 ///
 /// `figure_at` builds the figure of one frame, e.g. a [`crate::ContourFigure`] whose paths are
 /// [`paths_at`] the step; it is called once per frame (from several threads, hence `Sync`) and
@@ -129,7 +152,8 @@ where
             "animation size {w}x{h} is out of range; use between 100x100 and 20000x20000 pixels"
         )));
     }
-    let Some(&last_step) = steps.iter().max() else {
+    let steps = bounded_steps(steps, MAX_FRAMES);
+    let Some(&last_step) = steps.last() else {
         return Err(Error::Invalid("an animation needs at least one frame; give at least one step".into()));
     };
     let total = options.total_steps.unwrap_or(last_step);
@@ -553,6 +577,22 @@ mod tests {
         assert_eq!(frame_steps(400, 1), vec![400]);
         assert!(frame_steps(400, 0).is_empty());
         assert_eq!(frame_steps(0, 10), vec![0]);
+    }
+
+    #[test]
+    fn a_long_list_of_steps_is_thinned_evenly_keeping_both_ends() {
+        let steps: Vec<usize> = (0..=30_000).collect();
+        let b = bounded_steps(&steps, MAX_FRAMES);
+        assert_eq!(b.len(), MAX_FRAMES);
+        assert_eq!((b[0], *b.last().unwrap()), (0, 30_000));
+        assert!(b.windows(2).all(|w| w[0] < w[1]));
+        // Evenly: every gap is within one step of 30000 / 249.
+        let gaps: Vec<usize> = b.windows(2).map(|w| w[1] - w[0]).collect();
+        let (lo, hi) = (gaps.iter().min().unwrap(), gaps.iter().max().unwrap());
+        assert!(hi - lo <= 1 && *lo == 30_000 / 249, "{lo}..{hi}");
+        // Short, unsorted or repeated lists are only sorted and deduplicated.
+        assert_eq!(bounded_steps(&[5, 1, 5, 3], MAX_FRAMES), vec![1, 3, 5]);
+        assert_eq!(bounded_steps(&[5, 1, 3], 1), vec![5]);
     }
 
     #[test]

@@ -22,16 +22,17 @@ use plotters::style::FontStyle;
 use lossatlas::analysis::BasinLabel;
 use lossatlas::{isolines, Axis, GridSpec, Landscape};
 
-use crate::contour_figure::{
-    beside_point, cut_out, draw_map_frame, draw_marker, draw_text_box, keep_inside, place_labels, place_text,
-    text_box_pad, Aspect, Frame, LineGeom, MapFrame, MapFrameSpec, PanelGeometry, SegmentIndex,
-};
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
-use crate::geometry::{measure, round, Rect};
+use crate::geometry::{cut_out, keep_inside, measure, round, Rect};
 use crate::labels::{format_levels, Sizes};
+use crate::level_labels::{place_labels, LineGeom};
+use crate::map_frame::{draw_map_frame, Aspect, Frame, MapFrame, MapFrameSpec, PanelGeometry, FRAME_COLOR};
+use crate::markers::{draw_marker, draw_path_on_map, path_pieces};
 use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay};
+use crate::placement::{beside_point, place_text, SegmentIndex, MARKER_CROSSING_COST};
+use crate::text::{draw_text_box, text_box_pad, ChartText};
 
 /// Light fills for the basins and the darker shade their minima are drawn in, in the order they
 /// are handed out (neighbours in this list differ in hue as much as possible).
@@ -358,7 +359,7 @@ impl BasinFigure<'_> {
                 rows.push(Row::Lines { text: "loss iso-lines".into() });
             }
         }
-        let title_h = if self.title.is_empty() { sz.len(14.0) } else { 2.1 * sz.title };
+        let title_h = ChartText { title: &self.title, x_label: "", y_label: "" }.title_height(sz);
         let avail_h = ah as f64 - title_h - 3.0 * sz.axis;
         let max_w = 0.45 * aw as f64;
         let legend = self.fit_legend(area, rows, sz, avail_h, max_w);
@@ -367,14 +368,14 @@ impl BasinFigure<'_> {
         let (du, dv) = (self.u.step(), self.v.step());
         let spec = MapFrameSpec {
             what: "basin map",
-            title: &self.title,
-            x_label: &self.x_label,
-            y_label: &self.y_label,
+            text: ChartText { title: &self.title, x_label: &self.x_label, y_label: &self.y_label },
             u: (self.u.min() - du / 2.0, self.u.max() + du / 2.0),
             v: (self.v.min() - dv / 2.0, self.v.max() + dv / 2.0),
             aspect: self.aspect,
             strip_w,
             right_reserve: 0.0,
+            bottom_reserve: 0.0,
+            title_over_strip: true,
         };
         let MapFrame { plot, frame, geometry, gap } = draw_map_frame(area, &spec, sz)?;
         let plot_rect = Rect { x0: 0.0, y0: 0.0, x1: frame.w, y1: frame.h };
@@ -412,7 +413,7 @@ impl BasinFigure<'_> {
             .iter()
             .map(|p| {
                 let pts: Vec<(f64, f64)> = p.points.iter().map(|q| frame.px(q[0], q[1])).collect();
-                keep_inside(&pts, &plot_rect.inflate(0.5))
+                path_pieces(&pts, &plot_rect)
             })
             .collect();
         for (id, piece) in (lines.len()..).zip(paths_px.iter().flatten()) {
@@ -451,7 +452,13 @@ impl BasinFigure<'_> {
         for (k, p) in &stars {
             let text = (k + 1).to_string();
             let size = measure(area, &text, &tag_font);
-            let r = place_text(&beside_point(*p, size, marker_r), &inner, &reserved, &index);
+            let r = place_text(
+                &beside_point(*p, size, marker_r),
+                &inner,
+                &reserved,
+                &index,
+                MARKER_CROSSING_COST,
+            );
             reserved.push(r.inflate(text_pad));
             tags.push((r, text, palette[*k].1));
         }
@@ -463,7 +470,8 @@ impl BasinFigure<'_> {
                 continue;
             }
             let size = measure(area, &mk.label, &note_font);
-            let r = place_text(&beside_point(p, size, marker_r), &inner, &reserved, &index);
+            let r =
+                place_text(&beside_point(p, size, marker_r), &inner, &reserved, &index, MARKER_CROSSING_COST);
             reserved.push(r.inflate(text_pad));
             marker_texts.push((r, mk.label.clone()));
         }
@@ -504,47 +512,36 @@ impl BasinFigure<'_> {
         }
 
         // Paths on a white casing, start circle, end cross.
-        let path_w = sz.px(2.2, 1);
         for (path, pieces) in self.paths.iter().zip(&paths_px) {
-            for piece in pieces {
-                let pts: Vec<(i32, i32)> = piece.iter().map(|&p| round(p)).collect();
-                plot.draw(&PathElement::new(pts.clone(), WHITE.mix(0.7).stroke_width(path_w + 2)))?;
-                plot.draw(&PathElement::new(pts, path.color.stroke_width(path_w)))?;
-            }
-            let inside = |q: &[f64; 2]| plot_rect.inflate(0.5).contains(frame.px(q[0], q[1]));
-            if let Some(first) = path.points.first().filter(|q| inside(q)) {
-                let p = frame.px(first[0], first[1]);
-                draw_marker(&plot, p, MarkerShape::Circle, path.color, 0.75 * marker_r, sz)?;
-            }
-            if let Some(last) = path.points.last().filter(|q| path.points.len() > 1 && inside(q)) {
-                let p = frame.px(last[0], last[1]);
-                draw_marker(&plot, p, MarkerShape::Cross, path.color, 0.85 * marker_r, sz)?;
-            }
+            draw_path_on_map(&plot, path, pieces, &frame, &plot_rect, true, marker_r, sz)?;
         }
 
+        // The frame, then the marks on top of it on the panel (not the plot, which would cut a
+        // star at the frame in half: a minimum can lie on the range's edge).
+        plot.draw(&Rectangle::new(
+            [(0, 0), (frame.w as i32, frame.h as i32)],
+            FRAME_COLOR.stroke_width(sz.px(1.0, 1)),
+        ))?;
+        let (base_x, base_y) = area.get_base_pixel();
+        let (dx, dy) = ((geometry.plot.0 - base_x) as f64, (geometry.plot.1 - base_y) as f64);
+        let on_panel = |p: (f64, f64)| (p.0 + dx, p.1 + dy);
         for mk in &self.markers {
             let p = frame.px(mk.at[0], mk.at[1]);
             if plot_rect.contains(p) {
-                draw_marker(&plot, p, mk.shape, mk.color, marker_r, sz)?;
+                draw_marker(area, on_panel(p), mk.shape, mk.color, marker_r, sz)?;
             }
         }
         for (r, text) in &marker_texts {
             draw_text_box(&plot, r, text, &note_font, BLACK)?;
         }
         for (k, p) in &stars {
-            draw_marker(&plot, *p, MarkerShape::Star, palette[*k].1, marker_r, sz)?;
+            draw_marker(area, on_panel(*p), MarkerShape::Star, palette[*k].1, marker_r, sz)?;
         }
         for (r, text, color) in &tags {
             draw_text_box(&plot, r, text, &tag_font, *color)?;
         }
 
-        plot.draw(&Rectangle::new(
-            [(0, 0), (frame.w as i32, frame.h as i32)],
-            crate::contour_figure::FRAME_COLOR.stroke_width(sz.px(1.0, 1)),
-        ))?;
-
         // The legend, right of the plot, level with its top.
-        let (base_x, base_y) = area.get_base_pixel();
         let x0 = (geometry.plot.2 - base_x) as f64 + gap + sz.len(6.0);
         let x0 = x0.min(aw as f64 - legend.width() - sz.len(4.0)).max(0.0);
         let y0 = (geometry.plot.1 - base_y) as f64;
@@ -765,8 +762,8 @@ impl BasinFigure<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contour_figure::tests::svg_texts;
     use crate::output::{render, ImageFormat};
+    use crate::test_support::{svg_text_positions, svg_texts};
     use lossatlas::DEFAULT_GRID_BUDGET_BYTES;
 
     fn starts(nu: usize, nv: usize) -> GridSpec {
@@ -916,5 +913,32 @@ mod tests {
         let texts = svg_texts(&svg);
         assert!(texts.iter().any(|t| t.starts_with("minima ") && t.ends_with(" to 60")), "{texts:?}");
         assert!(texts.iter().any(|t| t == "min 1"));
+    }
+
+    #[test]
+    fn issue_9_a_minimum_on_the_edge_keeps_its_whole_star_and_the_title_is_centred() {
+        // Minimum 2 sits on the corner of the range (a = 2, b = 1), where the map ends.
+        let (g, labels) = two_basins(20, 10);
+        let minima = vec![([-1.0, 0.0], "min 1".into()), ([2.0, 1.0], "min 2".into())];
+        let fig = BasinFigure::new(&g, labels).unwrap().minima(minima).title("a title of some length");
+        let (w, h) = (900, 600);
+        let (img, geometry) = draw_to_buffer(&fig, (w, h));
+        let (x0, y0, x1, y1) = geometry.plot;
+        // The star's colour (the dark shade of its basin) appears right of and above the frame.
+        let star =
+            fig.palette_indices(&fig.counts().0).into_iter().map(|c| BASIN_PALETTE[c].1).nth(1).unwrap();
+        let outside = img
+            .enumerate_pixels()
+            .filter(|(x, y, p)| p.0 == [star.0, star.1, star.2] && (*x as i32 >= x1 || (*y as i32) < y0))
+            .count();
+        assert!(outside > 10, "the star is cut at the frame ({outside} pixels outside)");
+        // The title is centred over the plot and the legend beside it, not over the plot alone.
+        let svg = String::from_utf8(render(&fig, ImageFormat::Svg, (w, h)).unwrap()).unwrap();
+        let (_, tx, _) =
+            svg_text_positions(&svg).into_iter().find(|t| t.0 == "a title of some length").unwrap();
+        let middle = (x0 as f64 + w as f64) / 2.0;
+        assert!((tx - middle).abs() < 3.0, "title at {tx}, the plot and legend centred at {middle}");
+        assert!(tx > (x0 + x1) as f64 / 2.0 + 20.0, "{tx}");
+        let _ = y1;
     }
 }

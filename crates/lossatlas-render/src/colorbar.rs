@@ -3,7 +3,8 @@
 //!
 //! With levels the bar is cut into the same bands as the picture (one flat colour per band,
 //! boundaries at the levels, ticks at the levels); without, it is a continuous gradient with
-//! "nice" ticks (1, 2, 5 times a power of ten; decades on a log scale).
+//! the ticks an axis of the same scale would have ([`crate::ticks`]: 1, 2, 5 times a power of
+//! ten; decades, or 1-2-5 multiples over a short range, on a log scale).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -13,7 +14,8 @@ use plotters::style::FontTransform;
 use crate::colormap::{viridis, ColorScale};
 use crate::error::Result;
 use crate::font::FAMILY;
-use crate::labels::{format_levels, format_sig, format_tick};
+use crate::labels::format_levels;
+use crate::ticks::Scale;
 
 /// Where a colour bar puts things, in pixels at a font size of `font_px`.
 #[derive(Debug, Clone, Copy)]
@@ -50,40 +52,12 @@ fn ticks(scale: &ColorScale, levels: Option<&[f64]>) -> Vec<(f64, String)> {
         let labels = format_levels(&inside);
         return inside.into_iter().zip(labels).collect();
     }
-    if scale.is_log() {
-        let (lo, hi) = (scale.lo(), scale.hi());
-        let (e0, e1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
-        let decades = e1 - e0;
-        let multiples: &[f64] = if decades <= 2 { &[1.0, 2.0, 5.0] } else { &[1.0] };
-        let stride = ((decades as f64) / 8.0).ceil().max(1.0) as i32;
-        let mut out = Vec::new();
-        for e in e0..=e1 {
-            if (e - e0) % stride != 0 {
-                continue;
-            }
-            for m in multiples {
-                let v = m * 10f64.powi(e);
-                if v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9) {
-                    out.push((v, format_sig(v, 2)));
-                }
-            }
-        }
-        out
+    let axis = if scale.is_log() {
+        Scale::log(scale.lo(), scale.hi())
     } else {
-        let step = nice_step((scale.hi() - scale.lo()) / 6.0);
-        let first = (scale.lo() / step).ceil() as i64;
-        let last = (scale.hi() / step).floor() as i64;
-        (first..=last).map(|k| k as f64 * step).map(|v| (v, format_tick(v, step))).collect()
-    }
-}
-
-/// The smallest of 1, 2, 5 times a power of ten that is at least `raw`.
-fn nice_step(raw: f64) -> f64 {
-    if raw.is_nan() || raw <= 0.0 || raw.is_infinite() {
-        return 1.0;
-    }
-    let p = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * p).find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * p)
+        Scale::linear(scale.lo(), scale.hi())
+    };
+    axis.ticks(8).major.into_iter().filter(|(v, _)| *v >= scale.lo() && *v <= scale.hi()).collect()
 }
 
 /// The width in pixels a colour bar needs to draw its bar, ticks, tick labels and name without
@@ -203,14 +177,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nice_steps_are_1_2_5() {
-        assert_eq!(nice_step(0.13), 0.2);
-        assert_eq!(nice_step(3.0), 5.0);
-        assert_eq!(nice_step(7.0), 10.0);
-        assert_eq!(nice_step(1.0), 1.0);
-    }
-
-    #[test]
     fn log_ticks_are_decades() {
         let t = ticks(&ColorScale::new(0.05, 300.0, true), None);
         let values: Vec<f64> = t.iter().map(|p| p.0).collect();
@@ -218,6 +184,13 @@ mod tests {
         let t = ticks(&ColorScale::new(0.1, 8.0, true), None);
         let labels: Vec<&str> = t.iter().map(|p| p.1.as_str()).collect();
         assert_eq!(labels, ["0.1", "0.2", "0.5", "1", "2", "5"]);
+        // Three decades but two powers of ten inside: labelled 1-2-5, not only 1 and 10.
+        let t = ticks(&ColorScale::new(0.134, 33.0, true), None);
+        let labels: Vec<&str> = t.iter().map(|p| p.1.as_str()).collect();
+        assert_eq!(labels, ["0.2", "0.5", "1", "2", "5", "10", "20"]);
+        let t = ticks(&ColorScale::new(0.0, 33.0, false), None);
+        let labels: Vec<&str> = t.iter().map(|p| p.1.as_str()).collect();
+        assert_eq!(labels, ["0", "5", "10", "15", "20", "25", "30"]);
     }
 
     #[test]

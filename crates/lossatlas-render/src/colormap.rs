@@ -86,6 +86,45 @@ impl ColorScale {
     }
 }
 
+/// The colour scale for levels over landscapes with the given finite value ranges: it runs from
+/// one level step below the first level to one above the last (a step is the mean gap between
+/// levels, on the log scale when log), cut to the data, so the lowest and highest bands get their
+/// own colours and the colours are spent where the levels are.
+pub(crate) fn color_scale_for(
+    levels: &[f64],
+    ranges: impl Iterator<Item = (f64, f64)>,
+    log: Option<bool>,
+) -> ColorScale {
+    let (mut data_lo, mut data_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (lo, hi) in ranges {
+        data_lo = data_lo.min(lo);
+        data_hi = data_hi.max(hi);
+    }
+    let (first, last) = match (levels.first(), levels.last()) {
+        (Some(&a), Some(&b)) => (a, b),
+        _ if data_lo.is_finite() => return ColorScale::new(data_lo, data_hi, log.unwrap_or(false)),
+        _ => return ColorScale::new(0.0, 1.0, false),
+    };
+    let log = log.unwrap_or(first > 0.0 && last >= 20.0 * first) && first > 0.0;
+    let fwd = |x: f64| if log { x.ln() } else { x };
+    let back = |x: f64| if log { x.exp() } else { x };
+    let (lo, hi) = if levels.len() >= 2 {
+        let step = (fwd(last) - fwd(first)) / (levels.len() - 1) as f64;
+        let lo = back(fwd(first) - step);
+        let hi = back(fwd(last) + step);
+        let lo = if data_lo.is_finite() && (!log || data_lo > 0.0) { lo.max(data_lo) } else { lo };
+        let hi = if data_hi.is_finite() { hi.min(data_hi) } else { hi };
+        (lo.min(first), hi.max(last))
+    } else if data_lo.is_finite() && data_hi > data_lo && (!log || data_lo > 0.0) {
+        (data_lo.min(first), data_hi.max(first))
+    } else if log {
+        (first / 2.0, first * 2.0)
+    } else {
+        (first - 0.5 * first.abs().max(1.0), first + 0.5 * first.abs().max(1.0))
+    };
+    ColorScale::new(lo, hi, log)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,41 +1,34 @@
 //! The contour map: iso-loss lines (or filled bands with a colour bar) of a [`Landscape`],
-//! labelled with their levels, with the minimum marked and optimizer paths drawn on top.
+//! labelled with their levels ([`crate::level_labels`]), with the minimum marked, optimizer paths,
+//! marked points and labelled segments drawn on top, and a legend.
 //!
-//! Level labels sit on their lines, in a gap cut out of the line (and on a white box when the map
-//! is filled, so they stay readable on dark colours). Where they go is chosen greedily: for each
-//! line, every position along it is scored by how straight the line is there, whether another line
-//! or a path would run through the label, how close it is to labels already placed (spread out is
-//! better) and to the frame; labels never overlap each other, the legend, the markers or the
-//! frame. Long lines (more than the plot's half perimeter) get two labels, far apart.
+//! The map is put together from the kit the other figures share: the frame
+//! ([`crate::map_frame`]), the bands ([`crate::bands`]), text placement ([`crate::placement`]),
+//! markers ([`crate::markers`]), the legend ([`crate::legend`]) and the colour bar.
 
-use plotters::coord::ranged1d::Ranged;
-use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use lossatlas::{bands, isolines, Landscape};
+use lossatlas::{isolines, Landscape};
 
-use crate::colorbar::{band_color, colorbar_pad, colorbar_width, draw_colorbar};
-use crate::colormap::{viridis, ColorScale};
-use crate::error::{Error, Result};
+use crate::bands::{draw_bands, draw_non_finite};
+use crate::colorbar::{colorbar_pad, colorbar_width, draw_colorbar};
+use crate::colormap::{color_scale_for, viridis, ColorScale};
+use crate::error::Result;
 use crate::font::FAMILY;
-use crate::geometry::{lerp, measure, round, segment_in_rect, Rect};
-use crate::labels::{decimals_for_step, format_fixed, format_levels, format_sig, format_tick, Sizes};
+use crate::geometry::{cut_out, lerp, measure, round, segment_in_rect, Rect};
+use crate::labels::{decimals_for_step, format_fixed, format_levels, format_sig, Sizes};
+use crate::legend::{Legend, LegendEntry, LegendIcon};
+use crate::level_labels::{place_labels, LineGeom};
+use crate::map_frame::{draw_map_frame, Aspect, Frame, MapFrame, MapFrameSpec, PanelGeometry, FRAME_COLOR};
+use crate::markers::{darken, draw_dashed, draw_marker, draw_path_on_map, path_pieces, MINIMUM_COLOR};
 use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay};
-
-/// How a map's plot box is shaped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Aspect {
-    /// Fill the space the figure has: the axes get different scales when their ranges differ.
-    #[default]
-    Fill,
-    /// One unit of u is as long as one unit of v, so circles look round: a well-conditioned
-    /// loss (a z-scored input, say) shows circular contours and an ill-conditioned one long,
-    /// thin ellipses. The plot shrinks in one direction and is centred.
-    Equal,
-}
+use crate::placement::{
+    beside_end, beside_point, place_text, SegmentIndex, MARKER_CROSSING_COST, SEGMENT_CROSSING_COST,
+};
+use crate::text::{draw_text_box, text_box_pad, ChartText};
 
 /// A contour map of a landscape: iso-lines at given levels, optionally filled bands, level labels,
 /// the minimum, optimizer paths, marked points and labelled segments.
@@ -249,52 +242,6 @@ pub(crate) struct PanelStyle {
     pub own_colorbar: bool,
 }
 
-/// Where a panel's plot went, in the backend's pixels.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PanelGeometry {
-    /// The plotting rectangle: left, top, right, bottom (exclusive).
-    pub plot: (i32, i32, i32, i32),
-}
-
-/// The colour scale for levels over landscapes with the given finite value ranges: it runs from
-/// one level step below the first level to one above the last (a step is the mean gap between
-/// levels, on the log scale when log), cut to the data, so the lowest and highest bands get their
-/// own colours and the colours are spent where the levels are.
-pub(crate) fn color_scale_for(
-    levels: &[f64],
-    ranges: impl Iterator<Item = (f64, f64)>,
-    log: Option<bool>,
-) -> ColorScale {
-    let (mut data_lo, mut data_hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for (lo, hi) in ranges {
-        data_lo = data_lo.min(lo);
-        data_hi = data_hi.max(hi);
-    }
-    let (first, last) = match (levels.first(), levels.last()) {
-        (Some(&a), Some(&b)) => (a, b),
-        _ if data_lo.is_finite() => return ColorScale::new(data_lo, data_hi, log.unwrap_or(false)),
-        _ => return ColorScale::new(0.0, 1.0, false),
-    };
-    let log = log.unwrap_or(first > 0.0 && last >= 20.0 * first) && first > 0.0;
-    let fwd = |x: f64| if log { x.ln() } else { x };
-    let back = |x: f64| if log { x.exp() } else { x };
-    let (lo, hi) = if levels.len() >= 2 {
-        let step = (fwd(last) - fwd(first)) / (levels.len() - 1) as f64;
-        let lo = back(fwd(first) - step);
-        let hi = back(fwd(last) + step);
-        let lo = if data_lo.is_finite() && (!log || data_lo > 0.0) { lo.max(data_lo) } else { lo };
-        let hi = if data_hi.is_finite() { hi.min(data_hi) } else { hi };
-        (lo.min(first), hi.max(last))
-    } else if data_lo.is_finite() && data_hi > data_lo && (!log || data_lo > 0.0) {
-        (data_lo.min(first), data_hi.max(first))
-    } else if log {
-        (first / 2.0, first * 2.0)
-    } else {
-        (first - 0.5 * first.abs().max(1.0), first + 0.5 * first.abs().max(1.0))
-    };
-    ColorScale::new(lo, hi, log)
-}
-
 /// The colour of an unfilled line at `level`: viridis over the span of `levels` (in the scale's
 /// space), stopping short of the pale yellow end that would vanish on white.
 fn line_color(scale: &ColorScale, levels: &[f64], level: f64) -> RGBColor {
@@ -304,156 +251,6 @@ fn line_color(scale: &ColorScale, levels: &[f64], level: f64) -> RGBColor {
     let (a, b) = (scale.position(first), scale.position(last));
     let t = if b > a { (scale.position(level) - a) / (b - a) } else { 0.0 };
     viridis(0.82 * t.clamp(0.0, 1.0))
-}
-
-/// Mixes `c` with black: `amount` 0 keeps it, 1 gives black.
-pub(crate) fn darken(c: RGBColor, amount: f64) -> RGBColor {
-    let f = |x: u8| (x as f64 * (1.0 - amount)).round() as u8;
-    RGBColor(f(c.0), f(c.1), f(c.2))
-}
-
-const NAN_FILL: RGBColor = RGBColor(222, 222, 222);
-const NAN_HATCH: RGBColor = RGBColor(170, 170, 170);
-const MINIMUM_COLOR: RGBColor = RGBColor(215, 25, 28);
-pub(crate) const FRAME_COLOR: RGBColor = RGBColor(40, 40, 40);
-
-/// What a map's frame holds: a title above the plot, ticks and axis names on the left and below,
-/// and a strip at the right kept free (for a colour bar or a legend).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MapFrameSpec<'s> {
-    /// What the map is called in the "too small" error, e.g. "contour panel".
-    pub what: &'s str,
-    pub title: &'s str,
-    pub x_label: &'s str,
-    pub y_label: &'s str,
-    /// The horizontal range (min, max).
-    pub u: (f64, f64),
-    /// The vertical range (min, max).
-    pub v: (f64, f64),
-    pub aspect: Aspect,
-    /// Width in pixels of the strip at the right.
-    pub strip_w: u32,
-    /// Width in pixels the caller would like free right of the plot (for a legend) when the
-    /// aspect leaves spare width; the rest of the spare width is split evenly.
-    pub right_reserve: f64,
-}
-
-/// A map's plotting area, once its frame is drawn.
-pub(crate) struct MapFrame<DB: DrawingBackend> {
-    /// The plotting area (pixel coordinates relative to its top-left corner).
-    pub plot: DrawingArea<DB, Shift>,
-    /// The map from the plane to `plot`'s pixels.
-    pub frame: Frame,
-    /// Where the plot went, in the backend's pixels.
-    pub geometry: PanelGeometry,
-    /// The gap to keep between the plot and the strip at its right, in pixels.
-    pub gap: f64,
-}
-
-/// Draws the title, the axes with their ticks and names, and returns the plotting area. Ticks are
-/// as many as fit comfortably, and the label areas are measured to be exactly wide enough.
-pub(crate) fn draw_map_frame<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    spec: &MapFrameSpec,
-    sz: Sizes,
-) -> Result<MapFrame<DB>> {
-    let (aw, ah) = area.dim_in_pixel();
-    let title_h = if spec.title.is_empty() { sz.len(14.0) } else { 2.1 * sz.title };
-    let bar_w = spec.strip_w;
-    if aw < bar_w + 120 || ah < title_h as u32 + 100 {
-        return Err(Error::Invalid(format!(
-            "a {} of {aw}x{ah} pixels is too small to draw; use a larger picture",
-            spec.what
-        )));
-    }
-    let main = area.margin(0, 0, 0, bar_w);
-    let ((u0, u1), (v0, v1)) = (spec.u, spec.v);
-
-    let (mw, mh) = main.dim_in_pixel();
-    let n_x = ((mw as f64 / (sz.tick * 6.0)) as usize).clamp(3, 10);
-    let n_y = ((mh as f64 / (sz.tick * 3.5)) as usize).clamp(3, 10);
-    let x_ticks = tick_points(u0, u1, n_x);
-    let y_ticks = tick_points(v0, v1, n_y);
-    let x_step = tick_step(&x_ticks);
-    let y_step = tick_step(&y_ticks);
-    let tick_font = (FAMILY, sz.tick).into_font();
-    let widest_y =
-        y_ticks.iter().map(|&v| measure(area, &format_tick(v, y_step), &tick_font).0).fold(0.0, f64::max);
-    let tick_len = sz.len(5.0);
-    let y_area =
-        widest_y + tick_len + sz.len(8.0) + if spec.y_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
-    let x_area = sz.tick + tick_len + sz.len(8.0) + if spec.x_label.is_empty() { 0.0 } else { 1.4 * sz.axis };
-    let last_x_label = x_ticks.last().map(|&v| measure(area, &format_tick(v, x_step), &tick_font).0);
-    let gap = sz.len(8.0);
-    let (mut top, mut left, mut bottom) = (title_h, sz.len(10.0), sz.len(8.0));
-    let mut right = if bar_w > 0 { gap } else { (last_x_label.unwrap_or(0.0) / 2.0).max(sz.len(18.0)) };
-    if spec.aspect == Aspect::Equal {
-        // Shrink the plot in one direction until a unit of u is as long as a unit of v.
-        let pw = mw as f64 - left - right - y_area;
-        let ph = mh as f64 - top - bottom - x_area;
-        let ratio = (u1 - u0) / (v1 - v0);
-        if pw > 0.0 && ph > 0.0 {
-            if pw / ph > ratio {
-                let extra = pw - ph * ratio;
-                let reserve = spec.right_reserve.min(extra);
-                left += (extra - reserve) / 2.0;
-                right += reserve + (extra - reserve) / 2.0;
-            } else {
-                let extra = ph - pw / ratio;
-                top += extra / 2.0;
-                bottom += extra / 2.0;
-            }
-        }
-    }
-
-    let mut chart = ChartBuilder::on(&main)
-        .margin_top(top.round() as u32)
-        .margin_left(left.round() as u32)
-        .margin_bottom(bottom.round() as u32)
-        .margin_right(right.round() as u32)
-        .x_label_area_size(x_area.round() as u32)
-        .y_label_area_size(y_area.round() as u32)
-        .build_cartesian_2d(u0..u1, v0..v1)?;
-
-    let fmt_x = |v: &f64| format_tick(*v, x_step);
-    let fmt_y = |v: &f64| format_tick(*v, y_step);
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(n_x)
-        .y_labels(n_y)
-        .x_label_formatter(&fmt_x)
-        .y_label_formatter(&fmt_y)
-        .x_label_style(tick_font.clone().color(&BLACK))
-        .y_label_style(tick_font.clone().color(&BLACK))
-        .axis_desc_style((FAMILY, sz.axis).into_font().color(&BLACK))
-        .x_desc(spec.x_label)
-        .y_desc(spec.y_label)
-        .axis_style(FRAME_COLOR.stroke_width(sz.px(1.0, 1)))
-        .set_all_tick_mark_size(tick_len.round() as u32)
-        .draw()?;
-
-    let plot = chart.plotting_area().strip_coord_spec();
-    let (xr, yr) = chart.plotting_area().get_pixel_range();
-    let frame =
-        Frame { w: (xr.end - xr.start - 1) as f64, h: (yr.end - yr.start - 1) as f64, u0, u1, v0, v1 };
-    let geometry = PanelGeometry { plot: (xr.start, yr.start, xr.end, yr.end) };
-    let (base_x, base_y) = area.get_base_pixel();
-    if !spec.title.is_empty() {
-        // Centred over the plot (not the panel), shrunk if it would not fit the panel.
-        let mut font = (FAMILY, sz.title).into_font();
-        let tw = measure(area, spec.title, &font).0;
-        if tw > aw as f64 - 8.0 {
-            font = (FAMILY, sz.title * (aw as f64 - 8.0) / tw).into_font();
-        }
-        let tw = measure(area, spec.title, &font).0;
-        let cx = ((xr.start + xr.end) / 2 - base_x) as f64;
-        let cx = cx.clamp(tw / 2.0 + 4.0, (aw as f64 - tw / 2.0 - 4.0).max(tw / 2.0 + 4.0));
-        let cy = (yr.start - base_y) as f64 - title_h / 2.0;
-        let st = font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
-        area.draw(&Text::new(spec.title.to_string(), round((cx, cy)), st))?;
-    }
-    Ok(MapFrame { plot, frame, geometry, gap })
 }
 
 impl ContourFigure<'_> {
@@ -483,7 +280,7 @@ impl ContourFigure<'_> {
             let du = decimals_for_step(u_axis.step()).min(6);
             let dv = decimals_for_step(v_axis.step()).min(6);
             entries.push(LegendEntry {
-                icon: Icon::Minimum,
+                icon: LegendIcon::Minimum,
                 text: format!(
                     "min L={} at ({}, {})",
                     format_sig(m.loss, 3),
@@ -493,29 +290,67 @@ impl ContourFigure<'_> {
             });
         }
         for p in &self.paths {
-            entries.push(LegendEntry { icon: Icon::Path(p.color), text: p.label.clone() });
+            entries.push(LegendEntry { icon: LegendIcon::Path(p.color), text: p.label.clone() });
         }
         if non_finite > 0 {
             let noun = if non_finite == 1 { "point" } else { "points" };
-            entries
-                .push(LegendEntry { icon: Icon::NonFinite, text: format!("{non_finite} {noun} not finite") });
+            entries.push(LegendEntry {
+                icon: LegendIcon::NonFinite,
+                text: format!("{non_finite} {noun} not finite"),
+            });
         }
-        let legend_layout = (!entries.is_empty()).then(|| legend_layout(area, &entries, sz));
+        let mut legend = (!entries.is_empty()).then(|| {
+            let mut legend = Legend::new(area, entries, sz);
+            legend.fit_width(area, 0.6 * aw as f64);
+            legend
+        });
         // Beside the plot there is no colour bar in the way, only white space (when the aspect
         // leaves some) the legend may use.
-        let beside = !style.own_colorbar && legend_layout.is_some();
-        let spec = MapFrameSpec {
+        let beside = !style.own_colorbar && legend.is_some();
+        let mut spec = MapFrameSpec {
             what: "contour panel",
-            title: &self.title,
-            x_label: &self.x_label,
-            y_label: &self.y_label,
+            text: ChartText { title: &self.title, x_label: &self.x_label, y_label: &self.y_label },
             u: (u_axis.min(), u_axis.max()),
             v: (v_axis.min(), v_axis.max()),
             aspect: self.aspect,
             strip_w: bar_w,
-            right_reserve: if beside { legend_layout.map_or(0.0, |l| l.size.0 + sz.len(12.0)) } else { 0.0 },
+            right_reserve: if beside {
+                legend.as_ref().map_or(0.0, |l| l.size.0 + sz.len(12.0))
+            } else {
+                0.0
+            },
+            bottom_reserve: 0.0,
+            title_over_strip: false,
         };
-        let MapFrame { plot, frame, geometry, gap } = draw_map_frame(area, &spec, sz)?;
+        // A legend that hides the minimum, a marker or a path's end in every corner of the plot
+        // (many paths, long labels) goes under the plot instead, in as many columns as fit: the
+        // frame is drawn again with room for it.
+        let mut below = false;
+        let MapFrame { plot, frame, geometry, gap } = loop {
+            let drawn = draw_map_frame(area, &spec, sz)?;
+            let Some(legend) = legend.as_mut().filter(|_| !below) else { break drawn };
+            let room = self.room_beside(aw, bar_w, beside, &drawn, area);
+            if !self.legend_hides_something(legend, &drawn.frame, minimum, room, sz) {
+                break drawn;
+            }
+            // Under the plot in columns, at smaller text when that is what it takes to keep the
+            // legend under a third of the panel's height.
+            let width = aw as f64 - bar_w as f64 - sz.len(16.0);
+            let fitted = [1.0, 0.85, 0.72].into_iter().find_map(|f| {
+                let mut l = legend.resized(area, Sizes::with_scale(sz.scale * f));
+                l.fit_width(area, width);
+                let (_, column_w) = l.column_width();
+                let columns = ((width / column_w).floor() as usize).clamp(1, l.len());
+                l.set_columns(l.len().div_ceil(l.len().div_ceil(columns)));
+                (l.size.0 <= width && l.size.1 <= ah as f64 / 3.0).then_some(l)
+            });
+            let Some(fitted) = fitted else { break drawn };
+            *legend = fitted;
+            area.fill(&WHITE)?;
+            spec.bottom_reserve = legend.size.1 + sz.len(10.0);
+            spec.right_reserve = 0.0;
+            below = true;
+        };
         let (base_x, base_y) = area.get_base_pixel();
         let (x_start, y_start, x_end, y_end) = geometry.plot;
 
@@ -546,7 +381,7 @@ impl ContourFigure<'_> {
                 .iter()
                 .map(|p| {
                     let pts: Vec<(f64, f64)> = p.points.iter().map(|q| frame.px(q[0], q[1])).collect();
-                    keep_inside(&pts, &plot_rect.inflate(0.5))
+                    path_pieces(&pts, &plot_rect)
                 })
                 .collect()
         };
@@ -628,24 +463,12 @@ impl ContourFigure<'_> {
             }
         }
 
-        // Marker labels, then segment labels: each beside its point, where it is free and the
-        // fewest lines run through it.
+        // Segment labels, then marker labels: each beside its point, where it is free and the
+        // fewest lines run through it. Segments first, so the labels of a minimum's axes get the
+        // places right beside it (the minimum's own label can sit a little further out).
         let note_font = (FAMILY, sz.note).into_font();
         // The text box's padding, and a pixel more.
         let text_pad = text_box_pad(sz.note).0 + 1.0;
-        let mut marker_texts: Vec<(Rect, String)> = Vec::new();
-        for m in &self.markers {
-            let p = frame.px(m.at[0], m.at[1]);
-            if m.label.is_empty() || !plot_rect.contains(p) {
-                continue;
-            }
-            let size = measure(area, &m.label, &note_font);
-            let candidates = beside_point(p, size, marker_r);
-            let r = place_text(&candidates, &plot_rect.inflate(-text_pad), &reserved, &index);
-            reserved.push(r.inflate(text_pad));
-            important.push(((r.x0 + r.x1) / 2.0, (r.y0 + r.y1) / 2.0, 200.0));
-            marker_texts.push((r, m.label.clone()));
-        }
         let mut segment_texts: Vec<(Rect, String, RGBColor)> = Vec::new();
         for (s, px) in self.segments.iter().zip(&segments_px) {
             let Some((a, b)) = *px else { continue };
@@ -654,20 +477,75 @@ impl ContourFigure<'_> {
             }
             let size = measure(area, &s.label, &note_font);
             let candidates = beside_end(a, b, size, sz.len(6.0));
-            let r = place_text(&candidates, &plot_rect.inflate(-text_pad), &reserved, &index);
+            let r = place_text(
+                &candidates,
+                &plot_rect.inflate(-text_pad),
+                &reserved,
+                &index,
+                SEGMENT_CROSSING_COST,
+            );
             reserved.push(r.inflate(text_pad));
             important.push(((r.x0 + r.x1) / 2.0, (r.y0 + r.y1) / 2.0, 200.0));
             segment_texts.push((r, s.label.clone(), darken(s.color, 0.25)));
         }
 
-        let legend = if let Some(layout) = legend_layout {
-            let density: Vec<(f64, f64)> =
-                lines.iter().flat_map(|l| l.pts.iter().step_by(4).copied()).collect();
+        let mut marker_texts: Vec<(Rect, String)> = Vec::new();
+        for m in &self.markers {
+            let p = frame.px(m.at[0], m.at[1]);
+            if m.label.is_empty() || !plot_rect.contains(p) {
+                continue;
+            }
+            let size = measure(area, &m.label, &note_font);
+            let candidates = beside_point(p, size, marker_r);
+            let r = place_text(
+                &candidates,
+                &plot_rect.inflate(-text_pad),
+                &reserved,
+                &index,
+                MARKER_CROSSING_COST,
+            );
+            reserved.push(r.inflate(text_pad));
+            important.push(((r.x0 + r.x1) / 2.0, (r.y0 + r.y1) / 2.0, 200.0));
+            marker_texts.push((r, m.label.clone()));
+        }
+        // The legend's place in the panel's pixels.
+        let (dx, dy) = ((x_start - base_x) as f64, (y_start - base_y) as f64);
+        let legend = if let (Some(legend), true) = (legend.clone(), below) {
+            // Centred under the plot, at the bottom of the panel.
+            let (w, h) = legend.size;
+            let x0 =
+                (dx + frame.w / 2.0 - w / 2.0).clamp(sz.len(4.0), (aw as f64 - w - sz.len(4.0)).max(0.0));
+            let y0 = ah as f64 - sz.len(8.0) - h;
+            Some((Rect { x0, y0, x1: x0 + w, y1: y0 + h }, legend))
+        } else if let Some(legend) = legend {
+            // Beside the plot when the aspect leaves white space there (at smaller text if that
+            // is what it takes), else in the corner of the plot where it hides least.
             let room =
-                if beside { aw as f64 - bar_w as f64 - (x_end - base_x) as f64 - 2.0 * gap } else { 0.0 };
-            let rect = place_legend(layout.size, &frame, &important, &density, room, sz);
-            reserved.push(rect.inflate(sz.len(4.0)));
-            Some((rect, layout))
+                if beside { aw as f64 - bar_w as f64 - (x_end - base_x) as f64 - sz.len(12.0) } else { 0.0 };
+            let fitted = [1.0, 0.85, 0.72].into_iter().find_map(|f| {
+                let l = if f == 1.0 {
+                    legend.clone()
+                } else {
+                    legend.resized(area, Sizes::with_scale(sz.scale * f))
+                };
+                (l.size.0 <= room && l.size.1 <= frame.h).then_some(l)
+            });
+            let (rect, legend) = match fitted {
+                Some(l) => {
+                    let x0 = frame.w + sz.len(10.0);
+                    (Rect { x0, y0: 0.0, x1: x0 + l.size.0, y1: l.size.1 }, l)
+                }
+                None => {
+                    let density: Vec<(f64, f64)> =
+                        lines.iter().flat_map(|l| l.pts.iter().step_by(4).copied()).collect();
+                    let (rect, _) = legend.least_covering_corner(&plot_rect, &important, &density, sz);
+                    reserved.push(rect.inflate(sz.len(4.0)));
+                    (rect, legend)
+                }
+            };
+            // On the panel, not the plot: the legend may sit right of the plot, where plotters
+            // would clip it.
+            Some((Rect { x0: rect.x0 + dx, y0: rect.y0 + dy, x1: rect.x1 + dx, y1: rect.y1 + dy }, legend))
         } else {
             None
         };
@@ -730,46 +608,21 @@ impl ContourFigure<'_> {
         }
 
         // Paths: a white casing under each line on filled maps, start circle, end cross.
-        let path_w = sz.px(2.2, 1);
         for (path, pieces) in self.paths.iter().zip(&paths_px) {
-            for piece in pieces {
-                let pts: Vec<(i32, i32)> = piece.iter().map(|&p| round(p)).collect();
-                if self.filled {
-                    plot.draw(&PathElement::new(pts.clone(), WHITE.mix(0.7).stroke_width(path_w + 2)))?;
-                }
-                plot.draw(&PathElement::new(pts, path.color.stroke_width(path_w)))?;
-            }
-            let inside = |q: &[f64; 2]| {
-                q[0].is_finite() && q[1].is_finite() && plot_rect.inflate(0.5).contains(frame.px(q[0], q[1]))
-            };
-            if let Some(first) = path.points.first().filter(|q| inside(q)) {
-                draw_marker(
-                    &plot,
-                    frame.px(first[0], first[1]),
-                    MarkerShape::Circle,
-                    path.color,
-                    0.75 * marker_r,
-                    sz,
-                )?;
-            }
-            if path.points.len() > 1 {
-                if let Some(last) = path.points.last().filter(|q| inside(q)) {
-                    draw_marker(
-                        &plot,
-                        frame.px(last[0], last[1]),
-                        MarkerShape::Cross,
-                        path.color,
-                        0.85 * marker_r,
-                        sz,
-                    )?;
-                }
-            }
+            draw_path_on_map(&plot, path, pieces, &frame, &plot_rect, self.filled, marker_r, sz)?;
         }
 
+        // The frame, then the marks on top of it on the panel (not the plot, which would cut a
+        // marker on the range's edge in half).
+        plot.draw(&Rectangle::new(
+            [(0, 0), (frame.w as i32, frame.h as i32)],
+            FRAME_COLOR.stroke_width(sz.px(1.0, 1)),
+        ))?;
+        let on_panel = |p: (f64, f64)| (p.0 + dx, p.1 + dy);
         for m in &self.markers {
             let p = frame.px(m.at[0], m.at[1]);
             if plot_rect.contains(p) {
-                draw_marker(&plot, p, m.shape, m.color, marker_r, sz)?;
+                draw_marker(area, on_panel(p), m.shape, m.color, marker_r, sz)?;
             }
         }
         for (r, text) in &marker_texts {
@@ -779,21 +632,12 @@ impl ContourFigure<'_> {
             draw_text_box(&plot, r, text, &note_font, *color)?;
         }
         if let Some(m) = minimum {
-            draw_marker(&plot, frame.px(m.u, m.v), MarkerShape::Star, MINIMUM_COLOR, marker_r, sz)?;
+            let p = on_panel(frame.px(m.u, m.v));
+            draw_marker(area, p, MarkerShape::Star, MINIMUM_COLOR, marker_r, sz)?;
         }
 
-        // The frame on top of everything inside it.
-        plot.draw(&Rectangle::new(
-            [(0, 0), (frame.w as i32, frame.h as i32)],
-            FRAME_COLOR.stroke_width(sz.px(1.0, 1)),
-        ))?;
-
-        if let Some((rect, layout)) = legend {
-            // On the panel, not the plot: the legend may sit right of the plot, where plotters
-            // would clip it.
-            let (dx, dy) = ((x_start - base_x) as f64, (y_start - base_y) as f64);
-            let rect = Rect { x0: rect.x0 + dx, y0: rect.y0 + dy, x1: rect.x1 + dx, y1: rect.y1 + dy };
-            draw_legend(area, rect, &layout, &entries, sz)?;
+        if let Some((rect, legend)) = legend {
+            legend.draw(area, rect)?;
         }
 
         if style.own_colorbar {
@@ -809,691 +653,77 @@ impl ContourFigure<'_> {
     }
 }
 
-/// Where a text box of `size` (w, h) may go beside a marker of radius `r` at `p`, best first:
-/// upper right, lower right, upper left, lower left, right, left, above, below.
-pub(crate) fn beside_point(p: (f64, f64), size: (f64, f64), r: f64) -> Vec<Rect> {
-    let (tw, th) = size;
-    let d = 1.3 * r; // diagonal positions: clear of a star's tips
-    let s = 1.9 * r; // straight positions: clear of a star's tips and its halo
-    let at = |x0: f64, y0: f64| Rect { x0, y0, x1: x0 + tw, y1: y0 + th };
-    vec![
-        at(p.0 + d, p.1 - d - th),
-        at(p.0 + d, p.1 + d),
-        at(p.0 - d - tw, p.1 - d - th),
-        at(p.0 - d - tw, p.1 + d),
-        at(p.0 + s, p.1 - th / 2.0),
-        at(p.0 - s - tw, p.1 - th / 2.0),
-        at(p.0 - tw / 2.0, p.1 - s - th),
-        at(p.0 - tw / 2.0, p.1 + s),
-    ]
-}
-
-/// Where a text box of `size` may go near the end `b` of the segment from `a`, best first: on
-/// the line's continuation past `b` and beside the line near `b` on either side (`gap` pixels
-/// from the line), then the same a little further out each time.
-pub(crate) fn beside_end(a: (f64, f64), b: (f64, f64), size: (f64, f64), gap: f64) -> Vec<Rect> {
-    let (tw, th) = size;
-    let len = dist(a, b);
-    let d = if len > 0.0 { ((b.0 - a.0) / len, (b.1 - a.1) / len) } else { (1.0, 0.0) };
-    let n = (-d.1, d.0);
-    // Half the box's extent along a unit direction.
-    let extent = |e: (f64, f64)| e.0.abs() * tw / 2.0 + e.1.abs() * th / 2.0;
-    let across = gap + extent(n);
-    let mut centres = Vec::new();
-    // Past the end, and beside the end on either side, each a little further out each time.
-    for k in 0..6 {
-        let out = k as f64 * 1.5 * gap;
-        let along = gap + extent(d) + out;
-        centres.push((b.0 + along * d.0, b.1 + along * d.1));
-        for side in [1.0, -1.0] {
-            let back = extent(d) - out;
-            centres.push((b.0 - back * d.0 + side * across * n.0, b.1 - back * d.1 + side * across * n.1));
+impl ContourFigure<'_> {
+    /// The pixels free right of a drawn plot for a legend (an equal-aspect plot leaves some), or
+    /// 0 when the strip there holds a colour bar.
+    fn room_beside<DB: DrawingBackend>(
+        &self,
+        aw: u32,
+        bar_w: u32,
+        beside: bool,
+        drawn: &MapFrame<DB>,
+        area: &DrawingArea<DB, Shift>,
+    ) -> f64 {
+        if !beside {
+            return 0.0;
         }
+        let x_end = drawn.geometry.plot.2 - area.get_base_pixel().0;
+        aw as f64 - bar_w as f64 - x_end as f64 - 1.5 * drawn.gap
     }
-    centres.into_iter().map(|c| Rect::around(c, tw / 2.0, th / 2.0)).collect()
-}
 
-/// The first of `candidates` (in order of preference) inside `plot` that overlaps none of
-/// `blocked`, preferring those with fewer lines of `index` running through them; if none is free,
-/// the first one moved inside `plot`.
-pub(crate) fn place_text(candidates: &[Rect], plot: &Rect, blocked: &[Rect], index: &SegmentIndex) -> Rect {
-    let mut best: Option<(f64, Rect)> = None;
-    for (k, r) in candidates.iter().enumerate() {
-        if !r.inside(plot) || blocked.iter().any(|b| b.intersects(r)) {
-            continue;
+    /// Whether `legend`, in the corner of the plot where it hides least, would still hide the
+    /// minimum, a marker or the start or end of a path (or a stretch of paths as costly), when it
+    /// cannot go beside the plot instead.
+    fn legend_hides_something(
+        &self,
+        legend: &Legend,
+        frame: &Frame,
+        minimum: Option<lossatlas::GridMinimum>,
+        room: f64,
+        sz: Sizes,
+    ) -> bool {
+        // It goes beside the plot if it fits there at the smallest text tried.
+        let (w, h) = legend.size;
+        if 0.72 * w <= room && 0.72 * h <= frame.h {
+            return false;
         }
-        let score = 4.0 * index.crossings(&r.inflate(1.0), usize::MAX) as f64 + k as f64;
-        if best.as_ref().is_none_or(|(s, _)| score < *s) {
-            best = Some((score, *r));
+        let plot = Rect { x0: 0.0, y0: 0.0, x1: frame.w, y1: frame.h };
+        let mut important: Vec<(f64, f64, f64)> = Vec::new();
+        if let Some(m) = minimum {
+            let (x, y) = frame.px(m.u, m.v);
+            important.push((x, y, 1000.0));
         }
+        for m in &self.markers {
+            let p = frame.px(m.at[0], m.at[1]);
+            if plot.contains(p) {
+                important.push((p.0, p.1, 500.0));
+            }
+        }
+        let paths = self.layout_paths.as_ref().unwrap_or(&self.paths);
+        for path in paths {
+            let finite: Vec<(f64, f64)> = path
+                .points
+                .iter()
+                .filter(|q| q[0].is_finite() && q[1].is_finite())
+                .map(|q| frame.px(q[0], q[1]))
+                .collect();
+            let stride = (finite.len() / 200).max(1);
+            for p in finite.iter().step_by(stride).filter(|p| plot.contains(**p)) {
+                important.push((p.0, p.1, 5.0 * stride as f64));
+            }
+            for end in [finite.first(), finite.last()].into_iter().flatten() {
+                if plot.contains(*end) {
+                    important.push((end.0, end.1, 300.0));
+                }
+            }
+        }
+        let (_, cost) = legend.least_covering_corner(&plot, &important, &[], sz);
+        cost >= 300.0
     }
-    best.map(|(_, r)| r).unwrap_or_else(|| {
-        let r = candidates.first().copied().unwrap_or(Rect { x0: 0.0, y0: 0.0, x1: 0.0, y1: 0.0 });
-        let dx = (plot.x0 - r.x0).max(0.0) + (plot.x1 - r.x1).min(0.0);
-        let dy = (plot.y0 - r.y0).max(0.0) + (plot.y1 - r.y1).min(0.0);
-        Rect { x0: r.x0 + dx, y0: r.y0 + dy, x1: r.x1 + dx, y1: r.y1 + dy }
-    })
-}
-
-/// Writes `text` with its top-left corner at `r`'s on a translucent white box a little larger
-/// (by [`text_box_pad`]).
-pub(crate) fn draw_text_box<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    r: &Rect,
-    text: &str,
-    font: &FontDesc,
-    color: RGBColor,
-) -> Result<()> {
-    let pad = text_box_pad(font.get_size());
-    area.draw(&Rectangle::new(
-        [round((r.x0 - pad.0, r.y0 - pad.1)), round((r.x1 + pad.0, r.y1 + pad.1))],
-        WHITE.mix(0.8).filled(),
-    ))?;
-    let st = font.clone().color(&color).pos(Pos::new(HPos::Left, VPos::Top));
-    area.draw(&Text::new(text.to_string(), round((r.x0, r.y0)), st))?;
-    Ok(())
-}
-
-/// How much larger (x, y) than its text a text box is drawn at a font size of `font_px`.
-pub(crate) fn text_box_pad(font_px: f64) -> (f64, f64) {
-    (0.2 * font_px, 0.12 * font_px)
-}
-
-/// Draws the straight line from `a` to `b` dashed, with whole dashes at both ends (the dashes are
-/// stretched a little so they fit exactly) so the ends are where the line ends.
-pub(crate) fn draw_dashed<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    a: (f64, f64),
-    b: (f64, f64),
-    style: ShapeStyle,
-    dash: f64,
-    space: f64,
-) -> Result<()> {
-    let len = dist(a, b);
-    if len <= 2.0 * dash + space {
-        area.draw(&PathElement::new(vec![round(a), round(b)], style))?;
-        return Ok(());
-    }
-    let n = ((len + space) / (dash + space)).round().max(2.0) as usize;
-    let d = (len - (n - 1) as f64 * space) / n as f64;
-    for k in 0..n {
-        let s = k as f64 * (d + space);
-        let (p, q) = (lerp(a, b, s / len), lerp(a, b, (s + d) / len));
-        area.draw(&PathElement::new(vec![round(p), round(q)], style))?;
-    }
-    Ok(())
 }
 
 /// A straight line between two pixel points.
 type PixelSegment = ((f64, f64), (f64, f64));
-
-/// Maps plane coordinates to pixels relative to the plotting area's top-left corner, exactly as
-/// plotters maps them (the last pixel column is the range's end), but in floating point.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Frame {
-    /// The last pixel column (the plot is `w + 1` pixels wide).
-    pub w: f64,
-    /// The last pixel row.
-    pub h: f64,
-    pub u0: f64,
-    pub u1: f64,
-    pub v0: f64,
-    pub v1: f64,
-}
-
-impl Frame {
-    pub(crate) fn px(self, u: f64, v: f64) -> (f64, f64) {
-        ((u - self.u0) / (self.u1 - self.u0) * self.w, (1.0 - (v - self.v0) / (self.v1 - self.v0)) * self.h)
-    }
-
-    fn px_i(self, u: f64, v: f64) -> (i32, i32) {
-        round(self.px(u, v))
-    }
-}
-
-/// Fills the bands between levels.
-///
-/// The pieces [`lossatlas::bands`] returns (cells, rectangles, clipped triangles: thousands) are
-/// first merged into the rings that bound each band ([`band_rings`]); the outer rings are then
-/// painted largest first, each over the ones it lies in. A band's holes are not cut out: whatever
-/// fills a hole has a smaller ring and is painted over it later, so where two colours meet the
-/// later one is anti-aliased against the right neighbour rather than the white background, and
-/// there are no hairline seams (each ring is also outlined in its own colour, which covers the
-/// few places where two rings only touch). This keeps a 200 x 200 SVG around a hundred
-/// kilobytes. Should a band not merge cleanly, the pieces are drawn as they are, outlined.
-fn draw_bands<DB: DrawingBackend>(
-    plot: &DrawingArea<DB, Shift>,
-    landscape: &Landscape,
-    levels: &[f64],
-    scale: &ColorScale,
-    frame: &Frame,
-) -> Result<()> {
-    let bands = bands(landscape, levels);
-    let (du, dv) = (landscape.u().step(), landscape.v().step());
-    let merged: Option<Vec<(f64, RGBColor, Vec<lossatlas::Point>)>> = bands
-        .iter()
-        .map(|band| {
-            let color = band_color(scale, band.lower(), band.upper());
-            band_rings(band.polygons(), du, dv).map(|rings| {
-                rings
-                    .into_iter()
-                    .filter(|r| r.0 > 0.0)
-                    .map(|(area, ring)| (area, color, ring))
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect::<Option<Vec<_>>>()
-        .map(|per_band| per_band.into_iter().flatten().collect());
-    if let Some(mut rings) = merged {
-        rings.sort_by(|a, b| b.0.total_cmp(&a.0));
-        for (_, color, ring) in rings {
-            let pts = simplify_ring(ring.iter().map(|p| frame.px_i(p[0], p[1])).collect());
-            if pts.len() < 3 {
-                continue;
-            }
-            plot.draw(&Polygon::new(pts.clone(), color.filled()))?;
-            let mut outline = pts.clone();
-            outline.push(pts[0]);
-            plot.draw(&PathElement::new(outline, color.stroke_width(1)))?;
-        }
-        return Ok(());
-    }
-    for band in &bands {
-        let color = band_color(scale, band.lower(), band.upper());
-        for poly in band.polygons() {
-            let pts = simplify_ring(poly.iter().map(|p| frame.px_i(p[0], p[1])).collect());
-            if pts.len() < 3 {
-                continue;
-            }
-            if let Some([a, b]) = axis_aligned_rect(&pts) {
-                plot.draw(&Rectangle::new([a, b], color.filled()))?;
-                plot.draw(&Rectangle::new([a, b], color.stroke_width(1)))?;
-                continue;
-            }
-            plot.draw(&Polygon::new(pts.clone(), color.filled()))?;
-            let mut outline = pts.clone();
-            outline.push(pts[0]);
-            plot.draw(&PathElement::new(outline, color.stroke_width(1)))?;
-        }
-    }
-    Ok(())
-}
-
-/// A vertex key: coordinates in units of a ten-millionth of a grid step, so the same crossing
-/// computed from either side of a cell edge (equal up to rounding) gets the same key.
-type Key = (i64, i64);
-
-/// The rings bounding the union of a band's pieces, each with its signed area (positive for an
-/// outer boundary, negative for a hole), or `None` when the pieces do not fit together (which
-/// would be a bug in the pieces, or a rounding coincidence; the caller then draws the pieces).
-///
-/// Pieces are oriented counter-clockwise; an edge two pieces share appears once in each
-/// direction and cancels, leaving the boundary. Runs of whole cells meet their neighbours in the
-/// next row with T-junctions, so edges along a grid line are first split at every vertex on it.
-fn band_rings(
-    polygons: &[Vec<lossatlas::Point>],
-    du: f64,
-    dv: f64,
-) -> Option<Vec<(f64, Vec<lossatlas::Point>)>> {
-    use std::collections::{BTreeMap, HashMap};
-    let (qu, qv) = (du * 1e-7, dv * 1e-7);
-    let key = |p: &lossatlas::Point| -> Key { ((p[0] / qu).round() as i64, (p[1] / qv).round() as i64) };
-    let mut points: HashMap<Key, lossatlas::Point> = HashMap::new();
-    let mut edges: Vec<(Key, Key)> = Vec::new();
-    for poly in polygons {
-        let mut keys: Vec<Key> = Vec::with_capacity(poly.len());
-        for p in poly {
-            let k = key(p);
-            points.entry(k).or_insert(*p);
-            if keys.last() != Some(&k) {
-                keys.push(k);
-            }
-        }
-        while keys.len() > 1 && keys.first() == keys.last() {
-            keys.pop();
-        }
-        if keys.len() < 3 {
-            continue;
-        }
-        let area = ring_area(&keys.iter().map(|k| points[k]).collect::<Vec<_>>());
-        if area == 0.0 {
-            continue;
-        }
-        if area < 0.0 {
-            keys.reverse();
-        }
-        for k in 0..keys.len() {
-            edges.push((keys[k], keys[(k + 1) % keys.len()]));
-        }
-    }
-
-    // Split edges along horizontal and vertical lines at every vertex of another edge on them.
-    let mut rows: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut cols: HashMap<i64, Vec<i64>> = HashMap::new();
-    for &(a, b) in &edges {
-        if a.1 == b.1 {
-            rows.entry(a.1).or_default().extend([a.0, b.0]);
-        }
-        if a.0 == b.0 {
-            cols.entry(a.0).or_default().extend([a.1, b.1]);
-        }
-    }
-    for list in rows.values_mut().chain(cols.values_mut()) {
-        list.sort_unstable();
-        list.dedup();
-    }
-    let mut split: Vec<(Key, Key)> = Vec::with_capacity(edges.len());
-    for (a, b) in edges {
-        // `horizontal`: the edge runs along a row (split by x), else along a column (by y).
-        let (line, horizontal) = if a.1 == b.1 {
-            (rows.get(&a.1), true)
-        } else if a.0 == b.0 {
-            (cols.get(&a.0), false)
-        } else {
-            (None, true)
-        };
-        let Some(line) = line else {
-            split.push((a, b));
-            continue;
-        };
-        let (from, to) = if horizontal { (a.0, b.0) } else { (a.1, b.1) };
-        let (lo, hi) = (from.min(to), from.max(to));
-        let start = line.partition_point(|&x| x <= lo);
-        let end = line.partition_point(|&x| x < hi);
-        let mut inner: Vec<i64> = line[start..end].to_vec();
-        if from > to {
-            inner.reverse();
-        }
-        let mut prev = a;
-        for x in inner {
-            let k = if horizontal { (x, a.1) } else { (a.0, x) };
-            split.push((prev, k));
-            prev = k;
-        }
-        split.push((prev, b));
-    }
-
-    // Cancel shared edges.
-    let mut count: HashMap<(Key, Key), i32> = HashMap::new();
-    for (a, b) in split {
-        if a == b {
-            continue;
-        }
-        match count.get_mut(&(b, a)) {
-            Some(c) if *c > 0 => *c -= 1,
-            _ => *count.entry((a, b)).or_default() += 1,
-        }
-    }
-    let mut out: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
-    for ((a, b), c) in count {
-        for _ in 0..c {
-            out.entry(a).or_default().push(b);
-        }
-    }
-    for targets in out.values_mut() {
-        targets.sort_unstable();
-    }
-
-    // Walk the boundary into rings (BTreeMap order keeps the output deterministic).
-    let mut rings = Vec::new();
-    let starts: Vec<Key> = out.keys().copied().collect();
-    for start in starts {
-        while let Some(next) = out.get_mut(&start).and_then(|t| t.pop()) {
-            let mut ring = vec![points[&start]];
-            let mut current = next;
-            while current != start {
-                ring.push(*points.get(&current)?);
-                current = out.get_mut(&current).and_then(|t| t.pop())?;
-            }
-            let area = ring_area(&ring);
-            rings.push((area, ring));
-        }
-    }
-    Some(rings)
-}
-
-/// The signed area of a ring (shoelace formula): positive when counter-clockwise in plane
-/// coordinates (v up).
-fn ring_area(ring: &[lossatlas::Point]) -> f64 {
-    let n = ring.len();
-    (0..n).map(|k| ring[k][0] * ring[(k + 1) % n][1] - ring[(k + 1) % n][0] * ring[k][1]).sum::<f64>() / 2.0
-}
-
-/// Drops repeated and collinear pixel vertices of a closed ring (most vertices of a merged band
-/// lie on straight grid lines, and many crossings round to the same pixel).
-fn simplify_ring(mut pts: Vec<(i32, i32)>) -> Vec<(i32, i32)> {
-    pts.dedup();
-    while pts.len() > 1 && pts.first() == pts.last() {
-        pts.pop();
-    }
-    let mut changed = true;
-    while changed && pts.len() >= 3 {
-        changed = false;
-        let mut kept: Vec<(i32, i32)> = Vec::with_capacity(pts.len());
-        let n = pts.len();
-        for k in 0..n {
-            let prev = kept.last().copied().unwrap_or(pts[(k + n - 1) % n]);
-            let (cur, next) = (pts[k], pts[(k + 1) % n]);
-            let cross = (cur.0 - prev.0) as i64 * (next.1 - cur.1) as i64
-                - (cur.1 - prev.1) as i64 * (next.0 - cur.0) as i64;
-            let dot = (cur.0 - prev.0) as i64 * (next.0 - cur.0) as i64
-                + (cur.1 - prev.1) as i64 * (next.1 - cur.1) as i64;
-            if cur == prev || (cross == 0 && dot >= 0) {
-                changed = true;
-                continue;
-            }
-            kept.push(cur);
-        }
-        pts = kept;
-    }
-    pts
-}
-
-/// The corners (top-left, bottom-right) of a polygon that is an axis-aligned rectangle.
-fn axis_aligned_rect(poly: &[(i32, i32)]) -> Option<[(i32, i32); 2]> {
-    if poly.len() != 4 {
-        return None;
-    }
-    let xs = poly.iter().map(|p| p.0);
-    let ys = poly.iter().map(|p| p.1);
-    let (x0, x1) = (xs.clone().min()?, xs.max()?);
-    let (y0, y1) = (ys.clone().min()?, ys.max()?);
-    let on_corners = poly.iter().all(|&(x, y)| (x == x0 || x == x1) && (y == y0 || y == y1));
-    let distinct = poly.windows(2).all(|w| w[0] != w[1]) && poly[0] != poly[3];
-    (on_corners && distinct && x0 < x1 && y0 < y1).then_some([(x0, y0), (x1, y1)])
-}
-
-/// Splits a polyline into the pieces that remain after removing the parts inside `holes`.
-pub(crate) fn cut_out(points: &[(f64, f64)], holes: &[Rect]) -> Vec<Vec<(f64, f64)>> {
-    keep_intervals(points, |p, q| {
-        let mut removed: Vec<(f64, f64)> = holes.iter().filter_map(|r| segment_in_rect(p, q, r)).collect();
-        removed.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut kept = Vec::new();
-        let mut t = 0.0;
-        for (a, b) in removed {
-            if a > t {
-                kept.push((t, a));
-            }
-            t = t.max(b);
-        }
-        if t < 1.0 {
-            kept.push((t, 1.0));
-        }
-        kept
-    })
-}
-
-/// Splits a polyline into the pieces inside `r`; vertices that are not finite break the line.
-pub(crate) fn keep_inside(points: &[(f64, f64)], r: &Rect) -> Vec<Vec<(f64, f64)>> {
-    let mut pieces = Vec::new();
-    for run in points.split(|p| !(p.0.is_finite() && p.1.is_finite())) {
-        if run.len() == 1 && r.contains(run[0]) {
-            pieces.push(run.to_vec());
-            continue;
-        }
-        pieces.extend(keep_intervals(run, |p, q| segment_in_rect(p, q, r).into_iter().collect()));
-    }
-    pieces
-}
-
-/// Walks a polyline segment by segment, keeping the parameter intervals `keep(p, q)` returns
-/// (ascending, within [0, 1]) and joining kept parts that meet into one piece.
-fn keep_intervals(
-    points: &[(f64, f64)],
-    keep: impl Fn((f64, f64), (f64, f64)) -> Vec<(f64, f64)>,
-) -> Vec<Vec<(f64, f64)>> {
-    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
-    let mut current: Vec<(f64, f64)> = Vec::new();
-    let flush = |current: &mut Vec<(f64, f64)>, pieces: &mut Vec<Vec<(f64, f64)>>| {
-        if current.len() >= 2 {
-            pieces.push(std::mem::take(current));
-        }
-        current.clear();
-    };
-    for w in points.windows(2) {
-        let (p, q) = (w[0], w[1]);
-        let intervals = keep(p, q);
-        // The piece runs on only if this segment is kept from its start (the last one was kept to
-        // its end, or the piece would have been closed).
-        if !intervals.first().is_some_and(|&(a, _)| a <= 0.0) {
-            flush(&mut current, &mut pieces);
-        }
-        for (a, b) in intervals {
-            if b < a {
-                continue;
-            }
-            if current.is_empty() || a > 0.0 {
-                flush(&mut current, &mut pieces);
-                current.push(lerp(p, q, a));
-            }
-            current.push(lerp(p, q, b));
-            if b < 1.0 {
-                flush(&mut current, &mut pieces);
-            }
-        }
-    }
-    flush(&mut current, &mut pieces);
-    pieces
-}
-
-/// One iso-line piece in pixels with its cumulative arc length.
-#[derive(Debug, Clone)]
-pub(crate) struct LineGeom {
-    pub level: usize,
-    pub pts: Vec<(f64, f64)>,
-    closed: bool,
-    cum: Vec<f64>,
-}
-
-impl LineGeom {
-    pub(crate) fn new(level: usize, pts: Vec<(f64, f64)>, closed: bool) -> LineGeom {
-        let mut cum = Vec::with_capacity(pts.len());
-        let mut s = 0.0;
-        for (k, p) in pts.iter().enumerate() {
-            if k > 0 {
-                s += dist(pts[k - 1], *p);
-            }
-            cum.push(s);
-        }
-        LineGeom { level, pts, closed, cum }
-    }
-
-    fn length(&self) -> f64 {
-        self.cum.last().copied().unwrap_or(0.0)
-    }
-
-    /// The point at arc length `s` (wrapped around on a loop, clamped on an open line).
-    fn at(&self, s: f64) -> (f64, f64) {
-        let len = self.length();
-        let s = if self.closed && len > 0.0 { s.rem_euclid(len) } else { s.clamp(0.0, len) };
-        let k = self.cum.partition_point(|&c| c < s).clamp(1, self.pts.len() - 1);
-        let (a, b) = (self.cum[k - 1], self.cum[k]);
-        let t = if b > a { (s - a) / (b - a) } else { 0.0 };
-        lerp(self.pts[k - 1], self.pts[k], t)
-    }
-}
-
-pub(crate) fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
-    (a.0 - b.0).hypot(a.1 - b.1)
-}
-
-/// A segment of line `id` from one pixel point to another.
-type Segment = (usize, (f64, f64), (f64, f64));
-
-/// Segments of all lines and paths in pixel buckets, to ask which ones run through a rectangle.
-#[derive(Debug)]
-pub(crate) struct SegmentIndex {
-    cell: f64,
-    buckets: std::collections::HashMap<(i32, i32), Vec<Segment>>,
-}
-
-impl SegmentIndex {
-    pub(crate) fn new(cell: f64) -> SegmentIndex {
-        SegmentIndex { cell, buckets: Default::default() }
-    }
-
-    pub(crate) fn insert_line(&mut self, id: usize, pts: &[(f64, f64)]) {
-        for w in pts.windows(2) {
-            let (p, q) = (w[0], w[1]);
-            let (bx0, bx1) =
-                ((p.0.min(q.0) / self.cell).floor() as i32, (p.0.max(q.0) / self.cell).floor() as i32);
-            let (by0, by1) =
-                ((p.1.min(q.1) / self.cell).floor() as i32, (p.1.max(q.1) / self.cell).floor() as i32);
-            for bx in bx0..=bx1 {
-                for by in by0..=by1 {
-                    self.buckets.entry((bx, by)).or_default().push((id, p, q));
-                }
-            }
-        }
-    }
-
-    /// How many segments of lines other than `own` cross `r`.
-    pub(crate) fn crossings(&self, r: &Rect, own: usize) -> usize {
-        let (bx0, bx1) = ((r.x0 / self.cell).floor() as i32, (r.x1 / self.cell).floor() as i32);
-        let (by0, by1) = ((r.y0 / self.cell).floor() as i32, (r.y1 / self.cell).floor() as i32);
-        let mut seen: Vec<((f64, f64), (f64, f64))> = Vec::new();
-        for bx in bx0..=bx1 {
-            for by in by0..=by1 {
-                let Some(bucket) = self.buckets.get(&(bx, by)) else { continue };
-                for &(id, p, q) in bucket {
-                    if id != own && segment_in_rect(p, q, r).is_some() && !seen.contains(&(p, q)) {
-                        seen.push((p, q));
-                    }
-                }
-            }
-        }
-        seen.len()
-    }
-}
-
-/// A level label placed on a line.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Placed {
-    /// Index into the lines.
-    pub line: usize,
-    pub center: (f64, f64),
-    /// The gap cut into the line (the text box plus padding).
-    pub rect: Rect,
-}
-
-/// Chooses label positions; see the module docs for the rules.
-pub(crate) fn place_labels(
-    lines: &[LineGeom],
-    text_sizes: &[(f64, f64)],
-    reserved: &[Rect],
-    index: &SegmentIndex,
-    plot: &Rect,
-    sz: Sizes,
-) -> Vec<Placed> {
-    let mut placed: Vec<Placed> = Vec::new();
-    let n_levels = text_sizes.len();
-    let diag = (plot.x1 - plot.x0).hypot(plot.y1 - plot.y0);
-    let half_perimeter = (plot.x1 - plot.x0) + (plot.y1 - plot.y0);
-    let inner = plot.inflate(-sz.len(3.0));
-
-    // The longest piece of each level first (every level gets a label where at all possible),
-    // the levels with the shortest such piece first, since they have the fewest places.
-    let mut longest: Vec<Option<usize>> = vec![None; n_levels];
-    for (id, l) in lines.iter().enumerate() {
-        let best = &mut longest[l.level];
-        if best.is_none_or(|b| lines[b].length() < l.length()) {
-            *best = Some(id);
-        }
-    }
-    let mut first_pass: Vec<usize> = longest.iter().flatten().copied().collect();
-    first_pass.sort_by(|&a, &b| lines[a].length().total_cmp(&lines[b].length()));
-    let mut others: Vec<usize> = (0..lines.len()).filter(|id| !first_pass.contains(id)).collect();
-    others.sort_by(|&a, &b| lines[b].length().total_cmp(&lines[a].length()));
-
-    let try_place = |id: usize, placed: &[Placed], strict: bool, min_len_factor: f64| -> Option<Placed> {
-        let line = &lines[id];
-        let (tw, th) = text_sizes[line.level];
-        let pad = (0.3 * th).max(2.0);
-        let (hw, hh) = (tw / 2.0 + pad, th / 2.0 + pad * 0.6);
-        let len = line.length();
-        if len < min_len_factor * (tw + th) {
-            return None;
-        }
-        // Labels of this line already placed: keep the next one far along the line.
-        let own: Vec<(f64, f64)> = placed.iter().filter(|p| p.line == id).map(|p| p.center).collect();
-        let step = sz.len(4.0).max(2.0);
-        let reach = hw.max(hh) + sz.len(4.0);
-        let (s_lo, s_hi) = if line.closed { (0.0, len) } else { (reach, len - reach) };
-        let mut best: Option<(f64, Placed)> = None;
-        let mut s = s_lo;
-        while s <= s_hi {
-            let c = line.at(s);
-            s += step;
-            let rect = Rect::around(c, hw, hh);
-            if !rect.inside(&inner) {
-                continue;
-            }
-            let keep_off = sz.len(6.0);
-            if placed.iter().any(|p| p.rect.inflate(keep_off).intersects(&rect)) {
-                continue;
-            }
-            if reserved.iter().any(|r| r.intersects(&rect)) {
-                continue;
-            }
-            if own.iter().any(|&o| dist(o, c) < 0.25 * len.min(diag)) {
-                continue;
-            }
-            let crossings = index.crossings(&rect.inflate(1.0), id);
-            if strict && crossings > 0 {
-                continue;
-            }
-            // Straightness over the label's reach on both sides.
-            let (a, b) = (line.at(s - step - reach), line.at(s - step + reach));
-            let (d1, d2) = ((c.0 - a.0, c.1 - a.1), (b.0 - c.0, b.1 - c.1));
-            let turn = {
-                let cross = d1.0 * d2.1 - d1.1 * d2.0;
-                let dot = d1.0 * d2.0 + d1.1 * d2.1;
-                cross.atan2(dot).abs()
-            };
-            // Spread: distance to the nearest label of any line.
-            let nearest = placed.iter().map(|p| dist(p.center, c)).fold(f64::INFINITY, f64::min);
-            let spread = (nearest / (0.35 * diag)).min(1.0);
-            // The frame: keep a label's width away from it where possible.
-            let edge = [rect.x0 - plot.x0, plot.x1 - rect.x1, rect.y0 - plot.y0, plot.y1 - rect.y1]
-                .into_iter()
-                .fold(f64::INFINITY, f64::min);
-            let edge_pen = (1.0 - edge / (1.5 * th + tw)).max(0.0);
-            let score = 100.0 * crossings as f64 + 6.0 * turn + 3.0 * edge_pen - 4.0 * spread;
-            if best.as_ref().is_none_or(|(b, _)| score < *b) {
-                best = Some((score, Placed { line: id, center: c, rect }));
-            }
-        }
-        best.map(|(_, p)| p)
-    };
-
-    for &id in &first_pass {
-        if let Some(p) = try_place(id, &placed, true, 2.0) {
-            placed.push(p);
-        }
-    }
-    for &id in &others {
-        if let Some(p) = try_place(id, &placed, true, 2.5) {
-            placed.push(p);
-        }
-    }
-    for &id in first_pass.iter().chain(&others) {
-        if lines[id].length() > half_perimeter {
-            if let Some(p) = try_place(id, &placed, true, 2.5) {
-                placed.push(p);
-            }
-        }
-    }
-    // Levels still without a label: allow a line to run through it rather than lose it.
-    for &id in &first_pass {
-        let level = lines[id].level;
-        if !placed.iter().any(|p| lines[p.line].level == level) {
-            if let Some(p) = try_place(id, &placed, false, 1.2) {
-                placed.push(p);
-            }
-        }
-    }
-    placed
-}
 
 /// The smallest finite value and where it is, refined below the grid spacing by the quadratic
 /// through the 3 x 3 neighbourhood of the smallest grid value (exact for a quadratic loss; kept
@@ -1529,345 +759,13 @@ fn refined_minimum(landscape: &Landscape) -> Option<lossatlas::GridMinimum> {
     })
 }
 
-/// Cells with a non-finite corner, merged into rectangles (runs along rows, then runs of equal
-/// rows), filled grey and hatched. Returns the rectangles in pixels.
-fn draw_non_finite<DB: DrawingBackend>(
-    plot: &DrawingArea<DB, Shift>,
-    landscape: &Landscape,
-    frame: &Frame,
-    sz: Sizes,
-) -> Result<Vec<Rect>> {
-    let (nu, nv) = (landscape.u().n(), landscape.v().n());
-    let bad = |i: usize, j: usize| {
-        !(landscape.at(i, j).is_finite()
-            && landscape.at(i + 1, j).is_finite()
-            && landscape.at(i, j + 1).is_finite()
-            && landscape.at(i + 1, j + 1).is_finite())
-    };
-    // (i0, i1, j0, j1) in cell indices, inclusive-exclusive.
-    let mut open: Vec<(usize, usize, usize, usize)> = Vec::new();
-    let mut rects: Vec<(usize, usize, usize, usize)> = Vec::new();
-    for j in 0..nv - 1 {
-        let mut runs = Vec::new();
-        let mut i = 0;
-        while i < nu - 1 {
-            if bad(i, j) {
-                let start = i;
-                while i < nu - 1 && bad(i, j) {
-                    i += 1;
-                }
-                runs.push((start, i));
-            } else {
-                i += 1;
-            }
-        }
-        let mut next_open = Vec::new();
-        for r in open.drain(..) {
-            if runs.contains(&(r.0, r.1)) {
-                next_open.push((r.0, r.1, r.2, j + 1));
-            } else {
-                rects.push(r);
-            }
-        }
-        for run in runs {
-            if !next_open.iter().any(|r: &(usize, usize, usize, usize)| (r.0, r.1) == run) {
-                next_open.push((run.0, run.1, j, j + 1));
-            }
-        }
-        open = next_open;
-    }
-    rects.extend(open);
-    let spacing = sz.len(9.0).max(4.0);
-    let (u, v) = (landscape.u(), landscape.v());
-    let mut out = Vec::with_capacity(rects.len());
-    for (i0, i1, j0, j1) in rects {
-        let a = frame.px(u.value(i0), v.value(j1));
-        let b = frame.px(u.value(i1), v.value(j0));
-        let r = Rect { x0: a.0, y0: a.1, x1: b.0, y1: b.1 };
-        plot.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], NAN_FILL.filled()))?;
-        // Hatching: lines x + y = c, with a phase shared by all rectangles so it runs on across them.
-        let mut c = ((r.x0 + r.y0) / spacing).ceil() * spacing;
-        while c <= r.x1 + r.y1 {
-            let (p, q) = ((c - r.y1 - 10.0, r.y1 + 10.0), (c - r.y0 + 10.0, r.y0 - 10.0));
-            if let Some((t0, t1)) = segment_in_rect(p, q, &r) {
-                let (s, e) = (lerp(p, q, t0), lerp(p, q, t1));
-                plot.draw(&PathElement::new(
-                    vec![round(s), round(e)],
-                    NAN_HATCH.stroke_width(sz.px(1.0, 1)),
-                ))?;
-            }
-            c += spacing;
-        }
-        out.push(r);
-    }
-    Ok(out)
-}
-
-/// Draws a marker centred at `p` (pixels in `area`) with radius `r`, on a white halo so it shows
-/// on any background.
-pub(crate) fn draw_marker<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    p: (f64, f64),
-    shape: MarkerShape,
-    color: RGBColor,
-    r: f64,
-    sz: Sizes,
-) -> Result<()> {
-    let c = round(p);
-    let w = sz.px(2.0, 1);
-    match shape {
-        MarkerShape::Circle => {
-            area.draw(&Circle::new(c, (r + 1.5).round() as i32, WHITE.filled()))?;
-            area.draw(&Circle::new(c, r.round() as i32, color.filled()))?;
-        }
-        MarkerShape::Cross => {
-            let d = r * 0.8;
-            for (a, b) in [((-d, -d), (d, d)), ((-d, d), (d, -d))] {
-                let seg = vec![round((p.0 + a.0, p.1 + a.1)), round((p.0 + b.0, p.1 + b.1))];
-                area.draw(&PathElement::new(seg.clone(), WHITE.stroke_width(w + 2)))?;
-                area.draw(&PathElement::new(seg, color.stroke_width(w + 1)))?;
-            }
-        }
-        MarkerShape::Triangle => {
-            let pts: Vec<(i32, i32)> = (0..3)
-                .map(|k| {
-                    let a = -std::f64::consts::FRAC_PI_2 + k as f64 * 2.0 * std::f64::consts::PI / 3.0;
-                    round((p.0 + 1.2 * r * a.cos(), p.1 + 1.2 * r * a.sin()))
-                })
-                .collect();
-            let mut ring = pts.clone();
-            ring.push(pts[0]);
-            area.draw(&PathElement::new(ring, WHITE.stroke_width(3)))?;
-            area.draw(&Polygon::new(pts, color.filled()))?;
-        }
-        MarkerShape::Star => {
-            let pts: Vec<(i32, i32)> = (0..10)
-                .map(|k| {
-                    let a = -std::f64::consts::FRAC_PI_2 + k as f64 * std::f64::consts::PI / 5.0;
-                    let radius = if k % 2 == 0 { 1.35 * r } else { 0.55 * r };
-                    round((p.0 + radius * a.cos(), p.1 + radius * a.sin()))
-                })
-                .collect();
-            let mut ring = pts.clone();
-            ring.push(pts[0]);
-            area.draw(&PathElement::new(ring.clone(), WHITE.stroke_width(w + 1)))?;
-            area.draw(&Polygon::new(pts, color.filled()))?;
-            area.draw(&PathElement::new(ring, darken(color, 0.35).stroke_width(1)))?;
-        }
-    }
-    Ok(())
-}
-
-/// The icon in front of a legend entry.
-#[derive(Debug, Clone, Copy)]
-enum Icon {
-    Minimum,
-    Path(RGBColor),
-    NonFinite,
-}
-
-#[derive(Debug, Clone)]
-struct LegendEntry {
-    icon: Icon,
-    text: String,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct LegendLayout {
-    size: (f64, f64),
-    pad: f64,
-    icon_w: f64,
-    row_h: f64,
-}
-
-fn legend_layout<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    entries: &[LegendEntry],
-    sz: Sizes,
-) -> LegendLayout {
-    let font = (FAMILY, sz.note).into_font();
-    let widest = entries.iter().map(|e| measure(area, &e.text, &font).0).fold(0.0, f64::max);
-    let pad = 0.6 * sz.note;
-    let icon_w = 2.2 * sz.note;
-    let row_h = 1.45 * sz.note;
-    LegendLayout {
-        size: (
-            2.0 * pad + icon_w + 0.4 * sz.note + widest,
-            2.0 * pad + row_h * entries.len() as f64 - 0.3 * sz.note,
-        ),
-        pad,
-        icon_w,
-        row_h,
-    }
-}
-
-/// The corner of the plot where the legend hides the least: it must not cover the minimum,
-/// markers or path ends, and it prefers empty space to lines. When there are `room` pixels free
-/// right of the plot (an equal-aspect plot leaves some) and the legend fits there, it goes there,
-/// next to the plot's top, and hides nothing.
-fn place_legend(
-    size: (f64, f64),
-    frame: &Frame,
-    important: &[(f64, f64, f64)],
-    density: &[(f64, f64)],
-    room: f64,
-    sz: Sizes,
-) -> Rect {
-    let inset = sz.len(8.0);
-    let (w, h) = size;
-    if w <= room && h <= frame.h {
-        let x0 = frame.w + sz.len(10.0);
-        return Rect { x0, y0: 0.0, x1: x0 + w, y1: h };
-    }
-    let corners = [
-        (frame.w - inset - w, inset),               // upper right
-        (inset, inset),                             // upper left
-        (frame.w - inset - w, frame.h - inset - h), // lower right
-        (inset, frame.h - inset - h),               // lower left
-    ];
-    let mut best: Option<(f64, Rect)> = None;
-    for (k, (x, y)) in corners.into_iter().enumerate() {
-        let r = Rect { x0: x, y0: y, x1: x + w, y1: y + h };
-        let halo = r.inflate(sz.len(10.0));
-        let cost: f64 = important.iter().filter(|p| halo.contains((p.0, p.1))).map(|p| p.2).sum::<f64>()
-            + 0.2 * density.iter().filter(|p| r.contains(**p)).count() as f64
-            + 0.5 * k as f64;
-        if best.as_ref().is_none_or(|(c, _)| cost < *c) {
-            best = Some((cost, r));
-        }
-    }
-    best.expect("four corners").1
-}
-
-fn draw_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    rect: Rect,
-    layout: &LegendLayout,
-    entries: &[LegendEntry],
-    sz: Sizes,
-) -> Result<()> {
-    area.draw(&Rectangle::new(
-        [round((rect.x0, rect.y0)), round((rect.x1, rect.y1))],
-        WHITE.mix(0.9).filled(),
-    ))?;
-    area.draw(&Rectangle::new(
-        [round((rect.x0, rect.y0)), round((rect.x1, rect.y1))],
-        RGBColor(150, 150, 150).stroke_width(sz.px(1.0, 1)),
-    ))?;
-    let font = (FAMILY, sz.note).into_font();
-    for (k, e) in entries.iter().enumerate() {
-        let cy = rect.y0 + layout.pad + layout.row_h * k as f64 + 0.5 * (layout.row_h - 0.3 * sz.note);
-        let ix = rect.x0 + layout.pad;
-        let icon_c = (ix + layout.icon_w / 2.0, cy);
-        match e.icon {
-            Icon::Minimum => draw_marker(area, icon_c, MarkerShape::Star, MINIMUM_COLOR, sz.len(7.0), sz)?,
-            Icon::Path(color) => {
-                let seg = vec![round((ix, cy)), round((ix + layout.icon_w, cy))];
-                area.draw(&PathElement::new(seg, color.stroke_width(sz.px(2.2, 1))))?;
-                draw_marker(
-                    area,
-                    (ix + 0.2 * layout.icon_w, cy),
-                    MarkerShape::Circle,
-                    color,
-                    sz.len(4.5),
-                    sz,
-                )?;
-            }
-            Icon::NonFinite => {
-                let h = 0.45 * sz.note;
-                let r = Rect::around(icon_c, h * 1.3, h);
-                area.draw(&Rectangle::new([round((r.x0, r.y0)), round((r.x1, r.y1))], NAN_FILL.filled()))?;
-                area.draw(&Rectangle::new(
-                    [round((r.x0, r.y0)), round((r.x1, r.y1))],
-                    NAN_HATCH.stroke_width(sz.px(1.0, 1)),
-                ))?;
-            }
-        }
-        let st = font.clone().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
-        let tx = ix + layout.icon_w + 0.4 * sz.note;
-        area.draw(&Text::new(e.text.clone(), round((tx, cy)), st))?;
-    }
-    Ok(())
-}
-
-/// Tick positions plotters will choose for `n` labels on [lo, hi].
-fn tick_points(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    let r: RangedCoordf64 = (lo..hi).into();
-    r.key_points(n)
-}
-
-fn tick_step(ticks: &[f64]) -> f64 {
-    match ticks {
-        [a, b, ..] => (b - a).abs(),
-        [a] => a.abs().max(1.0),
-        [] => 1.0,
-    }
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::sync::Arc;
-
-    use lossatlas::{evaluate, linear, Activation, Axis, Dataset, GridSpec, Loss, Objective, Plane};
-
+mod tests {
     use super::*;
-    use crate::output::render;
-    use crate::output::ImageFormat;
-
-    const FIG1_LEVELS: [f64; 9] = [0.2, 0.5, 0.7, 1.0, 3.0, 8.0, 10.0, 15.0, 20.0];
-
-    fn seed_landscape(n: usize) -> Landscape {
-        let objective = Objective::new(Dataset::seed(), Arc::new(linear(Activation::Identity)), Loss::Mse);
-        let plane = Plane::parameter_axes(objective.param_names()).unwrap();
-        let grid = GridSpec::new(
-            Axis::new("k", 0.0, 2.0, n).unwrap(),
-            Axis::new("b", -2.0, 4.0, n).unwrap(),
-            lossatlas::DEFAULT_GRID_BUDGET_BYTES,
-        )
-        .unwrap();
-        evaluate(&objective, &plane, &grid).unwrap()
-    }
-
-    /// A bowl u^2 + v^2 on [-2, 2]^2 with the quarter u > 1, v > 1 not finite.
-    fn bowl_with_hole(n: usize) -> Landscape {
-        let grid = GridSpec::new(
-            Axis::new("u", -2.0, 2.0, n).unwrap(),
-            Axis::new("v", -2.0, 2.0, n).unwrap(),
-            lossatlas::DEFAULT_GRID_BUDGET_BYTES,
-        )
-        .unwrap();
-        let plane = Plane::parameter_axes(&["u".into(), "v".into()]).unwrap();
-        let mut values = Vec::new();
-        for j in 0..n {
-            for i in 0..n {
-                let (u, v) = (grid.u().value(i), grid.v().value(j));
-                values.push(if u > 1.0 && v > 1.0 { f64::NAN } else { u * u + v * v });
-            }
-        }
-        Landscape::from_values(grid, plane, values).unwrap()
-    }
-
-    /// The trimmed contents of every `<text>` element (plotters writes them on their own line).
-    pub(crate) fn svg_texts(svg: &str) -> Vec<String> {
-        let doc = roxmltree::Document::parse(svg).expect("the SVG is well-formed XML");
-        assert_eq!(doc.root_element().tag_name().name(), "svg");
-        doc.descendants()
-            .filter(|n| n.has_tag_name("text"))
-            .filter_map(|n| n.text())
-            .map(|t| t.trim().to_string())
-            .collect()
-    }
-
-    fn decode(png: &[u8]) -> image::RgbImage {
-        image::load_from_memory_with_format(png, image::ImageFormat::Png).unwrap().to_rgb8()
-    }
-
-    fn distinct_colors(img: &image::RgbImage) -> usize {
-        let mut colors: Vec<[u8; 3]> = img.pixels().map(|p| p.0).collect();
-        colors.sort_unstable();
-        colors.dedup();
-        colors.len()
-    }
+    use crate::output::{render, ImageFormat};
+    use crate::test_support::{
+        bowl_with_hole, decode, distinct_colors, seed_landscape, svg_text_positions, svg_texts, FIG1_LEVELS,
+    };
 
     #[test]
     fn png_has_the_requested_size_and_is_not_blank() {
@@ -2034,27 +932,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn labels_beside_points_keep_clear_of_each_other() {
-        let plot = Rect { x0: 0.0, y0: 0.0, x1: 400.0, y1: 300.0 };
-        let index = SegmentIndex::new(24.0);
-        // Three markers close together, and one in the top-right corner.
-        let points = [(200.0, 150.0), (215.0, 150.0), (200.0, 162.0), (385.0, 15.0)];
-        let mut blocked: Vec<Rect> = points.iter().map(|&p| Rect::around(p, 8.5, 8.5)).collect();
-        let mut placed: Vec<Rect> = Vec::new();
-        for &p in &points {
-            let r = place_text(&beside_point(p, (60.0, 14.0), 7.0), &plot, &blocked, &index);
-            assert!(r.inside(&plot), "{r:?} leaves the plot");
-            assert!(!blocked.iter().any(|b| b.intersects(&r)), "{r:?} covers a marker or a label");
-            blocked.push(r.inflate(2.0));
-            placed.push(r);
-        }
-        // Beside the end of a segment: past it when that is free.
-        let r =
-            place_text(&beside_end((100.0, 100.0), (150.0, 100.0), (40.0, 14.0), 6.0), &plot, &[], &index);
-        assert!(r.x0 > 150.0 && (r.y0 + r.y1) / 2.0 == 100.0, "{r:?}");
-    }
-
-    #[test]
     fn non_finite_points_are_grey_and_counted() {
         let l = bowl_with_hole(41);
         let n = l.non_finite_count();
@@ -2092,119 +969,107 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn band_pieces_merge_into_rings_of_the_same_area() {
-        let bumpy = {
-            let grid = GridSpec::new(
-                Axis::new("u", -2.0, 2.0, 90).unwrap(),
-                Axis::new("v", -2.0, 2.0, 70).unwrap(),
-                lossatlas::DEFAULT_GRID_BUDGET_BYTES,
-            )
-            .unwrap();
-            let plane = Plane::parameter_axes(&["u".into(), "v".into()]).unwrap();
-            let mut values = Vec::new();
-            for j in 0..70 {
-                for i in 0..90 {
-                    let (u, v) = (grid.u().value(i), grid.v().value(j));
-                    values.push((3.0 * u).sin() * (3.0 * v).cos() + 0.1 * u);
-                }
-            }
-            Landscape::from_values(grid, plane, values).unwrap()
-        };
-        let cases = [
-            (seed_landscape(120), FIG1_LEVELS.to_vec()),
-            (bowl_with_hole(61), vec![0.5, 1.0, 2.0, 4.0]),
-            (bumpy, vec![-0.6, -0.2, 0.0, 0.3, 0.7]),
-        ];
-        for (l, levels) in &cases {
-            for band in bands(l, levels) {
-                let pieces: f64 = band.polygons().iter().map(|p| ring_area(p).abs()).sum();
-                let rings = band_rings(band.polygons(), l.u().step(), l.v().step()).expect("the pieces fit");
-                let merged: f64 = rings.iter().map(|r| r.0).sum();
-                assert!((merged - pieces).abs() <= 1e-9 * pieces.max(1.0), "{merged} vs {pieces}");
-                if pieces > 0.0 {
-                    assert!(rings.len() < band.polygons().len().max(2), "nothing merged");
-                }
-            }
-        }
-        // The bowl's band [0.5, 1) is an annulus: one outer ring, one hole.
-        let l = grid_bowl();
-        let band = &bands(&l, &[0.5, 1.0])[1];
-        let rings = band_rings(band.polygons(), l.u().step(), l.v().step()).unwrap();
-        assert_eq!(rings.iter().filter(|r| r.0 > 0.0).count(), 1);
-        assert_eq!(rings.iter().filter(|r| r.0 < 0.0).count(), 1);
-    }
-
-    fn grid_bowl() -> Landscape {
-        let grid = GridSpec::new(
-            Axis::new("u", -2.0, 2.0, 81).unwrap(),
-            Axis::new("v", -2.0, 2.0, 81).unwrap(),
-            lossatlas::DEFAULT_GRID_BUDGET_BYTES,
-        )
-        .unwrap();
-        let plane = Plane::parameter_axes(&["u".into(), "v".into()]).unwrap();
-        let values = (0..81).flat_map(|j| (0..81).map(move |i| (i, j))).map(|(i, j)| {
-            let (u, v) = (grid.u().value(i), grid.v().value(j));
-            u * u + v * v
-        });
-        let values: Vec<f64> = values.collect();
-        Landscape::from_values(grid, plane, values).unwrap()
-    }
-
-    #[test]
-    fn rings_lose_repeated_and_collinear_pixels() {
-        let ring = vec![(0, 0), (5, 0), (10, 0), (10, 0), (10, 10), (0, 10), (0, 5), (0, 0)];
-        assert_eq!(simplify_ring(ring), vec![(0, 0), (10, 0), (10, 10), (0, 10)]);
-    }
-
-    #[test]
-    fn cutting_and_clipping_polylines() {
-        let line = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)];
-        let hole = Rect { x0: 4.0, y0: -1.0, x1: 6.0, y1: 1.0 };
-        let pieces = cut_out(&line, &[hole]);
-        assert_eq!(pieces, vec![vec![(0.0, 0.0), (4.0, 0.0)], vec![(6.0, 0.0), (10.0, 0.0), (10.0, 10.0)]]);
-        let frame = Rect { x0: 0.0, y0: 0.0, x1: 5.0, y1: 5.0 };
-        let pieces = keep_inside(
-            &[(1.0, 1.0), (9.0, 1.0), (9.0, 3.0), (1.0, 3.0), (f64::NAN, 0.0), (2.0, 2.0), (3.0, 2.0)],
-            &frame,
-        );
-        assert_eq!(
-            pieces,
-            vec![vec![(1.0, 1.0), (5.0, 1.0)], vec![(5.0, 3.0), (1.0, 3.0)], vec![(2.0, 2.0), (3.0, 2.0)]]
-        );
-        assert!(segment_in_rect((-1.0, 7.0), (7.0, 7.0), &frame).is_none());
-    }
-
-    #[test]
-    fn labels_on_circles_stay_apart_and_inside() {
-        let sz = Sizes::with_scale(1.0);
-        let plot = Rect { x0: 0.0, y0: 0.0, x1: 600.0, y1: 500.0 };
-        let lines: Vec<LineGeom> = (1..=6)
+    fn issue_9_a_legend_of_many_paths_goes_under_the_plot() {
+        let l = seed_landscape(80);
+        // Twelve paths from all over the map to the minimum, in the middle.
+        let starts = [[0.1, -1.8], [1.9, -1.8], [0.1, 3.8], [1.9, 3.8], [1.0, -1.9], [1.0, 3.9]];
+        let paths: Vec<PathOverlay> = (0..12)
             .map(|k| {
-                let r = 35.0 * k as f64;
-                let pts: Vec<(f64, f64)> = (0..=180)
-                    .map(|a| {
-                        let t = a as f64 / 180.0 * std::f64::consts::TAU;
-                        (300.0 + r * t.cos(), 250.0 + r * t.sin())
-                    })
-                    .collect();
-                LineGeom::new(k - 1, pts, true)
+                let s = starts[k % 6];
+                let end = [0.83 + 0.01 * k as f64, 1.49];
+                PathOverlay {
+                    label: format!("optimizer number {k} with a long label (converged, step 3{k}0)"),
+                    color: crate::PATH_COLORS[k % 7],
+                    points: (0..=20)
+                        .map(|i| i as f64 / 20.0)
+                        .map(|t| [s[0] + t * (end[0] - s[0]), s[1] + t * (end[1] - s[1])])
+                        .collect(),
+                    losses: None,
+                }
             })
             .collect();
-        let mut index = SegmentIndex::new(24.0);
-        for (id, l) in lines.iter().enumerate() {
-            index.insert_line(id, &l.pts);
+        let fig = ContourFigure::new(&l, FIG1_LEVELS.to_vec()).paths(paths);
+        let size = ContourFigure::DEFAULT_SIZE;
+        let (_, geometry) = draw_to_buffer(&fig, size);
+        let svg = String::from_utf8(render(&fig, ImageFormat::Svg, size).unwrap()).unwrap();
+        let texts = svg_text_positions(&svg);
+        let entries: Vec<&(String, f64, f64)> =
+            texts.iter().filter(|t| t.0.starts_with("optimizer number")).collect();
+        assert_eq!(entries.len(), 12);
+        let bottom = geometry.plot.3 as f64;
+        for (text, _, y) in &entries {
+            assert!(*y > bottom, "{text} at y = {y}, over the plot (bottom {bottom})");
         }
-        let sizes = vec![(22.0, 14.0); 6];
-        let placed = place_labels(&lines, &sizes, &[], &index, &plot, sz);
-        for level in 0..6 {
-            assert!(placed.iter().any(|p| lines[p.line].level == level), "level {level} unlabelled");
-        }
-        for (a, p) in placed.iter().enumerate() {
-            assert!(p.rect.inside(&plot));
-            for q in &placed[a + 1..] {
-                assert!(!p.rect.intersects(&q.rect), "{p:?} overlaps {q:?}");
-            }
-            assert_eq!(index.crossings(&p.rect, p.line), 0, "another circle runs through {p:?}");
+        // The minimum's entry too, and the plot still takes most of the height.
+        let min = texts.iter().find(|t| t.0.starts_with("min L=")).unwrap();
+        assert!(min.2 > bottom, "{min:?}");
+        assert!((geometry.plot.3 - geometry.plot.1) as f64 > 0.5 * size.1 as f64, "{geometry:?}");
+    }
+
+    #[test]
+    fn issue_9_a_few_paths_keep_their_legend_in_a_corner() {
+        let l = seed_landscape(80);
+        let path = PathOverlay {
+            label: "gd".into(),
+            color: crate::PATH_COLORS[0],
+            points: vec![[1.8, -1.5], [1.2, 0.0], [0.83, 1.49]],
+            losses: None,
+        };
+        let fig = ContourFigure::new(&l, FIG1_LEVELS.to_vec()).paths(vec![path]);
+        let (_, geometry) = draw_to_buffer(&fig, ContourFigure::DEFAULT_SIZE);
+        let svg =
+            String::from_utf8(render(&fig, ImageFormat::Svg, ContourFigure::DEFAULT_SIZE).unwrap()).unwrap();
+        let gd = svg_text_positions(&svg).into_iter().find(|t| t.0 == "gd").unwrap();
+        assert!(gd.2 < geometry.plot.3 as f64 && gd.2 > geometry.plot.1 as f64, "{gd:?} {geometry:?}");
+    }
+
+    #[test]
+    fn issue_9_the_labels_of_a_minimums_axes_sit_beside_it() {
+        // Crowded: many levels around the minimum, a marker with a label on it.
+        let l = seed_landscape(120);
+        let levels: Vec<f64> = (0..20).map(|i| 0.1339 + 0.004 * 1.45f64.powi(i)).collect();
+        // The minimum of the seed's loss, and its two axes: short, where the iso-lines crowd.
+        let (cu, cv) = (0.8257, 1.4857);
+        let axes = [(0.015, 0.09, "λ = 0.7"), (0.04, -0.012, "λ = 19.7")];
+        let segments: Vec<SegmentOverlay> = axes
+            .iter()
+            .map(|&(du, dv, label)| SegmentOverlay {
+                from: [cu - du, cv - dv],
+                to: [cu + du, cv + dv],
+                color: RGBColor(200, 30, 110),
+                label: label.into(),
+            })
+            .collect();
+        let marker = Marker {
+            at: [cu, cv],
+            label: "min 0.134".into(),
+            shape: MarkerShape::Circle,
+            color: RGBColor(0, 0, 0),
+        };
+        let fig = ContourFigure::new(&l, levels).segments(segments.clone()).markers(vec![marker]);
+        let size = ContourFigure::DEFAULT_SIZE;
+        let (_, geometry) = draw_to_buffer(&fig, size);
+        let svg = String::from_utf8(render(&fig, ImageFormat::Svg, size).unwrap()).unwrap();
+        let texts = svg_text_positions(&svg);
+        let frame = Frame {
+            w: (geometry.plot.2 - geometry.plot.0 - 1) as f64,
+            h: (geometry.plot.3 - geometry.plot.1 - 1) as f64,
+            u0: 0.0,
+            u1: 2.0,
+            v0: -2.0,
+            v1: 4.0,
+        };
+        let at = |u: f64, v: f64| {
+            let p = frame.px(u, v);
+            (p.0 + geometry.plot.0 as f64, p.1 + geometry.plot.1 as f64)
+        };
+        for s in &segments {
+            let (_, x, y) = texts.iter().find(|t| t.0 == s.label).unwrap();
+            // From the segment's labelled end to the text's top-left corner.
+            let end = at(s.to[0], s.to[1]);
+            let d = (x - end.0).hypot(y - end.1);
+            // Beside it (35 and 16 pixels here; 58 and 52 when lines through it weighed more).
+            assert!(d < 45.0, "{} is {d:.0} pixels from the end of its axis", s.label);
         }
     }
 }

@@ -5,11 +5,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::geometry::keep_inside;
 use crate::labels::Sizes;
+use crate::legend::{Legend, LegendEntry, LegendIcon};
+use crate::markers::draw_polyline;
 use crate::output::Figure;
-use crate::xy_chart::{
-    clip_polyline, sample_pieces, Chart, ChartText, Legend, LegendEntry, LegendIcon, Scale,
-};
+use crate::text::ChartText;
+use crate::ticks::Scale;
+use crate::xy_chart::{sample_pieces, Chart};
 
 /// The colour of the data points: a neutral dark grey, so the runs' colours stand out on top.
 const DATA_COLOR: RGBColor = RGBColor(90, 90, 90);
@@ -241,7 +244,7 @@ impl Figure for FitFigure {
                 .iter()
                 .map(|c| {
                     let pts: Vec<(f64, f64)> = c.points.iter().map(|&(x, y)| chart.px(x, y)).collect();
-                    clip_polyline(&pts, &frame)
+                    keep_inside(&pts, &frame)
                 })
                 .collect();
             (dots, curves)
@@ -269,14 +272,12 @@ impl Figure for FitFigure {
         let line_w = sz.px(2.6, 1);
         for (c, pieces) in self.curves.iter().zip(&curves) {
             for piece in pieces {
-                let pts: Vec<(i32, i32)> =
-                    piece.iter().map(|&(x, y)| (x.round() as i32, y.round() as i32)).collect();
-                root.draw(&PathElement::new(pts, c.color.stroke_width(line_w)))?;
+                draw_polyline(root, piece, c.color.stroke_width(line_w))?;
             }
         }
         chart.draw_axes(root, sz, text)?;
         if let Some(rect) = legend_rect {
-            legend.draw(root, rect, sz)?;
+            legend.draw(root, rect)?;
         }
         Ok(())
     }
@@ -318,7 +319,7 @@ mod tests {
             assert!(n > 200, "only {n} pixels of {c:?}");
         }
         let svg = String::from_utf8(render(&fig, ImageFormat::Svg, (800, 600)).unwrap()).unwrap();
-        let texts = crate::xy_chart::svg_texts(&svg);
+        let texts = crate::test_support::svg_texts(&svg);
         for t in ["Data and fitted curves", "gd lr=0.1", "adam lr=0.1", "data (50 points)", "x", "y"] {
             assert!(texts.iter().any(|s| s == t), "no text {t:?} in {texts:?}");
         }
@@ -343,7 +344,7 @@ mod tests {
         let (_, ys_scale) = flat.scales();
         assert!(ys_scale.hi() < 4.0, "a curve wholly above the data does not stretch the axis: {ys_scale:?}");
         let svg = String::from_utf8(render(&flat, ImageFormat::Svg, (800, 600)).unwrap()).unwrap();
-        let texts = crate::xy_chart::svg_texts(&svg);
+        let texts = crate::test_support::svg_texts(&svg);
         assert!(texts.iter().any(|t| t == "far (above the plot)"), "{texts:?}");
         assert!(texts.iter().any(|t| t == "nan (no finite values)"), "{texts:?}");
     }

@@ -9,30 +9,43 @@
 //! pictures look the same on every machine and nothing is looked up on the system.
 #![deny(missing_docs)]
 
-mod animation;
+// The figures, one per module.
 mod basin_figure;
+mod contour_figure;
+mod fit_figure;
+mod loss_curve;
+mod panels;
+mod surface;
+// What figures share: a kit of parts.
+mod animation;
+mod bands;
 mod colorbar;
 pub mod colormap;
-mod contour_figure;
 mod error;
-mod fit_figure;
 pub mod font;
 mod geometry;
 mod labels;
-mod loss_curve;
+mod legend;
+mod level_labels;
+mod map_frame;
+mod markers;
 mod output;
 mod overlay;
-mod panels;
+mod placement;
 mod projection;
-mod surface;
+#[cfg(test)]
+mod test_support;
+mod text;
+mod ticks;
 mod xy_chart;
 
 pub use animation::{frame_steps, paths_at, render_gif, GifOptions};
 pub use basin_figure::BasinFigure;
-pub use contour_figure::{Aspect, ContourFigure};
+pub use contour_figure::ContourFigure;
 pub use error::{Error, Result};
 pub use fit_figure::FitFigure;
 pub use loss_curve::{LossCurveFigure, LossScale};
+pub use map_frame::Aspect;
 pub use output::{render, Figure, ImageFormat};
 pub use overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay, PATH_COLORS};
 pub use panels::{Layout, Panels};

@@ -6,16 +6,18 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use lossatlas::Stopped;
 
-use crate::contour_figure::draw_marker;
 use crate::error::Result;
 use crate::font::FAMILY;
+use crate::geometry::keep_inside;
 use crate::geometry::{measure, round, Rect};
 use crate::labels::{format_sig, Sizes};
+use crate::legend::{Legend, LegendEntry, LegendIcon};
+use crate::markers::{draw_marker, draw_polyline};
 use crate::output::Figure;
 use crate::overlay::MarkerShape;
-use crate::xy_chart::{
-    clip_polyline, sample_pieces, Chart, ChartText, Legend, LegendEntry, LegendIcon, Scale,
-};
+use crate::text::ChartText;
+use crate::ticks::Scale;
+use crate::xy_chart::{sample_pieces, Chart};
 
 /// How far above the highest loss of the runs that did not diverge the axis may reach when a
 /// diverged run goes further: a factor on a log axis (three decades) ...
@@ -255,8 +257,7 @@ impl Figure for LossCurveFigure {
         let line_w = sz.px(2.4, 1);
         for (run, g) in self.runs.iter().zip(&geometry) {
             for piece in &g.pieces {
-                let pts: Vec<(i32, i32)> = piece.iter().map(|&p| round(p)).collect();
-                root.draw(&PathElement::new(pts, run.color.stroke_width(line_w)))?;
+                draw_polyline(root, piece, run.color.stroke_width(line_w))?;
             }
         }
         for (run, g) in self.runs.iter().zip(&geometry) {
@@ -273,7 +274,7 @@ impl Figure for LossCurveFigure {
         }
         chart.draw_axes(root, sz, text)?;
         if let Some(rect) = legend_rect {
-            legend.draw(root, rect, sz)?;
+            legend.draw(root, rect)?;
         }
         Ok(())
     }
@@ -287,7 +288,7 @@ fn run_geometry(run: &LossRun, chart: &Chart, frame: &Rect) -> RunGeometry {
         .map(|(i, l)| chart.px(i as f64, l))
         .filter(|p| p.0.is_finite() && p.1.is_finite())
         .collect();
-    let pieces = clip_polyline(&pts, frame);
+    let pieces = keep_inside(&pts, frame);
     let end = match (run.stopped, pts.last()) {
         (Stopped::Diverged, Some(&last)) if frame.contains(last) => Some((last, MarkerShape::Cross)),
         (Stopped::Diverged, Some(&last)) if last.1 < frame.y0 => {
@@ -344,7 +345,7 @@ fn diverged_notes<DB: DrawingBackend>(
 mod tests {
     use super::*;
     use crate::output::{render, ImageFormat};
-    use crate::xy_chart::svg_texts;
+    use crate::test_support::svg_texts;
     use crate::PATH_COLORS;
 
     fn decay(l0: f64, rate: f64, floor: f64, n: usize) -> Vec<f64> {
@@ -411,5 +412,36 @@ mod tests {
             LossCurveFigure::new().run("z", PATH_COLORS[0], vec![1.0, 0.5, 0.0], Stopped::Converged);
         assert!(!with_zero.is_log());
         assert!(with_zero.scale(LossScale::Log).is_log());
+    }
+
+    #[test]
+    fn issue_14_a_run_whose_loss_overflows_to_infinity_still_draws() {
+        // Losses that reach the largest doubles and then infinity (gd with a far too large rate):
+        // every span, padding and power of ten of such an axis overflowed.
+        let runs: [Vec<f64>; 4] = [
+            vec![5.0, 1e100, 1e300, 1.7e308, f64::INFINITY],
+            vec![5.0, 1e308, f64::INFINITY, f64::INFINITY],
+            vec![5.0, -1e308, f64::INFINITY],
+            vec![f64::INFINITY, f64::INFINITY],
+        ];
+        for losses in runs {
+            for scale in [LossScale::Auto, LossScale::Linear, LossScale::Log] {
+                let alone =
+                    LossCurveFigure::new().run("wild", PATH_COLORS[1], losses.clone(), Stopped::Diverged);
+                let with_calm =
+                    alone.clone().run("calm", PATH_COLORS[0], decay(7.0, 0.05, 0.01, 50), Stopped::MaxSteps);
+                for fig in [alone.scale(scale), with_calm.scale(scale)] {
+                    let (xs, ys) = fig.scales();
+                    assert!(ys.lo().is_finite() && ys.hi().is_finite() && ys.hi() > ys.lo(), "{ys:?}");
+                    assert!(xs.lo().is_finite() && xs.hi().is_finite());
+                    let png = render(&fig, ImageFormat::Png, (800, 600))
+                        .unwrap_or_else(|e| panic!("{losses:?} {scale:?}: {e}"));
+                    let img = decode(&png);
+                    let c = PATH_COLORS[1];
+                    let n = img.pixels().filter(|p| p.0 == [c.0, c.1, c.2]).count();
+                    assert!(n > 0 || losses[0].is_infinite(), "{losses:?} {scale:?}: the run is not drawn");
+                }
+            }
+        }
     }
 }

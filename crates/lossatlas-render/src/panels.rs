@@ -7,7 +7,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::colorbar::{colorbar_pad, colorbar_width, draw_colorbar};
-use crate::contour_figure::{color_scale_for, ContourFigure, PanelStyle};
+use crate::colormap::color_scale_for;
+use crate::contour_figure::{ContourFigure, PanelStyle};
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
 use crate::labels::Sizes;
@@ -144,6 +145,7 @@ mod tests {
 
     use super::*;
     use crate::output::{render, ImageFormat};
+    use crate::Aspect;
 
     fn ellipse(n: usize, a: f64) -> Landscape {
         let grid = GridSpec::new(
@@ -176,7 +178,7 @@ mod tests {
         );
         let svg =
             String::from_utf8(render(&panels, ImageFormat::Svg, panels.default_size()).unwrap()).unwrap();
-        let texts = crate::contour_figure::tests::svg_texts(&svg);
+        let texts = crate::test_support::svg_texts(&svg);
         assert!(texts.iter().any(|t| t == "round (condition 1)"));
         assert!(texts.iter().any(|t| t == "stretched (condition 6)"));
         assert_eq!(texts.iter().filter(|t| *t == "loss").count(), 1, "one shared colour bar");
@@ -193,5 +195,44 @@ mod tests {
     fn no_panels_is_an_error() {
         let p = Panels::new(Vec::new(), Layout::Row);
         assert!(matches!(render(&p, ImageFormat::Png, (400, 300)), Err(Error::Invalid(_))));
+    }
+
+    /// A bowl stretched along k on k in [0, 6], b in [-2, 8]: a range taller than wide.
+    fn tall(n: usize, a: f64) -> Landscape {
+        let grid = GridSpec::new(
+            Axis::new("k", 0.0, 6.0, n).unwrap(),
+            Axis::new("b", -2.0, 8.0, n).unwrap(),
+            lossatlas::DEFAULT_GRID_BUDGET_BYTES,
+        )
+        .unwrap();
+        let plane = Plane::parameter_axes(&["k".into(), "b".into()]).unwrap();
+        let (us, vs) = (grid.u().values(), grid.v().values());
+        let values = vs
+            .iter()
+            .flat_map(|&v| us.iter().map(move |&u| a * (u - 1.0).powi(2) + (v - 1.5).powi(2)))
+            .collect();
+        Landscape::from_values(grid, plane, values).unwrap()
+    }
+
+    #[test]
+    fn issue_9_column_panels_put_their_legend_in_the_white_space_beside_the_plot() {
+        // Equal units on a tall range leave white space right of each plot: the legend goes there
+        // rather than over the plot, leaving the space empty.
+        let (a, b) = (tall(60, 1.0), tall(60, 6.0));
+        let levels = vec![0.2, 0.5, 1.0];
+        let figures = vec![
+            ContourFigure::new(&a, levels.clone()).aspect(Aspect::Equal).title("round"),
+            ContourFigure::new(&b, levels).aspect(Aspect::Equal).title("stretched"),
+        ];
+        let panels = Panels::new(figures, Layout::Column);
+        let svg = String::from_utf8(render(&panels, ImageFormat::Svg, (486, 1120)).unwrap()).unwrap();
+        let texts = crate::test_support::svg_text_positions(&svg);
+        // The k axis ends at 6: its last tick label sits at the plot's right edge.
+        let right = texts.iter().filter(|t| t.0 == "6").map(|t| t.1).fold(f64::NEG_INFINITY, f64::max);
+        let legends: Vec<&(String, f64, f64)> = texts.iter().filter(|t| t.0.starts_with("min L=")).collect();
+        assert_eq!(legends.len(), 2);
+        for (text, x, _) in legends {
+            assert!(*x > right, "{text} at x = {x}, inside the plot (right edge {right})");
+        }
     }
 }

@@ -29,12 +29,14 @@ use plotters::style::{FontDesc, FontFamily, FontStyle, FontTransform};
 
 use crate::colorbar::{colorbar_pad, colorbar_width, draw_colorbar};
 use crate::colormap::{viridis, ColorScale};
-use crate::contour_figure::{beside_end, darken, text_box_pad};
 use crate::error::{Error, Result};
 use crate::labels::{format_sig, format_tick, Sizes};
+use crate::markers::darken;
 use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay};
+use crate::placement::beside_end;
 use crate::projection::{box_corners, DepthBuffer, Projected, Projection, HALF};
+use crate::text::text_box_pad;
 
 /// The floor of the box (the pane under the surface).
 pub(crate) const FLOOR_COLOR: RGBColor = RGBColor(233, 233, 237);

@@ -1,192 +1,26 @@
-//! The frame, ticks, legend and clipping shared by the x-y line charts ([`crate::FitFigure`] and
-//! [`crate::LossCurveFigure`]).
+//! The frame of the x-y line charts ([`crate::FitFigure`] and [`crate::LossCurveFigure`]): where
+//! the plot goes, its grid, axes, ticks and title, and where the legend goes (a free corner, or
+//! outside the plot).
 //!
 //! These charts are drawn in pixel space rather than through a plotters chart context, so that an
-//! axis can be linear or logarithmic with ticks chosen here: plotters' log axis labels only whole
-//! powers of ten (a loss falling from 0.02 to 0.006 would get one tick, or none), and its key
-//! points are not what a person would pick. Text sizes and line widths follow [`Sizes`], so a
-//! chart looks the same at any picture size.
+//! axis can be linear or logarithmic with ticks chosen by [`crate::ticks`]. Text sizes and line
+//! widths follow [`Sizes`], so a chart looks the same at any picture size.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 
-use crate::contour_figure::draw_marker;
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
-use crate::geometry::{lerp, measure, round, segment_in_rect, Rect};
-use crate::labels::{format_sig, format_tick, Sizes};
-use crate::overlay::MarkerShape;
-
-/// The frame, ticks and text.
-pub(crate) const FRAME_COLOR: RGBColor = RGBColor(40, 40, 40);
+use crate::geometry::{lerp, measure, round, Rect};
+use crate::labels::Sizes;
+use crate::legend::Legend;
+use crate::map_frame::FRAME_COLOR;
+use crate::text::{draw_title, ChartText};
+use crate::ticks::{Scale, Ticks};
 /// Grid lines at the major ticks: light enough to stay behind the data.
 const GRID_COLOR: RGBColor = RGBColor(229, 229, 229);
-
-/// One axis: the value range it shows and whether it is logarithmic.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Scale {
-    lo: f64,
-    hi: f64,
-    log: bool,
-}
-
-impl Scale {
-    /// A linear axis from `lo` to `hi` (widened to a unit span when they are equal or swapped).
-    pub fn linear(lo: f64, hi: f64) -> Scale {
-        if hi > lo {
-            Scale { lo, hi, log: false }
-        } else {
-            let half = 0.5 * lo.abs().max(1.0);
-            Scale { lo: lo - half, hi: lo + half, log: false }
-        }
-    }
-
-    /// A logarithmic axis from `lo` to `hi`, both > 0 (a factor of 2 each way when equal).
-    pub fn log(lo: f64, hi: f64) -> Scale {
-        debug_assert!(lo > 0.0, "a log axis starts above 0");
-        if hi > lo {
-            Scale { lo, hi, log: true }
-        } else {
-            Scale { lo: lo / 2.0, hi: lo * 2.0, log: true }
-        }
-    }
-
-    /// The range [lo, hi] widened by `fraction` of its span on each side (on the log scale for a
-    /// log axis), so data at the ends do not sit on the frame.
-    pub fn padded(self, fraction: f64) -> Scale {
-        if self.log {
-            let (a, b) = (self.lo.ln(), self.hi.ln());
-            let d = fraction * (b - a);
-            Scale { lo: (a - d).exp(), hi: (b + d).exp(), log: true }
-        } else {
-            let d = fraction * (self.hi - self.lo);
-            Scale { lo: self.lo - d, hi: self.hi + d, log: false }
-        }
-    }
-
-    #[cfg(test)]
-    pub fn lo(&self) -> f64 {
-        self.lo
-    }
-
-    #[cfg(test)]
-    pub fn hi(&self) -> f64 {
-        self.hi
-    }
-
-    #[cfg(test)]
-    pub fn is_log(&self) -> bool {
-        self.log
-    }
-
-    /// Where `v` lies: 0 at `lo`, 1 at `hi`, outside [0, 1] beyond them; NaN when `v` is not
-    /// finite or (on a log axis) not positive.
-    pub fn fraction(&self, v: f64) -> f64 {
-        if !v.is_finite() {
-            return f64::NAN;
-        }
-        if self.log {
-            if v <= 0.0 {
-                return f64::NAN;
-            }
-            (v.ln() - self.lo.ln()) / (self.hi.ln() - self.lo.ln())
-        } else {
-            (v - self.lo) / (self.hi - self.lo)
-        }
-    }
-
-    /// At most about `max_n` labelled ticks (never fewer than two where the range allows), and
-    /// unlabelled minor ticks on a log axis.
-    pub fn ticks(&self, max_n: usize) -> Ticks {
-        if self.log {
-            log_ticks(self.lo, self.hi, max_n)
-        } else {
-            linear_ticks(self.lo, self.hi, max_n)
-        }
-    }
-}
-
-/// Tick positions and their labels.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Ticks {
-    pub major: Vec<(f64, String)>,
-    pub minor: Vec<f64>,
-}
-
-/// The smallest of 1, 2, 5 x 10^k that splits `span` into at most `max_n` steps.
-fn nice_step(span: f64, max_n: usize) -> f64 {
-    let raw = span / (max_n.max(2) - 1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * mag)
-        .find(|&s| s >= raw * (1.0 - 1e-9))
-        .unwrap_or(10.0 * mag)
-}
-
-/// Multiples of a nice step inside [lo, hi].
-fn multiples(lo: f64, hi: f64, step: f64) -> Vec<f64> {
-    let first = (lo / step - 1e-9).ceil() as i64;
-    let last = (hi / step + 1e-9).floor() as i64;
-    (first..=last).map(|k| k as f64 * step).collect()
-}
-
-fn linear_ticks(lo: f64, hi: f64, max_n: usize) -> Ticks {
-    let step = nice_step(hi - lo, max_n.max(2));
-    let major = multiples(lo, hi, step).into_iter().map(|v| (v, format_tick(v, step))).collect();
-    Ticks { major, minor: Vec::new() }
-}
-
-/// Log-axis ticks: powers of ten (every second or third when there are many decades), with the
-/// 2..9 multiples as minor ticks; on a range of about a decade or less, 1-2-5 (or 1..9) multiples
-/// are labelled instead, and on a very short range, linear steps.
-fn log_ticks(lo: f64, hi: f64, max_n: usize) -> Ticks {
-    let label = |v: f64| format_sig(v, 3);
-    let (e0, e1) = ((lo.log10() - 1e-9).ceil() as i32, (hi.log10() + 1e-9).floor() as i32);
-    let decades: Vec<i32> = (e0..=e1).collect();
-    let in_range = |v: f64| v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9);
-    let multiples_of = |ms: &[f64]| -> Vec<f64> {
-        let (f0, f1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
-        (f0..=f1).flat_map(|e| ms.iter().map(move |m| m * 10f64.powi(e))).filter(|&v| in_range(v)).collect()
-    };
-    if decades.len() >= 2 {
-        let stride = decades.len().div_ceil(max_n.max(2));
-        let major = decades
-            .iter()
-            .filter(|&&e| (e - e0) as usize % stride == 0)
-            .map(|&e| 10f64.powi(e))
-            .map(|v| (v, label(v)))
-            .collect();
-        let minor = if stride == 1 && decades.len() <= 8 {
-            multiples_of(&[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
-        } else if stride > 1 {
-            // The skipped powers of ten.
-            decades.iter().filter(|&&e| (e - e0) as usize % stride != 0).map(|&e| 10f64.powi(e)).collect()
-        } else {
-            Vec::new()
-        };
-        return Ticks { major, minor };
-    }
-    for ms in [&[1.0, 2.0, 5.0][..], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0][..]] {
-        let vals = multiples_of(ms);
-        if vals.len() >= 3 && vals.len() <= max_n.max(3) {
-            let minor =
-                if ms.len() == 3 { multiples_of(&[3.0, 4.0, 6.0, 7.0, 8.0, 9.0]) } else { Vec::new() };
-            return Ticks { major: vals.into_iter().map(|v| (v, label(v))).collect(), minor };
-        }
-    }
-    linear_ticks(lo, hi, max_n.min(6))
-}
-
-/// The texts around a chart.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ChartText<'a> {
-    pub title: &'a str,
-    pub x_label: &'a str,
-    pub y_label: &'a str,
-}
 
 /// A laid-out chart: where the plot box is and how values map into it.
 #[derive(Debug, Clone)]
@@ -226,7 +60,7 @@ impl Chart {
     ) -> Result<Chart> {
         let (aw, ah) = area.dim_in_pixel();
         let (aw, ah) = (aw as f64, ah as f64);
-        let title_h = if text.title.is_empty() { sz.len(14.0) } else { 2.1 * sz.title };
+        let title_h = text.title_height(sz);
         let tick_font = (FAMILY, sz.tick).into_font();
         let n_x = (((aw - reserve.right) / (sz.tick * 6.0)) as usize).clamp(3, 10);
         let n_y = (((ah - reserve.bottom) / (sz.tick * 3.5)) as usize).clamp(3, 10);
@@ -274,6 +108,8 @@ impl Chart {
         if legend.is_empty() {
             return Ok((inside, None));
         }
+        // Never wider than half the chart beside the plot, or the whole width below it.
+        legend.fit_width(area, 0.5 * inside.area.0);
         if let Some(r) = legend.free_corner(&inside.plot, &obstacles(&inside), reach, sz) {
             return Ok((inside, Some(r)));
         }
@@ -294,15 +130,21 @@ impl Chart {
             Chart::layout(area, sz, text, xs, ys, Reserve { right: 0.0, bottom: legend.size.1 + gap });
         let plot_area =
             |c: &Result<Chart>| c.as_ref().map_or(0.0, |c| (c.plot.x1 - c.plot.x0) * (c.plot.y1 - c.plot.y0));
-        if below_fits && plot_area(&below) >= plot_area(&right) {
-            let chart = below?;
+        if let (Ok(chart), true) = (&below, below_fits && plot_area(&below) >= plot_area(&right)) {
             let rect = chart.legend_below(legend);
-            Ok((chart, Some(rect)))
-        } else {
+            Ok((chart.clone(), Some(rect)))
+        } else if let Ok(chart) = right {
             legend.set_columns(1);
-            let chart = right?;
             let rect = chart.legend_right(legend, gap);
             Ok((chart, Some(rect)))
+        } else {
+            // No room outside (a small picture): the legend goes in the corner it covers least
+            // of, rather than leaving no room for the plot.
+            legend.set_columns(1);
+            let obstacles = obstacles(&inside);
+            let weighted: Vec<(f64, f64, f64)> = obstacles.iter().map(|p| (p.0, p.1, 1.0)).collect();
+            let (rect, _) = legend.least_covering_corner(&inside.plot, &weighted, &[], sz);
+            Ok((inside, Some(rect)))
         }
     }
 
@@ -334,11 +176,11 @@ impl Chart {
         let p = &self.plot;
         let style = GRID_COLOR.stroke_width(sz.px(1.0, 1));
         for (v, _) in &self.x_ticks.major {
-            let x = self.px(*v, self.ys.lo).0;
+            let x = self.px(*v, self.ys.lo()).0;
             area.draw(&PathElement::new(vec![round((x, p.y0)), round((x, p.y1))], style))?;
         }
         for (v, _) in &self.y_ticks.major {
-            let y = self.px(self.xs.lo, *v).1;
+            let y = self.px(self.xs.lo(), *v).1;
             area.draw(&PathElement::new(vec![round((p.x0, y)), round((p.x1, y))], style))?;
         }
         Ok(())
@@ -358,25 +200,25 @@ impl Chart {
         let tick_font = (FAMILY, sz.tick).into_font().color(&BLACK);
         let gap = sz.len(4.0);
         for (v, label) in &self.x_ticks.major {
-            let x = self.px(*v, self.ys.lo).0;
+            let x = self.px(*v, self.ys.lo()).0;
             area.draw(&PathElement::new(vec![round((x, p.y1)), round((x, p.y1 + tick_len))], line))?;
             let st = tick_font.clone().pos(Pos::new(HPos::Center, VPos::Top));
             area.draw(&Text::new(label.clone(), round((x, p.y1 + tick_len + gap)), st))?;
         }
         for v in &self.x_ticks.minor {
-            let x = self.px(*v, self.ys.lo).0;
+            let x = self.px(*v, self.ys.lo()).0;
             area.draw(&PathElement::new(vec![round((x, p.y1)), round((x, p.y1 + 0.6 * tick_len))], line))?;
         }
         let mut widest_y: f64 = 0.0;
         for (v, label) in &self.y_ticks.major {
-            let y = self.px(self.xs.lo, *v).1;
+            let y = self.px(self.xs.lo(), *v).1;
             area.draw(&PathElement::new(vec![round((p.x0 - tick_len, y)), round((p.x0, y))], line))?;
             let st = tick_font.clone().pos(Pos::new(HPos::Right, VPos::Center));
             area.draw(&Text::new(label.clone(), round((p.x0 - tick_len - gap, y)), st))?;
             widest_y = widest_y.max(measure(area, label, &(FAMILY, sz.tick).into_font()).0);
         }
         for v in &self.y_ticks.minor {
-            let y = self.px(self.xs.lo, *v).1;
+            let y = self.px(self.xs.lo(), *v).1;
             area.draw(&PathElement::new(vec![round((p.x0 - 0.6 * tick_len, y)), round((p.x0, y))], line))?;
         }
         let axis_font = (FAMILY, sz.axis).into_font().color(&BLACK);
@@ -390,66 +232,11 @@ impl Chart {
             let st = axis_font.transform(FontTransform::Rotate270).pos(Pos::new(HPos::Center, VPos::Top));
             area.draw(&Text::new(text.y_label.to_string(), round((x.max(0.0), (p.y0 + p.y1) / 2.0)), st))?;
         }
-        if !text.title.is_empty() {
-            let (aw, _) = area.dim_in_pixel();
-            let mut font = (FAMILY, sz.title).into_font();
-            let tw = measure(area, text.title, &font).0;
-            if tw > aw as f64 - 8.0 {
-                font = (FAMILY, sz.title * (aw as f64 - 8.0) / tw).into_font();
-            }
-            let tw = measure(area, text.title, &font).0;
-            // Centred over the plot and a legend right of it.
-            let right = (p.x1 + self.reserve.right).min(aw as f64);
-            let cx = ((p.x0 + right) / 2.0)
-                .clamp(tw / 2.0 + 4.0, (aw as f64 - tw / 2.0 - 4.0).max(tw / 2.0 + 4.0));
-            let st = font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
-            area.draw(&Text::new(text.title.to_string(), round((cx, self.title_h / 2.0)), st))?;
-        }
+        // Centred over the plot and a legend right of it.
+        let right = (p.x1 + self.reserve.right).min(self.area.0);
+        draw_title(area, text.title, ((p.x0 + right) / 2.0, self.title_h / 2.0), sz)?;
         Ok(())
     }
-}
-
-/// Splits a polyline (pixels) into the pieces inside `r`; vertices that are not finite break it.
-pub(crate) fn clip_polyline(points: &[(f64, f64)], r: &Rect) -> Vec<Vec<(f64, f64)>> {
-    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
-    for run in points.split(|p| !(p.0.is_finite() && p.1.is_finite())) {
-        if run.len() == 1 {
-            if r.contains(run[0]) {
-                pieces.push(run.to_vec());
-            }
-            continue;
-        }
-        let mut current: Vec<(f64, f64)> = Vec::new();
-        for w in run.windows(2) {
-            let (p, q) = (w[0], w[1]);
-            match segment_in_rect(p, q, r) {
-                Some((t0, t1)) => {
-                    let (a, b) = (lerp(p, q, t0), lerp(p, q, t1));
-                    if t0 > 0.0 || current.is_empty() {
-                        if current.len() >= 2 {
-                            pieces.push(std::mem::take(&mut current));
-                        }
-                        current.clear();
-                        current.push(a);
-                    }
-                    current.push(b);
-                    if t1 < 1.0 {
-                        pieces.push(std::mem::take(&mut current));
-                    }
-                }
-                None => {
-                    if current.len() >= 2 {
-                        pieces.push(std::mem::take(&mut current));
-                    }
-                    current.clear();
-                }
-            }
-        }
-        if current.len() >= 2 {
-            pieces.push(current);
-        }
-    }
-    pieces
 }
 
 /// Points every `spacing` pixels along the pieces: what the legend must not cover.
@@ -466,187 +253,10 @@ pub(crate) fn sample_pieces(pieces: &[Vec<(f64, f64)>], spacing: f64, out: &mut 
     }
 }
 
-/// The icon in front of a legend entry.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum LegendIcon {
-    /// A short line.
-    Line(RGBColor),
-    /// A short line ending in a marker.
-    LineEnd(RGBColor, MarkerShape),
-    /// A few scatter dots.
-    Dots(RGBColor),
-}
-
-/// One legend row.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LegendEntry {
-    pub icon: LegendIcon,
-    pub text: String,
-}
-
-/// A measured legend, in one or more columns (filled top to bottom, then left to right).
-#[derive(Debug, Clone)]
-pub(crate) struct Legend {
-    entries: Vec<LegendEntry>,
-    pub size: (f64, f64),
-    widest: f64,
-    columns: usize,
-    pad: f64,
-    icon_w: f64,
-    row_h: f64,
-}
-
-impl Legend {
-    pub fn new<DB: DrawingBackend>(
-        area: &DrawingArea<DB, Shift>,
-        entries: Vec<LegendEntry>,
-        sz: Sizes,
-    ) -> Legend {
-        let font = (FAMILY, sz.note).into_font();
-        let widest = entries.iter().map(|e| measure(area, &e.text, &font).0).fold(0.0, f64::max);
-        let mut legend = Legend {
-            entries,
-            size: (0.0, 0.0),
-            widest,
-            columns: 1,
-            pad: 0.6 * sz.note,
-            icon_w: 2.2 * sz.note,
-            row_h: 1.45 * sz.note,
-        };
-        legend.set_columns(1);
-        legend
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// The width of an entry (icon and widest text) and of a column with the gap after it.
-    fn column_width(&self) -> (f64, f64) {
-        let entry = self.icon_w + 0.4 * self.note() + self.widest;
-        (entry, entry + 1.5 * self.note())
-    }
-
-    /// The text size, recovered from the row height.
-    fn note(&self) -> f64 {
-        self.row_h / 1.45
-    }
-
-    fn rows(&self) -> usize {
-        self.entries.len().div_ceil(self.columns)
-    }
-
-    fn set_columns(&mut self, columns: usize) {
-        self.columns = columns.clamp(1, self.entries.len().max(1));
-        let (entry, column) = self.column_width();
-        self.size = (
-            2.0 * self.pad + (self.columns - 1) as f64 * column + entry,
-            2.0 * self.pad + self.row_h * self.rows() as f64 - 0.3 * self.note(),
-        );
-    }
-
-    /// A corner of `plot` where the legend covers none of `obstacles` (each `reach` pixels
-    /// large, plus a margin), trying upper right, upper left, lower right, lower left in order.
-    pub fn free_corner(&self, plot: &Rect, obstacles: &[(f64, f64)], reach: f64, sz: Sizes) -> Option<Rect> {
-        let inset = sz.len(8.0);
-        let (w, h) = self.size;
-        let corners = [
-            (plot.x1 - inset - w, plot.y0 + inset),
-            (plot.x0 + inset, plot.y0 + inset),
-            (plot.x1 - inset - w, plot.y1 - inset - h),
-            (plot.x0 + inset, plot.y1 - inset - h),
-        ];
-        corners.into_iter().map(|(x, y)| Rect { x0: x, y0: y, x1: x + w, y1: y + h }).find(|r| {
-            r.x0 >= plot.x0 && r.y0 >= plot.y0 && {
-                let halo = r.inflate(sz.len(6.0) + reach);
-                !obstacles.iter().any(|p| halo.contains(*p))
-            }
-        })
-    }
-
-    pub fn draw<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        rect: Rect,
-        sz: Sizes,
-    ) -> Result<()> {
-        area.draw(&Rectangle::new(rect.corners(), WHITE.mix(0.92).filled()))?;
-        area.draw(&Rectangle::new(rect.corners(), RGBColor(150, 150, 150).stroke_width(sz.px(1.0, 1))))?;
-        let font = (FAMILY, sz.note).into_font();
-        let rows = self.rows();
-        let (_, column_w) = self.column_width();
-        for (k, e) in self.entries.iter().enumerate() {
-            let (col, row) = (k / rows, k % rows);
-            let cy = rect.y0 + self.pad + self.row_h * row as f64 + 0.5 * (self.row_h - 0.3 * sz.note);
-            let ix = rect.x0 + self.pad + col as f64 * column_w;
-            let line = |color: RGBColor| -> Result<()> {
-                let seg = vec![round((ix, cy)), round((ix + self.icon_w, cy))];
-                area.draw(&PathElement::new(seg, color.stroke_width(sz.px(2.6, 1))))?;
-                Ok(())
-            };
-            match e.icon {
-                LegendIcon::Line(color) => line(color)?,
-                LegendIcon::LineEnd(color, shape) => {
-                    line(color)?;
-                    draw_marker(area, (ix + 0.8 * self.icon_w, cy), shape, color, sz.len(5.0), sz)?;
-                }
-                LegendIcon::Dots(color) => {
-                    for (fx, dy) in [(0.15, 0.2), (0.5, -0.2), (0.85, 0.15)] {
-                        let c = round((ix + fx * self.icon_w, cy + dy * sz.note));
-                        area.draw(&Circle::new(c, sz.len(3.2).round().max(1.0) as i32, color.filled()))?;
-                    }
-                }
-            }
-            let st = font.clone().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
-            area.draw(&Text::new(e.text.clone(), round((ix + self.icon_w + 0.4 * sz.note, cy)), st))?;
-        }
-        Ok(())
-    }
-}
-
-/// The trimmed contents of every `<text>` element of an SVG document.
-#[cfg(test)]
-pub(crate) fn svg_texts(svg: &str) -> Vec<String> {
-    let doc = roxmltree::Document::parse(svg).expect("the SVG is well-formed XML");
-    doc.descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .filter_map(|n| n.text())
-        .map(|t| t.trim().to_string())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn labels(t: &Ticks) -> Vec<&str> {
-        t.major.iter().map(|(_, s)| s.as_str()).collect()
-    }
-
-    #[test]
-    fn linear_ticks_are_round_numbers() {
-        assert_eq!(labels(&Scale::linear(-1.1, 1.1).ticks(6)), ["-1", "-0.5", "0", "0.5", "1"]);
-        assert_eq!(labels(&Scale::linear(0.0, 400.0).ticks(8)), ["0", "100", "200", "300", "400"]);
-    }
-
-    #[test]
-    fn log_ticks_fit_the_range() {
-        // Many decades: powers of ten, minor ticks in between.
-        let t = Scale::log(0.005, 30.0).ticks(8);
-        assert_eq!(labels(&t), ["0.01", "0.1", "1", "10"]);
-        assert!(t.minor.contains(&0.02) && t.minor.contains(&20.0));
-        // Too many decades for the room: every second one.
-        let t = Scale::log(1e-3, 1e12).ticks(8);
-        assert_eq!(labels(&t), ["1e-3", "0.1", "10", "1000", "1e5", "1e7", "1e9", "1e11"]);
-        // Less than a decade: 1-2-5 multiples.
-        assert_eq!(labels(&Scale::log(0.006, 0.06).ticks(8)), ["0.01", "0.02", "0.05"]);
-        // Very short: linear steps.
-        assert!(Scale::log(1.01, 1.05).ticks(8).major.len() >= 2);
-    }
+    use crate::legend::{LegendEntry, LegendIcon};
 
     #[test]
     fn a_legend_goes_in_a_free_corner_or_outside_the_plot() {
@@ -690,22 +300,5 @@ mod tests {
             .unwrap()
             .1
             .is_none());
-    }
-
-    #[test]
-    fn clipping_cuts_at_the_frame_and_at_gaps() {
-        let r = Rect { x0: 0.0, y0: 0.0, x1: 10.0, y1: 10.0 };
-        let pieces = clip_polyline(
-            &[(5.0, 5.0), (5.0, -5.0), (8.0, -5.0), (8.0, 5.0), (f64::NAN, 1.0), (1.0, 1.0), (2.0, 2.0)],
-            &r,
-        );
-        assert_eq!(
-            pieces,
-            vec![vec![(5.0, 5.0), (5.0, 0.0)], vec![(8.0, 0.0), (8.0, 5.0)], vec![(1.0, 1.0), (2.0, 2.0)]]
-        );
-        // A diverged run's line: both ends far outside, the segment still crossing the plot.
-        let far = clip_polyline(&[(-3e12, 5.0), (1e12, 5.0)], &r);
-        assert_eq!(far.len(), 1);
-        assert!((far[0][0].0 - 0.0).abs() < 1e-3 && (far[0][1].0 - 10.0).abs() < 1e-3, "{far:?}");
     }
 }
