@@ -42,6 +42,19 @@ impl Levels {
     }
 }
 
+impl Levels {
+    /// The colour scale a contour figure is told to use: logarithmic with `--log-color`; the
+    /// figure's own choice (logarithmic for log-spaced levels) for automatic levels; linear for
+    /// levels the user listed, as they were chosen on a linear scale.
+    pub fn log_color(&self, flag: bool) -> Option<bool> {
+        match (flag, self) {
+            (true, _) => Some(true),
+            (false, Levels::Auto(_)) => None,
+            (false, Levels::Explicit(_)) => Some(false),
+        }
+    }
+}
+
 /// Most explicit levels accepted: more lines than pixels tell nothing.
 pub const MAX_LEVELS: usize = 1000;
 

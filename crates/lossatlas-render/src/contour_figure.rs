@@ -126,6 +126,14 @@ impl<'a> ContourFigure<'a> {
         self
     }
 
+    /// [`ContourFigure::log_color`] when `Some`, the default choice when `None`.
+    pub fn log_color_choice(self, choice: Option<bool>) -> Self {
+        match choice {
+            Some(log) => self.log_color(log),
+            None => self,
+        }
+    }
+
     /// Write each line's level on it. Default: true.
     pub fn label_lines(mut self, label: bool) -> Self {
         self.label_lines = label;

@@ -306,7 +306,13 @@ impl OptimizerSpec {
         let mut parts = vec![self.name().to_string()];
         for ((key, value), (_, default)) in self.settings().into_iter().zip(defaults.settings()) {
             if key == "lr" || value != default {
-                parts.push(format!("{key}={value}"));
+                // Plain decimals read best, but 1e150 written out is 151 digits.
+                let shown = if value != 0.0 && !(1e-4..1e6).contains(&value.abs()) {
+                    format!("{value:e}")
+                } else {
+                    format!("{value}")
+                };
+                parts.push(format!("{key}={shown}"));
             }
         }
         parts.join(" ")

@@ -10,7 +10,8 @@ use proptest::prelude::*;
 
 fn config(default_cases: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
-    ProptestConfig { cases, ..ProptestConfig::default() }
+    // Rejected cases grow with the case count; the default limit (1024) is absolute.
+    ProptestConfig { cases, max_global_rejects: cases.max(1024), ..ProptestConfig::default() }
 }
 
 /// Whether `value` is allowed for `key` (torch's ranges, as the parser documents them).

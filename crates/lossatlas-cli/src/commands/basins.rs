@@ -86,13 +86,13 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
             (
                 m.at,
                 format!(
-                    "min {}: {}={:.3}, {}={:.3}, L={:.4}",
+                    "min {}: {}={}, {}={}, L={}",
                     k + 1,
                     names[0],
-                    m.at[0],
+                    unsigned_zero(format!("{:.3}", m.at[0])),
                     names[1],
-                    m.at[1],
-                    m.loss
+                    unsigned_zero(format!("{:.3}", m.at[1])),
+                    unsigned_zero(format!("{:.4}", m.loss))
                 ),
             )
         })
@@ -141,4 +141,12 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// `-0.000` (a value that rounds to zero from below) written as `0.000`.
+fn unsigned_zero(text: String) -> String {
+    match text.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+        _ => text,
+    }
 }

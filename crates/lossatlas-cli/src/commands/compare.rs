@@ -17,6 +17,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     let problem = Problem::from_args(&args.problem)?;
     let transforms = settings::transforms(&args.transform)?;
     let levels = settings::levels(&args.levels)?;
+    let log_color = levels.log_color(args.picture.log_color);
     let layout = if args.layout == "column" { Layout::Column } else { Layout::Row };
     let setups = transforms
         .iter()
@@ -64,7 +65,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
                 .x_label(args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string()))
                 .y_label(args.picture.y_label.clone().unwrap_or_else(|| grid.v().name().to_string()))
                 .filled(args.levels.filled)
-                .log_color(args.picture.log_color)
+                .log_color_choice(log_color)
                 .label_lines(!args.levels.no_labels)
                 .aspect(settings::aspect(&args.aspect))
         })

@@ -32,6 +32,7 @@ pub fn run(args: &ContourArgs) -> Result<()> {
         }
     }
     let levels = settings::levels(&args.levels)?;
+    let log_color = levels.log_color(args.picture.log_color);
     let size = settings::size(&args.picture, (800, 700))?;
     let Setup { problem, transform, objective, plane, grid } =
         Setup::new(&args.problem, &args.transform, &args.grid)?;
@@ -51,7 +52,7 @@ pub fn run(args: &ContourArgs) -> Result<()> {
         .x_label(args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string()))
         .y_label(args.picture.y_label.clone().unwrap_or_else(|| grid.v().name().to_string()))
         .filled(args.levels.filled)
-        .log_color(args.picture.log_color)
+        .log_color_choice(log_color)
         .label_lines(!args.levels.no_labels)
         .aspect(settings::aspect(&args.aspect));
     let figure = if args.analysis {

@@ -97,6 +97,7 @@ pub fn run(args: &DescendArgs) -> Result<()> {
         );
     }
     let levels = settings::levels(&args.levels)?;
+    let log_color = levels.log_color(args.picture.log_color);
     let size = settings::size(&args.picture, (800, 700))?;
     let specs = args.optimizers.iter().map(|s| Ok(OptimizerSpec::parse(s)?)).collect::<Result<Vec<_>>>()?;
     let starts = args.starts.iter().map(|s| start(s, &names, &plane)).collect::<Result<Vec<_>>>()?;
@@ -150,7 +151,7 @@ pub fn run(args: &DescendArgs) -> Result<()> {
             .x_label(x_label.clone())
             .y_label(y_label.clone())
             .filled(args.levels.filled)
-            .log_color(args.picture.log_color)
+            .log_color_choice(log_color)
             .label_lines(!args.levels.no_labels)
             .paths(paths)
     };

@@ -140,7 +140,8 @@ mod fuzz {
     fn config(default_cases: u32) -> ProptestConfig {
         let cases =
             std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
-        ProptestConfig { cases, ..ProptestConfig::default() }
+        // Rejected cases grow with the case count; the default limit (1024) is absolute.
+        ProptestConfig { cases, max_global_rejects: cases.max(1024), ..ProptestConfig::default() }
     }
 
     fn site() -> &'static super::Site {
