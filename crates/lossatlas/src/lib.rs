@@ -42,6 +42,7 @@ mod formula;
 mod landscape;
 mod loss;
 mod model;
+pub mod net;
 mod objective;
 mod optim;
 mod plane;

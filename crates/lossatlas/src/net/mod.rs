@@ -1,0 +1,46 @@
+//! Real networks: multilayer perceptrons on many-feature data, sliced along planes through their
+//! trained weights (Li et al. 2018, "Visualizing the Loss Landscape of Neural Nets").
+//!
+//! - [`Mlp`]: dense layers in PyTorch's `nn.Sequential`-of-`nn.Linear` layout; the parameters are
+//!   one flat `f64` vector in `state_dict` order.
+//! - [`Samples`]: features and class labels or regression targets; seeded moons, circles, spirals
+//!   and blobs; a seeded train/test split.
+//! - [`NetObjective`]: loss, accuracy and gradient, batched on a matrix-multiplication kernel, in
+//!   `f32` (as PyTorch) or `f64`.
+//! - [`PlaneEvaluator`]: the loss over a grid of a plane, the first layer paid once per plane.
+//! - [`read_weights`] / [`write_tensors`]: safetensors files with PyTorch's names.
+//! - [`Directions`]: random directions with filter-wise or layer-wise normalization.
+//! - [`PathRecorder`], [`PathFile`], [`PathPca`]: a training path on disk and its principal plane.
+//! - [`train`]: full-batch or mini-batch training with the crate's optimizers.
+//!
+//! Every computation splits its work into fixed chunks and adds their results in a fixed order,
+//! so a result is the same for any number of threads.
+
+mod mlp;
+mod objective;
+mod plane;
+mod real;
+mod samples;
+
+pub use mlp::{Activation, Head, LayerShape, Mlp, ACTIVATION_NAMES};
+pub use objective::{Evaluation, NetObjective};
+pub use plane::{PlaneEvaluator, PlaneValues};
+pub use real::Real;
+pub use samples::{Samples, Targets};
+
+/// `f(i)` for each `i` in `range`, in order; in parallel when the `parallel` feature is on. Each
+/// result depends only on its index, so the output is the same for any thread count.
+pub(crate) fn map_ordered<R: Send>(
+    range: std::ops::Range<usize>,
+    f: impl Fn(usize) -> R + Sync + Send,
+) -> Vec<R> {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        range.into_par_iter().map(f).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        range.map(f).collect()
+    }
+}
