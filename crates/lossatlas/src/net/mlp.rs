@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Uniform};
 
-use super::real::Real;
+use super::real::{vectorized, Real};
 use crate::error::{Error, Result};
 
 /// The nonlinearity after every layer but the last (the last layer's outputs are the logits or
@@ -63,6 +63,11 @@ impl Activation {
 
     /// `a = f(z)` elementwise.
     pub(crate) fn apply<T: Real>(self, z: &[T], a: &mut [T]) {
+        vectorized(|| self.apply_here(z, a))
+    }
+
+    #[inline(always)]
+    fn apply_here<T: Real>(self, z: &[T], a: &mut [T]) {
         let (zero, half, one) = (T::from_f64(0.0), T::from_f64(0.5), T::one());
         match self {
             Activation::Relu => {
@@ -95,6 +100,11 @@ impl Activation {
     /// `g[i] *= f'(z[i])`, given `z` and `a = f(z)`: turns the gradient with respect to the
     /// activations into the gradient with respect to the pre-activations.
     pub(crate) fn backward<T: Real>(self, z: &[T], a: &[T], g: &mut [T]) {
+        vectorized(|| self.backward_here(z, a, g))
+    }
+
+    #[inline(always)]
+    fn backward_here<T: Real>(self, z: &[T], a: &[T], g: &mut [T]) {
         let (zero, half, one) = (T::from_f64(0.0), T::from_f64(0.5), T::one());
         match self {
             Activation::Relu => {

@@ -98,10 +98,12 @@ impl<T: Real> NetObjective<T> {
                 }
                 TargetData::Values(values.iter().map(|&v| T::from_f64(v)).collect())
             }
-            (Targets::Classes { .. }, Head::Mse) => return Err(Error::Invalid(format!(
+            (Targets::Classes { .. }, Head::Mse) => {
+                return Err(Error::Invalid(format!(
                 "data `{}` has class labels; score them with cross-entropy, or give numeric targets for mse",
                 samples.name()
-            ))),
+            )))
+            }
             (Targets::Values { .. }, Head::CrossEntropy) => {
                 return Err(Error::Invalid(format!(
                     "data `{}` has numeric targets; cross-entropy needs class labels (use mse)",
@@ -130,6 +132,11 @@ impl<T: Real> NetObjective<T> {
     /// Always false (a data set has at least one row).
     pub fn is_empty(&self) -> bool {
         self.n == 0
+    }
+
+    /// True for class labels (cross-entropy), where there is an accuracy.
+    pub fn is_classification(&self) -> bool {
+        matches!(self.targets, TargetData::Classes(_))
     }
 
     pub(crate) fn x(&self) -> &[T] {
@@ -187,7 +194,7 @@ impl<T: Real> NetObjective<T> {
         };
         Evaluation {
             loss: loss_sum / divisor as f64,
-            accuracy: matches!(self.targets, TargetData::Classes(_)).then(|| correct as f64 / n as f64),
+            accuracy: self.is_classification().then(|| correct as f64 / n as f64),
         }
     }
 

@@ -11,7 +11,7 @@
 
 use super::mlp::Mlp;
 use super::objective::{forward_rest, score, to_real, Buffers, Evaluation, NetObjective, CHUNK};
-use super::real::{gemm, Real};
+use super::real::{gemm, vectorized, Real};
 use crate::error::{Error, Result};
 
 /// Most compute-type values of later-layer weights one task forms at once (its points' weights
@@ -119,8 +119,7 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
             loss[j * nu + start..][..l.len()].copy_from_slice(&l);
             accuracy[j * nu + start..][..a.len()].copy_from_slice(&a);
         }
-        let is_classes = self.objective.finish(0.0, 0, 1).accuracy.is_some();
-        PlaneValues { nu, nv, loss, accuracy: is_classes.then_some(accuracy) }
+        PlaneValues { nu, nv, loss, accuracy: self.objective.is_classification().then_some(accuracy) }
     }
 
     /// The points (us[i], v): their mean losses and accuracies.
@@ -154,15 +153,16 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
             }
             for ((&u, (first_bias, tail)), sum) in us.iter().zip(&points).zip(&mut sums) {
                 let ut = T::from_f64(u);
-                for ((z_row, b_row), x1_row) in buffers.z[0]
-                    .chunks_exact_mut(h)
-                    .zip(base.chunks_exact(h))
-                    .zip(p1[rows.clone()].chunks_exact(h))
-                {
-                    for (((z, &b), &x1), &c0) in z_row.iter_mut().zip(b_row).zip(x1_row).zip(first_bias) {
-                        *z = b + ut * x1 + c0;
+                let (z0, x1) = (&mut buffers.z[0], &p1[rows.clone()]);
+                vectorized(|| {
+                    for ((z_row, b_row), x1_row) in
+                        z0.chunks_exact_mut(h).zip(base.chunks_exact(h)).zip(x1.chunks_exact(h))
+                    {
+                        for (((z, &b), &x1), &c0) in z_row.iter_mut().zip(b_row).zip(x1_row).zip(first_bias) {
+                            *z = b + ut * x1 + c0;
+                        }
                     }
-                }
+                });
                 forward_rest(mlp, tail, tail_start, m, &mut buffers);
                 let (loss, correct) =
                     score(mlp, buffers.logits(), m, self.objective.target_rows(start, end), None, scale);
@@ -176,5 +176,130 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
                 (if e.loss.is_finite() { e.loss } else { f64::NAN }, e.accuracy.unwrap_or(f64::NAN))
             })
             .unzip()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{Activation, Head, Samples, Targets};
+
+    fn directions(mlp: &Mlp, seed: u64) -> (Vec<f64>, Vec<f64>) {
+        let d1 = mlp.init_params(seed);
+        let d2 = mlp.init_params(seed + 1);
+        (d1, d2)
+    }
+
+    fn check_against_direct<T: Real>(mlp: &Mlp, data: &Samples, tolerance: f64) {
+        let objective = NetObjective::<T>::new(mlp, data).unwrap();
+        let origin = mlp.init_params(1);
+        let (d1, d2) = directions(mlp, 7);
+        let plane = PlaneEvaluator::new(&objective, &origin, &d1, &d2).unwrap();
+        let (us, vs) = ([-1.0, -0.25, 0.0, 0.6, 1.3], [-0.8, 0.0, 0.45, 1.1]);
+        let grid = plane.evaluate(&us, &vs);
+        assert_eq!((grid.nu, grid.nv), (5, 4));
+        for (j, &v) in vs.iter().enumerate() {
+            for (i, &u) in us.iter().enumerate() {
+                let theta: Vec<f64> =
+                    origin.iter().zip(&d1).zip(&d2).map(|((w, a), b)| w + u * a + v * b).collect();
+                let direct = objective.evaluate(&theta).unwrap();
+                let got = grid.loss[j * us.len() + i];
+                assert!(
+                    (got - direct.loss).abs() <= tolerance * direct.loss.abs().max(1e-3),
+                    "{} at ({u}, {v}): plane {got} vs direct {}",
+                    mlp.describe(),
+                    direct.loss
+                );
+                if let Some(acc) = &grid.accuracy {
+                    assert_eq!(Some(acc[j * us.len() + i]), direct.accuracy);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plane_values_equal_the_direct_loss_at_each_point() {
+        let moons = Samples::moons(600, 0.2, 3).unwrap();
+        for activation in [Activation::Tanh, Activation::Relu, Activation::Gelu] {
+            let mlp = Mlp::new(&[2, 12, 9, 2], activation, Head::CrossEntropy).unwrap();
+            check_against_direct::<f64>(&mlp, &moons, 1e-12);
+        }
+        // One layer only (the plane is the whole network's first layer), and regression.
+        let mlp = Mlp::new(&[2, 2], Activation::Tanh, Head::CrossEntropy).unwrap();
+        check_against_direct::<f64>(&mlp, &moons, 1e-12);
+        let values = Samples::new(
+            "waves",
+            moons.features().to_vec(),
+            2,
+            Targets::Values { values: moons.features().iter().map(|x| x.sin()).collect(), width: 2 },
+        )
+        .unwrap();
+        let mlp = Mlp::new(&[2, 8, 2], Activation::Sigmoid, Head::Mse).unwrap();
+        check_against_direct::<f64>(&mlp, &values, 1e-12);
+        check_against_direct::<f32>(&mlp, &values, 2e-5);
+    }
+
+    #[test]
+    fn plane_accuracy_matches_direct_in_f32() {
+        let moons = Samples::moons(300, 0.2, 3).unwrap();
+        let mlp = Mlp::new(&[2, 10, 2], Activation::Relu, Head::CrossEntropy).unwrap();
+        let objective = NetObjective::<f32>::new(&mlp, &moons).unwrap();
+        let origin = mlp.init_params(1);
+        let (d1, d2) = directions(&mlp, 3);
+        let plane = PlaneEvaluator::new(&objective, &origin, &d1, &d2).unwrap();
+        let at = plane.at(0.3, -0.2);
+        let direct = objective.evaluate(&plane.point(0.3, -0.2)).unwrap();
+        assert!((at.loss - direct.loss).abs() < 1e-5 * direct.loss);
+    }
+
+    #[test]
+    fn a_linear_regression_plane_is_the_quadratic_worked_out_by_hand() {
+        // One identity layer with mse is least squares: the residual at (u, v) is
+        // r0 + u r1 + v r2 with r_k = X~ w_k (X~ = [X, 1]) minus y for k = 0 only, so the loss is the
+        // quadratic mean((r0 + u r1 + v r2)^2), whose level sets are ellipses.
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let y = [1.1, 2.2, 3.8, 4.1, 4.9, 5.2];
+        let data =
+            Samples::new("seed", x.to_vec(), 1, Targets::Values { values: y.to_vec(), width: 1 }).unwrap();
+        let mlp = Mlp::new(&[1, 1], Activation::Identity, Head::Mse).unwrap();
+        let objective = NetObjective::<f64>::new(&mlp, &data).unwrap();
+        let (w, d1, d2) = ([0.8, 1.5], [1.0, 0.0], [0.3, 1.0]);
+        let plane = PlaneEvaluator::new(&objective, &w, &d1, &d2).unwrap();
+        let (mut a, mut b, mut c, mut d, mut e, mut f) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for (&xi, &yi) in x.iter().zip(&y) {
+            let r0 = w[0] * xi + w[1] - yi;
+            let r1 = d1[0] * xi + d1[1];
+            let r2 = d2[0] * xi + d2[1];
+            // (r0 + u r1 + v r2)^2 = r0^2 + 2 u r0 r1 + 2 v r0 r2 + u^2 r1^2 + 2 u v r1 r2 + v^2 r2^2.
+            a += r1 * r1 / 6.0;
+            b += 2.0 * r1 * r2 / 6.0;
+            c += r2 * r2 / 6.0;
+            d += 2.0 * r0 * r1 / 6.0;
+            e += 2.0 * r0 * r2 / 6.0;
+            f += r0 * r0 / 6.0;
+        }
+        // An ellipse: the quadratic form is positive definite.
+        assert!(a > 0.0 && 4.0 * a * c - b * b > 0.0);
+        let us = [-2.0, -0.5, 0.0, 1.0];
+        let vs = [-1.0, 0.25, 2.0];
+        let grid = plane.evaluate(&us, &vs);
+        for (j, &v) in vs.iter().enumerate() {
+            for (i, &u) in us.iter().enumerate() {
+                let want = a * u * u + b * u * v + c * v * v + d * u + e * v + f;
+                assert!((grid.loss[j * 4 + i] - want).abs() < 1e-12 * want.max(1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn evaluator_refuses_mismatched_vectors() {
+        let mlp = Mlp::new(&[2, 3, 2], Activation::Relu, Head::CrossEntropy).unwrap();
+        let objective = NetObjective::<f32>::new(&mlp, &Samples::moons(10, 0.1, 0).unwrap()).unwrap();
+        let w = mlp.init_params(0);
+        let e = PlaneEvaluator::new(&objective, &w, &w[1..], &w).unwrap_err().to_string();
+        assert!(e.contains("the first direction has 16 values"), "{e}");
+        let mut bad = w.clone();
+        bad[3] = f64::NAN;
+        assert!(PlaneEvaluator::new(&objective, &w, &w, &bad).is_err());
     }
 }
