@@ -21,12 +21,16 @@ mod objective;
 mod plane;
 mod real;
 mod samples;
+mod weights;
 
 pub use mlp::{Activation, Head, LayerShape, Mlp, ACTIVATION_NAMES};
 pub use objective::{Evaluation, NetObjective};
 pub use plane::{PlaneEvaluator, PlaneValues};
 pub use real::Real;
 pub use samples::{Samples, Targets};
+pub use weights::{
+    parse_direction, parse_weights, read_direction, read_weights, tensors_bytes, LoadedWeights, TensorType,
+};
 
 /// `f(i)` for each `i` in `range`, in order; in parallel when the `parallel` feature is on. Each
 /// result depends only on its index, so the output is the same for any thread count.
