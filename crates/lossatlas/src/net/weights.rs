@@ -433,6 +433,6 @@ mod tests {
         .unwrap();
         let bytes = tensors_bytes(&renamed, &renamed.init_params(0), TensorType::F32).unwrap();
         let e = parse_direction("d", &bytes, &mlp).unwrap_err().to_string();
-        assert!(e.contains("`1.weight` that the weights do not have"), "{e}");
+        assert!(e.contains("has tensor `1.bias` that the weights do not have"), "{e}");
     }
 }
