@@ -16,15 +16,21 @@
 //! Every computation splits its work into fixed chunks and adds their results in a fixed order,
 //! so a result is the same for any number of threads.
 
+mod directions;
 mod mlp;
 mod objective;
+mod path;
+mod pca;
 mod plane;
 mod real;
 mod samples;
 mod weights;
 
+pub use directions::{normalize, orthogonalize, BiasDirections, Directions, Normalization};
 pub use mlp::{Activation, Head, LayerShape, Mlp, ACTIVATION_NAMES};
 pub use objective::{Evaluation, NetObjective};
+pub use path::{PathFile, PathRecorder};
+pub use pca::{path_pca, project, project_path, PathPca, Projection, Snapshots};
 pub use plane::{PlaneEvaluator, PlaneValues};
 pub use real::Real;
 pub use samples::{Samples, Targets};
