@@ -166,9 +166,9 @@ pub struct LayerShape {
     pub inputs: usize,
     /// Output width (rows of the weight).
     pub outputs: usize,
-    /// Offset of the weight, [outputs, inputs] row-major.
+    /// Offset of the weight, `[outputs, inputs]` row-major.
     pub weight: usize,
-    /// Offset of the bias, [outputs].
+    /// Offset of the bias, `[outputs]`.
     pub bias: usize,
 }
 

@@ -8,7 +8,7 @@
 //! - [`NetObjective`]: loss, accuracy and gradient, batched on a matrix-multiplication kernel, in
 //!   `f32` (as PyTorch) or `f64`.
 //! - [`PlaneEvaluator`]: the loss over a grid of a plane, the first layer paid once per plane.
-//! - [`read_weights`] / [`write_tensors`]: safetensors files with PyTorch's names.
+//! - [`read_weights`], [`read_direction`], [`tensors_bytes`]: safetensors files with PyTorch's names.
 //! - [`Directions`]: random directions with filter-wise or layer-wise normalization.
 //! - [`PathRecorder`], [`PathFile`], [`PathPca`]: a training path on disk and its principal plane.
 //! - [`train`]: full-batch or mini-batch training with the crate's optimizers.
@@ -24,6 +24,7 @@ mod pca;
 mod plane;
 mod real;
 mod samples;
+mod train;
 mod weights;
 
 pub use directions::{normalize, orthogonalize, BiasDirections, Directions, Normalization};
@@ -34,6 +35,7 @@ pub use pca::{path_pca, project, project_path, PathPca, Projection, Snapshots};
 pub use plane::{PlaneEvaluator, PlaneValues};
 pub use real::Real;
 pub use samples::{Samples, Targets};
+pub use train::{train, EpochReport, TrainOptions};
 pub use weights::{
     parse_direction, parse_weights, read_direction, read_weights, tensors_bytes, LoadedWeights, TensorType,
 };

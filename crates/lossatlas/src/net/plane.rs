@@ -94,7 +94,7 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
         Evaluation { loss: values.loss[0], accuracy: values.accuracy.map(|a| a[0]) }
     }
 
-    /// Loss and accuracy at every (us[i], vs[j]). A line is a grid with one row (`vs = [0.0]`).
+    /// Loss and accuracy at every `(us[i], vs[j])`. A line is a grid with one row (`vs = [0.0]`).
     pub fn evaluate(&self, us: &[f64], vs: &[f64]) -> PlaneValues {
         let mlp = self.objective.mlp();
         let (nu, nv) = (us.len(), vs.len());
@@ -122,7 +122,7 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
         PlaneValues { nu, nv, loss, accuracy: self.objective.is_classification().then_some(accuracy) }
     }
 
-    /// The points (us[i], v): their mean losses and accuracies.
+    /// The points `(us[i], v)`: their mean losses and accuracies.
     fn task(&self, mlp: &Mlp, us: &[f64], v: f64, tail_start: usize) -> (Vec<f64>, Vec<f64>) {
         let first = mlp.layers()[0];
         let (n, h) = (self.objective.len(), first.outputs);

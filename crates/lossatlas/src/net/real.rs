@@ -111,13 +111,7 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
     const B2: f32 = 2.268_434_632_439_00e-3;
     const B4: f32 = 1.185_347_056_866_54e-4;
     const B6: f32 = 1.198_258_394_667_02e-6;
-    let c = if x < -CLAMP {
-        -CLAMP
-    } else if x > CLAMP {
-        CLAMP
-    } else {
-        x
-    };
+    let c = x.clamp(-CLAMP, CLAMP); // NaN stays NaN
     let x2 = c * c;
     let mut p = x2 * A13 + A11;
     p = x2 * p + A9;
