@@ -13,6 +13,36 @@ use rand_distr::{Distribution, Uniform};
 use super::real::{vectorized, Real};
 use crate::error::{Error, Result};
 
+/// Runs `$body` with `$f` bound to the activation as a constant of each variant in turn, so that
+/// `$f.at(z)` in a loop compiles to that variant's code alone (no match per element) and vectorises.
+macro_rules! specialize {
+    ($activation:expr, $f:ident => $body:expr) => {
+        match $activation {
+            Activation::Relu => {
+                let $f = Activation::Relu;
+                $body
+            }
+            Activation::Tanh => {
+                let $f = Activation::Tanh;
+                $body
+            }
+            Activation::Sigmoid => {
+                let $f = Activation::Sigmoid;
+                $body
+            }
+            Activation::Gelu => {
+                let $f = Activation::Gelu;
+                $body
+            }
+            Activation::Identity => {
+                let $f = Activation::Identity;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use specialize;
+
 /// The nonlinearity after every layer but the last (the last layer's outputs are the logits or
 /// the regression outputs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,44 +93,48 @@ impl Activation {
 
     /// `a = f(z)` elementwise.
     pub(crate) fn apply<T: Real>(self, z: &[T], a: &mut [T]) {
-        vectorized(|| self.apply_here(z, a))
+        vectorized(
+            #[inline(always)]
+            || self.apply_here(z, a),
+        )
     }
 
     #[inline(always)]
     fn apply_here<T: Real>(self, z: &[T], a: &mut [T]) {
+        specialize!(self, f => {
+            for (a, &z) in a.iter_mut().zip(z) {
+                *a = f.at(z);
+            }
+        })
+    }
+
+    /// f(z) for one value, inlined into the vectorised loops that call it.
+    #[inline(always)]
+    pub(crate) fn at<T: Real>(self, z: T) -> T {
         let (zero, half, one) = (T::from_f64(0.0), T::from_f64(0.5), T::one());
         match self {
             Activation::Relu => {
-                for (a, &z) in a.iter_mut().zip(z) {
-                    *a = if z > zero { z } else { zero };
+                if z > zero {
+                    z
+                } else {
+                    zero
                 }
             }
-            Activation::Tanh => T::tanh_slice(z, a),
-            Activation::Sigmoid => {
-                // sigmoid z = (1 + tanh(z / 2)) / 2: the vectorised tanh, and no overflow of e^-z.
-                for (a, &z) in a.iter_mut().zip(z) {
-                    *a = z * half;
-                }
-                let halves = a.to_vec();
-                T::tanh_slice(&halves, a);
-                for a in a.iter_mut() {
-                    *a = half + half * *a;
-                }
-            }
-            Activation::Gelu => {
-                let r = T::from_f64(std::f64::consts::FRAC_1_SQRT_2);
-                for (a, &z) in a.iter_mut().zip(z) {
-                    *a = half * z * (one + (z * r).erf());
-                }
-            }
-            Activation::Identity => a.copy_from_slice(z),
+            Activation::Tanh => z.tanh(),
+            // (1 + tanh(z / 2)) / 2: the vectorised tanh, and no overflow of e^-z.
+            Activation::Sigmoid => half + half * (half * z).tanh(),
+            Activation::Gelu => half * z * (one + (z * T::from_f64(std::f64::consts::FRAC_1_SQRT_2)).erf()),
+            Activation::Identity => z,
         }
     }
 
     /// `g[i] *= f'(z[i])`, given `z` and `a = f(z)`: turns the gradient with respect to the
     /// activations into the gradient with respect to the pre-activations.
     pub(crate) fn backward<T: Real>(self, z: &[T], a: &[T], g: &mut [T]) {
-        vectorized(|| self.backward_here(z, a, g))
+        vectorized(
+            #[inline(always)]
+            || self.backward_here(z, a, g),
+        )
     }
 
     #[inline(always)]

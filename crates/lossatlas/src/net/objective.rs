@@ -262,7 +262,7 @@ pub(crate) fn to_real<T: Real>(params: &[f64]) -> Vec<T> {
 #[derive(Debug)]
 pub(crate) struct Buffers<T> {
     pub(crate) z: Vec<Vec<T>>,
-    a: Vec<Vec<T>>,
+    pub(crate) a: Vec<Vec<T>>,
 }
 
 impl<T: Real> Buffers<T> {
@@ -299,8 +299,25 @@ pub(crate) fn forward_first<T: Real>(mlp: &Mlp, p: &[T], x: &[T], m: usize, buff
 /// activations and the later layers up to the logits. Reads only the later layers' parameters,
 /// which `p` holds from flat index `offset` on (so a plane can form just those per point).
 pub(crate) fn forward_rest<T: Real>(mlp: &Mlp, p: &[T], offset: usize, m: usize, buffers: &mut Buffers<T>) {
+    if mlp.layers().len() > 1 {
+        mlp.activation().apply(&buffers.z[0], &mut buffers.a[0]);
+    }
+    forward_after_first(mlp, p, offset, m, buffers);
+}
+
+/// As [`forward_rest`], but from the first layer's activations (`buffers.a[0]`), for callers
+/// that compute them directly.
+pub(crate) fn forward_after_first<T: Real>(
+    mlp: &Mlp,
+    p: &[T],
+    offset: usize,
+    m: usize,
+    buffers: &mut Buffers<T>,
+) {
     for l in 1..mlp.layers().len() {
-        mlp.activation().apply(&buffers.z[l - 1], &mut buffers.a[l - 1]);
+        if l > 1 {
+            mlp.activation().apply(&buffers.z[l - 1], &mut buffers.a[l - 1]);
+        }
         dense(mlp, l, p, offset, &buffers.a[l - 1], m, &mut buffers.z[l]);
     }
 }

@@ -9,8 +9,8 @@
 //! Work is split into fixed tasks (a grid row, a group of points in it) that run in parallel; each
 //! point sums its chunks of samples in order, so the values do not depend on the thread count.
 
-use super::mlp::Mlp;
-use super::objective::{forward_rest, score, to_real, Buffers, Evaluation, NetObjective, CHUNK};
+use super::mlp::{specialize, Activation, Mlp};
+use super::objective::{forward_after_first, score, to_real, Buffers, Evaluation, NetObjective, CHUNK};
 use super::real::{gemm, vectorized, Real};
 use crate::error::{Error, Result};
 
@@ -153,17 +153,22 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
             }
             for ((&u, (first_bias, tail)), sum) in us.iter().zip(&points).zip(&mut sums) {
                 let ut = T::from_f64(u);
-                let (z0, x1) = (&mut buffers.z[0], &p1[rows.clone()]);
-                vectorized(|| {
-                    for ((z_row, b_row), x1_row) in
-                        z0.chunks_exact_mut(h).zip(base.chunks_exact(h)).zip(x1.chunks_exact(h))
-                    {
-                        for (((z, &b), &x1), &c0) in z_row.iter_mut().zip(b_row).zip(x1_row).zip(first_bias) {
-                            *z = b + ut * x1 + c0;
+                // The first layer's activations straight from the three products (its
+                // pre-activations are never stored); a one-layer network keeps them as logits.
+                let (x1, base) = (&p1[rows.clone()], &base[..]);
+                let (activation, out) = if mlp.layers().len() > 1 {
+                    (mlp.activation(), &mut buffers.a[0])
+                } else {
+                    (Activation::Identity, &mut buffers.z[0])
+                };
+                specialize!(activation, f => vectorized(#[inline(always)] move || {
+                    for ((o_row, b_row), x1_row) in out.chunks_exact_mut(h).zip(base.chunks_exact(h)).zip(x1.chunks_exact(h)) {
+                        for (((o, &b), &x1), &c0) in o_row.iter_mut().zip(b_row).zip(x1_row).zip(first_bias) {
+                            *o = f.at(ut.mul_add(x1, b) + c0);
                         }
                     }
-                });
-                forward_rest(mlp, tail, tail_start, m, &mut buffers);
+                }));
+                forward_after_first(mlp, tail, tail_start, m, &mut buffers);
                 let (loss, correct) =
                     score(mlp, buffers.logits(), m, self.objective.target_rows(start, end), None, scale);
                 sum.0 += loss;

@@ -26,9 +26,11 @@ pub trait Real:
     fn ln(self) -> Self;
     /// The error function, for the exact GELU.
     fn erf(self) -> Self;
-    /// tanh over a slice: `out[i] = tanh(z[i])`. A branch-free form the compiler vectorises, since
-    /// it is the inner loop of a tanh network's plane.
-    fn tanh_slice(z: &[Self], out: &mut [Self]);
+    /// tanh, in a branch-free form the compiler vectorises (the inner loop of a tanh network).
+    fn tanh(self) -> Self;
+    /// self * a + b with one rounding (a fused multiply-add where the CPU has one; exact the same
+    /// result everywhere).
+    fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
 impl Real for f32 {
@@ -53,12 +55,13 @@ impl Real for f32 {
     fn erf(self) -> Self {
         libm::erff(self)
     }
-    fn tanh_slice(z: &[Self], out: &mut [Self]) {
-        vectorized(|| {
-            for (o, &x) in out.iter_mut().zip(z) {
-                *o = tanh_f32(x);
-            }
-        })
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        tanh_f32(self)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f32::mul_add(self, a, b)
     }
 }
 
@@ -84,12 +87,13 @@ impl Real for f64 {
     fn erf(self) -> Self {
         libm::erf(self)
     }
-    fn tanh_slice(z: &[Self], out: &mut [Self]) {
-        vectorized(|| {
-            for (o, &x) in out.iter_mut().zip(z) {
-                *o = crate::fastmath::tanh(x);
-            }
-        })
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        crate::fastmath::tanh(self)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f64::mul_add(self, a, b)
     }
 }
 
@@ -128,7 +132,8 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
 }
 
 /// Runs `f` compiled for the best vector instructions this CPU has (AVX2+FMA or AVX-512, detected
-/// at run time), so the plain loops inside it vectorise wider than the generic x86-64 build.
+/// at run time), so the plain loops inside it vectorise wider than the generic x86-64 build. Pass
+/// an `#[inline(always)]` closure: a closure left out of line is compiled without the features.
 #[inline(always)]
 pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
