@@ -296,6 +296,24 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn plane_values_are_identical_for_any_thread_count() {
+        let data = Samples::moons(700, 0.2, 5).unwrap();
+        let mlp = Mlp::new(&[2, 20, 20, 2], Activation::Tanh, Head::CrossEntropy).unwrap();
+        let objective = NetObjective::<f32>::new(&mlp, &data).unwrap();
+        let origin = mlp.init_params(1);
+        let (d1, d2) = directions(&mlp, 2);
+        let axis: Vec<f64> = (0..7).map(|i| -1.0 + i as f64 / 3.0).collect();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                PlaneEvaluator::new(&objective, &origin, &d1, &d2).unwrap().evaluate(&axis, &axis[..3])
+            })
+        };
+        assert_eq!(run(1), run(4));
+    }
+
     #[test]
     fn evaluator_refuses_mismatched_vectors() {
         let mlp = Mlp::new(&[2, 3, 2], Activation::Relu, Head::CrossEntropy).unwrap();
