@@ -261,7 +261,13 @@ impl Mlp {
                 "cross-entropy needs at least 2 outputs (one logit per class); use mse for one output".into(),
             ));
         }
-        assert_eq!(prefixes.len(), widths.len() - 1, "one name per layer");
+        if prefixes.len() != widths.len() - 1 {
+            return Err(Error::Invalid(format!(
+                "{} layer names for {} layers; give one module name per layer",
+                prefixes.len(),
+                widths.len() - 1
+            )));
+        }
         let mut offset = 0;
         let layers = widths
             .windows(2)
