@@ -13,6 +13,42 @@
 //! - [`PathRecorder`], [`PathFile`], [`PathPca`]: a training path on disk and its principal plane.
 //! - [`train`]: full-batch or mini-batch training with the crate's optimizers.
 //!
+//! # Example
+//!
+//! Train a small network on two moons, then slice its loss along two filter-normalized directions.
+//!
+//! ```
+//! use lossatlas::net::*;
+//! use lossatlas::OptimizerSpec;
+//!
+//! let (train_set, _test_set) = Samples::moons(200, 0.1, 0)?.split(0.2, 0)?;
+//! let mlp = Mlp::new(&[2, 16, 2], Activation::Tanh, Head::CrossEntropy)?;
+//! let objective = NetObjective::<f32>::new(&mlp, &train_set)?;
+//! let mut weights = mlp.init_params(0);
+//! let options = TrainOptions {
+//!     optimizer: OptimizerSpec::parse("adam:lr=0.05")?,
+//!     epochs: 100,
+//!     batch_size: None,
+//!     seed: 0,
+//!     record_every: 10,
+//! };
+//! let last = train(&objective, &mut weights, &options, None, None, |_| {})?;
+//! assert!(last.train.accuracy.unwrap() > 0.9);
+//!
+//! let dirs = Directions::random(&mlp, &weights, 1, Normalization::Filter, BiasDirections::Zero, false)?;
+//! let plane = PlaneEvaluator::new(&objective, &weights, &dirs.d1, &dirs.d2)?;
+//! let axis: Vec<f64> = (0..11).map(|i| -1.0 + 0.2 * i as f64).collect();
+//! let grid = plane.evaluate(&axis, &axis);
+//! // The centre of the grid is the trained network itself.
+//! let centre = grid.loss[5 * 11 + 5];
+//! assert!((centre - last.train.loss).abs() < 1e-5 * last.train.loss);
+//! // Weights travel as safetensors with PyTorch's names.
+//! let bytes = tensors_bytes(&mlp, &weights, TensorType::F32)?;
+//! let loaded = parse_weights("m.safetensors", &bytes, Activation::Tanh, Head::CrossEntropy)?;
+//! assert_eq!(loaded.mlp.widths(), &[2, 16, 2]);
+//! # Ok::<(), lossatlas::Error>(())
+//! ```
+//!
 //! Every computation splits its work into fixed chunks and adds their results in a fixed order,
 //! so a result is the same for any number of threads.
 
