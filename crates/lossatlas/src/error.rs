@@ -88,6 +88,15 @@ pub enum Error {
         /// Why not, and what to do instead.
         reason: String,
     },
+    /// A weights or directions file that cannot be used (not safetensors, truncated, or tensors
+    /// that do not form the expected network).
+    #[error("{path}: {message}")]
+    Weights {
+        /// The file.
+        path: String,
+        /// What is wrong, and how to save a usable file.
+        message: String,
+    },
     /// A value outside what the operation accepts.
     #[error("{0}")]
     Invalid(String),

@@ -43,6 +43,7 @@ mod landscape;
 mod loss;
 mod minimize;
 mod model;
+pub mod net;
 mod objective;
 mod optim;
 mod plane;

@@ -1,0 +1,328 @@
+//! The loss of a network over a grid of the plane theta(u, v) = w + u d1 + v d2, paying for the
+//! first layer once per plane instead of once per grid point.
+//!
+//! The first layer is linear in its weights: X (W1 + u D1 + v D2)' = X W1' + u X D1' + v X D2'. The
+//! three products are computed once; a grid point then forms its first-layer pre-activations with
+//! two scaled additions and pays the full price only for the layers after the first. For a wide
+//! input (784 pixels) the first layer is most of the work, so this is most of the speed.
+//!
+//! Work is split into fixed tasks (a grid row, a group of points in it) that run in parallel; each
+//! point sums its chunks of samples in order, so the values do not depend on the thread count.
+
+use super::mlp::{specialize, Activation, Mlp};
+use super::objective::{forward_after_first, score, to_real, Buffers, Evaluation, NetObjective, CHUNK};
+use super::real::{gemm, vectorized, Real};
+use crate::error::{Error, Result};
+
+/// Most compute-type values of later-layer weights one task forms at once (its points' weights
+/// are reused for every chunk of samples).
+const TASK_WEIGHTS_BUDGET: usize = 1 << 22;
+
+/// Loss and accuracy over a grid: `loss[j * nu + i]` at (u_i, v_j), rows along v, as the
+/// crate's landscapes. Non-finite losses are NaN.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaneValues {
+    /// Points along u (columns).
+    pub nu: usize,
+    /// Points along v (rows).
+    pub nv: usize,
+    /// Mean loss per grid point, row-major.
+    pub loss: Vec<f64>,
+    /// Accuracy per grid point (classification only), row-major.
+    pub accuracy: Option<Vec<f64>>,
+}
+
+/// A plane through a network's parameter space, ready to be evaluated on any grid of (u, v).
+#[derive(Debug)]
+pub struct PlaneEvaluator<'a, T: Real> {
+    objective: &'a NetObjective<T>,
+    origin: Vec<f64>,
+    d1: Vec<f64>,
+    d2: Vec<f64>,
+    /// X W1', X D1', X D2' (each n x first-layer width, row-major).
+    products: [Vec<T>; 3],
+}
+
+impl<'a, T: Real> PlaneEvaluator<'a, T> {
+    /// The plane through `origin` spanned by `d1` and `d2` (flat vectors in the network's layout);
+    /// computes the three first-layer products, in parallel over fixed chunks of samples.
+    pub fn new(objective: &'a NetObjective<T>, origin: &[f64], d1: &[f64], d2: &[f64]) -> Result<Self> {
+        let mlp = objective.mlp();
+        mlp.check_params("the plane's origin (weights)", origin)?;
+        mlp.check_params("the first direction", d1)?;
+        mlp.check_params("the second direction", d2)?;
+        for (what, v) in [("the weights", origin), ("the first direction", d1), ("the second direction", d2)]
+        {
+            if let Some(k) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::Invalid(format!("{what} hold a non-finite value at flat index {k}")));
+            }
+        }
+        let first = mlp.layers()[0];
+        let (n, d) = (objective.len(), first.inputs);
+        let product = |w: &[f64]| -> Vec<T> {
+            let w: Vec<T> = to_real(&w[first.weight_range()]);
+            let parts = super::map_ordered(0..n.div_ceil(CHUNK), |c| {
+                let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+                let mut out = vec![T::default(); (end - start) * first.outputs];
+                gemm(
+                    end - start,
+                    d,
+                    first.outputs,
+                    &objective.x()[start * d..end * d],
+                    false,
+                    &w,
+                    true,
+                    T::default(),
+                    &mut out,
+                );
+                out
+            });
+            parts.concat()
+        };
+        let products = [product(origin), product(d1), product(d2)];
+        Ok(PlaneEvaluator { objective, origin: origin.to_vec(), d1: d1.to_vec(), d2: d2.to_vec(), products })
+    }
+
+    /// The parameters at (u, v): origin + u d1 + v d2.
+    pub fn point(&self, u: f64, v: f64) -> Vec<f64> {
+        self.origin.iter().zip(&self.d1).zip(&self.d2).map(|((w, a), b)| w + u * a + v * b).collect()
+    }
+
+    /// Loss and accuracy at one point of the plane (through the same path as a grid).
+    pub fn at(&self, u: f64, v: f64) -> Evaluation {
+        let values = self.evaluate(&[u], &[v]);
+        Evaluation { loss: values.loss[0], accuracy: values.accuracy.map(|a| a[0]) }
+    }
+
+    /// Loss and accuracy at every `(us[i], vs[j])`. A line is a grid with one row (`vs = [0.0]`).
+    pub fn evaluate(&self, us: &[f64], vs: &[f64]) -> PlaneValues {
+        let mlp = self.objective.mlp();
+        let (nu, nv) = (us.len(), vs.len());
+        let tail_start = mlp.layers().get(1).map_or(mlp.n_params(), |l| l.weight);
+        let tail_len = mlp.n_params() - tail_start;
+        // Points per task: as many as the weight budget allows, and at least 3 tasks per row so a
+        // short grid (a line) still keeps both cores busy.
+        let most = (TASK_WEIGHTS_BUDGET / tail_len.max(1)).clamp(1, nu.div_ceil(3).max(1));
+        let groups_per_row = nu.div_ceil(most).max(1);
+        let per_group = nu.div_ceil(groups_per_row).max(1);
+        let tasks: Vec<(usize, usize, usize)> = (0..nv)
+            .flat_map(|j| (0..groups_per_row).map(move |g| (j, g * per_group, ((g + 1) * per_group).min(nu))))
+            .filter(|&(_, start, end)| start < end)
+            .collect();
+        let results = super::map_ordered(0..tasks.len(), |t| {
+            let (j, start, end) = tasks[t];
+            self.task(mlp, &us[start..end], vs[j], tail_start)
+        });
+        let mut loss = vec![f64::NAN; nu * nv];
+        let mut accuracy = vec![f64::NAN; nu * nv];
+        for (&(j, start, _), (l, a)) in tasks.iter().zip(results) {
+            loss[j * nu + start..][..l.len()].copy_from_slice(&l);
+            accuracy[j * nu + start..][..a.len()].copy_from_slice(&a);
+        }
+        PlaneValues { nu, nv, loss, accuracy: self.objective.is_classification().then_some(accuracy) }
+    }
+
+    /// The points `(us[i], v)`: their mean losses and accuracies.
+    fn task(&self, mlp: &Mlp, us: &[f64], v: f64, tail_start: usize) -> (Vec<f64>, Vec<f64>) {
+        let first = mlp.layers()[0];
+        let (n, h) = (self.objective.len(), first.outputs);
+        let bias = first.bias_range();
+        // Per point: the first layer's bias and every later parameter, in the compute type.
+        let points: Vec<(Vec<T>, Vec<T>)> = us
+            .iter()
+            .map(|&u| {
+                let at = |k: usize| T::from_f64(self.origin[k] + u * self.d1[k] + v * self.d2[k]);
+                (bias.clone().map(at).collect(), (tail_start..mlp.n_params()).map(at).collect())
+            })
+            .collect();
+        let scale = T::from_f64(1.0);
+        let (vt, [p0, p1, p2]) = (T::from_f64(v), &self.products);
+        let mut sums = vec![(0.0f64, 0usize); us.len()];
+        let mut base = vec![T::default(); CHUNK * h];
+        let mut buffers = Buffers::new(mlp, CHUNK);
+        for c in 0..n.div_ceil(CHUNK) {
+            let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+            let m = end - start;
+            if m < CHUNK {
+                buffers = Buffers::new(mlp, m);
+            }
+            let rows = start * h..end * h;
+            // The part shared by the row: X W1' + v X D2'.
+            for ((b, &x0), &x2) in base.iter_mut().zip(&p0[rows.clone()]).zip(&p2[rows.clone()]) {
+                *b = x0 + vt * x2;
+            }
+            for ((&u, (first_bias, tail)), sum) in us.iter().zip(&points).zip(&mut sums) {
+                let ut = T::from_f64(u);
+                // The first layer's activations straight from the three products (its
+                // pre-activations are never stored); a one-layer network keeps them as logits.
+                let (x1, base) = (&p1[rows.clone()], &base[..]);
+                let (activation, out) = if mlp.layers().len() > 1 {
+                    (mlp.activation(), &mut buffers.a[0])
+                } else {
+                    (Activation::Identity, &mut buffers.z[0])
+                };
+                specialize!(activation, f => vectorized(#[inline(always)] move || {
+                    for ((o_row, b_row), x1_row) in out.chunks_exact_mut(h).zip(base.chunks_exact(h)).zip(x1.chunks_exact(h)) {
+                        for (((o, &b), &x1), &c0) in o_row.iter_mut().zip(b_row).zip(x1_row).zip(first_bias) {
+                            *o = f.at(ut.mul_add(x1, b) + c0);
+                        }
+                    }
+                }));
+                forward_after_first(mlp, tail, tail_start, m, &mut buffers);
+                let (loss, correct) =
+                    score(mlp, buffers.logits(), m, self.objective.target_rows(start, end), None, scale);
+                sum.0 += loss;
+                sum.1 += correct;
+            }
+        }
+        sums.into_iter()
+            .map(|(loss, correct)| {
+                let e = self.objective.finish(loss, correct, n);
+                (if e.loss.is_finite() { e.loss } else { f64::NAN }, e.accuracy.unwrap_or(f64::NAN))
+            })
+            .unzip()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{Activation, Head, Samples, Targets};
+
+    fn directions(mlp: &Mlp, seed: u64) -> (Vec<f64>, Vec<f64>) {
+        let d1 = mlp.init_params(seed);
+        let d2 = mlp.init_params(seed + 1);
+        (d1, d2)
+    }
+
+    fn check_against_direct<T: Real>(mlp: &Mlp, data: &Samples, tolerance: f64) {
+        let objective = NetObjective::<T>::new(mlp, data).unwrap();
+        let origin = mlp.init_params(1);
+        let (d1, d2) = directions(mlp, 7);
+        let plane = PlaneEvaluator::new(&objective, &origin, &d1, &d2).unwrap();
+        let (us, vs) = ([-1.0, -0.25, 0.0, 0.6, 1.3], [-0.8, 0.0, 0.45, 1.1]);
+        let grid = plane.evaluate(&us, &vs);
+        assert_eq!((grid.nu, grid.nv), (5, 4));
+        for (j, &v) in vs.iter().enumerate() {
+            for (i, &u) in us.iter().enumerate() {
+                let theta: Vec<f64> =
+                    origin.iter().zip(&d1).zip(&d2).map(|((w, a), b)| w + u * a + v * b).collect();
+                let direct = objective.evaluate(&theta).unwrap();
+                let got = grid.loss[j * us.len() + i];
+                assert!(
+                    (got - direct.loss).abs() <= tolerance * direct.loss.abs().max(1e-3),
+                    "{} at ({u}, {v}): plane {got} vs direct {}",
+                    mlp.describe(),
+                    direct.loss
+                );
+                if let Some(acc) = &grid.accuracy {
+                    assert_eq!(Some(acc[j * us.len() + i]), direct.accuracy);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plane_values_equal_the_direct_loss_at_each_point() {
+        let moons = Samples::moons(600, 0.2, 3).unwrap();
+        for activation in [Activation::Tanh, Activation::Relu, Activation::Gelu] {
+            let mlp = Mlp::new(&[2, 12, 9, 2], activation, Head::CrossEntropy).unwrap();
+            check_against_direct::<f64>(&mlp, &moons, 1e-12);
+        }
+        // One layer only (the plane is the whole network's first layer), and regression.
+        let mlp = Mlp::new(&[2, 2], Activation::Tanh, Head::CrossEntropy).unwrap();
+        check_against_direct::<f64>(&mlp, &moons, 1e-12);
+        let values = Samples::new(
+            "waves",
+            moons.features().to_vec(),
+            2,
+            Targets::Values { values: moons.features().iter().map(|x| x.sin()).collect(), width: 2 },
+        )
+        .unwrap();
+        let mlp = Mlp::new(&[2, 8, 2], Activation::Sigmoid, Head::Mse).unwrap();
+        check_against_direct::<f64>(&mlp, &values, 1e-12);
+        check_against_direct::<f32>(&mlp, &values, 2e-5);
+    }
+
+    #[test]
+    fn plane_accuracy_matches_direct_in_f32() {
+        let moons = Samples::moons(300, 0.2, 3).unwrap();
+        let mlp = Mlp::new(&[2, 10, 2], Activation::Relu, Head::CrossEntropy).unwrap();
+        let objective = NetObjective::<f32>::new(&mlp, &moons).unwrap();
+        let origin = mlp.init_params(1);
+        let (d1, d2) = directions(&mlp, 3);
+        let plane = PlaneEvaluator::new(&objective, &origin, &d1, &d2).unwrap();
+        let at = plane.at(0.3, -0.2);
+        let direct = objective.evaluate(&plane.point(0.3, -0.2)).unwrap();
+        assert!((at.loss - direct.loss).abs() < 1e-5 * direct.loss);
+    }
+
+    #[test]
+    fn a_linear_regression_plane_is_the_quadratic_worked_out_by_hand() {
+        // One identity layer with mse is least squares: the residual at (u, v) is
+        // r0 + u r1 + v r2 with r_k = X~ w_k (X~ = [X, 1]) minus y for k = 0 only, so the loss is the
+        // quadratic mean((r0 + u r1 + v r2)^2), whose level sets are ellipses.
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let y = [1.1, 2.2, 3.8, 4.1, 4.9, 5.2];
+        let data =
+            Samples::new("seed", x.to_vec(), 1, Targets::Values { values: y.to_vec(), width: 1 }).unwrap();
+        let mlp = Mlp::new(&[1, 1], Activation::Identity, Head::Mse).unwrap();
+        let objective = NetObjective::<f64>::new(&mlp, &data).unwrap();
+        let (w, d1, d2) = ([0.8, 1.5], [1.0, 0.0], [0.3, 1.0]);
+        let plane = PlaneEvaluator::new(&objective, &w, &d1, &d2).unwrap();
+        let (mut a, mut b, mut c, mut d, mut e, mut f) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for (&xi, &yi) in x.iter().zip(&y) {
+            let r0 = w[0] * xi + w[1] - yi;
+            let r1 = d1[0] * xi + d1[1];
+            let r2 = d2[0] * xi + d2[1];
+            // (r0 + u r1 + v r2)^2 = r0^2 + 2 u r0 r1 + 2 v r0 r2 + u^2 r1^2 + 2 u v r1 r2 + v^2 r2^2.
+            a += r1 * r1 / 6.0;
+            b += 2.0 * r1 * r2 / 6.0;
+            c += r2 * r2 / 6.0;
+            d += 2.0 * r0 * r1 / 6.0;
+            e += 2.0 * r0 * r2 / 6.0;
+            f += r0 * r0 / 6.0;
+        }
+        // An ellipse: the quadratic form is positive definite.
+        assert!(a > 0.0 && 4.0 * a * c - b * b > 0.0);
+        let us = [-2.0, -0.5, 0.0, 1.0];
+        let vs = [-1.0, 0.25, 2.0];
+        let grid = plane.evaluate(&us, &vs);
+        for (j, &v) in vs.iter().enumerate() {
+            for (i, &u) in us.iter().enumerate() {
+                let want = a * u * u + b * u * v + c * v * v + d * u + e * v + f;
+                assert!((grid.loss[j * 4 + i] - want).abs() < 1e-12 * want.max(1.0));
+            }
+        }
+    }
+
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn plane_values_are_identical_for_any_thread_count() {
+        let data = Samples::moons(700, 0.2, 5).unwrap();
+        let mlp = Mlp::new(&[2, 20, 20, 2], Activation::Tanh, Head::CrossEntropy).unwrap();
+        let objective = NetObjective::<f32>::new(&mlp, &data).unwrap();
+        let origin = mlp.init_params(1);
+        let (d1, d2) = directions(&mlp, 2);
+        let axis: Vec<f64> = (0..7).map(|i| -1.0 + i as f64 / 3.0).collect();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                PlaneEvaluator::new(&objective, &origin, &d1, &d2).unwrap().evaluate(&axis, &axis[..3])
+            })
+        };
+        assert_eq!(run(1), run(4));
+    }
+
+    #[test]
+    fn evaluator_refuses_mismatched_vectors() {
+        let mlp = Mlp::new(&[2, 3, 2], Activation::Relu, Head::CrossEntropy).unwrap();
+        let objective = NetObjective::<f32>::new(&mlp, &Samples::moons(10, 0.1, 0).unwrap()).unwrap();
+        let w = mlp.init_params(0);
+        let e = PlaneEvaluator::new(&objective, &w, &w[1..], &w).unwrap_err().to_string();
+        assert!(e.contains("the first direction has 16 values"), "{e}");
+        let mut bad = w.clone();
+        bad[3] = f64::NAN;
+        assert!(PlaneEvaluator::new(&objective, &w, &w, &bad).is_err());
+    }
+}
