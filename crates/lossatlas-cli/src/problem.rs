@@ -383,9 +383,27 @@ pub fn ranges(specs: &[String], plane: &Plane) -> Result<Ranges> {
     Ok(ranges)
 }
 
+/// The memory one run may use for everything that grows with the grid, checked before any work.
+pub const RUN_MEMORY_BUDGET: u64 = 4 << 30;
+
+/// Bytes a run needs per grid value at its peak: the values (8), contouring and drawing them, and
+/// an export's text (BENCHMARKS.md measured 1.1x the values for a figure, 2.1x with an NPY export,
+/// 3.4x with a JSON export), rounded up.
+const RUN_BYTES_PER_VALUE: u64 = 8 * 4;
+
 /// The grid over the plane: `ranges` where given, else -5:5 for a parameter axis and -1:1 for a
-/// random direction; `resolution` points along (u, v).
+/// random direction; `resolution` points along (u, v). A grid whose run would need more than
+/// [`RUN_MEMORY_BUDGET`] is refused up front.
 pub fn grid_over(ranges: Ranges, (nu, nv): (usize, usize), plane: &Plane) -> Result<GridSpec> {
+    let need = (nu as u128) * (nv as u128) * RUN_BYTES_PER_VALUE as u128;
+    if need > RUN_MEMORY_BUDGET as u128 {
+        bail!(
+            "a {nu}x{nv} grid needs about {} MiB for this run (the values, their contours and the picture), \
+             more than the {} MiB budget; lower --resolution",
+            need >> 20,
+            RUN_MEMORY_BUDGET >> 20
+        );
+    }
     let names = plane.names();
     let default =
         if matches!(plane.kind(), lossatlas::PlaneKind::Random { .. }) { (-1.0, 1.0) } else { (-5.0, 5.0) };

@@ -138,3 +138,63 @@ pub fn aspect(text: &str) -> lossatlas_render::Aspect {
 pub fn transforms(text: &str) -> Result<Vec<Transform>> {
     text.split(',').map(|t| Ok(t.trim().parse::<Transform>()?)).collect()
 }
+
+/// Property tests of the flag parsers: any text gets a value or one line naming the flag, never
+/// a panic; well-formed values read back. `PROPTEST_CASES=100000` runs a longer search.
+#[cfg(test)]
+mod fuzz {
+    use lossatlas::Plane;
+    use proptest::prelude::*;
+
+    use super::{parse_levels, Levels};
+    use crate::problem::{ranges, resolution};
+
+    fn config(default_cases: u32) -> ProptestConfig {
+        let cases =
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
+        ProptestConfig { cases, max_global_rejects: cases.max(1024), ..ProptestConfig::default() }
+    }
+
+    fn one_line(result: anyhow::Result<impl std::fmt::Debug>, flag: &str) -> Result<(), TestCaseError> {
+        if let Err(e) = result {
+            let message = format!("{e:#}");
+            prop_assert!(!message.contains('\n'), "{message}");
+            prop_assert!(message.contains(flag), "{message} does not name {flag}");
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(2000))]
+
+        #[test]
+        fn any_text_is_a_value_or_one_line(text in "[-+0-9a-zA-Z.,:=x_ ]{0,40}") {
+            one_line(parse_levels(&text, 200), "--levels")?;
+            one_line(resolution(&text), "--resolution")?;
+            one_line(super::numbers(&text, "--start"), "--start")?;
+            let plane = Plane::parameter_axes(&["k".into(), "b".into()]).unwrap();
+            let specs: Vec<String> = text.split(' ').map(str::to_string).collect();
+            one_line(ranges(&specs, &plane), "--range")?;
+        }
+
+        #[test]
+        fn well_formed_values_read_back(
+            levels in prop::collection::vec(-1e6f64..1e6, 1..30),
+            lo in -1e6f64..1e6,
+            width in 1e-3f64..1e6,
+        ) {
+            let text: Vec<String> = levels.iter().map(|v| format!("{v}")).collect();
+            let Levels::Explicit(parsed) = parse_levels(&text.join(","), 200).unwrap() else {
+                return Err(TestCaseError::fail("a list is explicit"));
+            };
+            let mut want = levels.clone();
+            want.sort_by(f64::total_cmp);
+            want.dedup();
+            prop_assert_eq!(parsed, want);
+            let plane = Plane::parameter_axes(&["k".into(), "b".into()]).unwrap();
+            let hi = lo + width;
+            let r = ranges(&[format!("b={lo}:{hi}")], &plane).unwrap();
+            prop_assert_eq!(r, [None, Some((lo, hi))]);
+        }
+    }
+}

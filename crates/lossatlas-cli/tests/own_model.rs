@@ -495,3 +495,23 @@ fn bad_plane_and_data_flags_get_one_line() {
     bad(d, &mse_on_labels, "no input column named `x1`");
     bad(d, &["contour", "--data", "/dev/zero", "-o", "out.png"], "not a regular file");
 }
+
+#[test]
+fn runs_are_bounded_before_they_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 12000 x 12000 values take 1.1 GB, and contouring, drawing and exporting them several times
+    // that: refused before any work, with the budget named.
+    bad(d, &["contour", "--resolution", "12000", "-o", "out.png"], "more than the 4096 MiB budget");
+    bad(
+        d,
+        &["contour", "--generate", "a*x+b", "--true", "a=1,b=2", "--samples", "1000000000", "-o", "out.png"],
+        "--samples 1000000000",
+    );
+    // A FIFO without a writer would block a reader forever: it is refused without being opened.
+    let fifo = d.join("pipe.csv");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        bad(d, &["contour", "--data", "pipe.csv", "-o", "out.png"], "not a regular file");
+    }
+}

@@ -696,6 +696,61 @@ mod tests {
         assert!((m.eigen.values[0] - 1.0).abs() < 1e-9 && (m.eigen.values[1] - 4.0).abs() < 1e-9);
     }
 
+    /// A model that counts how often its derivatives are evaluated (each call is a pass over the
+    /// data, which for a million rows is what makes an analysis slow).
+    #[derive(Debug)]
+    struct Counting {
+        inner: crate::Formula,
+        derivative_calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl crate::Model for Counting {
+        fn name(&self) -> &str {
+            self.inner.source()
+        }
+        fn param_names(&self) -> &[String] {
+            self.inner.params()
+        }
+        fn input_names(&self) -> &[String] {
+            self.inner.inputs()
+        }
+        fn predict(&self, params: &[f64], inputs: &[&[f64]], out: &mut [f64]) {
+            self.inner.eval_columns(params, inputs, out);
+        }
+        fn predict_jacobian(&self, params: &[f64], inputs: &[&[f64]], out: &mut [f64], jac: &mut [f64]) {
+            self.derivative_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.eval_jacobian_columns(params, inputs, out, jac);
+        }
+        fn predict_hessian(
+            &self,
+            params: &[f64],
+            inputs: &[&[f64]],
+            out: &mut [f64],
+            jac: &mut [f64],
+            hess: &mut [f64],
+        ) {
+            self.derivative_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.eval_hessian_columns(params, inputs, out, jac, hess);
+        }
+    }
+
+    #[test]
+    fn critical_points_pass_over_the_data_a_few_times_not_once_per_grid_node() {
+        let model = Arc::new(Counting {
+            inner: crate::Formula::parse("(a^2 - 1)*x + b*(1 - x)").unwrap(),
+            derivative_calls: Default::default(),
+        });
+        let data = Dataset::new("two points", vec![1.0, 0.0], vec![0.0, 0.0]).unwrap();
+        let obj = Objective::new(data, model.clone(), Loss::Mse);
+        let landscape = double_well_landscape(101);
+        let points = critical_points(&obj, &landscape);
+        assert_eq!(points.len(), 3);
+        // 101 x 101 = 10201 nodes; candidates are read off the grid's values, and only a few
+        // are refined with exact derivatives.
+        let calls = model.derivative_calls.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(calls < 500, "{calls} passes over the data");
+    }
+
     #[test]
     fn double_well_basins_split_at_a_equals_zero() {
         let obj = double_well();
