@@ -344,7 +344,7 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     bad(d, &["contour", "--range", "k=0:inf", "-o", "out.png"], "not a finite number");
     bad(d, &["contour", "--range", "q=0:1", "-o", "out.png"], "not an axis of the plane");
     bad(d, &["contour", "--resolution", "1", "-o", "out.png"], "at least 2 points");
-    bad(d, &["contour", "--resolution", "100000", "-o", "out.png"], "needs 76294 MiB");
+    bad(d, &["contour", "--resolution", "100000", "-o", "out.png"], "needs about 305175 MiB");
     bad(d, &["contour", "--resolution", "lots", "-o", "out.png"], "whole number");
     bad(d, &["contour", "--model", "ln(a*x) + b", "-o", "out.png"], "not finite anywhere");
     bad(d, &c(&["-o", "out.gif"]), "use a name ending in .png or .svg");

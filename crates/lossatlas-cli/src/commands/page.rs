@@ -83,20 +83,29 @@ pub(super) fn view(scene: &Scene, setup: &Setup, levels: &Levels) -> Result<Valu
     let analysis_grid = GridSpec::new(coarse(grid.u())?, coarse(grid.v())?, DEFAULT_GRID_BUDGET_BYTES)?;
     let analysis_landscape = evaluate(objective, plane, &analysis_grid)?;
     let analysis = report(objective, &analysis_landscape, *transform);
-    let extra = json!({
-        "case": scene.name,
-        "case_title": scene.title,
-        "transform": transform.name(),
-        "transform_description": transform.description(),
-        "title": super::default_title(problem, *transform, plane),
-        "model": problem.model.name(),
-        "loss": problem.loss.to_string(),
-        "data": {"name": objective.data().name(), "rows": objective.data().len()},
-        "start": scene.start(setup),
-        "lr": scene.lr,
-        "analysis": analysis,
-    });
-    Ok(web::landscape_json(&landscape, &levels, extra))
+    let (lo, hi) = landscape.finite_range().unwrap_or((0.0, 1.0));
+    let view = web::LandscapeView {
+        params: [grid.u().name().to_string(), grid.v().name().to_string()],
+        u: grid.u().into(),
+        v: grid.v().into(),
+        values: web::page_values(&landscape),
+        range: [lo, hi],
+        levels,
+        log_color: lo > 0.0 && hi / lo > 100.0,
+        non_finite: landscape.non_finite_count(),
+        case: scene.name.clone(),
+        case_title: scene.title.clone(),
+        transform: transform.name(),
+        transform_description: transform.description(),
+        title: super::default_title(problem, *transform, plane),
+        model: problem.model.name().to_string(),
+        loss: problem.loss.to_string(),
+        data: analysis.data.clone(),
+        start: scene.start(setup),
+        lr: scene.lr,
+        analysis,
+    };
+    Ok(serde_json::to_value(&view)?)
 }
 
 /// The live page's first landscape and paths (the scene's defaults); `scenes` fill the menu.

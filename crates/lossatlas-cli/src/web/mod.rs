@@ -13,6 +13,7 @@ use lossatlas::{
     Landscape, Objective, OptimizerSpec, Plane, RunOptions, Stopped, Trajectory, OPTIMIZER_NAMES,
 };
 use lossatlas_render::PATH_COLORS;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 const TEMPLATE: &str = include_str!("page.html");
@@ -104,26 +105,55 @@ pub fn round(x: f64, digits: usize) -> f64 {
     format!("{:.*e}", digits.saturating_sub(1), x).parse().unwrap_or(x)
 }
 
-/// The landscape as the page draws it: axes, rounded values (null where not finite), levels,
-/// the colour scale and `extra` fields (analysis, titles) merged in.
-pub fn landscape_json(landscape: &Landscape, levels: &[f64], extra: Value) -> Value {
-    let axis = |a: &lossatlas::Axis| json!({"name": a.name(), "min": a.min(), "max": a.max(), "n": a.n()});
-    let values: Vec<Value> = landscape.values().iter().map(|&v| json!(round(v, 4))).collect();
-    let (lo, hi) = landscape.finite_range().unwrap_or((0.0, 1.0));
-    let mut out = json!({
-        "params": [landscape.u().name(), landscape.v().name()],
-        "u": axis(landscape.u()),
-        "v": axis(landscape.v()),
-        "values": values,
-        "range": [lo, hi],
-        "levels": levels,
-        "log_color": lo > 0.0 && hi / lo > 100.0,
-        "non_finite": landscape.non_finite_count(),
-    });
-    if let (Some(out), Value::Object(extra)) = (out.as_object_mut(), extra) {
-        out.extend(extra);
+/// An axis of the page's grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct AxisView {
+    pub name: String,
+    pub min: f64,
+    pub max: f64,
+    pub n: usize,
+}
+
+impl From<&lossatlas::Axis> for AxisView {
+    fn from(a: &lossatlas::Axis) -> AxisView {
+        AxisView { name: a.name().to_string(), min: a.min(), max: a.max(), n: a.n() }
     }
-    out
+}
+
+/// What the page and the live server send of a landscape: the grid's values (4 significant
+/// digits, null where not finite), levels, colour scale, titles and the analysis report.
+#[derive(Debug, Clone, Serialize)]
+pub struct LandscapeView<'a> {
+    /// The axis names (u, v).
+    pub params: [String; 2],
+    pub u: AxisView,
+    pub v: AxisView,
+    /// Row-major, rows along v.
+    pub values: Vec<Option<f64>>,
+    /// The lowest and highest finite value.
+    pub range: [f64; 2],
+    pub levels: Vec<f64>,
+    pub log_color: bool,
+    pub non_finite: usize,
+    /// The scene's name and one-line description.
+    pub case: String,
+    pub case_title: String,
+    pub transform: &'static str,
+    pub transform_description: &'static str,
+    pub title: String,
+    pub model: String,
+    pub loss: String,
+    pub data: lossatlas::report::DataSummary,
+    /// Where the paths start, (u, v).
+    pub start: [f64; 2],
+    /// The learning rate the live page's slider starts at.
+    pub lr: f64,
+    pub analysis: lossatlas::report::Report<'a>,
+}
+
+/// The values of `landscape` as the page stores them.
+pub fn page_values(landscape: &Landscape) -> Vec<Option<f64>> {
+    landscape.values().iter().map(|&v| v.is_finite().then(|| round(v, 4))).collect()
 }
 
 /// `count` automatic levels, rounded to two significant digits so their labels read well.
@@ -149,7 +179,7 @@ pub fn run_paths(
     specs: &[OptimizerSpec],
     start: [f64; 2],
     steps: usize,
-) -> lossatlas::Result<Vec<Value>> {
+) -> lossatlas::Result<Vec<PathView>> {
     let theta = plane.point(start[0], start[1]);
     let options = RunOptions { max_steps: steps, ..RunOptions::default() };
     // Two runs of one algorithm (gd at two learning rates) get colours by position instead.
@@ -167,40 +197,59 @@ pub fn run_paths(
             } else {
                 color_of(spec.name())
             };
-            Ok(path_json(spec, &trajectory, plane, &color))
+            Ok(path_view(spec, &trajectory, plane, &color))
         })
         .collect()
 }
 
-/// One path: its finite points as [u, v, loss, off-plane distance] (6 significant digits), how it
-/// ended, and its label.
-pub fn path_json(spec: &OptimizerSpec, trajectory: &Trajectory, plane: &Plane, color: &str) -> Value {
-    let finite: Vec<&lossatlas::Step> = trajectory
+/// Where a path ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathEnd {
+    /// Every parameter.
+    pub params: Vec<f64>,
+    pub loss: Option<f64>,
+}
+
+/// One optimizer's path as the page draws it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathView {
+    pub optimizer: &'static str,
+    pub label: String,
+    pub settings: serde_json::Map<String, Value>,
+    pub color: String,
+    /// `max_steps`, `converged` or `diverged`.
+    pub stopped: &'static str,
+    pub diverged: bool,
+    pub steps: usize,
+    /// The finite steps as [u, v, loss, distance from the plane] (6 and 4 significant digits).
+    pub points: Vec<[f64; 4]>,
+    #[serde(rename = "final")]
+    pub end: PathEnd,
+}
+
+/// One path: its finite points projected on the plane, how it ended, and its label.
+pub fn path_view(spec: &OptimizerSpec, trajectory: &Trajectory, plane: &Plane, color: &str) -> PathView {
+    let points = trajectory
         .steps()
         .iter()
         .take_while(|s| s.params.iter().all(|p| p.is_finite()) && s.loss.is_finite())
-        .collect();
-    let points: Vec<Value> = finite
-        .iter()
         .map(|s| {
             let (u, v) = plane.project(&s.params);
-            json!([round(u, 6), round(v, 6), round(s.loss, 6), round(plane.distance(&s.params), 4)])
+            [round(u, 6), round(v, 6), round(s.loss, 6), round(plane.distance(&s.params), 4)]
         })
         .collect();
     let last = trajectory.last();
-    let settings: serde_json::Map<String, Value> =
-        spec.settings().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-    json!({
-        "optimizer": spec.name(),
-        "label": spec.label(),
-        "settings": settings,
-        "color": color,
-        "stopped": trajectory.stopped().name(),
-        "diverged": trajectory.stopped() == Stopped::Diverged,
-        "steps": last.step,
-        "points": points,
-        "final": {"params": last.params, "loss": json!(last.loss)},
-    })
+    PathView {
+        optimizer: spec.name(),
+        label: spec.label(),
+        settings: spec.settings().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect(),
+        color: color.to_string(),
+        stopped: trajectory.stopped().name(),
+        diverged: trajectory.stopped() == Stopped::Diverged,
+        steps: last.step,
+        points,
+        end: PathEnd { params: last.params.clone(), loss: last.loss.is_finite().then_some(last.loss) },
+    }
 }
 
 #[cfg(test)]
