@@ -115,5 +115,5 @@ fn panel_size(layout: Layout, aspect: &str, grid: &lossatlas::GridSpec) -> (u32,
     let ratio = (grid.u().max() - grid.u().min()) / (grid.v().max() - grid.v().min());
     let plot_height = f64::from(height) - 150.0;
     let plot_width = (plot_height * ratio).clamp(220.0, 900.0);
-    ((plot_width + 240.0).round() as u32, height)
+    ((plot_width + 130.0).round() as u32, height)
 }
