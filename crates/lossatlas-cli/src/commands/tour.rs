@@ -59,7 +59,7 @@ const STOPS: &[Stop] = &[
         numbers: false,
     },
     Stop {
-        heading: "2. Raw x, z-scored x and the note's mean/variance scaling",
+        heading: "2. Raw x, z-scored x and the teaching example's mean/variance scaling",
         args: &["compare", "--transform", "none,zscore,mean-var", "--layout", "column",
             "--range", "k=0:6", "--range", "b=-2:8", "--resolution", "200",
             "--levels", "0.2,0.5,0.7,0.8,1", "-o", "@fig2-standardize.png", "-o", "@fig2-standardize.svg"],
@@ -105,7 +105,7 @@ const STOPS: &[Stop] = &[
             "--range", "a=-2:7", "--range", "b=-2:7", "--resolution", "120", "--optimizer", "gd:lr=0.1",
             "--steps", "400", "--start", "5,4", "--start", "5,1", "--start", "2,4.5",
             "-o", "@fig5-linear.png", "--surface", "@fig5-linear-surface.png", "--fit", "@fig5-linear-fit.png"],
-        explanation: "The note's figure 5: 200 noisy points of y = 1.2x + 2.5, plain gradient descent \
+        explanation: "The teaching example's figure 5: 200 noisy points of y = 1.2x + 2.5, plain gradient descent \
             with learning rate 0.1 for 400 steps from its three start points. Every path curves into the \
             same minimum at a = 1.18, b = 2.50 (the noise moves it off 1.2): a linear model with squared \
             error has one bowl, and the path is drawn on the surface with the parts behind the rim hidden.",
@@ -138,7 +138,7 @@ const STOPS: &[Stop] = &[
         numbers: false,
     },
     Stop {
-        heading: "6. Six optimizers on the ill-conditioned seed bowl",
+        heading: "6. Six optimizers on the teaching example's ill-conditioned bowl",
         args: &["descend", "--range", "k=-1:3", "--range", "b=-2:5", "--resolution", "150",
             "--levels", "0.2,0.5,1,2,5,10,20,50",
             "--optimizer", "gd:lr=0.09", "--optimizer", "momentum:lr=0.02", "--optimizer", "nesterov:lr=0.02",
@@ -158,7 +158,7 @@ const STOPS: &[Stop] = &[
             "--levels", "0.2,0.5,1,2,5,10,20,50", "--optimizer", "gd:lr=0.098", "--optimizer", "gd:lr=0.104",
             "--start", "2.5,-1.5", "--steps", "250", "--title", "gradient descent just below and just above 2 / lambda_max",
             "-o", "@stability.png", "--loss-curve", "@stability-loss.png"],
-        explanation: "lossatlas analyze predicts that plain gradient descent on the raw seed data is stable \
+        explanation: "lossatlas analyze predicts that plain gradient descent on the raw teaching-example data is stable \
             only for learning rates below 2 / lambda_max = 0.1013. At 0.098 the path zig-zags but settles; \
             at 0.104 each zig-zag is 5% longer than the last (|1 - 0.104 * 19.74| = 1.053), the loss grows \
             without bound and the run is stopped as diverged, exactly as predicted.",
@@ -191,7 +191,7 @@ const STOPS: &[Stop] = &[
         explanation: "One self-contained page (no network needed): turn the surface with the mouse, hover \
             over either view to read the loss, switch iso-lines, bands and each path on and off. Run \
             `lossatlas serve` for the same page live, where a click starts the optimizers at that point, \
-            sliders change the learning rate and momentum, and menus switch between the seed's cases.",
+            sliders change the learning rate and momentum, and menus switch between the cases.",
         numbers: false,
     },
 ];
