@@ -508,10 +508,34 @@ fn runs_are_bounded_before_they_start() {
         &["contour", "--generate", "a*x+b", "--true", "a=1,b=2", "--samples", "1000000000", "-o", "out.png"],
         "--samples 1000000000",
     );
+    bad(d, &["contour", "--range", "k=0:1", "--range", "k=0:2", "-o", "out.png"], "--range gives `k` twice");
+    std::fs::write(d.join("numbers.csv"), "1,2\n3,4\n5,6\n").unwrap();
+    bad(d, &["contour", "--data", "numbers.csv", "-o", "out.png"], "holds numbers, not column names");
     // A FIFO without a writer would block a reader forever: it is refused without being opened.
     let fifo = d.join("pipe.csv");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     if made.is_ok_and(|s| s.success()) {
         bad(d, &["contour", "--data", "pipe.csv", "-o", "out.png"], "not a regular file");
     }
+}
+
+#[test]
+fn data_can_come_from_standard_input() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lossatlas"))
+        .args(["analyze", "--data", "-", "--json"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // y = 2x + 1 exactly: the least-squares line is k = 2, b = 1.
+    child.stdin.take().unwrap().write_all(b"x,y\n0,1\n1,3\n2,5\n3,7\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at = numbers(&r["minimum"]["at"]);
+    assert!((at[0] - 2.0).abs() < 1e-12 && (at[1] - 1.0).abs() < 1e-12, "{at:?}");
+    assert_eq!(r["data"]["name"], "standard input");
 }
