@@ -49,8 +49,139 @@ pub enum Command {
     /// learning rate and momentum with sliders, switch between cases (yours among them).
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+    /// Neural networks: train a multilayer perceptron, or slice its loss along a plane through its
+    /// weights (Li et al. 2018).
+    #[command(subcommand)]
+    Net(NetCommand),
     /// Print a shell completion script, e.g. `lossatlas completions bash > ~/.local/share/bash-completion/completions/lossatlas`.
     Completions(CompletionsArgs),
+}
+
+/// `lossatlas net ...`.
+#[derive(Debug, Subcommand)]
+pub enum NetCommand {
+    /// Train a multilayer perceptron with the optimizers of `descend` and save its weights as
+    /// safetensors (PyTorch's state_dict names).
+    #[command(after_help = NET_TRAIN_EXAMPLES)]
+    Train(NetTrainArgs),
+    /// The loss (and accuracy) of a trained network over a plane through its weights, along two
+    /// filter-normalized random directions or two direction files: contours, surface, exports.
+    #[command(after_help = NET_PLANE_EXAMPLES)]
+    Plane(NetPlaneArgs),
+}
+
+const NET_TRAIN_EXAMPLES: &str = "\
+Examples:
+  A 2-64-64-2 tanh network on 1000 two-moons points, Adam, mini-batches of 64:
+    lossatlas net train --dataset moons --layers 2,64,64,2 --activation tanh \\
+        --optimizer adam:lr=0.01 --epochs 100 --batch-size 64 -o moons.safetensors";
+
+const NET_PLANE_EXAMPLES: &str = "\
+Examples:
+  Its loss along two filter-normalized random directions, as contours and a surface:
+    lossatlas net plane --weights moons.safetensors --activation tanh --dataset moons \\
+        --seed 1 -o moons-plane.png --surface moons-surface.png --export-landscape moons.npy";
+
+/// The data of a network: a seeded synthetic set, split into training and test parts.
+#[derive(Debug, Args, Clone)]
+pub struct NetDataArgs {
+    /// moons, circles, spirals or blobs.
+    #[arg(long, default_value = "moons")]
+    pub dataset: String,
+    /// How many points.
+    #[arg(long = "points", default_value_t = 1000)]
+    pub points: usize,
+    /// The noise of the points.
+    #[arg(long, default_value_t = 0.1)]
+    pub noise: f64,
+    /// Classes of spirals and blobs.
+    #[arg(long, default_value_t = 3)]
+    pub classes: usize,
+    /// The seed of the points and of the train/test split.
+    #[arg(long, default_value_t = 0)]
+    pub data_seed: u64,
+    /// The share of the points held out for testing.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Compute in f32 (as PyTorch) or f64.
+    #[arg(long, default_value = "f32", value_parser = ["f32", "f64"])]
+    pub precision: String,
+}
+
+/// `lossatlas net train`.
+#[derive(Debug, Args)]
+pub struct NetTrainArgs {
+    #[command(flatten)]
+    pub data: NetDataArgs,
+    /// The layer widths, input to output, e.g. 2,64,64,2 (the input and output widths must suit
+    /// the data: 2 features; as many outputs as classes).
+    #[arg(long, default_value = "2,64,64,2", value_name = "W,W,...")]
+    pub layers: String,
+    /// The activation after every layer but the last: relu, tanh, sigmoid, gelu or identity.
+    #[arg(long, default_value = "tanh")]
+    pub activation: String,
+    /// The optimizer, NAME[:key=value,...].
+    #[arg(long, default_value = "adam:lr=0.01")]
+    pub optimizer: String,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 100)]
+    pub epochs: usize,
+    /// Mini-batch size (shuffled with --seed every epoch); full batch when omitted.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// The seed of the initial weights and of the mini-batches.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The trained weights, .safetensors.
+    #[arg(short, long = "output", value_name = "FILE.safetensors")]
+    pub output: PathBuf,
+}
+
+/// `lossatlas net plane`.
+#[derive(Debug, Args)]
+pub struct NetPlaneArgs {
+    #[command(flatten)]
+    pub data: NetDataArgs,
+    /// The trained weights, .safetensors with PyTorch's state_dict names.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub weights: PathBuf,
+    /// The activation the network was trained with.
+    #[arg(long, default_value = "tanh")]
+    pub activation: String,
+    /// Two direction files (same names and shapes as the weights), D1,D2; default: random.
+    #[arg(long, value_name = "D1,D2")]
+    pub directions: Option<String>,
+    /// How random directions are scaled: filter (each neuron's row to its weights' norm, Li et
+    /// al.), layer, or none.
+    #[arg(long, default_value = "filter")]
+    pub normalization: String,
+    /// Bias directions: zero (Li et al.'s default), normalize, or weights.
+    #[arg(long, default_value = "zero")]
+    pub bias: String,
+    /// The seed of the random directions.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// An axis range, u=MIN:MAX or v=MIN:MAX (default -1:1).
+    #[arg(long = "range", value_name = "AXIS=MIN:MAX", allow_hyphen_values = true)]
+    pub ranges: Vec<String>,
+    /// Grid points per axis: N, or NUxNV.
+    #[arg(long, default_value = "51", value_name = "N|NUxNV")]
+    pub resolution: String,
+    /// Contour levels: a comma list or a count of automatic ones.
+    #[arg(long, default_value = "12", value_name = "LIST|COUNT", allow_hyphen_values = true)]
+    pub levels: String,
+    /// The contour map, .png or .svg (repeat for several).
+    #[arg(short, long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
+    /// Also the surface, .png or .svg.
+    #[arg(long = "surface", value_name = "FILE")]
+    pub surface_outputs: Vec<PathBuf>,
+    /// Also the grid of losses: .json, .csv or .npy (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE")]
+    pub export_landscape: Option<PathBuf>,
+    /// Also the two directions, D1.safetensors,D2.safetensors, to recompute or share the plane.
+    #[arg(long, value_name = "D1,D2")]
+    pub save_directions: Option<String>,
 }
 
 /// `lossatlas completions`.

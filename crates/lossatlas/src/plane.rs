@@ -27,6 +27,12 @@ pub enum PlaneKind {
     },
     /// Directions given by the caller.
     Given,
+    /// A network's random directions, each Gaussian vector scaled filter by filter (or layer by
+    /// layer) to the norms of the weights (Li et al. 2018), from a seeded ChaCha8 generator.
+    Normalized {
+        /// The generator's seed.
+        seed: u64,
+    },
 }
 
 /// An affine plane in parameter space with named coordinates.
@@ -206,6 +212,12 @@ impl Plane {
             })
             .sum::<f64>()
             .sqrt()
+    }
+
+    /// The same plane, recorded as chosen by `kind` (for directions made outside this module).
+    pub fn with_kind(mut self, kind: PlaneKind) -> Plane {
+        self.kind = kind;
+        self
     }
 
     /// How the plane was chosen.

@@ -5,6 +5,7 @@ mod basins;
 mod compare;
 mod contour;
 mod descend;
+mod net;
 mod page;
 mod serve;
 mod surface;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Tour(args)) => tour::run(&args),
         Some(Command::Page(args)) => page::run(&args),
         Some(Command::Serve(args)) => serve::run(&args),
+        Some(Command::Net(command)) => net::run(command),
         Some(Command::Completions(args)) => completions(args.shell),
         None => {
             eprintln!("no command given, so writing the tour; `lossatlas --help` lists the commands");
