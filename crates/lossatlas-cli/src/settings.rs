@@ -105,6 +105,19 @@ pub fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, ImageFormat)>> {
         .collect()
 }
 
+/// `--export-landscape FILE`: claimed before any work, with its format from the extension.
+pub fn landscape_output(
+    path: Option<&PathBuf>,
+) -> Result<Option<(&PathBuf, lossatlas::export::LandscapeFormat)>> {
+    let Some(path) = path else { return Ok(None) };
+    writable(path)?;
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match lossatlas::export::LandscapeFormat::from_extension(ext) {
+        Some(format) => Ok(Some((path, format))),
+        None => bail!("--export-landscape `{}`: use a name ending in .json, .csv or .npy", path.display()),
+    }
+}
+
 /// Claims `path` as one of the run's outputs, so a bad path (no such folder, not writable, given
 /// twice) fails before a long computation.
 pub fn writable(path: &Path) -> Result<()> {
@@ -142,16 +155,18 @@ pub fn transforms(text: &str) -> Result<Vec<Transform>> {
 /// Property tests of the flag parsers: any text gets a value or one line naming the flag, never
 /// a panic; well-formed values read back. `PROPTEST_CASES=100000` runs a longer search.
 #[cfg(test)]
-mod fuzz {
+pub(crate) mod fuzz {
     use lossatlas::Plane;
     use proptest::prelude::*;
 
     use super::{parse_levels, Levels};
     use crate::problem::{ranges, resolution};
 
-    fn config(default_cases: u32) -> ProptestConfig {
+    /// `default_cases` cases, or `PROPTEST_CASES` of them; the binary's fuzz tests share it.
+    pub(crate) fn config(default_cases: u32) -> ProptestConfig {
         let cases =
             std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
+        // Rejected cases grow with the case count; the default limit (1024) is absolute.
         ProptestConfig { cases, max_global_rejects: cases.max(1024), ..ProptestConfig::default() }
     }
 

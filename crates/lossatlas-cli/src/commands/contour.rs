@@ -1,7 +1,7 @@
 //! `lossatlas contour`: iso-loss lines of a model's loss on a plane of its parameters.
 
 use anyhow::{bail, Result};
-use lossatlas::export::{self, LandscapeFormat};
+use lossatlas::export;
 use lossatlas::{evaluate, isolines};
 use lossatlas_render::{render, ContourFigure};
 
@@ -12,19 +12,7 @@ use crate::settings;
 
 pub fn run(args: &ContourArgs) -> Result<()> {
     let outputs = settings::outputs(&args.picture.outputs)?;
-    let landscape_format = match &args.export_landscape {
-        Some(path) => {
-            settings::writable(path)?;
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            match LandscapeFormat::from_extension(ext) {
-                Some(format) => Some((path, format)),
-                None => {
-                    bail!("--export-landscape `{}`: use a name ending in .json, .csv or .npy", path.display())
-                }
-            }
-        }
-        None => None,
-    };
+    let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
     if let Some(path) = &args.export_isolines {
         settings::writable(path)?;
         if path.extension().and_then(|e| e.to_str()) != Some("json") {

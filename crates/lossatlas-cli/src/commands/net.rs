@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use lossatlas::export::{self, LandscapeFormat};
+use lossatlas::export;
 use lossatlas::net::{
     read_direction, read_weights, tensors_bytes, train, Activation, BiasDirections, Directions, Head, Mlp,
     NetObjective, Normalization, PlaneEvaluator, PlaneValues, Real, Samples, TensorType, TrainOptions,
@@ -128,19 +128,7 @@ fn train_with<T: Real>(
 fn plane_command(args: &NetPlaneArgs) -> Result<()> {
     let outputs = settings::outputs(&args.outputs)?;
     let surfaces = settings::outputs(&args.surface_outputs)?;
-    let landscape_format = match &args.export_landscape {
-        Some(path) => {
-            settings::writable(path)?;
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            match LandscapeFormat::from_extension(ext) {
-                Some(format) => Some((path, format)),
-                None => {
-                    bail!("--export-landscape `{}`: use a name ending in .json, .csv or .npy", path.display())
-                }
-            }
-        }
-        None => None,
-    };
+    let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
     let saved: Option<[PathBuf; 2]> = match &args.save_directions {
         Some(text) => {
             let parts: Vec<PathBuf> = text.split(',').map(|p| PathBuf::from(p.trim())).collect();

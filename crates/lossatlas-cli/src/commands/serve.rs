@@ -137,12 +137,7 @@ mod fuzz {
     use crate::web::http::{read_request, ReadError, Response};
     use crate::web::server;
 
-    fn config(default_cases: u32) -> ProptestConfig {
-        let cases =
-            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
-        // Rejected cases grow with the case count; the default limit (1024) is absolute.
-        ProptestConfig { cases, max_global_rejects: cases.max(1024), ..ProptestConfig::default() }
-    }
+    use crate::settings::fuzz::config;
 
     fn site() -> &'static super::Site {
         static SITE: OnceLock<super::Site> = OnceLock::new();
