@@ -74,7 +74,7 @@ impl Problem {
     }
 }
 
-/// A linear formula in the given inputs, for messages: `a*x1 + b*x2 + c`.
+/// A linear formula in the given inputs, for messages: `a*x1 + b*x2 + c0`.
 fn example_formula(inputs: &[String]) -> String {
     let terms: Vec<String> = inputs.iter().zip('a'..='z').map(|(input, p)| format!("{p}*{input}")).collect();
     format!("{} + c0", terms.join(" + "))
