@@ -56,10 +56,5 @@ pub fn eigen_axes(objective: &Objective, landscape: &Landscape, levels: &[f64]) 
 }
 
 fn short(v: f64) -> String {
-    if v != 0.0 && (v.abs() >= 1e4 || v.abs() < 1e-3) {
-        format!("{v:.2e}")
-    } else {
-        let s = format!("{v:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
+    crate::settings::trimmed(v, 3, 2, (1e-3, 1e4))
 }

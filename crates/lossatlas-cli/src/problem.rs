@@ -294,14 +294,9 @@ fn name_list(names: &[String]) -> String {
     }
 }
 
-/// A number for notes: six significant digits, no trailing zeros.
+/// A number for notes: six decimals, no trailing zeros.
 fn short(v: f64) -> String {
-    let s = format!("{v:.6}");
-    if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-4) {
-        format!("{v:.6e}")
-    } else {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
+    crate::settings::trimmed(v, 6, 6, (1e-4, 1e6))
 }
 
 /// `--at` values by parameter index; unknown or repeated names are refused.

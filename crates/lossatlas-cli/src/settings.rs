@@ -87,6 +87,18 @@ pub fn parse_levels(text: &str, max_auto: usize) -> Result<Levels> {
     Ok(Levels::Explicit(levels))
 }
 
+/// `v` with `decimals` decimals and its trailing zeros dropped, or in exponent form with
+/// `exp_digits` digits when `v` is not 0 and `|v|` lies outside `[small, large)`: the one
+/// formatter of the notes, titles and labels, each with its own precision.
+pub fn trimmed(v: f64, decimals: usize, exp_digits: usize, (small, large): (f64, f64)) -> String {
+    if v != 0.0 && !(small..large).contains(&v.abs()) {
+        format!("{v:.exp_digits$e}")
+    } else {
+        let s = format!("{v:.decimals$}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 /// A comma list of finite numbers (a start point, levels), naming `flag` when one is not.
 pub fn numbers(text: &str, flag: &str) -> Result<Vec<f64>> {
     text.split(',').map(|item| number(item, flag)).collect()
@@ -103,6 +115,16 @@ pub fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, ImageFormat)>> {
             Ok((p.clone(), format))
         })
         .collect()
+}
+
+/// An output of one format, claimed before any work: its extension must be `extension` (in any
+/// case), or the error names `flag`.
+pub fn output_with_extension(path: &Path, extension: &str, flag: &str) -> Result<()> {
+    writable(path)?;
+    if path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() != Some(extension) {
+        bail!("{flag} `{}`: use a name ending in .{extension}", path.display());
+    }
+    Ok(())
 }
 
 /// `--export-landscape FILE`: claimed before any work, with its format from the extension.

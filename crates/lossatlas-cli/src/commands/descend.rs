@@ -30,12 +30,7 @@ struct Outputs {
 fn outputs(args: &DescendArgs) -> Result<Outputs> {
     let gif = match &args.gif {
         Some(path) => {
-            settings::writable(path)?;
-            if path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref()
-                != Some("gif")
-            {
-                bail!("--gif `{}`: use a name ending in .gif", path.display());
-            }
+            settings::output_with_extension(path, "gif", "--gif")?;
             Some(path.clone())
         }
         None => None,

@@ -102,12 +102,7 @@ fn default_title(
     title
 }
 
-/// Four significant digits, for titles.
+/// Four decimals, for titles.
 fn trimmed(v: f64) -> String {
-    let s = format!("{:.4}", v);
-    if v != 0.0 && (v.abs() >= 1e4 || v.abs() < 1e-3) {
-        format!("{v:.3e}")
-    } else {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
+    crate::settings::trimmed(v, 4, 3, (1e-3, 1e4))
 }

@@ -47,17 +47,8 @@ fn samples(args: &NetDataArgs) -> Result<(Samples, Samples)> {
     Ok(all.split(args.test_fraction, seed)?)
 }
 
-/// Checks an output's extension before any work.
-fn output_with(path: &Path, extension: &str, flag: &str) -> Result<()> {
-    settings::writable(path)?;
-    if path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() != Some(extension) {
-        bail!("{flag} `{}`: use a name ending in .{extension}", path.display());
-    }
-    Ok(())
-}
-
 fn train_command(args: &NetTrainArgs) -> Result<()> {
-    output_with(&args.output, "safetensors", "-o")?;
+    settings::output_with_extension(&args.output, "safetensors", "-o")?;
     let widths = args
         .layers
         .split(',')
@@ -137,8 +128,8 @@ fn plane_command(args: &NetPlaneArgs) -> Result<()> {
                     "--save-directions `{text}` should name two files, D1.safetensors,D2.safetensors"
                 )
             })?;
-            output_with(&a, "safetensors", "--save-directions")?;
-            output_with(&b, "safetensors", "--save-directions")?;
+            settings::output_with_extension(&a, "safetensors", "--save-directions")?;
+            settings::output_with_extension(&b, "safetensors", "--save-directions")?;
             Some([a, b])
         }
         None => None,
