@@ -33,6 +33,9 @@ pub enum PlaneKind {
         /// The generator's seed.
         seed: u64,
     },
+    /// The first two principal directions of a recorded training path (unit length, orthogonal),
+    /// through the path's final weights.
+    PathPca,
 }
 
 /// An affine plane in parameter space with named coordinates.

@@ -1,0 +1,105 @@
+//! `lossatlas net plane`: a network's loss over a plane through its trained weights, along two
+//! filter-normalized random directions (Li et al. 2018) or two direction files.
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use lossatlas::export;
+use lossatlas::net::{read_direction, tensors_bytes, TensorType};
+use lossatlas::{Landscape, Plane, PlaneKind};
+use lossatlas_render::{render, ContourFigure, SurfaceFigure};
+
+use super::{describe, load_data, load_network, random_directions, two_safetensors, Objective};
+use crate::args::NetPlaneArgs;
+use crate::output::write_atomic;
+use crate::problem::{grid_over, ranges, resolution};
+use crate::settings;
+
+pub fn run(args: &NetPlaneArgs) -> Result<()> {
+    let outputs = settings::outputs(&args.outputs)?;
+    let surfaces = settings::outputs(&args.surface_outputs)?;
+    let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
+    let saved =
+        args.save_directions.as_deref().map(|t| two_safetensors(t, "--save-directions")).transpose()?;
+    if outputs.is_empty() && surfaces.is_empty() && landscape_format.is_none() {
+        bail!("nothing to write: give -o FILE.png|.svg, --surface FILE or --export-landscape FILE");
+    }
+    let levels = settings::levels(&crate::args::LevelArgs {
+        levels: args.levels.clone(),
+        filled: true,
+        no_labels: false,
+    })?;
+    let loaded = load_network(&args.weights, &args.activation, &args.data)?;
+    let (mlp, weights) = (loaded.mlp, loaded.params);
+    let data = load_data(&args.data, mlp.outputs())?;
+    let objective = Objective::new(&mlp, &data.train, &args.data.precision)?;
+    let (kind, d1, d2) = match &args.directions {
+        Some(text) => {
+            let files: Vec<&str> = text.split(',').map(str::trim).collect();
+            let [a, b] = files[..] else {
+                bail!("--directions `{text}` should name two files, D1.safetensors,D2.safetensors");
+            };
+            (PlaneKind::Given, read_direction(Path::new(a), &mlp)?, read_direction(Path::new(b), &mlp)?)
+        }
+        None => {
+            let d = random_directions(&mlp, &weights, &args.random)?;
+            (PlaneKind::Normalized { seed: args.random.seed }, d.d1, d.d2)
+        }
+    };
+    let plane =
+        Plane::new(weights.clone(), d1.clone(), d2.clone(), ["direction 1".into(), "direction 2".into()])?
+            .with_kind(kind);
+    let grid_ranges = ranges(&args.ranges, &plane)?;
+    let defaults = [grid_ranges[0].or(Some((-1.0, 1.0))), grid_ranges[1].or(Some((-1.0, 1.0)))];
+    let grid = grid_over(defaults, resolution(&args.resolution)?, &plane)?;
+    let (us, vs) = (grid.u().values(), grid.v().values());
+    let values = objective.plane(&weights, &d1, &d2, &us, &vs)?;
+    let centre = values.accuracy.as_ref().map(|a| a[vs.len() / 2 * us.len() + us.len() / 2]);
+    let landscape = Landscape::from_values(grid, plane, values.loss)?;
+    super::super::require_finite(&landscape)?;
+    let levels = levels.resolve(&landscape);
+    let how = match kind {
+        PlaneKind::Normalized { seed } => {
+            format!("{}-normalized random plane, seed {seed}", args.random.normalization)
+        }
+        _ => "plane of the direction files".to_string(),
+    };
+    let title = format!("{} ({how})", describe(&mlp, &data));
+    let figure = ContourFigure::new(&landscape, levels.clone())
+        .title(title.clone())
+        .x_label("direction 1")
+        .y_label("direction 2")
+        .filled(true);
+    for (path, format) in &outputs {
+        write_atomic(path, &render(&figure, *format, (800, 700))?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if !surfaces.is_empty() {
+        let surface =
+            SurfaceFigure::new(&landscape).title(title).x_label("direction 1").y_label("direction 2");
+        surface.validate()?;
+        for (path, format) in &surfaces {
+            write_atomic(path, &render(&surface, *format, (900, 700))?)?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    if let Some((path, format)) = landscape_format {
+        write_atomic(path, &export::landscape(&landscape, format))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some([a, b]) = &saved {
+        // In f64 whatever the weights' type, so that the plane recomputes exactly from the files.
+        write_atomic(a, &tensors_bytes(&mlp, &d1, TensorType::F64)?)?;
+        write_atomic(b, &tensors_bytes(&mlp, &d2, TensorType::F64)?)?;
+        eprintln!("wrote {} and {}", a.display(), b.display());
+    }
+    let centre_loss = landscape.interpolate(0.0, 0.0);
+    say!(
+        "{}: loss at the trained weights {:.4}{}, lowest on the plane {:.4}",
+        mlp.describe(),
+        centre_loss,
+        centre.map_or(String::new(), |a| format!(" (accuracy {a:.3})")),
+        landscape.minimum().map_or(f64::NAN, |m| m.loss)
+    )?;
+    Ok(())
+}
