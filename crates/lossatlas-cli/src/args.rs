@@ -232,6 +232,10 @@ pub struct NetPlaneArgs {
     /// Also the two directions, D1.safetensors,D2.safetensors, to recompute or share the plane.
     #[arg(long, value_name = "D1,D2")]
     pub save_directions: Option<String>,
+    /// Also the interactive page (as `lossatlas page` writes): turn the surface, hover to read
+    /// the loss; one self-contained .html file.
+    #[arg(long, value_name = "FILE.html")]
+    pub page: Option<PathBuf>,
 }
 
 /// Random directions through a network's weights, or direction files.
@@ -328,6 +332,10 @@ pub struct NetPcaArgs {
     /// Also the two principal directions, D1.safetensors,D2.safetensors.
     #[arg(long, value_name = "D1,D2")]
     pub save_directions: Option<String>,
+    /// Also the interactive page with the path: turn the surface, hover to read the loss; one
+    /// self-contained .html file.
+    #[arg(long, value_name = "FILE.html")]
+    pub page: Option<PathBuf>,
 }
 
 /// `lossatlas completions`.

@@ -74,8 +74,15 @@ fn train_then_slice_a_network() {
         "p.json",
         "--save-directions",
         "d1.safetensors,d2.safetensors",
+        "--page",
+        "p.html",
     ];
     run_ok(d, &plane);
+    let page = std::fs::read_to_string(d.join("p.html")).unwrap();
+    assert!(
+        page.contains("filter-normalized random plane, seed 4") && page.contains("\"weights\":114"),
+        "the page describes the network"
+    );
     let first: Value = serde_json::from_slice(&std::fs::read(d.join("p.json")).unwrap()).unwrap();
     assert_eq!(first["plane"]["kind"], "normalized");
     assert_eq!(first["plane"]["seed"], 4);

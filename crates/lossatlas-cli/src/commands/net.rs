@@ -18,9 +18,11 @@ use lossatlas::net::{
     NetObjective, Normalization, PathRecorder, PlaneEvaluator, PlaneValues, Real, Samples, TargetKind,
     TrainOptions,
 };
+use lossatlas::Landscape;
 
 use crate::args::{NetCommand, NetDataArgs, NetDirectionArgs};
 use crate::settings;
+use crate::web::{self, LandscapeView, Mode, NetworkView, PathView};
 
 pub fn run(command: NetCommand) -> Result<()> {
     match command {
@@ -104,14 +106,13 @@ fn load_network(path: &Path, activation: &str, data: &NetDataArgs) -> Result<Loa
 
 /// "cross-entropy of a 2-64-64-2 tanh network on moons": what a figure shows.
 fn describe(mlp: &Mlp, data: &NetData) -> String {
+    format!("{} of a {} network on {}", mlp.head().name(), widths(mlp), data.name)
+}
+
+/// "2-64-64-2 tanh".
+fn widths(mlp: &Mlp) -> String {
     let widths: Vec<String> = mlp.widths().iter().map(|w| w.to_string()).collect();
-    format!(
-        "{} of a {} {} network on {}",
-        mlp.head().name(),
-        widths.join("-"),
-        mlp.activation().name(),
-        data.name
-    )
+    format!("{} {}", widths.join("-"), mlp.activation().name())
 }
 
 /// Two random directions through `weights`, scaled as the flags say (Li et al. 2018 by default).
@@ -131,6 +132,63 @@ fn two_safetensors(text: &str, flag: &str) -> Result<[PathBuf; 2]> {
         settings::output_with_extension(file, "safetensors", flag)?;
     }
     Ok(files)
+}
+
+/// The interactive page of a network's landscape and `paths` (as `lossatlas page` writes for
+/// formulas): `plane` says how the plane was chosen, `centre` is the loss at its origin, and the
+/// paths start at `start`.
+#[allow(clippy::too_many_arguments)]
+fn page_html(
+    landscape: &Landscape,
+    title: String,
+    mlp: &Mlp,
+    data: &NetData,
+    plane: String,
+    centre: Evaluation,
+    paths: Vec<PathView>,
+    start: Option<[f64; 2]>,
+) -> Result<String> {
+    let grid = landscape.grid();
+    let (lo, hi) = landscape.finite_range().unwrap_or((0.0, 1.0));
+    let view = LandscapeView {
+        params: [grid.u().name().to_string(), grid.v().name().to_string()],
+        u: grid.u().into(),
+        v: grid.v().into(),
+        values: web::page_values(landscape),
+        range: [lo, hi],
+        levels: web::nice_levels(landscape, 12),
+        log_color: lo > 0.0 && hi / lo > 100.0,
+        non_finite: landscape.non_finite_count(),
+        case: "network".into(),
+        case_title: format!("{} network on {}", widths(mlp), data.name),
+        transform: "none",
+        transform_description: "",
+        title,
+        model: mlp.describe(),
+        loss: mlp.head().name().to_string(),
+        data: None,
+        start,
+        lr: 0.0,
+        analysis: None,
+        network: Some(NetworkView {
+            network: mlp.describe(),
+            weights: mlp.n_params(),
+            data: format!("{} ({} points)", data.name, data.train.len()),
+            plane,
+            loss: centre.loss,
+            accuracy: centre.accuracy,
+            lowest: landscape.minimum().map(|m| ([m.u, m.v], m.loss)),
+        }),
+    };
+    let page = web::page_data(
+        Mode::Static,
+        &[],
+        serde_json::to_value(&view)?,
+        serde_json::to_value(&paths)?,
+        0.0,
+        &[],
+    );
+    Ok(web::page(&page))
 }
 
 /// A network's loss on one data set, computed in the precision the user chose (`f32` as PyTorch,

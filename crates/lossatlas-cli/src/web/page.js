@@ -906,6 +906,21 @@
       if (button) dd.appendChild(button);
       dl.append(dt, dd);
     };
+    const net = state.L.network;
+    if (net) {
+      // A network's plane: what the network and the plane are, and the loss where it is centred.
+      row('network', net.network + ', ' + net.weights.toLocaleString('en') + ' weights');
+      row('data', net.data);
+      row('plane', net.plane);
+      row('at the weights', 'loss ' + fmt(net.loss, 4) +
+        (typeof net.accuracy === 'number' ? ', accuracy ' + fmt(net.accuracy, 3) : ''));
+      if (net.lowest) {
+        row('lowest on the grid', 'loss ' + fmt(net.lowest[1], 4) + ' at ' +
+          state.L.params[0] + ' = ' + fmt(net.lowest[0][0], 3) + ', ' + state.L.params[1] + ' = ' + fmt(net.lowest[0][1], 3));
+      }
+      box.appendChild(dl);
+      return;
+    }
     const at = (xs) => xs.slice(0, 6).map((x, i) => names[i] + ' = ' + fmt(x, 4)).join(', ') +
       (xs.length > 6 ? ', ... (' + (xs.length - 6) + ' more)' : '');
     const tryButton = (lr, momentum) => {
@@ -971,7 +986,7 @@
   function renderTitles() {
     const L = state.L;
     $('title').textContent = L.title;
-    $('subtitle').textContent = L.case_title + ' · ' + L.transform_description + ' · ' + L.loss + ' loss';
+    $('subtitle').textContent = [L.case_title, L.transform_description, L.loss + ' loss'].filter(Boolean).join(' · ');
     document.title = 'lossatlas: ' + L.title;
     $('contour-caption').textContent = 'Contour map of the loss over (' + L.params.join(', ') + '). Hover to read the loss' +
       (LIVE ? '; click to start the optimizers there.' : '.');

@@ -13,11 +13,12 @@ use lossatlas_render::{
 };
 use serde::Serialize;
 
-use super::{describe, load_data, load_network, two_safetensors, Objective};
+use super::{describe, load_data, load_network, page_html, two_safetensors, Objective};
 use crate::args::NetPcaArgs;
 use crate::output::write_atomic;
 use crate::problem::{grid_over, ranges, resolution};
 use crate::settings;
+use crate::web::{self, PathEnd, PathView};
 
 /// How far the default range reaches beyond the projected path, as a share of its extent.
 const MARGIN: f64 = 0.25;
@@ -65,7 +66,11 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
     };
     let saved =
         args.save_directions.as_deref().map(|t| two_safetensors(t, "--save-directions")).transpose()?;
+    if let Some(page) = &args.page {
+        settings::output_with_extension(page, "html", "--page")?;
+    }
     if outputs.is_empty()
+        && args.page.is_none()
         && surfaces.is_empty()
         && off_plane.is_empty()
         && landscape_format.is_none()
@@ -73,7 +78,7 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
     {
         bail!(
             "nothing to write: give -o FILE.png|.svg, --surface FILE, --off-plane FILE, \
-             --export-landscape FILE or --export-path FILE"
+             --export-landscape FILE, --export-path FILE or --page FILE.html"
         );
     }
     let levels = settings::levels(&crate::args::LevelArgs {
@@ -218,6 +223,27 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
         write_atomic(path, &bytes)?;
         eprintln!("wrote {}", path.display());
     }
+    if let Some(page) = &args.page {
+        let plane_text = format!(
+            "principal directions of the training path ({:.1}% and {:.1}% of its variance)",
+            100.0 * r1,
+            100.0 * r2
+        );
+        let centre = objective.evaluate(&weights)?;
+        let start = points.first().map(|p| [p.u, p.v]);
+        let html = page_html(
+            &landscape,
+            title,
+            &mlp,
+            &data,
+            plane_text,
+            centre,
+            vec![path_view(&points, file.len())],
+            start,
+        )?;
+        write_atomic(page, html.as_bytes())?;
+        eprintln!("wrote {} (open it in any browser, it needs no network)", page.display());
+    }
     if let Some([a, b]) = &saved {
         write_atomic(a, &tensors_bytes(&mlp, &pca.d1, TensorType::F64)?)?;
         write_atomic(b, &tensors_bytes(&mlp, &pca.d2, TensorType::F64)?)?;
@@ -245,6 +271,38 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The recorded path as the page draws it: each snapshot at its projection, with the plane's loss
+/// there (so it lies on the surface) and its distance from the plane.
+fn path_view(points: &[PathPoint], snapshots: usize) -> PathView {
+    let last = points.last();
+    let color = PATH_COLORS[0];
+    PathView {
+        optimizer: "training",
+        label: format!("training path ({snapshots} snapshots)"),
+        settings: serde_json::Map::new(),
+        color: format!("#{:02x}{:02x}{:02x}", color.0, color.1, color.2),
+        stopped: "max_steps",
+        diverged: false,
+        steps: last.map_or(0, |p| p.step as usize),
+        points: points
+            .iter()
+            .filter(|p| p.plane_loss.is_finite())
+            .map(|p| {
+                [
+                    web::round(p.u, 6),
+                    web::round(p.v, 6),
+                    web::round(p.plane_loss, 6),
+                    web::round(p.distance, 4),
+                ]
+            })
+            .collect(),
+        end: PathEnd {
+            params: last.map_or(Vec::new(), |p| vec![p.u, p.v]),
+            loss: last.map(|p| p.plane_loss),
+        },
+    }
 }
 
 /// The chart that says how far to trust the projected path: per snapshot, the true loss beside

@@ -9,7 +9,7 @@ use lossatlas::net::{read_direction, tensors_bytes, TensorType};
 use lossatlas::{Landscape, Plane, PlaneKind};
 use lossatlas_render::{render, ContourFigure, SurfaceFigure};
 
-use super::{describe, load_data, load_network, random_directions, two_safetensors, Objective};
+use super::{describe, load_data, load_network, page_html, random_directions, two_safetensors, Objective};
 use crate::args::NetPlaneArgs;
 use crate::output::write_atomic;
 use crate::problem::{grid_over, ranges, resolution};
@@ -21,8 +21,11 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
     let saved =
         args.save_directions.as_deref().map(|t| two_safetensors(t, "--save-directions")).transpose()?;
-    if outputs.is_empty() && surfaces.is_empty() && landscape_format.is_none() {
-        bail!("nothing to write: give -o FILE.png|.svg, --surface FILE or --export-landscape FILE");
+    if let Some(page) = &args.page {
+        settings::output_with_extension(page, "html", "--page")?;
+    }
+    if outputs.is_empty() && surfaces.is_empty() && landscape_format.is_none() && args.page.is_none() {
+        bail!("nothing to write: give -o FILE.png|.svg, --surface FILE, --export-landscape FILE or --page FILE.html");
     }
     let levels = settings::levels(&crate::args::LevelArgs {
         levels: args.levels.clone(),
@@ -54,7 +57,6 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let grid = grid_over(defaults, resolution(&args.resolution)?, &plane)?;
     let (us, vs) = (grid.u().values(), grid.v().values());
     let values = objective.plane(&weights, &d1, &d2, &us, &vs)?;
-    let centre = values.accuracy.as_ref().map(|a| a[vs.len() / 2 * us.len() + us.len() / 2]);
     let landscape = Landscape::from_values(grid, plane, values.loss)?;
     super::super::require_finite(&landscape)?;
     let levels = levels.resolve(&landscape);
@@ -65,6 +67,7 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
         _ => "plane of the direction files".to_string(),
     };
     let title = format!("{} ({how})", describe(&mlp, &data));
+    let title_for_page = title.clone();
     let figure = ContourFigure::new(&landscape, levels.clone())
         .title(title.clone())
         .x_label("direction 1")
@@ -93,12 +96,18 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
         write_atomic(b, &tensors_bytes(&mlp, &d2, TensorType::F64)?)?;
         eprintln!("wrote {} and {}", a.display(), b.display());
     }
-    let centre_loss = landscape.interpolate(0.0, 0.0);
+    // The trained weights themselves, whether or not the grid has a point there.
+    let centre = objective.evaluate(&weights)?;
+    if let Some(page) = &args.page {
+        let html = page_html(&landscape, title_for_page, &mlp, &data, how.clone(), centre, Vec::new(), None)?;
+        write_atomic(page, html.as_bytes())?;
+        eprintln!("wrote {} (open it in any browser, it needs no network)", page.display());
+    }
     say!(
         "{}: loss at the trained weights {:.4}{}, lowest on the plane {:.4}",
         mlp.describe(),
-        centre_loss,
-        centre.map_or(String::new(), |a| format!(" (accuracy {a:.3})")),
+        centre.loss,
+        centre.accuracy.map_or(String::new(), |a| format!(" (accuracy {a:.3})")),
         landscape.minimum().map_or(f64::NAN, |m| m.loss)
     )?;
     Ok(())
