@@ -251,6 +251,10 @@ pub struct NetDirectionArgs {
     /// The seed of the random directions.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Make the second direction orthogonal to the first (after normalization; random
+    /// directions in many dimensions are nearly orthogonal already).
+    #[arg(long)]
+    pub orthogonalize: bool,
 }
 
 /// `lossatlas net line`.

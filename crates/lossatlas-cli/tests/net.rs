@@ -588,3 +588,36 @@ fn bad_line_pca_and_csv_input_gets_one_line() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+/// `--orthogonalize`: the saved second direction is orthogonal to the first; without it, two
+/// random directions in 114 dimensions are not exactly so.
+#[test]
+fn orthogonalized_directions_are_saved_orthogonal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(
+        d,
+        &["net", "train", "--points", "200", "--layers", "2,8,8,2", "--epochs", "5", "-o", "m.safetensors"],
+    );
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    for (flag, orthogonal) in [(Some("--orthogonalize"), true), (None, false)] {
+        let mut args = vec![
+            "net",
+            "plane",
+            "--points",
+            "200",
+            "--weights",
+            "m.safetensors",
+            "--resolution",
+            "5",
+            "--export-landscape",
+            "l.json",
+        ];
+        args.extend(["--save-directions", "a.safetensors,b.safetensors"]);
+        args.extend(flag);
+        run_ok(d, &args);
+        let (a, b) = (read_direction(&d.join("a.safetensors")), read_direction(&d.join("b.safetensors")));
+        let cosine = dot(&a, &b) / (dot(&a, &a) * dot(&b, &b)).sqrt();
+        assert_eq!(cosine.abs() < 1e-12, orthogonal, "{flag:?}: cosine {cosine}");
+    }
+}

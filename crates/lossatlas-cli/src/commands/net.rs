@@ -119,7 +119,7 @@ fn widths(mlp: &Mlp) -> String {
 fn random_directions(mlp: &Mlp, weights: &[f64], args: &NetDirectionArgs) -> Result<Directions> {
     let normalization = Normalization::parse(&args.normalization)?;
     let bias = BiasDirections::parse(&args.bias)?;
-    Ok(Directions::random(mlp, weights, args.seed, normalization, bias, false)?)
+    Ok(Directions::random(mlp, weights, args.seed, normalization, bias, args.orthogonalize)?)
 }
 
 /// Two output files named by one flag, `A.safetensors,B.safetensors`.

@@ -62,7 +62,8 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let levels = levels.resolve(&landscape);
     let how = match kind {
         PlaneKind::Normalized { seed } => {
-            format!("{}-normalized random plane, seed {seed}", args.random.normalization)
+            let orthogonal = if args.random.orthogonalize { ", orthogonalized" } else { "" };
+            format!("{}-normalized random plane, seed {seed}{orthogonal}", args.random.normalization)
         }
         _ => "plane of the direction files".to_string(),
     };
