@@ -76,7 +76,16 @@ pub enum NetCommand {
     /// and how far each point lies from the plane, with its true loss beside the plane's.
     #[command(after_help = NET_PCA_EXAMPLES)]
     Pca(NetPcaArgs),
+    /// The interactive page of a network's plane, live: a click starts the optimizers there, in
+    /// all the network's weights, and their paths are drawn projected on the plane.
+    #[command(after_help = NET_SERVE_EXAMPLES)]
+    Serve(NetServeArgs),
 }
+
+const NET_SERVE_EXAMPLES: &str = "\
+Examples:
+  A trained moons network's filter-normalized plane, on http://127.0.0.1:8000:
+    lossatlas net serve --weights moons.safetensors --activation tanh --dataset moons";
 
 const NET_TRAIN_EXAMPLES: &str = "\
 Examples:
@@ -340,6 +349,33 @@ pub struct NetPcaArgs {
     /// self-contained .html file.
     #[arg(long, value_name = "FILE.html")]
     pub page: Option<PathBuf>,
+}
+
+/// `lossatlas net serve`.
+#[derive(Debug, Args)]
+pub struct NetServeArgs {
+    #[command(flatten)]
+    pub data: NetDataArgs,
+    /// The trained weights, .safetensors with PyTorch's state_dict names.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub weights: PathBuf,
+    /// The activation the network was trained with.
+    #[arg(long, default_value = "tanh")]
+    pub activation: String,
+    /// Two direction files (same names and shapes as the weights), D1,D2; default: random.
+    #[arg(long, value_name = "D1,D2")]
+    pub directions: Option<String>,
+    #[command(flatten)]
+    pub random: NetDirectionArgs,
+    /// An axis range, u=MIN:MAX or v=MIN:MAX (default -1:1).
+    #[arg(long = "range", value_name = "AXIS=MIN:MAX", allow_hyphen_values = true)]
+    pub ranges: Vec<String>,
+    /// The port to listen on; 0 picks a free one (the address is printed either way).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// The address to listen on. The default serves this machine only.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
 }
 
 /// `lossatlas completions`.

@@ -621,3 +621,72 @@ fn orthogonalized_directions_are_saved_orthogonal() {
         assert_eq!(cosine.abs() < 1e-12, orthogonal, "{flag:?}: cosine {cosine}");
     }
 }
+
+/// `net serve`: the live page of a network's plane, its landscape on request, and optimizer paths
+/// run in all the weights from a clicked point, starting on the plane and leaving it.
+#[test]
+fn a_network_plane_served_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(
+        d,
+        &["net", "train", "--points", "200", "--layers", "2,8,2", "--epochs", "20", "-o", "m.safetensors"],
+    );
+    let weights = d.join("m.safetensors").display().to_string();
+    let server = support::Server::start_command(&[
+        "net",
+        "serve",
+        "--port",
+        "0",
+        "--points",
+        "200",
+        "--weights",
+        &weights,
+    ]);
+    let page = support::get(server.addr, "/");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("\"network\":{"), "the live page describes the network");
+    let landscape = support::get(server.addr, "/api/landscape?n=11&umin=-0.5&umax=0.5&vmin=-1&vmax=1").json();
+    assert_eq!(landscape["values"].as_array().unwrap().len(), 121);
+    assert_eq!(landscape["u"]["min"], -0.5);
+    assert_eq!(landscape["network"]["weights"], 2 * 8 + 8 + 8 * 2 + 2);
+    let paths =
+        support::get(server.addr, "/api/paths?u=0.5&v=-0.25&optimizers=gd,adam&lr=0.5&steps=30").json();
+    let paths = paths["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 2);
+    // The same point of the same plane from `net plane`, for the starting loss.
+    run_ok(
+        d,
+        &[
+            "net",
+            "plane",
+            "--points",
+            "200",
+            "--weights",
+            "m.safetensors",
+            "--range",
+            "u=0:1",
+            "--range",
+            "v=-0.5:0",
+            "--resolution",
+            "3",
+            "--export-landscape",
+            "l.json",
+        ],
+    );
+    let at_start = json(&d.join("l.json"))["values"][1][1].as_f64().unwrap();
+    for path in paths {
+        let points = path["points"].as_array().unwrap();
+        assert_eq!(points.len(), 31, "{path}");
+        let first = numbers(&points[0]);
+        assert_eq!((first[0], first[1]), (0.5, -0.25));
+        assert!((first[2] - at_start).abs() < 1e-5 * at_start, "{} vs {at_start}", first[2]);
+        assert!(first[3] < 1e-9, "the start lies on the plane");
+        let last = numbers(points.last().unwrap());
+        assert!(last[2] < first[2], "{} did not descend: {first:?} -> {last:?}", path["label"]);
+        assert!(last[3] > 0.0, "the runs leave the plane");
+    }
+    let refused = support::get(server.addr, "/api/landscape?case=linear");
+    assert_eq!(refused.status, 400);
+    assert!(refused.json()["error"].as_str().unwrap().contains("one network"));
+}

@@ -8,17 +8,18 @@
 mod line;
 mod pca;
 mod plane;
+mod serve;
 mod train;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use lossatlas::net::{
-    read_weights, Activation, BiasDirections, Directions, EpochReport, Evaluation, Head, LoadedWeights, Mlp,
-    NetObjective, Normalization, PathRecorder, PlaneEvaluator, PlaneValues, Real, Samples, TargetKind,
-    TrainOptions,
+    read_direction, read_weights, Activation, BiasDirections, Directions, EpochReport, Evaluation, Head,
+    LoadedWeights, Mlp, NetObjective, Normalization, PathRecorder, PlaneEvaluator, PlaneValues, Real,
+    Samples, TargetKind, TrainOptions,
 };
-use lossatlas::Landscape;
+use lossatlas::{Landscape, Plane, PlaneKind};
 
 use crate::args::{NetCommand, NetDataArgs, NetDirectionArgs};
 use crate::settings;
@@ -30,6 +31,7 @@ pub fn run(command: NetCommand) -> Result<()> {
         NetCommand::Plane(args) => plane::run(&args),
         NetCommand::Line(args) => line::run(&args),
         NetCommand::Pca(args) => pca::run(&args),
+        NetCommand::Serve(args) => serve::run(&args),
     }
 }
 
@@ -122,6 +124,35 @@ fn random_directions(mlp: &Mlp, weights: &[f64], args: &NetDirectionArgs) -> Res
     Ok(Directions::random(mlp, weights, args.seed, normalization, bias, args.orthogonalize)?)
 }
 
+/// The plane through `weights` along two direction files (`D1,D2`) or random directions as
+/// `random` says, and how the plane was chosen, for titles.
+fn network_plane(
+    mlp: &Mlp,
+    weights: &[f64],
+    files: Option<&str>,
+    random: &NetDirectionArgs,
+) -> Result<(Plane, String)> {
+    let (kind, d1, d2, how) = match files {
+        Some(text) => {
+            let files: Vec<&str> = text.split(',').map(str::trim).collect();
+            let [a, b] = files[..] else {
+                bail!("--directions `{text}` should name two files, D1.safetensors,D2.safetensors");
+            };
+            let (d1, d2) = (read_direction(Path::new(a), mlp)?, read_direction(Path::new(b), mlp)?);
+            (PlaneKind::Given, d1, d2, "plane of the direction files".to_string())
+        }
+        None => {
+            let d = random_directions(mlp, weights, random)?;
+            let orthogonal = if random.orthogonalize { ", orthogonalized" } else { "" };
+            let how =
+                format!("{}-normalized random plane, seed {}{orthogonal}", random.normalization, random.seed);
+            (PlaneKind::Normalized { seed: random.seed }, d.d1, d.d2, how)
+        }
+    };
+    let names = ["direction 1".to_string(), "direction 2".to_string()];
+    Ok((Plane::new(weights.to_vec(), d1, d2, names)?.with_kind(kind), how))
+}
+
 /// Two output files named by one flag, `A.safetensors,B.safetensors`.
 fn two_safetensors(text: &str, flag: &str) -> Result<[PathBuf; 2]> {
     let parts: Vec<PathBuf> = text.split(',').map(|p| PathBuf::from(p.trim())).collect();
@@ -148,9 +179,32 @@ fn page_html(
     paths: Vec<PathView>,
     start: Option<[f64; 2]>,
 ) -> Result<String> {
+    let view = page_view(landscape, title, mlp, data, plane, centre, start);
+    let page = web::page_data(
+        Mode::Static,
+        &[],
+        serde_json::to_value(&view)?,
+        serde_json::to_value(&paths)?,
+        0.0,
+        &[],
+    );
+    Ok(web::page(&page))
+}
+
+/// What the page draws of a network's landscape, with the network described in place of the
+/// formula analysis.
+fn page_view<'a>(
+    landscape: &Landscape,
+    title: String,
+    mlp: &Mlp,
+    data: &NetData,
+    plane: String,
+    centre: Evaluation,
+    start: Option<[f64; 2]>,
+) -> LandscapeView<'a> {
     let grid = landscape.grid();
     let (lo, hi) = landscape.finite_range().unwrap_or((0.0, 1.0));
-    let view = LandscapeView {
+    LandscapeView {
         params: [grid.u().name().to_string(), grid.v().name().to_string()],
         u: grid.u().into(),
         v: grid.v().into(),
@@ -179,16 +233,7 @@ fn page_html(
             accuracy: centre.accuracy,
             lowest: landscape.minimum().map(|m| ([m.u, m.v], m.loss)),
         }),
-    };
-    let page = web::page_data(
-        Mode::Static,
-        &[],
-        serde_json::to_value(&view)?,
-        serde_json::to_value(&paths)?,
-        0.0,
-        &[],
-    );
-    Ok(web::page(&page))
+    }
 }
 
 /// A network's loss on one data set, computed in the precision the user chose (`f32` as PyTorch,
@@ -221,6 +266,14 @@ impl Objective {
         Ok(match self {
             Objective::F32(o) => o.evaluate(params)?,
             Objective::F64(o) => o.evaluate(params)?,
+        })
+    }
+
+    /// Loss and accuracy at `params`, and the gradient of the loss into `grad`.
+    fn gradient(&self, params: &[f64], grad: &mut [f64]) -> Result<Evaluation> {
+        Ok(match self {
+            Objective::F32(o) => o.gradient(params, grad)?,
+            Objective::F64(o) => o.gradient(params, grad)?,
         })
     }
 

@@ -884,11 +884,14 @@
       const names = (state.L.analysis && state.L.analysis.params) || state.L.params;
       const end = p.final.params.slice(0, 6).map((x, i) => names[i] + ' ' + fmt(x, 4)).join(', ') +
         (p.final.params.length > 6 ? ', ...' : '');
+      // A path in more dimensions than the plane's two is drawn projected: say how far it left.
+      const lastPoint = p.points[p.points.length - 1];
+      const off = lastPoint && lastPoint[3] > 0 ? ', ' + fmt(lastPoint[3], 3) + ' off the plane' : '';
       detail.textContent = p.diverged
         ? 'diverged at step ' + p.steps + ' (the loss blew up: try a smaller learning rate)'
         : p.stopped === 'converged'
-          ? 'converged in ' + p.steps + ' steps at ' + end + ', loss ' + fmt(p.final.loss, 4)
-          : 'after ' + p.steps + ' steps: ' + end + ', loss ' + fmt(p.final.loss, 4);
+          ? 'converged in ' + p.steps + ' steps at ' + end + ', loss ' + fmt(p.final.loss, 4) + off
+          : 'after ' + p.steps + ' steps: ' + end + ', loss ' + fmt(p.final.loss, 4) + off;
       li.append(label, detail);
       ul.appendChild(li);
     });
@@ -1145,6 +1148,11 @@
     DATA.transforms.forEach((t) => trSel.add(new Option(t.name + ' (' + t.description + ')', t.name)));
     caseSel.value = state.L.case;
     trSel.value = state.L.transform;
+    // A network's page has one landscape and no input transform: no menus to offer.
+    if (!DATA.cases.length) {
+      caseSel.closest('label').hidden = true;
+      trSel.closest('label').hidden = true;
+    }
     caseSel.addEventListener('change', requestLandscape);
     trSel.addEventListener('change', requestLandscape);
     const choices = $('optimizer-choices');

@@ -1,15 +1,13 @@
 //! `lossatlas net plane`: a network's loss over a plane through its trained weights, along two
 //! filter-normalized random directions (Li et al. 2018) or two direction files.
 
-use std::path::Path;
-
 use anyhow::{bail, Result};
 use lossatlas::export;
-use lossatlas::net::{read_direction, tensors_bytes, TensorType};
-use lossatlas::{Landscape, Plane, PlaneKind};
+use lossatlas::net::{tensors_bytes, TensorType};
+use lossatlas::Landscape;
 use lossatlas_render::{render, ContourFigure, SurfaceFigure};
 
-use super::{describe, load_data, load_network, page_html, random_directions, two_safetensors, Objective};
+use super::{describe, load_data, load_network, network_plane, page_html, two_safetensors, Objective};
 use crate::args::NetPlaneArgs;
 use crate::output::write_atomic;
 use crate::problem::{grid_over, ranges, resolution};
@@ -36,22 +34,8 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let (mlp, weights) = (loaded.mlp, loaded.params);
     let data = load_data(&args.data, mlp.outputs())?;
     let objective = Objective::new(&mlp, &data.train, &args.data.precision)?;
-    let (kind, d1, d2) = match &args.directions {
-        Some(text) => {
-            let files: Vec<&str> = text.split(',').map(str::trim).collect();
-            let [a, b] = files[..] else {
-                bail!("--directions `{text}` should name two files, D1.safetensors,D2.safetensors");
-            };
-            (PlaneKind::Given, read_direction(Path::new(a), &mlp)?, read_direction(Path::new(b), &mlp)?)
-        }
-        None => {
-            let d = random_directions(&mlp, &weights, &args.random)?;
-            (PlaneKind::Normalized { seed: args.random.seed }, d.d1, d.d2)
-        }
-    };
-    let plane =
-        Plane::new(weights.clone(), d1.clone(), d2.clone(), ["direction 1".into(), "direction 2".into()])?
-            .with_kind(kind);
+    let (plane, how) = network_plane(&mlp, &weights, args.directions.as_deref(), &args.random)?;
+    let (d1, d2) = (plane.directions().0.to_vec(), plane.directions().1.to_vec());
     let grid_ranges = ranges(&args.ranges, &plane)?;
     let defaults = [grid_ranges[0].or(Some((-1.0, 1.0))), grid_ranges[1].or(Some((-1.0, 1.0)))];
     let grid = grid_over(defaults, resolution(&args.resolution)?, &plane)?;
@@ -60,13 +44,6 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let landscape = Landscape::from_values(grid, plane, values.loss)?;
     super::super::require_finite(&landscape)?;
     let levels = levels.resolve(&landscape);
-    let how = match kind {
-        PlaneKind::Normalized { seed } => {
-            let orthogonal = if args.random.orthogonalize { ", orthogonalized" } else { "" };
-            format!("{}-normalized random plane, seed {seed}{orthogonal}", args.random.normalization)
-        }
-        _ => "plane of the direction files".to_string(),
-    };
     let title = format!("{} ({how})", describe(&mlp, &data));
     let title_for_page = title.clone();
     let figure = ContourFigure::new(&landscape, levels.clone())
