@@ -241,6 +241,10 @@ pub struct NetPlaneArgs {
     /// Also the two directions, D1.safetensors,D2.safetensors, to recompute or share the plane.
     #[arg(long, value_name = "D1,D2")]
     pub save_directions: Option<String>,
+    /// Also the accuracy over the grid (cross-entropy only): float64 .npy of shape (n_v, n_u),
+    /// oriented as the landscape's.
+    #[arg(long, value_name = "FILE.npy")]
+    pub export_accuracy: Option<PathBuf>,
     /// Also the interactive page (as `lossatlas page` writes): turn the surface, hover to read
     /// the loss; one self-contained .html file.
     #[arg(long, value_name = "FILE.html")]

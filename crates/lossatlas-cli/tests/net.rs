@@ -76,8 +76,16 @@ fn train_then_slice_a_network() {
         "d1.safetensors,d2.safetensors",
         "--page",
         "p.html",
+        "--export-accuracy",
+        "acc.npy",
     ];
     run_ok(d, &plane);
+    // Accuracy over the grid: a fraction of the 240 training points at every grid point.
+    let (rows, cols, accuracy) = read_npy(&d.join("acc.npy"));
+    assert_eq!((rows, cols), (21, 21));
+    assert!(accuracy
+        .iter()
+        .all(|a| (0.0..=1.0).contains(a) && (a * 240.0 - (a * 240.0).round()).abs() < 1e-9));
     let page = std::fs::read_to_string(d.join("p.html")).unwrap();
     assert!(
         page.contains("filter-normalized random plane, seed 4") && page.contains("\"weights\":114"),

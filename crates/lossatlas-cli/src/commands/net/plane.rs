@@ -22,7 +22,15 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     if let Some(page) = &args.page {
         settings::output_with_extension(page, "html", "--page")?;
     }
-    if outputs.is_empty() && surfaces.is_empty() && landscape_format.is_none() && args.page.is_none() {
+    if let Some(path) = &args.export_accuracy {
+        settings::output_with_extension(path, "npy", "--export-accuracy")?;
+    }
+    if outputs.is_empty()
+        && surfaces.is_empty()
+        && landscape_format.is_none()
+        && args.page.is_none()
+        && args.export_accuracy.is_none()
+    {
         bail!("nothing to write: give -o FILE.png|.svg, --surface FILE, --export-landscape FILE or --page FILE.html");
     }
     let levels = settings::levels(&crate::args::LevelArgs {
@@ -41,6 +49,14 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let grid = grid_over(defaults, resolution(&args.resolution)?, &plane)?;
     let (us, vs) = (grid.u().values(), grid.v().values());
     let values = objective.plane(&weights, &d1, &d2, &us, &vs)?;
+    if let Some(path) = &args.export_accuracy {
+        let Some(accuracy) = values.accuracy.clone() else {
+            bail!("--export-accuracy: an mse network has no accuracy; drop the flag");
+        };
+        let grid = Landscape::from_values(grid.clone(), plane.clone(), accuracy)?;
+        write_atomic(path, &export::landscape(&grid, export::LandscapeFormat::Npy))?;
+        eprintln!("wrote {}", path.display());
+    }
     let landscape = Landscape::from_values(grid, plane, values.loss)?;
     super::super::require_finite(&landscape)?;
     let levels = levels.resolve(&landscape);
