@@ -55,6 +55,57 @@ pub enum Command {
     Net(NetCommand),
     /// Print a shell completion script, e.g. `lossatlas completions bash > ~/.local/share/bash-completion/completions/lossatlas`.
     Completions(CompletionsArgs),
+    /// Landscape stores (`--store DIR`): how far one has got, joining shards' stores, and the
+    /// figures and exports of a finished one without recomputing it.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+/// `lossatlas store ...`.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// What a store holds and how many of its chunks are finished.
+    Info(StoreInfoArgs),
+    /// Copies the finished chunks of other stores of the same landscape into one.
+    Merge(StoreMergeArgs),
+    /// The contour map, surface and exports of a finished store.
+    Draw(StoreDrawArgs),
+}
+
+/// `lossatlas store info`.
+#[derive(Debug, Args)]
+pub struct StoreInfoArgs {
+    /// The store folder.
+    pub dir: PathBuf,
+}
+
+/// `lossatlas store merge`.
+#[derive(Debug, Args)]
+pub struct StoreMergeArgs {
+    /// The store to fill.
+    pub into: PathBuf,
+    /// Stores of the same landscape (e.g. one per shard) whose finished chunks it takes.
+    #[arg(required = true)]
+    pub from: Vec<PathBuf>,
+}
+
+/// `lossatlas store draw`.
+#[derive(Debug, Args)]
+pub struct StoreDrawArgs {
+    /// The store folder.
+    pub dir: PathBuf,
+    /// Contour levels: a comma list or a count of automatic ones.
+    #[arg(long, default_value = "12", value_name = "LIST|COUNT", allow_hyphen_values = true)]
+    pub levels: String,
+    /// The contour map, .png or .svg (repeat for several).
+    #[arg(short, long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
+    /// Also the surface, .png or .svg.
+    #[arg(long = "surface", value_name = "FILE")]
+    pub surface_outputs: Vec<PathBuf>,
+    /// Also the grid of losses: .json, .csv or .npy (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE")]
+    pub export_landscape: Option<PathBuf>,
 }
 
 /// `lossatlas net ...`.
@@ -241,6 +292,14 @@ pub struct NetPlaneArgs {
     /// Also the two directions, D1.safetensors,D2.safetensors, to recompute or share the plane.
     #[arg(long, value_name = "D1,D2")]
     pub save_directions: Option<String>,
+    /// Compute into (or resume) a landscape store in this folder: chunks of rows written as
+    /// they finish, so a killed run resumes where it stopped (docs/FORMATS.md).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// With --store: compute only the chunks of shard I of N (from 0), so N processes fill one
+    /// store; figures are drawn by the run that finds the store complete.
+    #[arg(long, value_name = "I/N", requires = "store")]
+    pub shard: Option<String>,
     /// Also the accuracy over the grid (cross-entropy only): float64 .npy of shape (n_v, n_u),
     /// oriented as the landscape's.
     #[arg(long, value_name = "FILE.npy")]

@@ -8,6 +8,7 @@ mod descend;
 mod net;
 mod page;
 mod serve;
+mod store;
 mod surface;
 mod tour;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Serve(args)) => serve::run(&args),
         Some(Command::Net(command)) => net::run(command),
         Some(Command::Completions(args)) => completions(args.shell),
+        Some(Command::Store(command)) => store::run(command),
         None => {
             eprintln!("no command given, so writing the tour; `lossatlas --help` lists the commands");
             tour::run(&TourArgs { out: "lossatlas-tour".into() })

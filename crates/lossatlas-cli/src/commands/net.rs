@@ -17,8 +17,9 @@ use anyhow::{bail, Result};
 use lossatlas::net::{
     read_direction, read_weights, Activation, BiasDirections, Directions, EpochReport, Evaluation, Head,
     LoadedWeights, Mlp, NetObjective, Normalization, PathRecorder, PlaneEvaluator, PlaneValues, Real,
-    Samples, TargetKind, TrainOptions,
+    Samples, TargetKind, Targets, TrainOptions,
 };
+use lossatlas::store::{fingerprint, LandscapeStore, Shard};
 use lossatlas::{Landscape, Plane, PlaneKind};
 
 use crate::args::{NetCommand, NetDataArgs, NetDirectionArgs};
@@ -151,6 +152,29 @@ fn network_plane(
     };
     let names = ["direction 1".to_string(), "direction 2".to_string()];
     Ok((Plane::new(weights.to_vec(), d1, d2, names)?.with_kind(kind), how))
+}
+
+/// What decides a network plane's numbers, for a store's definition: the network and its
+/// weights, the data, the loss and the precision (the plane's vectors are added by the store).
+fn network_definition(
+    mlp: &Mlp,
+    weights: &[f64],
+    data: &NetData,
+    args: &NetDataArgs,
+) -> serde_json::Map<String, serde_json::Value> {
+    let targets: Vec<f64> = match data.train.targets() {
+        Targets::Classes { labels, .. } => labels.iter().map(|&l| f64::from(l)).collect(),
+        Targets::Values { values, .. } => values.clone(),
+    };
+    let mut definition = serde_json::Map::new();
+    definition.insert("command".into(), "net plane".into());
+    definition.insert("network".into(), mlp.describe().into());
+    definition.insert("weights".into(), fingerprint(weights).into());
+    definition.insert("data".into(), format!("{} ({} points)", data.name, data.train.len()).into());
+    definition.insert("features".into(), fingerprint(data.train.features()).into());
+    definition.insert("targets".into(), fingerprint(&targets).into());
+    definition.insert("precision".into(), args.precision.clone().into());
+    definition
 }
 
 /// Two output files named by one flag, `A.safetensors,B.safetensors`.
@@ -293,6 +317,27 @@ impl Objective {
         match self {
             Objective::F32(o) => values(o, origin, d1, d2, us, vs),
             Objective::F64(o) => values(o, origin, d1, d2, us, vs),
+        }
+    }
+
+    /// Computes `store`'s missing chunks of `shard` over the grid `us` x `vs` of the store's
+    /// plane, the first layer's products paid once for all chunks. Returns how many it computed.
+    fn fill_store(&self, store: &LandscapeStore, shard: Shard, us: &[f64], vs: &[f64]) -> Result<usize> {
+        fn fill<T: Real>(
+            o: &NetObjective<T>,
+            store: &LandscapeStore,
+            shard: Shard,
+            us: &[f64],
+            vs: &[f64],
+        ) -> Result<usize> {
+            let plane = store.plane()?;
+            let (d1, d2) = plane.directions();
+            let evaluator = PlaneEvaluator::new(o, plane.origin(), d1, d2)?;
+            Ok(store.fill(shard, |rows| Ok(evaluator.evaluate(us, &vs[rows]).loss), |_, _| {})?)
+        }
+        match self {
+            Objective::F32(o) => fill(o, store, shard, us, vs),
+            Objective::F64(o) => fill(o, store, shard, us, vs),
         }
     }
 

@@ -1,0 +1,113 @@
+//! `lossatlas store`: landscape stores made with `--store DIR`. How far one has got, joining the
+//! stores of separate shards, and the figures and exports of a finished store, drawn without the
+//! model or data that made it.
+
+use anyhow::{bail, Result};
+use lossatlas::export;
+use lossatlas::store::LandscapeStore;
+use lossatlas_render::{render, ContourFigure, SurfaceFigure};
+
+use crate::args::{StoreCommand, StoreDrawArgs, StoreInfoArgs, StoreMergeArgs};
+use crate::output::write_atomic;
+use crate::settings;
+
+pub fn run(command: StoreCommand) -> Result<()> {
+    match command {
+        StoreCommand::Info(args) => info(&args),
+        StoreCommand::Merge(args) => merge(&args),
+        StoreCommand::Draw(args) => draw(&args),
+    }
+}
+
+fn info(args: &StoreInfoArgs) -> Result<()> {
+    let store = LandscapeStore::open(&args.dir)?;
+    let grid = store.grid()?;
+    let (done, total) = (store.chunk_count() - store.missing().len(), store.chunk_count());
+    say!("store {}", args.dir.display())?;
+    for (key, value) in store.definition() {
+        say!("  {key}: {}", value.as_str().map_or_else(|| value.to_string(), str::to_string))?;
+    }
+    let (u, v) = (grid.u(), grid.v());
+    say!(
+        "  grid: {} from {} to {} ({} points) x {} from {} to {} ({} points)",
+        u.name(),
+        u.min(),
+        u.max(),
+        u.n(),
+        v.name(),
+        v.min(),
+        v.max(),
+        v.n()
+    )?;
+    say!("  chunks: {done} of {total} finished ({:.1}%)", 100.0 * done as f64 / total as f64)?;
+    let missing = store.missing();
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing.iter().take(12).map(|c| c.to_string()).collect();
+        let more =
+            if missing.len() > 12 { format!(", ... ({} more)", missing.len() - 12) } else { String::new() };
+        say!("  missing: {}{more}", shown.join(", "))?;
+    }
+    Ok(())
+}
+
+fn merge(args: &StoreMergeArgs) -> Result<()> {
+    let into = LandscapeStore::open(&args.into)?;
+    for from in &args.from {
+        let copied = into.merge_from(&LandscapeStore::open(from)?)?;
+        eprintln!("took {copied} chunk(s) from {}", from.display());
+    }
+    let missing = into.missing().len();
+    say!(
+        "store {}: {} of {} chunks finished",
+        args.into.display(),
+        into.chunk_count() - missing,
+        into.chunk_count()
+    )?;
+    Ok(())
+}
+
+fn draw(args: &StoreDrawArgs) -> Result<()> {
+    let outputs = settings::outputs(&args.outputs)?;
+    let surfaces = settings::outputs(&args.surface_outputs)?;
+    let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
+    if outputs.is_empty() && surfaces.is_empty() && landscape_format.is_none() {
+        bail!("nothing to write: give -o FILE.png|.svg, --surface FILE or --export-landscape FILE");
+    }
+    let levels = settings::levels(&crate::args::LevelArgs {
+        levels: args.levels.clone(),
+        filled: true,
+        no_labels: false,
+    })?;
+    let store = LandscapeStore::open(&args.dir)?;
+    let landscape = store.landscape()?;
+    super::require_finite(&landscape)?;
+    let levels = levels.resolve(&landscape);
+    let title = store
+        .definition()
+        .get("title")
+        .and_then(|t| t.as_str())
+        .map_or_else(|| format!("landscape of store {}", args.dir.display()), str::to_string);
+    let [x_label, y_label] = landscape.plane().names().clone();
+    let figure = ContourFigure::new(&landscape, levels)
+        .title(title.clone())
+        .x_label(x_label.clone())
+        .y_label(y_label.clone())
+        .filled(true);
+    for (path, format) in &outputs {
+        write_atomic(path, &render(&figure, *format, (800, 700))?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if !surfaces.is_empty() {
+        let surface = SurfaceFigure::new(&landscape).title(title).x_label(x_label).y_label(y_label);
+        surface.validate()?;
+        for (path, format) in &surfaces {
+            write_atomic(path, &render(&surface, *format, (900, 700))?)?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    if let Some((path, format)) = landscape_format {
+        write_atomic(path, &export::landscape(&landscape, format))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
