@@ -5,6 +5,7 @@ mod basins;
 mod compare;
 mod contour;
 mod descend;
+mod maps;
 mod net;
 mod page;
 mod serve;

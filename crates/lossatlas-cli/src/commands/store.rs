@@ -3,12 +3,10 @@
 //! model or data that made it.
 
 use anyhow::{bail, Result};
-use lossatlas::export;
 use lossatlas::store::LandscapeStore;
-use lossatlas_render::{render, ContourFigure, SurfaceFigure};
 
+use super::maps::{MapText, Maps};
 use crate::args::{StoreCommand, StoreDrawArgs, StoreInfoArgs, StoreMergeArgs};
-use crate::output::write_atomic;
 use crate::settings;
 
 pub fn run(command: StoreCommand) -> Result<()> {
@@ -67,17 +65,16 @@ fn merge(args: &StoreMergeArgs) -> Result<()> {
 }
 
 fn draw(args: &StoreDrawArgs) -> Result<()> {
-    let outputs = settings::outputs(&args.outputs)?;
-    let surfaces = settings::outputs(&args.surface_outputs)?;
-    let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
-    if outputs.is_empty() && surfaces.is_empty() && landscape_format.is_none() {
+    let (contours, surfaces) = (settings::outputs(&args.outputs)?, settings::outputs(&args.surface_outputs)?);
+    let maps = Maps {
+        contours: &contours,
+        surfaces: &surfaces,
+        export: settings::landscape_output(args.export_landscape.as_ref())?,
+    };
+    if maps.is_empty() {
         bail!("nothing to write: give -o FILE.png|.svg, --surface FILE or --export-landscape FILE");
     }
-    let levels = settings::levels(&crate::args::LevelArgs {
-        levels: args.levels.clone(),
-        filled: true,
-        no_labels: false,
-    })?;
+    let levels = settings::parse_levels(&args.levels, 200)?;
     let store = LandscapeStore::open(&args.dir)?;
     let landscape = store.landscape()?;
     super::require_finite(&landscape)?;
@@ -87,27 +84,12 @@ fn draw(args: &StoreDrawArgs) -> Result<()> {
         .get("title")
         .and_then(|t| t.as_str())
         .map_or_else(|| format!("landscape of store {}", args.dir.display()), str::to_string);
-    let [x_label, y_label] = landscape.plane().names().clone();
-    let figure = ContourFigure::new(&landscape, levels)
-        .title(title.clone())
-        .x_label(x_label.clone())
-        .y_label(y_label.clone())
-        .filled(true);
-    for (path, format) in &outputs {
-        write_atomic(path, &render(&figure, *format, (800, 700))?)?;
-        eprintln!("wrote {}", path.display());
-    }
-    if !surfaces.is_empty() {
-        let surface = SurfaceFigure::new(&landscape).title(title).x_label(x_label).y_label(y_label);
-        surface.validate()?;
-        for (path, format) in &surfaces {
-            write_atomic(path, &render(&surface, *format, (900, 700))?)?;
-            eprintln!("wrote {}", path.display());
-        }
-    }
-    if let Some((path, format)) = landscape_format {
-        write_atomic(path, &export::landscape(&landscape, format))?;
-        eprintln!("wrote {}", path.display());
-    }
+    let [x, y] = landscape.plane().names().clone();
+    maps.write(
+        &landscape,
+        levels,
+        &MapText { title: &title, map_axes: [&x, &y], surface_axes: [&x, &y] },
+        Vec::new(),
+    )?;
     Ok(())
 }

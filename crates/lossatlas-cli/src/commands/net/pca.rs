@@ -5,16 +5,14 @@
 //! loss at its projection. Where the two differ, the picture of the path is not the path.
 
 use anyhow::{bail, Result};
-use lossatlas::export;
 use lossatlas::net::{path_pca, project_path, tensors_bytes, PathFile, Projection, TensorType};
 use lossatlas::{Landscape, Plane, PlaneKind};
-use lossatlas_render::{
-    render, ContourFigure, PathOverlay, Series, SeriesFigure, SeriesPanel, SurfaceFigure, PATH_COLORS,
-};
+use lossatlas_render::{render, PathOverlay, Series, SeriesFigure, SeriesPanel, PATH_COLORS};
 use serde::Serialize;
 
 use super::{describe, load_data, load_network, page_html, two_safetensors, Objective};
 use crate::args::NetPcaArgs;
+use crate::commands::maps::{MapText, Maps};
 use crate::output::write_atomic;
 use crate::problem::{grid_over, ranges, resolution};
 use crate::settings;
@@ -47,10 +45,13 @@ struct PathExport<'a> {
 }
 
 pub fn run(args: &NetPcaArgs) -> Result<()> {
-    let outputs = settings::outputs(&args.outputs)?;
-    let surfaces = settings::outputs(&args.surface_outputs)?;
+    let (contours, surfaces) = (settings::outputs(&args.outputs)?, settings::outputs(&args.surface_outputs)?);
+    let maps = Maps {
+        contours: &contours,
+        surfaces: &surfaces,
+        export: settings::landscape_output(args.export_landscape.as_ref())?,
+    };
     let off_plane = settings::outputs(&args.off_plane_outputs)?;
-    let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
     let path_export = match &args.export_path {
         Some(path) => {
             let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
@@ -69,23 +70,13 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
     if let Some(page) = &args.page {
         settings::output_with_extension(page, "html", "--page")?;
     }
-    if outputs.is_empty()
-        && args.page.is_none()
-        && surfaces.is_empty()
-        && off_plane.is_empty()
-        && landscape_format.is_none()
-        && path_export.is_none()
-    {
+    if maps.is_empty() && args.page.is_none() && off_plane.is_empty() && path_export.is_none() {
         bail!(
             "nothing to write: give -o FILE.png|.svg, --surface FILE, --off-plane FILE, \
              --export-landscape FILE, --export-path FILE or --page FILE.html"
         );
     }
-    let levels = settings::levels(&crate::args::LevelArgs {
-        levels: args.levels.clone(),
-        filled: true,
-        no_labels: false,
-    })?;
+    let levels = settings::parse_levels(&args.levels, 200)?;
     let loaded = load_network(&args.weights, &args.activation, &args.data)?;
     let (mlp, weights) = (loaded.mlp, loaded.params);
     let file = PathFile::open(&args.path)?;
@@ -161,38 +152,14 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
         points: projections.iter().map(|p| [p.u, p.v]).collect(),
         losses: Some(plane_losses.clone()),
     };
-    let figure = ContourFigure::new(&landscape, levels)
-        .title(title.clone())
-        .x_label(x_label.clone())
-        .y_label(y_label.clone())
-        .filled(true)
-        .paths(vec![overlay.clone()]);
-    for (path, format) in &outputs {
-        write_atomic(path, &render(&figure, *format, (800, 700))?)?;
-        eprintln!("wrote {}", path.display());
-    }
-    if !surfaces.is_empty() {
-        let surface = SurfaceFigure::new(&landscape)
-            .title(title.clone())
-            .x_label("PC 1")
-            .y_label("PC 2")
-            .paths(vec![overlay]);
-        surface.validate()?;
-        for (path, format) in &surfaces {
-            write_atomic(path, &render(&surface, *format, (900, 700))?)?;
-            eprintln!("wrote {}", path.display());
-        }
-    }
+    let text = MapText { title: &title, map_axes: [&x_label, &y_label], surface_axes: ["PC 1", "PC 2"] };
+    maps.write(&landscape, levels, &text, vec![overlay])?;
     if !off_plane.is_empty() {
         let figure = off_plane_chart(&mlp, &data, &steps, &losses, &plane_losses, &projections, &to_origin);
         for (path, format) in &off_plane {
             write_atomic(path, &render(&figure, *format, figure.size())?)?;
             eprintln!("wrote {}", path.display());
         }
-    }
-    if let Some((path, format)) = landscape_format {
-        write_atomic(path, &export::landscape(&landscape, format))?;
-        eprintln!("wrote {}", path.display());
     }
     let points: Vec<PathPoint> = (0..projections.len())
         .map(|i| PathPoint {

@@ -5,7 +5,6 @@ use anyhow::{bail, Result};
 use lossatlas::export;
 use lossatlas::net::{tensors_bytes, TensorType};
 use lossatlas::Landscape;
-use lossatlas_render::{render, ContourFigure, SurfaceFigure};
 
 use lossatlas::store::{LandscapeStore, Shard};
 
@@ -14,6 +13,7 @@ use super::{
     Objective,
 };
 use crate::args::NetPlaneArgs;
+use crate::commands::maps::{MapText, Maps};
 use crate::output::write_atomic;
 use crate::problem::{grid_over, ranges, resolution};
 use crate::settings;
@@ -24,9 +24,12 @@ use crate::settings;
 const STORE_CHUNK_POINTS: usize = 4096;
 
 pub fn run(args: &NetPlaneArgs) -> Result<()> {
-    let outputs = settings::outputs(&args.outputs)?;
-    let surfaces = settings::outputs(&args.surface_outputs)?;
-    let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
+    let (contours, surfaces) = (settings::outputs(&args.outputs)?, settings::outputs(&args.surface_outputs)?);
+    let maps = Maps {
+        contours: &contours,
+        surfaces: &surfaces,
+        export: settings::landscape_output(args.export_landscape.as_ref())?,
+    };
     let saved =
         args.save_directions.as_deref().map(|t| two_safetensors(t, "--save-directions")).transpose()?;
     if let Some(page) = &args.page {
@@ -35,23 +38,13 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     if let Some(path) = &args.export_accuracy {
         settings::output_with_extension(path, "npy", "--export-accuracy")?;
     }
-    if outputs.is_empty()
-        && surfaces.is_empty()
-        && landscape_format.is_none()
-        && args.page.is_none()
-        && args.export_accuracy.is_none()
-        && args.store.is_none()
-    {
+    if maps.is_empty() && args.page.is_none() && args.export_accuracy.is_none() && args.store.is_none() {
         bail!(
             "nothing to write: give -o FILE.png|.svg, --surface FILE, --export-landscape FILE, --page FILE.html \
              or --store DIR"
         );
     }
-    let levels = settings::levels(&crate::args::LevelArgs {
-        levels: args.levels.clone(),
-        filled: true,
-        no_labels: false,
-    })?;
+    let levels = settings::parse_levels(&args.levels, 200)?;
     let loaded = load_network(&args.weights, &args.activation, &args.data)?;
     let (mlp, weights) = (loaded.mlp, loaded.params);
     let data = load_data(&args.data, mlp.outputs())?;
@@ -106,29 +99,12 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let landscape = Landscape::from_values(grid, plane, loss)?;
     super::super::require_finite(&landscape)?;
     let levels = levels.resolve(&landscape);
-    let title_for_page = title.clone();
-    let figure = ContourFigure::new(&landscape, levels.clone())
-        .title(title.clone())
-        .x_label("direction 1")
-        .y_label("direction 2")
-        .filled(true);
-    for (path, format) in &outputs {
-        write_atomic(path, &render(&figure, *format, (800, 700))?)?;
-        eprintln!("wrote {}", path.display());
-    }
-    if !surfaces.is_empty() {
-        let surface =
-            SurfaceFigure::new(&landscape).title(title).x_label("direction 1").y_label("direction 2");
-        surface.validate()?;
-        for (path, format) in &surfaces {
-            write_atomic(path, &render(&surface, *format, (900, 700))?)?;
-            eprintln!("wrote {}", path.display());
-        }
-    }
-    if let Some((path, format)) = landscape_format {
-        write_atomic(path, &export::landscape(&landscape, format))?;
-        eprintln!("wrote {}", path.display());
-    }
+    let text = MapText {
+        title: &title,
+        map_axes: ["direction 1", "direction 2"],
+        surface_axes: ["direction 1", "direction 2"],
+    };
+    maps.write(&landscape, levels, &text, Vec::new())?;
     if let Some([a, b]) = &saved {
         // In f64 whatever the weights' type, so that the plane recomputes exactly from the files.
         write_atomic(a, &tensors_bytes(&mlp, &d1, TensorType::F64)?)?;
@@ -138,7 +114,7 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     // The trained weights themselves, whether or not the grid has a point there.
     let centre = objective.evaluate(&weights)?;
     if let Some(page) = &args.page {
-        let html = page_html(&landscape, title_for_page, &mlp, &data, how.clone(), centre, Vec::new(), None)?;
+        let html = page_html(&landscape, title.clone(), &mlp, &data, how.clone(), centre, Vec::new(), None)?;
         write_atomic(page, html.as_bytes())?;
         eprintln!("wrote {} (open it in any browser, it needs no network)", page.display());
     }
