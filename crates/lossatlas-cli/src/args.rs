@@ -14,6 +14,9 @@ pub struct Cli {
     /// What to draw; the tour when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// No progress bars (they are drawn on standard error, and only when it is a terminal).
+    #[arg(long, global = true)]
+    pub quiet: bool,
 }
 
 /// The subcommands.

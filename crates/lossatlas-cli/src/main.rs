@@ -19,6 +19,7 @@ mod commands;
 mod output;
 mod overlays;
 mod problem;
+mod progress;
 mod settings;
 mod web;
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };
+    progress::set_quiet(cli.quiet);
     // A panic of ours must not leave the run's temporary files behind either.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(cli)))
         .unwrap_or_else(|panic| {

@@ -97,6 +97,14 @@ pub fn stage_stream(path: &Path) -> Result<PathBuf> {
     Ok(stage(path)?.1)
 }
 
+/// Where the output `path` is while the run is still going: the temporary file it was written
+/// to, if this run has written it and not yet renamed it. A later step of the same run (the
+/// tour's network stops) reads it there.
+pub fn staged(path: &Path) -> Option<PathBuf> {
+    let (_, key) = resolve(path).ok()?;
+    registry().staged.iter().find(|s| s.key == key).map(|s| s.temp.to_path_buf())
+}
+
 /// Creates and registers the temporary file of the output `path`, with the mode the output will
 /// have, and returns it open for writing with its path.
 fn stage(path: &Path) -> Result<(fs::File, PathBuf)> {

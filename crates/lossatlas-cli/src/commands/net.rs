@@ -23,6 +23,7 @@ use lossatlas::store::{fingerprint, LandscapeStore, Shard};
 use lossatlas::{Landscape, Plane, PlaneKind};
 
 use crate::args::{NetCommand, NetDataArgs, NetDirectionArgs};
+use crate::progress;
 use crate::settings;
 use crate::web::{self, LandscapeView, Mode, NetworkView, PathView};
 
@@ -35,6 +36,9 @@ pub fn run(command: NetCommand) -> Result<()> {
         NetCommand::Serve(args) => serve::run(&args),
     }
 }
+
+/// Grid points evaluated between two updates of a large plane's progress bar.
+const PROGRESS_BLOCK_POINTS: usize = 65_536;
 
 /// Most points of a synthetic data set (2 features each: 16 bytes a point).
 const MAX_POINTS: usize = 10_000_000;
@@ -302,7 +306,8 @@ impl Objective {
     }
 
     /// Loss and accuracy over the grid `us` x `vs` of the plane origin + u d1 + v d2, the first
-    /// layer's products paid once.
+    /// layer's products paid once. A large grid goes in blocks of rows under a progress bar (each
+    /// point's value is the same however the grid is cut).
     fn plane(&self, origin: &[f64], d1: &[f64], d2: &[f64], us: &[f64], vs: &[f64]) -> Result<PlaneValues> {
         fn values<T: Real>(
             o: &NetObjective<T>,
@@ -312,7 +317,23 @@ impl Objective {
             us: &[f64],
             vs: &[f64],
         ) -> Result<PlaneValues> {
-            Ok(PlaneEvaluator::new(o, origin, d1, d2)?.evaluate(us, vs))
+            let evaluator = PlaneEvaluator::new(o, origin, d1, d2)?;
+            if us.len() * vs.len() <= PROGRESS_BLOCK_POINTS {
+                return Ok(evaluator.evaluate(us, vs));
+            }
+            let rows = (PROGRESS_BLOCK_POINTS / us.len()).max(1);
+            let bar = progress::bar(vs.len() as u64, "rows");
+            let mut all = PlaneValues { nu: us.len(), nv: 0, loss: Vec::new(), accuracy: None };
+            for block in vs.chunks(rows) {
+                let part = evaluator.evaluate(us, block);
+                all.nv += part.nv;
+                all.loss.extend(part.loss);
+                if let Some(accuracy) = part.accuracy {
+                    all.accuracy.get_or_insert_with(Vec::new).extend(accuracy);
+                }
+                bar.inc(block.len() as u64);
+            }
+            Ok(all)
         }
         match self {
             Objective::F32(o) => values(o, origin, d1, d2, us, vs),
@@ -333,7 +354,9 @@ impl Objective {
             let plane = store.plane()?;
             let (d1, d2) = plane.directions();
             let evaluator = PlaneEvaluator::new(o, plane.origin(), d1, d2)?;
-            Ok(store.fill(shard, |rows| Ok(evaluator.evaluate(us, &vs[rows]).loss), |_, _| {})?)
+            let todo = store.missing().into_iter().filter(|&c| shard.owns(c)).count();
+            let bar = progress::bar(todo as u64, "chunks");
+            Ok(store.fill(shard, |rows| Ok(evaluator.evaluate(us, &vs[rows]).loss), |_, _| bar.inc(1))?)
         }
         match self {
             Objective::F32(o) => fill(o, store, shard, us, vs),

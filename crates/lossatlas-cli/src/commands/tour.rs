@@ -259,16 +259,20 @@ pub fn run(args: &TourArgs) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the folder `{}`", dir.display()))?;
     for stop in STOPS.iter().filter(|s| !s.numbers) {
         let mut argv: Vec<String> = vec!["lossatlas".into()];
-        argv.extend(stop.args.iter().map(|a| resolve_files(a, |file| dir.join(file).display().to_string())));
+        // The tour's files take their names together at the end (all or none), so a stop that
+        // reads what an earlier one wrote (the trained network) reads it where it is staged.
+        let file = |name: &str| {
+            let path = dir.join(name);
+            crate::output::staged(&path).unwrap_or(path).display().to_string()
+        };
+        argv.extend(stop.args.iter().map(|a| resolve_files(a, file)));
         let cli = Cli::try_parse_from(&argv).with_context(|| format!("tour: {}", stop.heading))?;
         super::run(cli).with_context(|| format!("tour: {}", stop.heading))?;
-        // Each stop is a command of its own, and later stops read what earlier ones wrote (the
-        // trained network): its outputs take their names now, as when it is run by hand.
-        crate::output::commit()?;
     }
     let index = dir.join("index.html");
     write_atomic(&index, index_html(&numbers_table()?).as_bytes())?;
-    let count: usize = STOPS.iter().map(|s| s.files().count()).sum();
+    // Later stops read files earlier ones wrote: count each file once.
+    let count = STOPS.iter().flat_map(Stop::files).collect::<std::collections::BTreeSet<_>>().len();
     say!("wrote the tour ({count} files and index.html) to {}", dir.display())?;
     say!("open {}", absolute(&index).display())?;
     Ok(())

@@ -8,6 +8,7 @@ use lossatlas::OptimizerSpec;
 use super::{head, load_data, Objective};
 use crate::args::NetTrainArgs;
 use crate::output::{stage_stream, write_atomic};
+use crate::progress;
 use crate::settings;
 
 pub fn run(args: &NetTrainArgs) -> Result<()> {
@@ -54,22 +55,25 @@ pub fn run(args: &NetTrainArgs) -> Result<()> {
         None => None,
     };
     let report_every = (args.epochs / 10).max(1);
+    let bar = progress::bar(args.epochs as u64, "epochs");
     let report = |r: &EpochReport| {
+        bar.inc(1);
         if r.epoch % report_every == 0 || r.epoch == args.epochs {
             let accuracy = |a: Option<f64>| a.map_or(String::new(), |a| format!("  accuracy {a:.3}"));
             let test = r
                 .test
                 .map_or(String::new(), |t| format!("   test loss {:.4}{}", t.loss, accuracy(t.accuracy)));
-            eprintln!(
+            bar.note(&format!(
                 "epoch {:>5}  steps {:>7}  loss {:.4}{}{test}",
                 r.epoch,
                 r.steps,
                 r.train.loss,
                 accuracy(r.train.accuracy)
-            );
+            ));
         }
     };
     let last = objective.train(&mut weights, &options, test.as_ref(), recorder.as_mut(), report)?;
+    drop(bar);
     write_atomic(&args.output, &tensors_bytes(&mlp, &weights, TensorType::F32)?)?;
     if let (Some(path), Some(recorder)) = (&args.record_path, &recorder) {
         eprintln!("recorded {} snapshots of the weights in {}", recorder.len(), path.display());
