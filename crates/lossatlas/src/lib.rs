@@ -48,6 +48,7 @@ mod objective;
 mod optim;
 mod plane;
 pub mod report;
+pub mod spectrum;
 mod trajectory;
 mod transform;
 

@@ -53,6 +53,7 @@
 //! so a result is the same for any number of threads.
 
 mod directions;
+mod hessian;
 mod mlp;
 mod objective;
 mod path;
@@ -64,6 +65,7 @@ mod train;
 mod weights;
 
 pub use directions::{normalize, orthogonalize, BiasDirections, Directions, Normalization};
+pub use hessian::{Curvature, CurvatureOptions, NetHessian, CACHE_BYTES};
 pub use mlp::{Activation, Head, LayerShape, Mlp, ACTIVATION_NAMES};
 pub use objective::{Evaluation, NetObjective};
 pub use path::{PathFile, PathRecorder};
