@@ -68,6 +68,9 @@ pub enum NetCommand {
     /// filter-normalized random directions or two direction files: contours, surface, exports.
     #[command(after_help = NET_PLANE_EXAMPLES)]
     Plane(NetPlaneArgs),
+    /// The curvature of a trained network: the largest Hessian eigenvalues, the trace and the
+    /// eigenvalue density, from exact Hessian-vector products (as PyHessian reports them).
+    Hessian(crate::commands::net_hessian::NetHessianArgs),
 }
 
 const NET_TRAIN_EXAMPLES: &str = "\

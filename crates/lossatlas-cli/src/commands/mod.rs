@@ -6,6 +6,7 @@ mod compare;
 mod contour;
 mod descend;
 mod net;
+pub(crate) mod net_hessian;
 mod page;
 mod serve;
 mod surface;

@@ -22,6 +22,7 @@ pub fn run(command: NetCommand) -> Result<()> {
     match command {
         NetCommand::Train(args) => train_command(&args),
         NetCommand::Plane(args) => plane_command(&args),
+        NetCommand::Hessian(args) => super::net_hessian::run(&args),
     }
 }
 
@@ -29,7 +30,7 @@ pub fn run(command: NetCommand) -> Result<()> {
 const MAX_POINTS: usize = 10_000_000;
 
 /// The training and test parts of the data the flags describe.
-fn samples(args: &NetDataArgs) -> Result<(Samples, Samples)> {
+pub(super) fn samples(args: &NetDataArgs) -> Result<(Samples, Samples)> {
     if !(10..=MAX_POINTS).contains(&args.points) {
         bail!("--points {}: use 10 to {MAX_POINTS} points", args.points);
     }
