@@ -183,8 +183,9 @@ impl<'a, T: Real> NetHessian<'a, T> {
         let x = &objective.x()[start * d..end * d];
         let layers = mlp.layers();
         let last = layers.len() - 1;
-        let (mut a, mut slope, mut bend): (Vec<Vec<T>>, Vec<Vec<T>>, Vec<Vec<T>>) =
-            (Vec::new(), Vec::new(), Vec::new());
+        let mut a: Vec<Vec<T>> = Vec::new();
+        let mut slope: Vec<Vec<T>> = Vec::new();
+        let mut bend: Vec<Vec<T>> = Vec::new();
         let mut logits = Vec::new();
         for l in 0..=last {
             let input: &[T] = if l == 0 { x } else { &a[l - 1] };
