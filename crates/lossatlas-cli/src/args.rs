@@ -151,8 +151,9 @@ pub struct NetPlaneArgs {
     /// The activation the network was trained with.
     #[arg(long, default_value = "tanh")]
     pub activation: String,
-    /// Two direction files (same names and shapes as the weights), D1,D2; default: random.
-    #[arg(long, value_name = "D1,D2")]
+    /// Two direction files (same names and shapes as the weights), D1,D2; or `hessian`, the top
+    /// two Hessian eigenvectors (unit length); default: random.
+    #[arg(long, value_name = "D1,D2|hessian")]
     pub directions: Option<String>,
     /// How random directions are scaled: filter (each neuron's row to its weights' norm, Li et
     /// al.), layer, or none.

@@ -129,6 +129,60 @@ fn eigenvalues_and_trace_match_the_closed_form_hessian() {
 }
 
 #[test]
+fn a_plane_along_the_top_eigenvectors_bends_by_their_eigenvalues() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(
+        d,
+        &["net", "train", "--points", "300", "--layers", "2,2", "--epochs", "50", "-o", "m.safetensors"],
+    );
+    let h = 0.05;
+    let stdout = run_ok(
+        d,
+        &[
+            "net",
+            "plane",
+            "--points",
+            "300",
+            "--weights",
+            "m.safetensors",
+            "--precision",
+            "f64",
+            "--directions",
+            "hessian",
+            "--range",
+            "u=-0.05:0.05",
+            "--range",
+            "v=-0.05:0.05",
+            "--resolution",
+            "3",
+            "--export-landscape",
+            "p.json",
+        ],
+    );
+    let (train_set, _) = Samples::moons(300, 0.1, 0).unwrap().split(0.2, 0).unwrap();
+    let loaded = read_weights(&d.join("m.safetensors"), Activation::Tanh, Head::CrossEntropy).unwrap();
+    let eigen = SymmetricEigen::new(&softmax_classifier_hessian(&train_set, &loaded.params), 6).unwrap();
+    let (l1, l2) = (eigen.values[5], eigen.values[4]);
+    // The loss's second differences along the plane's axes (unit eigenvectors) are the two
+    // largest eigenvalues, up to the O(h^2) error of the difference.
+    let plane = read_json(&d.join("p.json"));
+    let v = |row: usize, col: usize| plane["values"][row][col].as_f64().unwrap();
+    let along_u = (v(1, 0) - 2.0 * v(1, 1) + v(1, 2)) / (h * h);
+    let along_v = (v(0, 1) - 2.0 * v(1, 1) + v(2, 1)) / (h * h);
+    assert!((along_u - l1).abs() < 1e-3 * l1, "{along_u} vs {l1}");
+    assert!((along_v - l2).abs() < 1e-3 * l1, "{along_v} vs {l2}");
+    // The curvature along each direction, printed beside the plane, is v'Hv / v'v.
+    let line = stdout.lines().find(|l| l.starts_with("curvature")).unwrap_or_else(|| panic!("{stdout}"));
+    let after = |label: &str| -> f64 {
+        let rest = &line[line.find(label).unwrap_or_else(|| panic!("{line}")) + label.len()..];
+        rest.split([' ', ',']).next().unwrap().parse().unwrap()
+    };
+    let printed = [after("direction 1 "), after("direction 2 ")];
+    assert!((printed[0] - l1).abs() < 1e-5 && (printed[1] - l2).abs() < 1e-5, "{line}");
+}
+
+#[test]
 fn bad_hessian_input_gets_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -147,7 +147,19 @@ fn plane_command(args: &NetPlaneArgs) -> Result<()> {
     let loaded = read_weights(&args.weights, activation, Head::CrossEntropy)?;
     let (mlp, weights) = (loaded.mlp, loaded.params);
     let (train_set, _) = samples(&args.data)?;
+    let mut hessian_plane = None;
     let (kind, d1, d2) = match &args.directions {
+        Some(text) if text.trim() == "hessian" => {
+            let (d1, d2, top) = super::net_hessian::hessian_directions(
+                &mlp,
+                &train_set,
+                &weights,
+                &args.data.precision,
+                args.seed,
+            )?;
+            hessian_plane = Some(top);
+            (PlaneKind::Given, d1, d2)
+        }
         Some(text) => {
             let files: Vec<&str> = text.split(',').map(str::trim).collect();
             let [a, b] = files[..] else {
@@ -179,6 +191,7 @@ fn plane_command(args: &NetPlaneArgs) -> Result<()> {
     super::require_finite(&landscape)?;
     let levels = levels.resolve(&landscape);
     let how = match kind {
+        _ if hessian_plane.is_some() => "plane of the top two Hessian eigenvectors".to_string(),
         PlaneKind::Normalized { seed } => {
             format!("{}-normalized random plane, seed {seed}", args.normalization)
         }
@@ -226,6 +239,12 @@ fn plane_command(args: &NetPlaneArgs) -> Result<()> {
         centre_loss,
         centre.map_or(String::new(), |a| format!(" (accuracy {a:.3})")),
         landscape.minimum().map_or(f64::NAN, |m| m.loss)
+    )?;
+    let [c1, c2] =
+        super::net_hessian::curvature_along(&mlp, &train_set, &weights, &args.data.precision, [&d1, &d2])?;
+    say!(
+        "curvature v'Hv/v'v along direction 1 {c1:.6}, direction 2 {c2:.6}{}",
+        hessian_plane.map_or(String::new(), |[a, b]| format!(" (Hessian eigenvalues {a:.6}, {b:.6})"))
     )?;
     Ok(())
 }

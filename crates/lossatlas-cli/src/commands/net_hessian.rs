@@ -138,7 +138,7 @@ pub fn run(args: &NetHessianArgs) -> Result<()> {
         mlp.n_params()
     )?;
     say!(
-        "  top {} eigenvalue(s): {} ({} Lanczos steps, tolerance {}{})",
+        "  top {} eigenvalue(s): {} ({} Lanczos steps, tolerance {:e}{})",
         top.values.len(),
         values.join(", "),
         top.steps,
@@ -268,7 +268,6 @@ fn measure<T: Real>(
 
 /// The plane of the Hessian's two largest eigenvalues at `weights` (unit eigenvectors, for
 /// `net plane --directions hessian`), with the two eigenvalues.
-#[allow(dead_code)] // wired into `net plane` by its owner
 pub(crate) fn hessian_directions(
     mlp: &Mlp,
     samples: &Samples,
@@ -296,7 +295,6 @@ pub(crate) fn hessian_directions(
 
 /// The curvature of the loss along each of a plane's directions, v'Hv / v'v, to print beside a
 /// network plane (a sharp valley has a large value, a flat one a small one).
-#[allow(dead_code)] // wired into `net plane` by its owner
 pub(crate) fn curvature_along(
     mlp: &Mlp,
     samples: &Samples,
