@@ -8,6 +8,8 @@
 //! - [`NetObjective`]: loss, accuracy and gradient, batched on a matrix-multiplication kernel, in
 //!   `f32` (as PyTorch) or `f64`.
 //! - [`PlaneEvaluator`]: the loss over a grid of a plane, the first layer paid once per plane.
+//! - [`NetHessian`]: exact Hessian-vector products; with [`crate::spectrum`], the largest
+//!   eigenvalues, the trace, the eigenvalue density and the plane of the top two eigenvectors.
 //! - [`read_weights`], [`read_direction`], [`tensors_bytes`]: safetensors files with PyTorch's names.
 //! - [`Directions`]: random directions with filter-wise or layer-wise normalization.
 //! - [`PathRecorder`], [`PathFile`], [`PathPca`]: a training path on disk and its principal plane.
