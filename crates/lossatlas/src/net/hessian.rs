@@ -35,6 +35,32 @@ const WINDOW: usize = 32;
 
 /// The exact Hessian of a network's loss at fixed weights, as a product with vectors.
 ///
+/// # Example
+///
+/// The curvature of a network as PyHessian reports it, the largest stable gradient-descent step,
+/// and the plane of the top two eigenvectors.
+///
+/// ```
+/// use lossatlas::net::*;
+///
+/// let (train_set, _) = Samples::moons(200, 0.1, 0)?.split(0.2, 0)?;
+/// let mlp = Mlp::new(&[2, 8, 2], Activation::Tanh, Head::CrossEntropy)?;
+/// let objective = NetObjective::<f32>::new(&mlp, &train_set)?;
+/// let weights = mlp.init_params(0);
+/// let hessian = NetHessian::new(&objective, &weights)?;
+/// let curvature = hessian.curvature(&CurvatureOptions { top: 3, ..CurvatureOptions::default() })?;
+/// let lambda_max = curvature.top.values[0];
+/// assert!(curvature.top.converged && lambda_max >= curvature.top.values[1]);
+/// let largest_stable_learning_rate = 2.0 / lambda_max;
+/// assert!(largest_stable_learning_rate > 0.0);
+/// // curvature.trace.trace +- curvature.trace.standard_error; curvature.density.grid / .density
+/// // for lossatlas_render::SpectrumFigure.
+/// assert!((curvature.density.integral() - 1.0).abs() < 1e-6);
+/// let (plane, _) = hessian.top_directions(1e-4, 200, 0)?;
+/// assert!((hessian.curvature_along(&plane.d1)? - lambda_max).abs() < 1e-3 * lambda_max);
+/// # Ok::<(), lossatlas::Error>(())
+/// ```
+///
 /// Computed in the objective's type (`f32` or `f64`); vectors come and go as `f64`, and the
 /// chunks' products are added in `f64` in chunk order, so a product is the same for any number of
 /// threads.
@@ -352,6 +378,21 @@ pub struct CurvatureOptions {
     pub density: DensityOptions,
     /// One seed for all three (each method draws from its own stream).
     pub seed: u64,
+}
+
+impl Default for CurvatureOptions {
+    /// The 5 largest eigenvalues to 1e-3 in at most 200 steps, 100 trace probes, PyHessian's
+    /// density settings, seed 0.
+    fn default() -> CurvatureOptions {
+        CurvatureOptions {
+            top: 5,
+            tol: 1e-3,
+            lanczos_steps: 200,
+            probes: 100,
+            density: DensityOptions::default(),
+            seed: 0,
+        }
+    }
 }
 
 /// The curvature of a network at its weights, as PyHessian reports it.
