@@ -68,10 +68,27 @@ pub enum NetCommand {
     /// filter-normalized random directions or two direction files: contours, surface, exports.
     #[command(after_help = NET_PLANE_EXAMPLES)]
     Plane(NetPlaneArgs),
+    /// The loss and accuracy along a straight line: from one weights file to another (initial to
+    /// trained, or two trained networks), or along one direction through the weights.
+    #[command(after_help = NET_LINE_EXAMPLES)]
+    Line(NetLineArgs),
+    /// The principal plane of a recorded training path: the path projected on its contour map,
+    /// and how far each point lies from the plane, with its true loss beside the plane's.
+    #[command(after_help = NET_PCA_EXAMPLES)]
+    Pca(NetPcaArgs),
+    /// The interactive page of a network's plane, live: a click starts the optimizers there, in
+    /// all the network's weights, and their paths are drawn projected on the plane.
+    #[command(after_help = NET_SERVE_EXAMPLES)]
+    Serve(NetServeArgs),
     /// The curvature of a trained network: the largest Hessian eigenvalues, the trace and the
     /// eigenvalue density, from exact Hessian-vector products (as PyHessian reports them).
-    Hessian(crate::commands::net_hessian::NetHessianArgs),
+    Hessian(crate::commands::net::hessian::NetHessianArgs),
 }
+
+const NET_SERVE_EXAMPLES: &str = "\
+Examples:
+  A trained moons network's filter-normalized plane, on http://127.0.0.1:8000:
+    lossatlas net serve --weights moons.safetensors --activation tanh --dataset moons";
 
 const NET_TRAIN_EXAMPLES: &str = "\
 Examples:
@@ -83,14 +100,54 @@ const NET_PLANE_EXAMPLES: &str = "\
 Examples:
   Its loss along two filter-normalized random directions, as contours and a surface:
     lossatlas net plane --weights moons.safetensors --activation tanh --dataset moons \\
-        --seed 1 -o moons-plane.png --surface moons-surface.png --export-landscape moons.npy";
+        --seed 1 -o moons-plane.png --surface moons-surface.png --export-landscape moons.npy
 
-/// The data of a network: a seeded synthetic set, split into training and test parts.
+  Your PyTorch MLP (safetensors.torch.save_file(model.state_dict(), 'mine.safetensors')) on
+  your CSV data, label column `label`:
+    lossatlas net plane --weights mine.safetensors --activation relu --data mine.csv \\
+        --target label -o mine-plane.png --save-directions d1.safetensors,d2.safetensors";
+
+const NET_LINE_EXAMPLES: &str = "\
+Examples:
+  From the initial weights (alpha = 0) to the trained ones (alpha = 1), and a little beyond:
+    lossatlas net train --dataset moons --layers 2,64,64,2 --epochs 100 --batch-size 64 \\
+        --save-initial init.safetensors -o moons.safetensors
+    lossatlas net line --weights moons.safetensors --from init.safetensors -o line.png \\
+        --export line.csv
+
+  Along one filter-normalized random direction through the trained weights:
+    lossatlas net line --weights moons.safetensors --seed 3 --range -1:1 -o direction.png";
+
+const NET_PCA_EXAMPLES: &str = "\
+Examples:
+  Record the path while training, then draw it in its principal plane with the off-plane chart:
+    lossatlas net train --dataset moons --layers 2,64,64,2 --epochs 100 --batch-size 64 \\
+        --record-path path.npy --record-every 10 -o moons.safetensors
+    lossatlas net pca --weights moons.safetensors --path path.npy -o pca.png \\
+        --off-plane off-plane.png --export-path path.csv";
+
+/// The data of a network: a seeded synthetic set or a CSV file, split into training and test
+/// parts, and the loss that scores the network on it.
 #[derive(Debug, Args, Clone)]
 pub struct NetDataArgs {
-    /// moons, circles, spirals or blobs.
+    /// A synthetic data set: moons, circles, spirals or blobs.
     #[arg(long, default_value = "moons")]
     pub dataset: String,
+    /// Your data instead: a CSV file with a header row (or - for standard input), one row per
+    /// sample.
+    #[arg(long, value_name = "FILE.csv", conflicts_with = "dataset")]
+    pub data: Option<PathBuf>,
+    /// The feature columns of --data, in the network's input order (default: every column but
+    /// the target).
+    #[arg(long, value_name = "COL,COL,...", requires = "data", value_delimiter = ',')]
+    pub inputs: Option<Vec<String>>,
+    /// The label (class 0, 1, ...) or target column of --data (default: the last column).
+    #[arg(long, value_name = "COL", requires = "data")]
+    pub target: Option<String>,
+    /// The loss: cross-entropy (softmax over the outputs, integer class labels) or mse
+    /// (numeric targets, one output).
+    #[arg(long, default_value = "cross-entropy", value_parser = ["cross-entropy", "mse"])]
+    pub loss: String,
     /// How many points.
     #[arg(long = "points", default_value_t = 1000)]
     pub points: usize,
@@ -138,6 +195,16 @@ pub struct NetTrainArgs {
     /// The trained weights, .safetensors.
     #[arg(short, long = "output", value_name = "FILE.safetensors")]
     pub output: PathBuf,
+    /// Also the starting weights, .safetensors (for `net line --from`).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub save_initial: Option<PathBuf>,
+    /// Also the training path: the weights every --record-every steps, as a .npy of shape
+    /// (snapshots, 1 + weights) written as training goes (for `net pca`).
+    #[arg(long, value_name = "FILE.npy")]
+    pub record_path: Option<PathBuf>,
+    /// Steps between recorded snapshots (the start and the end are always recorded).
+    #[arg(long, default_value_t = 10, value_name = "K")]
+    pub record_every: u64,
 }
 
 /// `lossatlas net plane`.
@@ -155,16 +222,8 @@ pub struct NetPlaneArgs {
     /// two Hessian eigenvectors (unit length); default: random.
     #[arg(long, value_name = "D1,D2|hessian")]
     pub directions: Option<String>,
-    /// How random directions are scaled: filter (each neuron's row to its weights' norm, Li et
-    /// al.), layer, or none.
-    #[arg(long, default_value = "filter")]
-    pub normalization: String,
-    /// Bias directions: zero (Li et al.'s default), normalize, or weights.
-    #[arg(long, default_value = "zero")]
-    pub bias: String,
-    /// The seed of the random directions.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub random: NetDirectionArgs,
     /// An axis range, u=MIN:MAX or v=MIN:MAX (default -1:1).
     #[arg(long = "range", value_name = "AXIS=MIN:MAX", allow_hyphen_values = true)]
     pub ranges: Vec<String>,
@@ -186,6 +245,145 @@ pub struct NetPlaneArgs {
     /// Also the two directions, D1.safetensors,D2.safetensors, to recompute or share the plane.
     #[arg(long, value_name = "D1,D2")]
     pub save_directions: Option<String>,
+    /// Also the accuracy over the grid (cross-entropy only): float64 .npy of shape (n_v, n_u),
+    /// oriented as the landscape's.
+    #[arg(long, value_name = "FILE.npy")]
+    pub export_accuracy: Option<PathBuf>,
+    /// Also the interactive page (as `lossatlas page` writes): turn the surface, hover to read
+    /// the loss; one self-contained .html file.
+    #[arg(long, value_name = "FILE.html")]
+    pub page: Option<PathBuf>,
+}
+
+/// Random directions through a network's weights, or direction files.
+#[derive(Debug, Args, Clone)]
+pub struct NetDirectionArgs {
+    /// How random directions are scaled: filter (each neuron's row to its weights' norm, Li et
+    /// al.), layer, or none.
+    #[arg(long, default_value = "filter")]
+    pub normalization: String,
+    /// Bias directions: zero (Li et al.'s default), normalize, or weights.
+    #[arg(long, default_value = "zero")]
+    pub bias: String,
+    /// The seed of the random directions.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Make the second direction orthogonal to the first (after normalization; random
+    /// directions in many dimensions are nearly orthogonal already).
+    #[arg(long)]
+    pub orthogonalize: bool,
+}
+
+/// `lossatlas net line`.
+#[derive(Debug, Args)]
+pub struct NetLineArgs {
+    #[command(flatten)]
+    pub data: NetDataArgs,
+    /// The trained weights, .safetensors: alpha = 1 of an interpolation, alpha = 0 of a direction.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub weights: PathBuf,
+    /// The activation the network was trained with.
+    #[arg(long, default_value = "tanh")]
+    pub activation: String,
+    /// Interpolate from these weights (alpha = 0) to --weights (alpha = 1).
+    #[arg(long, value_name = "FILE.safetensors", conflicts_with = "direction")]
+    pub from: Option<PathBuf>,
+    /// Go along this direction file (same names and shapes as the weights) instead of a random one.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub direction: Option<PathBuf>,
+    #[command(flatten)]
+    pub directions: NetDirectionArgs,
+    /// The range of alpha, MIN:MAX (default -0.5:1.5 between two files, -1:1 along a direction).
+    #[arg(long, value_name = "MIN:MAX", allow_hyphen_values = true)]
+    pub range: Option<String>,
+    /// Points along the line.
+    #[arg(long, default_value_t = 101, value_name = "N")]
+    pub resolution: usize,
+    /// The chart of loss and accuracy, .png or .svg (repeat for several).
+    #[arg(short, long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
+    /// Also the numbers: .csv or .json, one row per alpha (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// Also the direction (a random one, or --weights minus --from), .safetensors in f64.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub save_direction: Option<PathBuf>,
+}
+
+/// `lossatlas net pca`.
+#[derive(Debug, Args)]
+pub struct NetPcaArgs {
+    #[command(flatten)]
+    pub data: NetDataArgs,
+    /// The weights the plane goes through (the trained ones), .safetensors; they also give the
+    /// network's shape.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub weights: PathBuf,
+    /// The activation the network was trained with.
+    #[arg(long, default_value = "tanh")]
+    pub activation: String,
+    /// The recorded path, .npy from `net train --record-path`.
+    #[arg(long, value_name = "FILE.npy")]
+    pub path: PathBuf,
+    /// An axis range, u=MIN:MAX or v=MIN:MAX (default: the projected path with a margin).
+    #[arg(long = "range", value_name = "AXIS=MIN:MAX", allow_hyphen_values = true)]
+    pub ranges: Vec<String>,
+    /// Grid points per axis: N, or NUxNV.
+    #[arg(long, default_value = "51", value_name = "N|NUxNV")]
+    pub resolution: String,
+    /// Contour levels: a comma list or a count of automatic ones.
+    #[arg(long, default_value = "12", value_name = "LIST|COUNT", allow_hyphen_values = true)]
+    pub levels: String,
+    /// The contour map with the projected path, .png or .svg (repeat for several).
+    #[arg(short, long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
+    /// Also the surface with the path, .png or .svg.
+    #[arg(long = "surface", value_name = "FILE")]
+    pub surface_outputs: Vec<PathBuf>,
+    /// Also the off-plane chart: each snapshot's distance from the plane, and its true loss beside
+    /// the plane's loss at its projection, .png or .svg.
+    #[arg(long = "off-plane", value_name = "FILE")]
+    pub off_plane_outputs: Vec<PathBuf>,
+    /// Also the grid of losses: .json, .csv or .npy (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE")]
+    pub export_landscape: Option<PathBuf>,
+    /// Also the projected path: .csv or .json, one row per snapshot (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE")]
+    pub export_path: Option<PathBuf>,
+    /// Also the two principal directions, D1.safetensors,D2.safetensors.
+    #[arg(long, value_name = "D1,D2")]
+    pub save_directions: Option<String>,
+    /// Also the interactive page with the path: turn the surface, hover to read the loss; one
+    /// self-contained .html file.
+    #[arg(long, value_name = "FILE.html")]
+    pub page: Option<PathBuf>,
+}
+
+/// `lossatlas net serve`.
+#[derive(Debug, Args)]
+pub struct NetServeArgs {
+    #[command(flatten)]
+    pub data: NetDataArgs,
+    /// The trained weights, .safetensors with PyTorch's state_dict names.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub weights: PathBuf,
+    /// The activation the network was trained with.
+    #[arg(long, default_value = "tanh")]
+    pub activation: String,
+    /// Two direction files (same names and shapes as the weights), D1,D2; default: random.
+    #[arg(long, value_name = "D1,D2")]
+    pub directions: Option<String>,
+    #[command(flatten)]
+    pub random: NetDirectionArgs,
+    /// An axis range, u=MIN:MAX or v=MIN:MAX (default -1:1).
+    #[arg(long = "range", value_name = "AXIS=MIN:MAX", allow_hyphen_values = true)]
+    pub ranges: Vec<String>,
+    /// The port to listen on; 0 picks a free one (the address is printed either way).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// The address to listen on. The default serves this machine only.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
 }
 
 /// `lossatlas completions`.

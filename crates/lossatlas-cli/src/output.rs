@@ -85,18 +85,33 @@ pub fn claim(path: &Path) -> Result<()> {
 /// Writes `bytes` as the output `path`: into a hidden temporary file beside the target now, renamed
 /// over it by [`commit`] when the whole run succeeds, deleted if it does not.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let (mut file, _) = stage(path)?;
+    file.write_all(bytes)
+        .and_then(|()| file.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write `{}`: {}", path.display(), plain(&e)))
+}
+
+/// The hidden temporary file that stands for the output `path`, for a writer that fills it as the
+/// run goes (a training path): renamed over `path` by [`commit`], deleted if the run fails.
+pub fn stage_stream(path: &Path) -> Result<PathBuf> {
+    Ok(stage(path)?.1)
+}
+
+/// Creates and registers the temporary file of the output `path`, with the mode the output will
+/// have, and returns it open for writing with its path.
+fn stage(path: &Path) -> Result<(fs::File, PathBuf)> {
     let (target, key) = resolve(path)?;
     let fail = |error: &io::Error| anyhow::anyhow!("cannot write `{}`: {}", path.display(), plain(error));
-    let mut file = {
+    let (file, temp_path) = {
         let mut registry = registry();
         if registry.staged.iter().any(|s| s.key == key) {
             bail!("`{}` is given for two outputs; give each output its own file", path.display());
         }
         let (file, temp) = create_temp(folder(&target)).map_err(|e| fail(&e))?;
+        let temp_path = temp.to_path_buf();
         registry.staged.push(Staged { temp, target: target.clone(), key, shown: path.to_path_buf() });
-        file
+        (file, temp_path)
     };
-    file.write_all(bytes).and_then(|()| file.flush()).map_err(|e| fail(&e))?;
     // A temporary file is private (0600); an output keeps the mode of the file it replaces, and a
     // new one is readable like any other file (0644).
     #[cfg(unix)]
@@ -105,7 +120,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mode = fs::metadata(&target).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
         file.set_permissions(fs::Permissions::from_mode(mode)).map_err(|e| fail(&e))?;
     }
-    Ok(())
+    Ok((file, temp_path))
 }
 
 /// Renames every written output over its target, ending the run's outputs.

@@ -175,6 +175,79 @@ fn static_page_draws_both_views_and_reads_the_loss_on_hover() {
     assert_ne!(view, drawn(session), "dragging did not turn the surface");
 }
 
+/// A network's training path in its PCA plane as a page: both views drawn, the path in the
+/// legend, the network described in place of the formula analysis, and a loss on hover.
+#[test]
+fn network_page_draws_the_pca_plane_and_its_path() {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(browser) = browser("network_page_draws_the_pca_plane_and_its_path") else {
+        return;
+    };
+    let session = &browser.session;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lossatlas"))
+            .current_dir(d)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&[
+        "net",
+        "train",
+        "--points",
+        "300",
+        "--layers",
+        "2,16,2",
+        "--epochs",
+        "30",
+        "--batch-size",
+        "30",
+        "--record-path",
+        "path.npy",
+        "-o",
+        "m.safetensors",
+    ]);
+    run(&[
+        "net",
+        "pca",
+        "--points",
+        "300",
+        "--weights",
+        "m.safetensors",
+        "--path",
+        "path.npy",
+        "--resolution",
+        "31",
+        "--page",
+        "pca.html",
+    ]);
+    session.navigate(&format!("file://{}", d.join("pca.html").display()));
+    session.wait_for("the page to draw", READY, Duration::from_secs(20));
+    assert_eq!(
+        session.execute("return window.lossatlasErrors || [];", json!([])),
+        json!([]),
+        "script errors"
+    );
+    let px = pixels(session);
+    for id in ["contour", "surface"] {
+        assert!(px[id]["colours"].as_u64().unwrap() > 50, "{id} looks blank: {px}");
+    }
+    assert_eq!(session.execute("return document.body.dataset.paths;", json!([])), json!("1"));
+    let analysis = session.execute("return document.getElementById('analysis').textContent;", json!([]));
+    let analysis = analysis.as_str().unwrap();
+    assert!(analysis.contains("2-16-2 tanh") && analysis.contains("82 weights"), "{analysis}");
+    assert!(analysis.contains("principal directions"), "{analysis}");
+    let contour = session.element("#contour");
+    session.pointer(&contour, 10, 10, false);
+    let (text, loss) = readout(session);
+    assert!(loss.is_some_and(|l| l.is_finite() && l > 0.0), "no loss on hover: {text}");
+    assert!(text.contains("PC 1"), "{text}");
+    screenshot(session, "browser-network.png");
+}
+
 #[test]
 fn served_page_draws_new_paths_where_clicked() {
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());

@@ -15,6 +15,7 @@ mod contour_figure;
 mod fit_figure;
 mod loss_curve;
 mod panels;
+mod series_figure;
 mod spectrum;
 mod surface;
 // What figures share: a kit of parts.
@@ -52,5 +53,6 @@ pub use overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay, PATH_COLORS}
 pub use panels::{Layout, Panels};
 /// The colour type of every overlay, re-exported so callers need not depend on plotters.
 pub use plotters::style::RGBColor;
+pub use series_figure::{Series, SeriesFigure, SeriesPanel};
 pub use spectrum::SpectrumFigure;
 pub use surface::SurfaceFigure;

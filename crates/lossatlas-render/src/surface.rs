@@ -704,8 +704,11 @@ impl<'a> SurfaceFigure<'a> {
         }
         self.draw_legend(root, scene, &measure)?;
         if let Some(y) = scene.title_y {
-            let text =
-                PlacedText::new(&self.title, sizes.title, false, false, (scene.width / 2.0, y), &measure);
+            // A long title is shrunk to fit the picture with a margin either side, as on the maps.
+            let room = scene.width - sizes.title;
+            let wide = measure(&self.title, sizes.title, false).0;
+            let size = if wide > room { sizes.title * room / wide } else { sizes.title };
+            let text = PlacedText::new(&self.title, size, false, false, (scene.width / 2.0, y), &measure);
             draw_placed(root, &text, TEXT_COLOR)?;
         }
         Ok(())

@@ -45,13 +45,15 @@ pub(crate) fn draw_title<DB: DrawingBackend>(
         return Ok(());
     }
     let aw = area.dim_in_pixel().0 as f64;
+    // Glyphs' side bearings reach a little past the measured box: keep a margin either side.
+    let margin = sz.len(12.0);
     let mut font = (FAMILY, sz.title).into_font();
     let tw = measure(area, title, &font).0;
-    if tw > aw - 8.0 {
-        font = (FAMILY, sz.title * (aw - 8.0) / tw).into_font();
+    if tw > aw - 2.0 * margin {
+        font = (FAMILY, sz.title * (aw - 2.0 * margin) / tw).into_font();
     }
     let tw = measure(area, title, &font).0;
-    let cx = cx.clamp(tw / 2.0 + 4.0, (aw - tw / 2.0 - 4.0).max(tw / 2.0 + 4.0));
+    let cx = cx.clamp(tw / 2.0 + margin, (aw - tw / 2.0 - margin).max(tw / 2.0 + margin));
     let st = font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
     area.draw(&Text::new(title.to_string(), round((cx, cy)), st))?;
     Ok(())

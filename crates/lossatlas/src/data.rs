@@ -169,98 +169,8 @@ impl Dataset {
 
     /// Parses CSV text with a header row (see [`Dataset::load_table`]); `name` is used in messages.
     pub fn parse_table(name: &str, text: &[u8], columns: Columns<'_>) -> Result<Dataset> {
-        let csv_error = |message: String| Error::Csv { path: name.to_string(), message };
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(text);
-        let headers =
-            reader.headers().map_err(|e| csv_error(format!("cannot read the header row: {e}")))?.clone();
-        if headers.iter().all(str::is_empty) {
-            return Err(csv_error(
-                "the file is empty; it needs a header row and at least 2 data rows".into(),
-            ));
-        }
-        if headers.iter().all(|h| h.parse::<f64>().is_ok()) {
-            return Err(csv_error(format!(
-                "the first line `{}` holds numbers, not column names; add a header row such as `x,y`",
-                clip(&headers.iter().collect::<Vec<_>>().join(","), 60)
-            )));
-        }
-        let known = || headers.iter().collect::<Vec<&str>>().join(", ");
-        let find = |col: &str, what: &str| {
-            headers.iter().position(|h| h == col).ok_or_else(|| {
-                csv_error(format!("no {what} column named `{}`; the columns are {}", clip(col, 60), known()))
-            })
-        };
-        let input_index: Vec<usize> = match columns.inputs {
-            Some(names) => names.iter().map(|n| find(n, "input")).collect::<Result<_>>()?,
-            None => vec![0],
-        };
-        let target_index = match columns.target {
-            Some(t) => find(t, "target")?,
-            None if columns.inputs.is_none() => {
-                if headers.len() < 2 {
-                    return Err(csv_error(format!(
-                        "has {} column(s); it needs at least 2 (an input and a target)",
-                        headers.len()
-                    )));
-                }
-                1
-            }
-            None => {
-                let rest: Vec<usize> = (0..headers.len()).filter(|i| !input_index.contains(i)).collect();
-                match rest.as_slice() {
-                    [only] => *only,
-                    [] => {
-                        return Err(csv_error(
-                            "every column is an input; name the target with --target".into(),
-                        ))
-                    }
-                    _ => {
-                        return Err(csv_error(format!(
-                            "which column is the target? the columns are {}; name it with --target",
-                            known()
-                        )))
-                    }
-                }
-            }
-        };
-        if input_index.contains(&target_index) {
-            return Err(csv_error(format!(
-                "column `{}` is both an input and the target; pick another target",
-                &headers[target_index]
-            )));
-        }
-        let mut inputs = vec![Vec::new(); input_index.len()];
-        let mut y = Vec::new();
-        for (row, record) in reader.records().enumerate() {
-            // Line numbers count the header as line 1, as an editor shows them.
-            let line = row + 2;
-            let record = record.map_err(|e| csv_error(format!("line {line}: {e}")))?;
-            let cell = |col: usize| -> Result<f64> {
-                let column = &headers[col];
-                let cell = record.get(col).unwrap_or("");
-                if cell.is_empty() {
-                    return Err(csv_error(format!("line {line}, column `{column}`: the cell is empty")));
-                }
-                let value: f64 = cell.parse().map_err(|_| {
-                    csv_error(format!("line {line}, column `{column}`: `{}` is not a number", clip(cell, 40)))
-                })?;
-                if !value.is_finite() {
-                    return Err(csv_error(format!(
-                        "line {line}, column `{column}`: `{cell}` is not a finite number"
-                    )));
-                }
-                Ok(value)
-            };
-            for (column, &index) in inputs.iter_mut().zip(&input_index) {
-                column.push(cell(index)?);
-            }
-            y.push(cell(target_index)?);
-        }
-        if y.len() < 2 {
-            return Err(Error::TooFewRows { what: name.to_string(), rows: y.len() });
-        }
-        let input_names = input_index.iter().map(|&i| headers[i].to_string()).collect();
-        Dataset::with_inputs(name, input_names, inputs, y)
+        let table = read_table(name, text, |headers| columns.pick(headers))?;
+        Dataset::with_inputs(name, table.input_names, table.inputs, table.y)
     }
 
     /// The first (for most models the only) input column.
@@ -339,8 +249,154 @@ impl Dataset {
     }
 }
 
+impl Columns<'_> {
+    /// The indices of the input columns and of the target column among `headers`.
+    fn pick(&self, headers: &Headers) -> Result<(Vec<usize>, usize)> {
+        let input_index: Vec<usize> = match self.inputs {
+            Some(names) => names.iter().map(|n| headers.find(n, "input")).collect::<Result<_>>()?,
+            None => vec![0],
+        };
+        let target_index = match self.target {
+            Some(t) => headers.find(t, "target")?,
+            None if self.inputs.is_none() => {
+                if headers.names.len() < 2 {
+                    return Err(headers.error(format!(
+                        "has {} column(s); it needs at least 2 (an input and a target)",
+                        headers.names.len()
+                    )));
+                }
+                1
+            }
+            None => {
+                let rest: Vec<usize> =
+                    (0..headers.names.len()).filter(|i| !input_index.contains(i)).collect();
+                match rest.as_slice() {
+                    [only] => *only,
+                    [] => {
+                        return Err(
+                            headers.error("every column is an input; name the target with --target".into())
+                        )
+                    }
+                    _ => {
+                        return Err(headers.error(format!(
+                            "which column is the target? the columns are {}; name it with --target",
+                            headers.known()
+                        )))
+                    }
+                }
+            }
+        };
+        Ok((input_index, target_index))
+    }
+}
+
+/// The header row of a CSV table, for choosing columns by name.
+#[derive(Debug)]
+pub(crate) struct Headers {
+    /// The column names, in file order.
+    pub names: Vec<String>,
+    /// The table's name in messages.
+    source: String,
+}
+
+impl Headers {
+    /// The index of the column called `column`, or an error listing the columns there are.
+    pub fn find(&self, column: &str, what: &str) -> Result<usize> {
+        self.names.iter().position(|h| h == column).ok_or_else(|| {
+            self.error(format!(
+                "no {what} column named `{}`; the columns are {}",
+                clip(column, 60),
+                self.known()
+            ))
+        })
+    }
+
+    /// The column names, comma separated, for messages.
+    pub fn known(&self) -> String {
+        self.names.join(", ")
+    }
+
+    /// A CSV error about this table.
+    pub fn error(&self, message: String) -> Error {
+        Error::Csv { path: self.source.clone(), message }
+    }
+}
+
+/// Numeric columns read from a CSV table: the inputs and the target that a caller picked.
+#[derive(Debug)]
+pub(crate) struct TableColumns {
+    pub input_names: Vec<String>,
+    pub inputs: Vec<Vec<f64>>,
+    pub y: Vec<f64>,
+}
+
+/// Reads CSV text with a header row: `pick` chooses the input columns and the target column from
+/// the header; every chosen cell must hold a finite number, and there must be at least 2 rows.
+/// Errors name the line and column, as an editor shows them. Shared by formula data
+/// ([`Dataset::parse_table`]) and network data (`net::Samples::parse_csv`).
+pub(crate) fn read_table(
+    name: &str,
+    text: &[u8],
+    pick: impl FnOnce(&Headers) -> Result<(Vec<usize>, usize)>,
+) -> Result<TableColumns> {
+    let csv_error = |message: String| Error::Csv { path: name.to_string(), message };
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(text);
+    let header_row =
+        reader.headers().map_err(|e| csv_error(format!("cannot read the header row: {e}")))?.clone();
+    if header_row.iter().all(str::is_empty) {
+        return Err(csv_error("the file is empty; it needs a header row and at least 2 data rows".into()));
+    }
+    if header_row.iter().all(|h| h.parse::<f64>().is_ok()) {
+        return Err(csv_error(format!(
+            "the first line `{}` holds numbers, not column names; add a header row such as `x,y`",
+            clip(&header_row.iter().collect::<Vec<_>>().join(","), 60)
+        )));
+    }
+    let headers =
+        Headers { names: header_row.iter().map(str::to_string).collect(), source: name.to_string() };
+    let (input_index, target_index) = pick(&headers)?;
+    if input_index.contains(&target_index) {
+        return Err(csv_error(format!(
+            "column `{}` is both an input and the target; pick another target",
+            &headers.names[target_index]
+        )));
+    }
+    let mut inputs = vec![Vec::new(); input_index.len()];
+    let mut y = Vec::new();
+    for (row, record) in reader.records().enumerate() {
+        // Line numbers count the header as line 1, as an editor shows them.
+        let line = row + 2;
+        let record = record.map_err(|e| csv_error(format!("line {line}: {e}")))?;
+        let cell = |col: usize| -> Result<f64> {
+            let column = &headers.names[col];
+            let cell = record.get(col).unwrap_or("");
+            if cell.is_empty() {
+                return Err(csv_error(format!("line {line}, column `{column}`: the cell is empty")));
+            }
+            let value: f64 = cell.parse().map_err(|_| {
+                csv_error(format!("line {line}, column `{column}`: `{}` is not a number", clip(cell, 40)))
+            })?;
+            if !value.is_finite() {
+                return Err(csv_error(format!(
+                    "line {line}, column `{column}`: `{cell}` is not a finite number"
+                )));
+            }
+            Ok(value)
+        };
+        for (column, &index) in inputs.iter_mut().zip(&input_index) {
+            column.push(cell(index)?);
+        }
+        y.push(cell(target_index)?);
+    }
+    if y.len() < 2 {
+        return Err(Error::TooFewRows { what: name.to_string(), rows: y.len() });
+    }
+    let input_names = input_index.iter().map(|&i| headers.names[i].clone()).collect();
+    Ok(TableColumns { input_names, inputs, y })
+}
+
 /// How a path reads in messages: `standard input` for `-`.
-fn display_name(path: &Path) -> String {
+pub(crate) fn display_name(path: &Path) -> String {
     if path == Path::new("-") {
         "standard input".into()
     } else {

@@ -49,6 +49,7 @@ mod optim;
 mod plane;
 pub mod report;
 pub mod spectrum;
+pub mod store;
 mod trajectory;
 mod transform;
 

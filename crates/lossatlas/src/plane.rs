@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// How a plane was chosen: saved with every export so that any picture can be recomputed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PlaneKind {
     /// Two parameters as the axes, any others held where the origin puts them.
@@ -33,6 +33,9 @@ pub enum PlaneKind {
         /// The generator's seed.
         seed: u64,
     },
+    /// The first two principal directions of a recorded training path (unit length, orthogonal),
+    /// through the path's final weights.
+    PathPca,
 }
 
 /// An affine plane in parameter space with named coordinates.

@@ -1,264 +1,321 @@
 //! `lossatlas net`: train a multilayer perceptron, and draw its loss over a plane through its
-//! trained weights along filter-normalized directions (Li et al. 2018), on the same figures and
-//! exports as every other landscape.
+//! trained weights along filter-normalized directions (Li et al. 2018), along a line, or in the
+//! principal plane of its training path, on the same figures and exports as every other landscape.
+//!
+//! This file holds what the subcommands share: the data and its loss, the network read from its
+//! weights file, the objective in the chosen precision, and random directions.
+
+pub(crate) mod hessian;
+mod line;
+mod pca;
+mod plane;
+mod serve;
+mod train;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use lossatlas::export;
+use anyhow::{bail, Result};
 use lossatlas::net::{
-    read_direction, read_weights, tensors_bytes, train, Activation, BiasDirections, Directions, Head, Mlp,
-    NetObjective, Normalization, PlaneEvaluator, PlaneValues, Real, Samples, TensorType, TrainOptions,
+    read_direction, read_weights, Activation, BiasDirections, Directions, EpochReport, Evaluation, Head,
+    LoadedWeights, Mlp, NetObjective, Normalization, PathRecorder, PlaneEvaluator, PlaneValues, Real,
+    Samples, TargetKind, TrainOptions,
 };
-use lossatlas::{Landscape, OptimizerSpec, Plane, PlaneKind};
-use lossatlas_render::{render, ContourFigure, SurfaceFigure};
+use lossatlas::{Landscape, Plane, PlaneKind};
 
-use crate::args::{NetCommand, NetDataArgs, NetPlaneArgs, NetTrainArgs};
-use crate::output::write_atomic;
-use crate::problem::{grid_over, ranges, resolution};
+use crate::args::{NetCommand, NetDataArgs, NetDirectionArgs};
 use crate::settings;
+use crate::web::{self, LandscapeView, Mode, NetworkView, PathView};
 
 pub fn run(command: NetCommand) -> Result<()> {
     match command {
-        NetCommand::Train(args) => train_command(&args),
-        NetCommand::Plane(args) => plane_command(&args),
-        NetCommand::Hessian(args) => super::net_hessian::run(&args),
+        NetCommand::Train(args) => train::run(&args),
+        NetCommand::Plane(args) => plane::run(&args),
+        NetCommand::Hessian(args) => hessian::run(&args),
+        NetCommand::Line(args) => line::run(&args),
+        NetCommand::Pca(args) => pca::run(&args),
+        NetCommand::Serve(args) => serve::run(&args),
     }
 }
 
 /// Most points of a synthetic data set (2 features each: 16 bytes a point).
 const MAX_POINTS: usize = 10_000_000;
 
-/// The training and test parts of the data the flags describe.
-pub(super) fn samples(args: &NetDataArgs) -> Result<(Samples, Samples)> {
-    if !(10..=MAX_POINTS).contains(&args.points) {
-        bail!("--points {}: use 10 to {MAX_POINTS} points", args.points);
+/// A network's data: the training part (what every landscape is computed on), the held-out test
+/// part (possibly empty), and how titles name it.
+struct NetData {
+    train: Samples,
+    test: Samples,
+    name: String,
+}
+
+/// The head that scores the network, as `--loss` names it.
+fn head(args: &NetDataArgs) -> Head {
+    if args.loss == "mse" {
+        Head::Mse
+    } else {
+        Head::CrossEntropy
     }
+}
+
+/// The data the flags describe, for a network with `outputs` outputs (the number of classes of a
+/// CSV file's labels), split into training and test parts.
+fn load_data(args: &NetDataArgs, outputs: usize) -> Result<NetData> {
     if !(args.test_fraction >= 0.0 && args.test_fraction < 1.0) {
         bail!("--test-fraction {} must be at least 0 and less than 1", args.test_fraction);
     }
-    let (n, noise, seed) = (args.points, args.noise, args.data_seed);
-    let all = match args.dataset.as_str() {
-        "moons" => Samples::moons(n, noise, seed)?,
-        "circles" => Samples::circles(n, noise, seed)?,
-        "spirals" => Samples::spirals(n, args.classes, noise, seed)?,
-        "blobs" => Samples::blobs(n, 2, args.classes, noise, seed)?,
-        other => bail!("unknown --dataset `{other}`; use moons, circles, spirals or blobs"),
-    };
-    Ok(all.split(args.test_fraction, seed)?)
-}
-
-fn train_command(args: &NetTrainArgs) -> Result<()> {
-    settings::output_with_extension(&args.output, "safetensors", "-o")?;
-    let widths = args
-        .layers
-        .split(',')
-        .map(|w| w.trim().parse::<usize>().ok().filter(|&w| w > 0))
-        .collect::<Option<Vec<usize>>>()
-        .with_context(|| format!("--layers `{}` should be widths like 2,64,64,2", args.layers))?;
-    let activation = Activation::parse(&args.activation)?;
-    let mlp = Mlp::new(&widths, activation, Head::CrossEntropy)?;
-    let optimizer = OptimizerSpec::parse(&args.optimizer)?;
-    if !(1..=100_000).contains(&args.epochs) {
-        bail!("--epochs {}: use 1 to 100000", args.epochs);
-    }
-    let (train_set, test_set) = samples(&args.data)?;
-    let options = TrainOptions {
-        optimizer,
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        seed: args.seed,
-        record_every: 1,
-    };
-    let mut weights = mlp.init_params(args.seed);
-    let report_every = (args.epochs / 10).max(1);
-    let report = |r: &lossatlas::net::EpochReport| {
-        if r.epoch % report_every == 0 || r.epoch == args.epochs {
-            let test = r.test.map_or(String::new(), |t| {
-                format!("   test loss {:.4} accuracy {:.3}", t.loss, t.accuracy.unwrap_or(f64::NAN))
-            });
-            eprintln!(
-                "epoch {:>5}  steps {:>7}  loss {:.4}  accuracy {:.3}{test}",
-                r.epoch,
-                r.steps,
-                r.train.loss,
-                r.train.accuracy.unwrap_or(f64::NAN)
-            );
+    let (all, name) = match &args.data {
+        Some(path) => {
+            let kind = match head(args) {
+                Head::CrossEntropy => TargetKind::Classes { n_classes: outputs },
+                Head::Mse => TargetKind::Values,
+            };
+            let samples = Samples::load_csv(path, args.inputs.as_deref(), args.target.as_deref(), kind)?;
+            let name = if path == Path::new("-") {
+                "standard input".to_string()
+            } else {
+                path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into())
+            };
+            (samples, name)
+        }
+        None => {
+            if !(10..=MAX_POINTS).contains(&args.points) {
+                bail!("--points {}: use 10 to {MAX_POINTS} points", args.points);
+            }
+            let (n, noise, seed) = (args.points, args.noise, args.data_seed);
+            let samples = match args.dataset.as_str() {
+                "moons" => Samples::moons(n, noise, seed)?,
+                "circles" => Samples::circles(n, noise, seed)?,
+                "spirals" => Samples::spirals(n, args.classes, noise, seed)?,
+                "blobs" => Samples::blobs(n, 2, args.classes, noise, seed)?,
+                other => bail!(
+                    "unknown --dataset `{other}`; use moons, circles, spirals or blobs, or --data FILE.csv"
+                ),
+            };
+            (samples, args.dataset.clone())
         }
     };
-    let last = if args.data.precision == "f64" {
-        train_with::<f64>(&mlp, &train_set, &test_set, &mut weights, &options, report)?
+    let (train, test) = if args.test_fraction > 0.0 {
+        all.split(args.test_fraction, args.data_seed)?
     } else {
-        train_with::<f32>(&mlp, &train_set, &test_set, &mut weights, &options, report)?
+        let test = all.subset(format!("{} (test)", all.name()), &[]);
+        (all, test)
     };
-    write_atomic(&args.output, &tensors_bytes(&mlp, &weights, TensorType::F32)?)?;
-    say!(
-        "trained {} on {} ({} points): loss {:.4}, accuracy {:.3}; wrote {}",
-        mlp.describe(),
-        train_set.name(),
-        train_set.len(),
-        last.train.loss,
-        last.train.accuracy.unwrap_or(f64::NAN),
-        args.output.display()
-    )?;
-    Ok(())
+    Ok(NetData { train, test, name })
 }
 
-fn train_with<T: Real>(
+/// The network in a weights file, with the activation and loss the flags give.
+fn load_network(path: &Path, activation: &str, data: &NetDataArgs) -> Result<LoadedWeights> {
+    Ok(read_weights(path, Activation::parse(activation)?, head(data))?)
+}
+
+/// "cross-entropy of a 2-64-64-2 tanh network on moons": what a figure shows.
+fn describe(mlp: &Mlp, data: &NetData) -> String {
+    format!("{} of a {} network on {}", mlp.head().name(), widths(mlp), data.name)
+}
+
+/// "2-64-64-2 tanh".
+fn widths(mlp: &Mlp) -> String {
+    let widths: Vec<String> = mlp.widths().iter().map(|w| w.to_string()).collect();
+    format!("{} {}", widths.join("-"), mlp.activation().name())
+}
+
+/// Two random directions through `weights`, scaled as the flags say (Li et al. 2018 by default).
+fn random_directions(mlp: &Mlp, weights: &[f64], args: &NetDirectionArgs) -> Result<Directions> {
+    let normalization = Normalization::parse(&args.normalization)?;
+    let bias = BiasDirections::parse(&args.bias)?;
+    Ok(Directions::random(mlp, weights, args.seed, normalization, bias, args.orthogonalize)?)
+}
+
+/// The plane through `weights` along two direction files (`D1,D2`) or random directions as
+/// `random` says, and how the plane was chosen, for titles.
+fn network_plane(
     mlp: &Mlp,
-    train_set: &Samples,
-    test_set: &Samples,
-    weights: &mut [f64],
-    options: &TrainOptions,
-    report: impl FnMut(&lossatlas::net::EpochReport),
-) -> Result<lossatlas::net::EpochReport> {
-    let objective = NetObjective::<T>::new(mlp, train_set)?;
-    let test = if test_set.is_empty() { None } else { Some(NetObjective::<T>::new(mlp, test_set)?) };
-    Ok(train(&objective, weights, options, test.as_ref(), None, report)?)
-}
-
-fn plane_command(args: &NetPlaneArgs) -> Result<()> {
-    let outputs = settings::outputs(&args.outputs)?;
-    let surfaces = settings::outputs(&args.surface_outputs)?;
-    let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
-    let saved: Option<[PathBuf; 2]> = match &args.save_directions {
-        Some(text) => {
-            let parts: Vec<PathBuf> = text.split(',').map(|p| PathBuf::from(p.trim())).collect();
-            let [a, b] = <[PathBuf; 2]>::try_from(parts).map_err(|_| {
-                anyhow::anyhow!(
-                    "--save-directions `{text}` should name two files, D1.safetensors,D2.safetensors"
-                )
-            })?;
-            settings::output_with_extension(&a, "safetensors", "--save-directions")?;
-            settings::output_with_extension(&b, "safetensors", "--save-directions")?;
-            Some([a, b])
-        }
-        None => None,
-    };
-    if outputs.is_empty() && surfaces.is_empty() && landscape_format.is_none() {
-        bail!("nothing to write: give -o FILE.png|.svg, --surface FILE or --export-landscape FILE");
-    }
-    let levels = settings::levels(&crate::args::LevelArgs {
-        levels: args.levels.clone(),
-        filled: true,
-        no_labels: false,
-    })?;
-    let activation = Activation::parse(&args.activation)?;
-    let loaded = read_weights(&args.weights, activation, Head::CrossEntropy)?;
-    let (mlp, weights) = (loaded.mlp, loaded.params);
-    let (train_set, _) = samples(&args.data)?;
-    let mut hessian_plane = None;
-    let (kind, d1, d2) = match &args.directions {
-        Some(text) if text.trim() == "hessian" => {
-            let (d1, d2, top) = super::net_hessian::hessian_directions(
-                &mlp,
-                &train_set,
-                &weights,
-                &args.data.precision,
-                args.seed,
-            )?;
-            hessian_plane = Some(top);
-            (PlaneKind::Given, d1, d2)
-        }
+    weights: &[f64],
+    files: Option<&str>,
+    random: &NetDirectionArgs,
+) -> Result<(Plane, String)> {
+    let (kind, d1, d2, how) = match files {
         Some(text) => {
             let files: Vec<&str> = text.split(',').map(str::trim).collect();
             let [a, b] = files[..] else {
                 bail!("--directions `{text}` should name two files, D1.safetensors,D2.safetensors");
             };
-            (PlaneKind::Given, read_direction(Path::new(a), &mlp)?, read_direction(Path::new(b), &mlp)?)
+            let (d1, d2) = (read_direction(Path::new(a), mlp)?, read_direction(Path::new(b), mlp)?);
+            (PlaneKind::Given, d1, d2, "plane of the direction files".to_string())
         }
         None => {
-            let normalization = Normalization::parse(&args.normalization)?;
-            let bias = BiasDirections::parse(&args.bias)?;
-            let d = Directions::random(&mlp, &weights, args.seed, normalization, bias, false)?;
-            (PlaneKind::Normalized { seed: args.seed }, d.d1, d.d2)
+            let d = random_directions(mlp, weights, random)?;
+            let orthogonal = if random.orthogonalize { ", orthogonalized" } else { "" };
+            let how =
+                format!("{}-normalized random plane, seed {}{orthogonal}", random.normalization, random.seed);
+            (PlaneKind::Normalized { seed: random.seed }, d.d1, d.d2, how)
         }
     };
-    let plane =
-        Plane::new(weights.clone(), d1.clone(), d2.clone(), ["direction 1".into(), "direction 2".into()])?
-            .with_kind(kind);
-    let grid_ranges = ranges(&args.ranges, &plane)?;
-    let defaults = [grid_ranges[0].or(Some((-1.0, 1.0))), grid_ranges[1].or(Some((-1.0, 1.0)))];
-    let grid = grid_over(defaults, resolution(&args.resolution)?, &plane)?;
-    let (us, vs) = (grid.u().values(), grid.v().values());
-    let values = if args.data.precision == "f64" {
-        plane_values::<f64>(&mlp, &train_set, &weights, &d1, &d2, &us, &vs)?
-    } else {
-        plane_values::<f32>(&mlp, &train_set, &weights, &d1, &d2, &us, &vs)?
-    };
-    let centre = values.accuracy.as_ref().map(|a| a[vs.len() / 2 * us.len() + us.len() / 2]);
-    let landscape = Landscape::from_values(grid, plane, values.loss)?;
-    super::require_finite(&landscape)?;
-    let levels = levels.resolve(&landscape);
-    let how = match kind {
-        _ if hessian_plane.is_some() => "plane of the top two Hessian eigenvectors".to_string(),
-        PlaneKind::Normalized { seed } => {
-            format!("{}-normalized random plane, seed {seed}", args.normalization)
-        }
-        _ => "plane of the direction files".to_string(),
-    };
-    let widths: Vec<String> = mlp.widths().iter().map(|w| w.to_string()).collect();
-    let title = format!(
-        "cross-entropy of a {} {} network on {} ({how})",
-        widths.join("-"),
-        mlp.activation().name(),
-        args.data.dataset
-    );
-    let figure = ContourFigure::new(&landscape, levels.clone())
-        .title(title.clone())
-        .x_label("direction 1")
-        .y_label("direction 2")
-        .filled(true);
-    for (path, format) in &outputs {
-        write_atomic(path, &render(&figure, *format, (800, 700))?)?;
-        eprintln!("wrote {}", path.display());
-    }
-    if !surfaces.is_empty() {
-        let surface =
-            SurfaceFigure::new(&landscape).title(title).x_label("direction 1").y_label("direction 2");
-        surface.validate()?;
-        for (path, format) in &surfaces {
-            write_atomic(path, &render(&surface, *format, (900, 700))?)?;
-            eprintln!("wrote {}", path.display());
-        }
-    }
-    if let Some((path, format)) = landscape_format {
-        write_atomic(path, &export::landscape(&landscape, format))?;
-        eprintln!("wrote {}", path.display());
-    }
-    if let Some([a, b]) = &saved {
-        // In f64 whatever the weights' type, so that the plane recomputes exactly from the files.
-        write_atomic(a, &tensors_bytes(&mlp, &d1, TensorType::F64)?)?;
-        write_atomic(b, &tensors_bytes(&mlp, &d2, TensorType::F64)?)?;
-        eprintln!("wrote {} and {}", a.display(), b.display());
-    }
-    let centre_loss = landscape.interpolate(0.0, 0.0);
-    say!(
-        "{}: loss at the trained weights {:.4}{}, lowest on the plane {:.4}",
-        mlp.describe(),
-        centre_loss,
-        centre.map_or(String::new(), |a| format!(" (accuracy {a:.3})")),
-        landscape.minimum().map_or(f64::NAN, |m| m.loss)
-    )?;
-    let [c1, c2] =
-        super::net_hessian::curvature_along(&mlp, &train_set, &weights, &args.data.precision, [&d1, &d2])?;
-    say!(
-        "curvature v'Hv/v'v along direction 1 {c1:.6}, direction 2 {c2:.6}{}",
-        hessian_plane.map_or(String::new(), |[a, b]| format!(" (Hessian eigenvalues {a:.6}, {b:.6})"))
-    )?;
-    Ok(())
+    let names = ["direction 1".to_string(), "direction 2".to_string()];
+    Ok((Plane::new(weights.to_vec(), d1, d2, names)?.with_kind(kind), how))
 }
 
-fn plane_values<T: Real>(
+/// Two output files named by one flag, `A.safetensors,B.safetensors`.
+fn two_safetensors(text: &str, flag: &str) -> Result<[PathBuf; 2]> {
+    let parts: Vec<PathBuf> = text.split(',').map(|p| PathBuf::from(p.trim())).collect();
+    let files = <[PathBuf; 2]>::try_from(parts).map_err(|_| {
+        anyhow::anyhow!("{flag} `{text}` should name two files, D1.safetensors,D2.safetensors")
+    })?;
+    for file in &files {
+        settings::output_with_extension(file, "safetensors", flag)?;
+    }
+    Ok(files)
+}
+
+/// The interactive page of a network's landscape and `paths` (as `lossatlas page` writes for
+/// formulas): `plane` says how the plane was chosen, `centre` is the loss at its origin, and the
+/// paths start at `start`.
+#[allow(clippy::too_many_arguments)]
+fn page_html(
+    landscape: &Landscape,
+    title: String,
     mlp: &Mlp,
-    samples: &Samples,
-    weights: &[f64],
-    d1: &[f64],
-    d2: &[f64],
-    us: &[f64],
-    vs: &[f64],
-) -> Result<PlaneValues> {
-    let objective = NetObjective::<T>::new(mlp, samples)?;
-    let evaluator = PlaneEvaluator::new(&objective, weights, d1, d2)?;
-    Ok(evaluator.evaluate(us, vs))
+    data: &NetData,
+    plane: String,
+    centre: Evaluation,
+    paths: Vec<PathView>,
+    start: Option<[f64; 2]>,
+) -> Result<String> {
+    let view = page_view(landscape, title, mlp, data, plane, centre, start);
+    let page = web::page_data(
+        Mode::Static,
+        &[],
+        serde_json::to_value(&view)?,
+        serde_json::to_value(&paths)?,
+        0.0,
+        &[],
+    );
+    Ok(web::page(&page))
+}
+
+/// What the page draws of a network's landscape, with the network described in place of the
+/// formula analysis.
+fn page_view<'a>(
+    landscape: &Landscape,
+    title: String,
+    mlp: &Mlp,
+    data: &NetData,
+    plane: String,
+    centre: Evaluation,
+    start: Option<[f64; 2]>,
+) -> LandscapeView<'a> {
+    let grid = landscape.grid();
+    let (lo, hi) = landscape.finite_range().unwrap_or((0.0, 1.0));
+    LandscapeView {
+        params: [grid.u().name().to_string(), grid.v().name().to_string()],
+        u: grid.u().into(),
+        v: grid.v().into(),
+        values: web::page_values(landscape),
+        range: [lo, hi],
+        levels: web::nice_levels(landscape, 12),
+        log_color: lo > 0.0 && hi / lo > 100.0,
+        non_finite: landscape.non_finite_count(),
+        case: "network".into(),
+        case_title: format!("{} network on {}", widths(mlp), data.name),
+        transform: "none",
+        transform_description: "",
+        title,
+        model: mlp.describe(),
+        loss: mlp.head().name().to_string(),
+        data: None,
+        start,
+        lr: 0.0,
+        analysis: None,
+        network: Some(NetworkView {
+            network: mlp.describe(),
+            weights: mlp.n_params(),
+            data: format!("{} ({} points)", data.name, data.train.len()),
+            plane,
+            loss: centre.loss,
+            accuracy: centre.accuracy,
+            lowest: landscape.minimum().map(|m| ([m.u, m.v], m.loss)),
+        }),
+    }
+}
+
+/// A network's loss on one data set, computed in the precision the user chose (`f32` as PyTorch,
+/// or `f64`); the parameters are `f64` either way.
+enum Objective {
+    F32(NetObjective<f32>),
+    F64(NetObjective<f64>),
+}
+
+impl Objective {
+    fn new(mlp: &Mlp, samples: &Samples, precision: &str) -> Result<Objective> {
+        Ok(if precision == "f64" {
+            Objective::F64(NetObjective::new(mlp, samples)?)
+        } else {
+            Objective::F32(NetObjective::new(mlp, samples)?)
+        })
+    }
+
+    /// The objective on the test part, or none when it is empty.
+    fn for_test(mlp: &Mlp, data: &NetData, precision: &str) -> Result<Option<Objective>> {
+        if data.test.is_empty() {
+            Ok(None)
+        } else {
+            Ok(Some(Objective::new(mlp, &data.test, precision)?))
+        }
+    }
+
+    /// Loss and accuracy at `params`.
+    fn evaluate(&self, params: &[f64]) -> Result<Evaluation> {
+        Ok(match self {
+            Objective::F32(o) => o.evaluate(params)?,
+            Objective::F64(o) => o.evaluate(params)?,
+        })
+    }
+
+    /// Loss and accuracy at `params`, and the gradient of the loss into `grad`.
+    fn gradient(&self, params: &[f64], grad: &mut [f64]) -> Result<Evaluation> {
+        Ok(match self {
+            Objective::F32(o) => o.gradient(params, grad)?,
+            Objective::F64(o) => o.gradient(params, grad)?,
+        })
+    }
+
+    /// Loss and accuracy over the grid `us` x `vs` of the plane origin + u d1 + v d2, the first
+    /// layer's products paid once.
+    fn plane(&self, origin: &[f64], d1: &[f64], d2: &[f64], us: &[f64], vs: &[f64]) -> Result<PlaneValues> {
+        fn values<T: Real>(
+            o: &NetObjective<T>,
+            origin: &[f64],
+            d1: &[f64],
+            d2: &[f64],
+            us: &[f64],
+            vs: &[f64],
+        ) -> Result<PlaneValues> {
+            Ok(PlaneEvaluator::new(o, origin, d1, d2)?.evaluate(us, vs))
+        }
+        match self {
+            Objective::F32(o) => values(o, origin, d1, d2, us, vs),
+            Objective::F64(o) => values(o, origin, d1, d2, us, vs),
+        }
+    }
+
+    /// Trains `params` in place (see [`lossatlas::net::train`]); `test` has the same precision.
+    fn train(
+        &self,
+        params: &mut [f64],
+        options: &TrainOptions,
+        test: Option<&Objective>,
+        recorder: Option<&mut PathRecorder>,
+        report: impl FnMut(&EpochReport),
+    ) -> Result<EpochReport> {
+        Ok(match (self, test) {
+            (Objective::F32(o), Some(Objective::F32(t))) => {
+                lossatlas::net::train(o, params, options, Some(t), recorder, report)?
+            }
+            (Objective::F64(o), Some(Objective::F64(t))) => {
+                lossatlas::net::train(o, params, options, Some(t), recorder, report)?
+            }
+            (Objective::F32(o), _) => lossatlas::net::train(o, params, options, None, recorder, report)?,
+            (Objective::F64(o), _) => lossatlas::net::train(o, params, options, None, recorder, report)?,
+        })
+    }
 }

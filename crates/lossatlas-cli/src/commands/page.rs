@@ -100,10 +100,11 @@ pub(super) fn view(scene: &Scene, setup: &Setup, levels: &Levels) -> Result<Valu
         title: super::default_title(problem, *transform, plane),
         model: problem.model.name().to_string(),
         loss: problem.loss.to_string(),
-        data: analysis.data.clone(),
-        start: scene.start(setup),
+        data: Some(analysis.data.clone()),
+        start: Some(scene.start(setup)),
         lr: scene.lr,
-        analysis,
+        analysis: Some(analysis),
+        network: None,
     };
     Ok(serde_json::to_value(&view)?)
 }

@@ -22,13 +22,26 @@ use crate::web::http::Response;
 use crate::web::server;
 
 pub fn run(args: &ServeArgs) -> Result<()> {
-    let host: IpAddr = args
-        .host
-        .parse()
-        .with_context(|| format!("--host `{}` is not an IP address, e.g. 127.0.0.1", args.host))?;
-    let site = Site::new(Scene::chosen(args.case.as_deref(), &args.problem, &args.ranges)?)?;
-    let listener = TcpListener::bind(SocketAddr::new(host, args.port))
-        .with_context(|| format!("cannot listen on {host} port {}", args.port))?;
+    let site = FormulaSite::new(Scene::chosen(args.case.as_deref(), &args.problem, &args.ranges)?)?;
+    listen(&args.host, args.port, site)
+}
+
+/// What a server serves: its page, and the answers to the page's two requests.
+pub(crate) trait Site: Send + Sync {
+    /// The live page.
+    fn page(&self) -> &str;
+    /// `GET /api/landscape`: the landscape over a range, as the page draws it.
+    fn landscape(&self, request: LandscapeRequest) -> Result<serde_json::Value>;
+    /// `GET /api/paths`: optimizers run from a clicked point.
+    fn paths(&self, request: PathsRequest) -> Result<serde_json::Value>;
+}
+
+/// Serves `site` on `host`:`port` until interrupted, printing the address.
+pub(crate) fn listen(host: &str, port: u16, site: impl Site + 'static) -> Result<()> {
+    let host: IpAddr =
+        host.parse().with_context(|| format!("--host `{host}` is not an IP address, e.g. 127.0.0.1"))?;
+    let listener = TcpListener::bind(SocketAddr::new(host, port))
+        .with_context(|| format!("cannot listen on {host} port {port}"))?;
     let address = listener.local_addr()?;
     say!("serving on http://{address}")?;
     std::io::stdout().flush()?;
@@ -36,23 +49,24 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         eprintln!("note: {host} is not a loopback address, so other machines can use this server");
     }
     eprintln!("open the address in a browser; press Ctrl-C to stop");
+    let site = Arc::new(site);
     server::serve(
         listener,
         server::LIMITS,
-        Arc::new(move |request| route(&request.path, &request.query, &site)),
+        Arc::new(move |request| route(&request.path, &request.query, &*site)),
     );
     Ok(())
 }
 
-/// What the server serves: the live page and the scenes its menu offers.
-struct Site {
+/// The formula scenes: the live page and the scenes its menu offers.
+struct FormulaSite {
     page: String,
     scenes: Vec<Scene>,
 }
 
-impl Site {
+impl FormulaSite {
     /// The page opening on `first`, whose menu offers the built-in cases after it.
-    fn new(first: Scene) -> Result<Site> {
+    fn new(first: Scene) -> Result<FormulaSite> {
         let mut scenes = vec![first];
         for case in cases::CASES {
             if scenes[0].name != case.name {
@@ -61,7 +75,7 @@ impl Site {
         }
         let menu: Vec<&Scene> = scenes.iter().collect();
         let page = super::page::live_page(&scenes[0], &menu)?;
-        Ok(Site { page, scenes })
+        Ok(FormulaSite { page, scenes })
     }
 
     /// The scene called `name` (the first for an empty name).
@@ -79,13 +93,47 @@ impl Site {
     }
 }
 
-fn route(path: &str, query: &str, site: &Site) -> Response {
+impl Site for FormulaSite {
+    fn page(&self) -> &str {
+        &self.page
+    }
+
+    fn landscape(&self, request: LandscapeRequest) -> Result<serde_json::Value> {
+        let scene = self.scene(&request.case)?;
+        let setup = scene.setup(request.transform, request.range, request.resolution, Notes::Quiet)?;
+        super::page::view(scene, &setup, &crate::settings::Levels::Auto(12))
+    }
+
+    fn paths(&self, request: PathsRequest) -> Result<serde_json::Value> {
+        let began = Instant::now();
+        let scene = self.scene(&request.case)?;
+        // The plane does not depend on the grid, so the smallest one will do.
+        let setup = scene.setup(request.transform, None, 2, Notes::Quiet)?;
+        let paths = web::run_paths(
+            &setup.objective,
+            &setup.plane,
+            &request.optimizers,
+            request.start,
+            request.steps,
+        )?;
+        Ok(json!({
+            "case": scene.name,
+            "transform": Transform::name(request.transform),
+            "start": request.start,
+            "steps": request.steps,
+            "paths": paths,
+            "compute_ms": began.elapsed().as_secs_f64() * 1e3,
+        }))
+    }
+}
+
+fn route(path: &str, query: &str, site: &dyn Site) -> Response {
     let answer = match path {
-        "/" | "/index.html" => return Response::ok("text/html; charset=utf-8", site.page.as_str()),
+        "/" | "/index.html" => return Response::ok("text/html; charset=utf-8", site.page()),
         "/api/landscape" => {
-            Query::parse(query).and_then(|q| LandscapeRequest::parse(&q)).map(|r| landscape(site, r))
+            Query::parse(query).and_then(|q| LandscapeRequest::parse(&q)).map(|r| site.landscape(r))
         }
-        "/api/paths" => Query::parse(query).and_then(|q| PathsRequest::parse(&q)).map(|r| paths(site, r)),
+        "/api/paths" => Query::parse(query).and_then(|q| PathsRequest::parse(&q)).map(|r| site.paths(r)),
         _ => {
             return Response::error(
                 404,
@@ -98,29 +146,6 @@ fn route(path: &str, query: &str, site: &Site) -> Response {
         Ok(Err(error)) => Response::error(400, &format!("{error:#}")),
         Err(BadRequest(message)) => Response::error(400, &message),
     }
-}
-
-fn landscape(site: &Site, request: LandscapeRequest) -> Result<serde_json::Value> {
-    let scene = site.scene(&request.case)?;
-    let setup = scene.setup(request.transform, request.range, request.resolution, Notes::Quiet)?;
-    super::page::view(scene, &setup, &crate::settings::Levels::Auto(12))
-}
-
-fn paths(site: &Site, request: PathsRequest) -> Result<serde_json::Value> {
-    let began = Instant::now();
-    let scene = site.scene(&request.case)?;
-    // The plane does not depend on the grid, so the smallest one will do.
-    let setup = scene.setup(request.transform, None, 2, Notes::Quiet)?;
-    let paths =
-        web::run_paths(&setup.objective, &setup.plane, &request.optimizers, request.start, request.steps)?;
-    Ok(json!({
-        "case": scene.name,
-        "transform": Transform::name(request.transform),
-        "start": request.start,
-        "steps": request.steps,
-        "paths": paths,
-        "compute_ms": began.elapsed().as_secs_f64() * 1e3,
-    }))
 }
 
 /// Property-based fuzzing of the request handling (the head reader, the method check and the
@@ -139,11 +164,11 @@ mod fuzz {
 
     use crate::settings::fuzz::config;
 
-    fn site() -> &'static super::Site {
-        static SITE: OnceLock<super::Site> = OnceLock::new();
+    fn site() -> &'static super::FormulaSite {
+        static SITE: OnceLock<super::FormulaSite> = OnceLock::new();
         SITE.get_or_init(|| {
             let linear = crate::web::cases::find("linear").unwrap();
-            super::Site::new(crate::web::cases::Scene::builtin(linear).unwrap()).unwrap()
+            super::FormulaSite::new(crate::web::cases::Scene::builtin(linear).unwrap()).unwrap()
         })
     }
 

@@ -13,9 +13,10 @@ use crate::output::write_atomic;
 struct Stop {
     /// The heading on the page.
     heading: &'static str,
-    /// The command's arguments after `lossatlas`. Arguments starting with `@` are files in the tour
-    /// folder; the page shows every `@*.png` among them (linking the `.svg` of the same name when
-    /// the command writes one too).
+    /// The command's arguments after `lossatlas`. Arguments starting with `@` (or comma-separated
+    /// pieces of one, as in `@d1.safetensors,@d2.safetensors`) are files in the tour folder; the
+    /// page shows every `@*.png` among them (linking the `.svg` of the same name when the command
+    /// writes one too) and links the others.
     args: &'static [&'static str],
     /// What the figure shows, and what to notice (two sentences).
     explanation: &'static str,
@@ -27,8 +28,16 @@ struct Stop {
 impl Stop {
     /// The files the command writes, as named in the tour folder.
     fn files(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.args.iter().filter_map(|a| a.strip_prefix('@'))
+        self.args.iter().flat_map(|a| a.split(',')).filter_map(|a| a.strip_prefix('@'))
     }
+}
+
+/// `arg` with each `@file` piece replaced by `file(name)`.
+fn resolve_files(arg: &str, file: impl Fn(&str) -> String) -> String {
+    arg.split(',')
+        .map(|piece| piece.strip_prefix('@').map_or_else(|| piece.to_string(), &file))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 // One argument per item keeps each command readable as the line it is on the page.
@@ -186,7 +195,56 @@ const STOPS: &[Stop] = &[
         numbers: false,
     },
     Stop {
-        heading: "10. Explore it yourself: the interactive page",
+        heading: "10. A real network: a 2-64-64-2 tanh MLP trained on two moons",
+        args: &["net", "train", "--dataset", "moons", "--points", "1000", "--layers", "2,64,64,2",
+            "--activation", "tanh", "--optimizer", "adam:lr=0.01", "--epochs", "100", "--batch-size", "64",
+            "--save-initial", "@moons-init.safetensors", "--record-path", "@moons-path.npy",
+            "--record-every", "10", "-o", "@moons.safetensors"],
+        explanation: "From here on the model is a neural network with 4,482 weights, trained by lossatlas \
+            with Adam on 800 of 1,000 two-moons points (200 held out) in mini-batches of 64. The weights \
+            are saved as safetensors with PyTorch's state_dict names, so a network trained in PyTorch \
+            loads the same way, and every 10th step of the path is recorded for the PCA picture below.",
+        numbers: false,
+    },
+    Stop {
+        heading: "10b. Its loss on a plane through the trained weights (Li et al. 2018)",
+        args: &["net", "plane", "--weights", "@moons.safetensors", "--activation", "tanh",
+            "--dataset", "moons", "--points", "1000", "--seed", "1", "--resolution", "51",
+            "-o", "@moons-plane.png", "--surface", "@moons-plane-surface.png",
+            "--save-directions", "@moons-d1.safetensors,@moons-d2.safetensors"],
+        explanation: "Two random directions, each neuron's incoming weights scaled to the norm of the \
+            same neuron's trained weights (filter normalization), so that one unit along either axis \
+            changes every neuron by as much as it holds. The trained network sits at the centre, in a \
+            valley whose shape a single number such as the loss could not show; the directions are \
+            saved, so the picture can be recomputed exactly.",
+        numbers: false,
+    },
+    Stop {
+        heading: "10c. The straight line from the initial to the trained weights",
+        args: &["net", "line", "--weights", "@moons.safetensors", "--from", "@moons-init.safetensors",
+            "--activation", "tanh", "--dataset", "moons", "--points", "1000",
+            "-o", "@moons-line.png", "--export", "@moons-line.csv"],
+        explanation: "The loss and accuracy on the training and the held-out points along \
+            (1 - alpha) * initial + alpha * trained (Goodfellow et al. 2015). The loss falls almost \
+            monotonically from the random start to the trained network, and keeps falling a little past \
+            alpha = 1, where training stopped.",
+        numbers: false,
+    },
+    Stop {
+        heading: "10d. The training path in its PCA plane, and how far it leaves it",
+        args: &["net", "pca", "--weights", "@moons.safetensors", "--path", "@moons-path.npy",
+            "--activation", "tanh", "--dataset", "moons", "--points", "1000",
+            "-o", "@moons-pca.png", "--off-plane", "@moons-off-plane.png"],
+        explanation: "The plane of the path's first two principal directions through the trained weights: \
+            the first alone holds most of the path's variance. A projected path can mislead, so the \
+            second chart shows what other tools hide: each recorded point's distance from the plane, and \
+            its true loss beside the loss the map shows at its projection. Early on, far from the \
+            plane, the two differ, and the spikes of the true loss are mini-batch steps that the \
+            smooth map cannot show.",
+        numbers: false,
+    },
+    Stop {
+        heading: "11. Explore it yourself: the interactive page",
         args: &["page", "-o", "@landscape.html"],
         explanation: "One self-contained page (no network needed): turn the surface with the mouse, hover \
             over either view to read the loss, switch iso-lines, bands and each path on and off. Run \
@@ -201,12 +259,12 @@ pub fn run(args: &TourArgs) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the folder `{}`", dir.display()))?;
     for stop in STOPS.iter().filter(|s| !s.numbers) {
         let mut argv: Vec<String> = vec!["lossatlas".into()];
-        argv.extend(stop.args.iter().map(|a| match a.strip_prefix('@') {
-            Some(file) => dir.join(file).display().to_string(),
-            None => a.to_string(),
-        }));
+        argv.extend(stop.args.iter().map(|a| resolve_files(a, |file| dir.join(file).display().to_string())));
         let cli = Cli::try_parse_from(&argv).with_context(|| format!("tour: {}", stop.heading))?;
         super::run(cli).with_context(|| format!("tour: {}", stop.heading))?;
+        // Each stop is a command of its own, and later stops read what earlier ones wrote (the
+        // trained network): its outputs take their names now, as when it is run by hand.
+        crate::output::commit()?;
     }
     let index = dir.join("index.html");
     write_atomic(&index, index_html(&numbers_table()?).as_bytes())?;
@@ -273,7 +331,8 @@ fn html_escape(text: &str) -> String {
 fn index_html(numbers: &str) -> String {
     let mut body = String::new();
     for stop in STOPS {
-        let command: Vec<String> = stop.args.iter().map(|a| shell_quote(a.trim_start_matches('@'))).collect();
+        let command: Vec<String> =
+            stop.args.iter().map(|a| shell_quote(&resolve_files(a, str::to_string))).collect();
         let files: Vec<&str> = stop.files().collect();
         let mut pictures = String::new();
         for png in files.iter().filter(|f| f.ends_with(".png") || f.ends_with(".gif")) {

@@ -143,12 +143,34 @@ pub struct LandscapeView<'a> {
     pub title: String,
     pub model: String,
     pub loss: String,
-    pub data: lossatlas::report::DataSummary,
-    /// Where the paths start, (u, v).
-    pub start: [f64; 2],
+    /// The formula's data (none for a network, whose data [`NetworkView`] describes).
+    pub data: Option<lossatlas::report::DataSummary>,
+    /// Where the paths start, (u, v); none when the page has no start to mark.
+    pub start: Option<[f64; 2]>,
     /// The learning rate the live page's slider starts at.
     pub lr: f64,
-    pub analysis: lossatlas::report::Report<'a>,
+    /// The formula's measurements (`analyze`); none for a network.
+    pub analysis: Option<lossatlas::report::Report<'a>>,
+    /// What the page says of a network's plane, in place of the analysis.
+    pub network: Option<NetworkView>,
+}
+
+/// A network plane as the page describes it beside the map: the network, its data, the plane,
+/// and the loss at the weights the plane goes through.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkView {
+    /// "2-64-64-2 tanh, cross-entropy".
+    pub network: String,
+    pub weights: usize,
+    /// "moons (800 points)".
+    pub data: String,
+    /// How the plane was chosen, e.g. "filter-normalized random directions, seed 1".
+    pub plane: String,
+    /// Loss and accuracy at the plane's origin (the trained weights).
+    pub loss: f64,
+    pub accuracy: Option<f64>,
+    /// The lowest loss on the grid and where, (u, v).
+    pub lowest: Option<([f64; 2], f64)>,
 }
 
 /// The values of `landscape` as the page stores them.

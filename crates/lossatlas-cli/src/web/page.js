@@ -884,11 +884,14 @@
       const names = (state.L.analysis && state.L.analysis.params) || state.L.params;
       const end = p.final.params.slice(0, 6).map((x, i) => names[i] + ' ' + fmt(x, 4)).join(', ') +
         (p.final.params.length > 6 ? ', ...' : '');
+      // A path in more dimensions than the plane's two is drawn projected: say how far it left.
+      const lastPoint = p.points[p.points.length - 1];
+      const off = lastPoint && lastPoint[3] > 0 ? ', ' + fmt(lastPoint[3], 3) + ' off the plane' : '';
       detail.textContent = p.diverged
         ? 'diverged at step ' + p.steps + ' (the loss blew up: try a smaller learning rate)'
         : p.stopped === 'converged'
-          ? 'converged in ' + p.steps + ' steps at ' + end + ', loss ' + fmt(p.final.loss, 4)
-          : 'after ' + p.steps + ' steps: ' + end + ', loss ' + fmt(p.final.loss, 4);
+          ? 'converged in ' + p.steps + ' steps at ' + end + ', loss ' + fmt(p.final.loss, 4) + off
+          : 'after ' + p.steps + ' steps: ' + end + ', loss ' + fmt(p.final.loss, 4) + off;
       li.append(label, detail);
       ul.appendChild(li);
     });
@@ -906,6 +909,21 @@
       if (button) dd.appendChild(button);
       dl.append(dt, dd);
     };
+    const net = state.L.network;
+    if (net) {
+      // A network's plane: what the network and the plane are, and the loss where it is centred.
+      row('network', net.network + ', ' + net.weights.toLocaleString('en') + ' weights');
+      row('data', net.data);
+      row('plane', net.plane);
+      row('at the weights', 'loss ' + fmt(net.loss, 4) +
+        (typeof net.accuracy === 'number' ? ', accuracy ' + fmt(net.accuracy, 3) : ''));
+      if (net.lowest) {
+        row('lowest on the grid', 'loss ' + fmt(net.lowest[1], 4) + ' at ' +
+          state.L.params[0] + ' = ' + fmt(net.lowest[0][0], 3) + ', ' + state.L.params[1] + ' = ' + fmt(net.lowest[0][1], 3));
+      }
+      box.appendChild(dl);
+      return;
+    }
     const at = (xs) => xs.slice(0, 6).map((x, i) => names[i] + ' = ' + fmt(x, 4)).join(', ') +
       (xs.length > 6 ? ', ... (' + (xs.length - 6) + ' more)' : '');
     const tryButton = (lr, momentum) => {
@@ -971,7 +989,7 @@
   function renderTitles() {
     const L = state.L;
     $('title').textContent = L.title;
-    $('subtitle').textContent = L.case_title + ' · ' + L.transform_description + ' · ' + L.loss + ' loss';
+    $('subtitle').textContent = [L.case_title, L.transform_description, L.loss + ' loss'].filter(Boolean).join(' · ');
     document.title = 'lossatlas: ' + L.title;
     $('contour-caption').textContent = 'Contour map of the loss over (' + L.params.join(', ') + '). Hover to read the loss' +
       (LIVE ? '; click to start the optimizers there.' : '.');
@@ -1130,6 +1148,11 @@
     DATA.transforms.forEach((t) => trSel.add(new Option(t.name + ' (' + t.description + ')', t.name)));
     caseSel.value = state.L.case;
     trSel.value = state.L.transform;
+    // A network's page has one landscape and no input transform: no menus to offer.
+    if (!DATA.cases.length) {
+      caseSel.closest('label').hidden = true;
+      trSel.closest('label').hidden = true;
+    }
     caseSel.addEventListener('change', requestLandscape);
     trSel.addEventListener('change', requestLandscape);
     const choices = $('optimizer-choices');

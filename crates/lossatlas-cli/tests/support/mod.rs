@@ -143,9 +143,15 @@ pub struct Server {
 
 impl Server {
     pub fn start(extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--port", "0"];
+        args.extend(extra);
+        Server::start_command(&args)
+    }
+
+    /// Any serving command, e.g. `["net", "serve", "--port", "0", ...]`.
+    pub fn start_command(args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lossatlas"))
-            .args(["serve", "--port", "0"])
-            .args(extra)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

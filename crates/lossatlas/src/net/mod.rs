@@ -74,7 +74,7 @@ pub use path::{PathFile, PathRecorder};
 pub use pca::{path_pca, project, project_path, PathPca, Projection, Snapshots};
 pub use plane::{PlaneEvaluator, PlaneValues};
 pub use real::Real;
-pub use samples::{Samples, Targets};
+pub use samples::{Samples, TargetKind, Targets};
 pub use train::{train, EpochReport, TrainOptions};
 pub use weights::{
     parse_direction, parse_weights, read_direction, read_weights, tensors_bytes, LoadedWeights, TensorType,

@@ -11,7 +11,22 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
+use std::path::Path;
+
+use crate::data::{display_name, read_data_file, read_table};
 use crate::error::{Error, Result};
+
+/// What the target column of a CSV file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// Class labels 0..n_classes (for cross-entropy).
+    Classes {
+        /// How many classes (the network's output width).
+        n_classes: usize,
+    },
+    /// One number per row (for mse).
+    Values,
+}
 
 /// What a network is asked to predict for each sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +116,74 @@ impl Samples {
             }
         }
         Ok(Samples { name, features, n_features, targets })
+    }
+
+    /// Reads a network's data from a CSV file with a header row (or standard input for `-`):
+    /// `inputs` names the feature columns (default: every column but the target), `target` the
+    /// label or target column (default: the last column). See [`Samples::parse_csv`].
+    pub fn load_csv(
+        path: &Path,
+        inputs: Option<&[String]>,
+        target: Option<&str>,
+        kind: TargetKind,
+    ) -> Result<Samples> {
+        let text = read_data_file(path)?;
+        Samples::parse_csv(&display_name(path), &text, inputs, target, kind)
+    }
+
+    /// Parses CSV text (see [`Samples::load_csv`]). For [`TargetKind::Classes`] every target must
+    /// be a whole number from 0 to `n_classes - 1` (the network's output width); the first that is
+    /// not is named with its line. `name` is used in messages.
+    pub fn parse_csv(
+        name: &str,
+        text: &[u8],
+        inputs: Option<&[String]>,
+        target: Option<&str>,
+        kind: TargetKind,
+    ) -> Result<Samples> {
+        let table = read_table(name, text, |headers| {
+            let target_index = match target {
+                Some(t) => headers.find(t, "target")?,
+                None if headers.names.len() >= 2 => headers.names.len() - 1,
+                None => {
+                    return Err(headers.error(format!(
+                        "has {} column(s); a network's data needs feature columns and a label column",
+                        headers.names.len()
+                    )))
+                }
+            };
+            let input_index = match inputs {
+                Some(names) => names.iter().map(|n| headers.find(n, "feature")).collect::<Result<_>>()?,
+                None => (0..headers.names.len()).filter(|&i| i != target_index).collect(),
+            };
+            Ok((input_index, target_index))
+        })?;
+        let n = table.y.len();
+        let d = table.inputs.len();
+        let mut features = Vec::with_capacity(n * d);
+        for row in 0..n {
+            features.extend(table.inputs.iter().map(|column| column[row]));
+        }
+        let targets = match kind {
+            TargetKind::Values => Targets::Values { values: table.y, width: 1 },
+            TargetKind::Classes { n_classes } => {
+                let label = |(row, &v): (usize, &f64)| {
+                    if v >= 0.0 && v.fract() == 0.0 && v < n_classes as f64 {
+                        Ok(v as u32)
+                    } else {
+                        Err(Error::Invalid(format!(
+                            "data `{name}`: line {}: label {v} is not a class of a network with {n_classes} outputs; \
+                             labels must be whole numbers 0 to {}",
+                            row + 2,
+                            n_classes.saturating_sub(1)
+                        )))
+                    }
+                };
+                let labels = table.y.iter().enumerate().map(label).collect::<Result<Vec<u32>>>()?;
+                Targets::Classes { labels, n_classes }
+            }
+        };
+        Samples::new(name, features, d, targets)
     }
 
     /// Where the data came from, for messages and titles.
@@ -373,5 +456,29 @@ mod tests {
         );
         assert!(Samples::moons(1, 0.1, 0).is_err());
         assert!(Samples::moons(10, -1.0, 0).is_err());
+    }
+
+    #[test]
+    fn csv_features_default_to_every_column_but_the_last_and_labels_are_checked() {
+        let text = b"a,b,c,label\n1,2,3,0\n4,5,6,2\n7,8,9,1\n";
+        let s = Samples::parse_csv("t.csv", text, None, None, TargetKind::Classes { n_classes: 3 }).unwrap();
+        assert_eq!(s.n_features(), 3);
+        assert_eq!(s.features(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        assert_eq!(labels(&s), &[0, 2, 1]);
+        // Chosen columns, in the order given, and a named target.
+        let inputs = ["c".to_string(), "a".to_string()];
+        let s = Samples::parse_csv("t.csv", text, Some(&inputs), Some("b"), TargetKind::Values).unwrap();
+        assert_eq!(s.features(), &[3.0, 1.0, 6.0, 4.0, 9.0, 7.0]);
+        assert_eq!(s.targets(), &Targets::Values { values: vec![2.0, 5.0, 8.0], width: 1 });
+        // A label the network's two outputs cannot score, and one that is not whole.
+        let e =
+            Samples::parse_csv("t.csv", text, None, None, TargetKind::Classes { n_classes: 2 }).unwrap_err();
+        assert!(e.to_string().contains("line 3: label 2"), "{e}");
+        let half = b"x,label\n1,0\n2,0.5\n";
+        let e =
+            Samples::parse_csv("h.csv", half, None, None, TargetKind::Classes { n_classes: 2 }).unwrap_err();
+        assert!(e.to_string().contains("line 3: label 0.5"), "{e}");
+        let e = Samples::parse_csv("t.csv", text, None, Some("nope"), TargetKind::Values).unwrap_err();
+        assert!(e.to_string().contains("no target column named `nope`"), "{e}");
     }
 }

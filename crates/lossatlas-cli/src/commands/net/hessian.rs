@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use lossatlas::net::{
-    read_weights, Activation, CurvatureOptions, Head, Mlp, NetHessian, NetObjective, Real, Samples,
-};
+use lossatlas::net::{CurvatureOptions, Mlp, NetHessian, NetObjective, Real, Samples};
 use lossatlas::spectrum::DensityOptions;
+use lossatlas::{Plane, PlaneKind};
 use lossatlas_render::{render, ImageFormat, SpectrumFigure};
 use serde_json::json;
 
+use super::{load_data, load_network, widths};
 use crate::args::NetDataArgs;
 use crate::output::write_atomic;
 use crate::settings;
@@ -95,8 +95,7 @@ pub fn run(args: &NetHessianArgs) -> Result<()> {
     if args.density_probes == 0 || args.density_steps == 0 {
         bail!("--density-probes and --density-steps must be at least 1");
     }
-    let activation = Activation::parse(&args.activation)?;
-    let loaded = read_weights(&args.weights, activation, Head::CrossEntropy)?;
+    let loaded = load_network(&args.weights, &args.activation, &args.data)?;
     let (mlp, weights) = (loaded.mlp, loaded.params);
     if args.top > mlp.n_params() {
         bail!(
@@ -107,7 +106,8 @@ pub fn run(args: &NetHessianArgs) -> Result<()> {
             mlp.n_params()
         );
     }
-    let (train_set, _) = super::net::samples(&args.data)?;
+    let data = load_data(&args.data, mlp.outputs())?;
+    let train_set = &data.train;
     let options = CurvatureOptions {
         top: args.top,
         tol: args.tol,
@@ -121,9 +121,9 @@ pub fn run(args: &NetHessianArgs) -> Result<()> {
         seed: args.seed,
     };
     let report = if args.data.precision == "f64" {
-        measure::<f64>(&mlp, &train_set, &weights, &options)?
+        measure::<f64>(&mlp, train_set, &weights, &options)?
     } else {
-        measure::<f32>(&mlp, &train_set, &weights, &options)?
+        measure::<f32>(&mlp, train_set, &weights, &options)?
     };
     let curvature = &report.curvature;
     let top = &curvature.top;
@@ -132,7 +132,7 @@ pub fn run(args: &NetHessianArgs) -> Result<()> {
     say!(
         "{} on {} ({} points, {}), {} weights:",
         mlp.describe(),
-        args.data.dataset,
+        data.name,
         train_set.len(),
         args.data.precision,
         mlp.n_params()
@@ -167,8 +167,8 @@ pub fn run(args: &NetHessianArgs) -> Result<()> {
         let density = &curvature.density;
         let mut figure = SpectrumFigure::new(density.grid.clone(), density.density.clone())?.title(format!(
             "Hessian eigenvalue density, {} on {}",
-            short_name(&mlp),
-            args.data.dataset
+            widths(&mlp),
+            data.name
         ));
         for (i, v) in top.values.iter().take(3).enumerate() {
             figure = figure.mark(*v, format!("λ{} = {}", i + 1, settings::trimmed(*v, 4, 3, (1e-3, 1e5))));
@@ -184,7 +184,7 @@ pub fn run(args: &NetHessianArgs) -> Result<()> {
             "weights": args.weights.display().to_string(),
             "n_weights": mlp.n_params(),
             "data": {
-                "dataset": args.data.dataset,
+                "name": data.name,
                 "points": train_set.len(),
                 "noise": args.data.noise,
                 "data_seed": args.data.data_seed,
@@ -221,12 +221,6 @@ pub fn run(args: &NetHessianArgs) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
-}
-
-/// `2-64-64-2 tanh` without the loss.
-fn short_name(mlp: &Mlp) -> String {
-    let widths: Vec<String> = mlp.widths().iter().map(usize::to_string).collect();
-    format!("{} {}", widths.join("-"), mlp.activation().name())
 }
 
 /// The curvature and the seconds each part took: setup (the per-weights passes), eigenvalues,
@@ -266,25 +260,28 @@ fn measure<T: Real>(
     })
 }
 
-/// The plane of the Hessian's two largest eigenvalues at `weights` (unit eigenvectors, for
-/// `net plane --directions hessian`), with the two eigenvalues.
-pub(crate) fn hessian_directions(
+/// The plane through `weights` along the Hessian's top two unit eigenvectors (for `net plane
+/// --directions hessian`), and how it was chosen, for titles.
+pub(super) fn hessian_plane(
     mlp: &Mlp,
     samples: &Samples,
     weights: &[f64],
     precision: &str,
     seed: u64,
-) -> Result<(Vec<f64>, Vec<f64>, [f64; 2])> {
-    fn with<T: Real>(
-        mlp: &Mlp,
-        samples: &Samples,
-        weights: &[f64],
-        seed: u64,
-    ) -> Result<(Vec<f64>, Vec<f64>, [f64; 2])> {
+) -> Result<(Plane, String)> {
+    fn with<T: Real>(mlp: &Mlp, samples: &Samples, weights: &[f64], seed: u64) -> Result<(Plane, String)> {
         let objective = NetObjective::<T>::new(mlp, samples)?;
         let hessian = NetHessian::new(&objective, weights)?;
         let (directions, pairs) = hessian.top_directions(1e-4, 300, seed)?;
-        Ok((directions.d1, directions.d2, [pairs.values[0], pairs.values[1]]))
+        let how = format!(
+            "top two Hessian eigenvectors, eigenvalues {}, {}",
+            settings::trimmed(pairs.values[0], 4, 3, (1e-3, 1e5)),
+            settings::trimmed(pairs.values[1], 4, 3, (1e-3, 1e5))
+        );
+        let names = ["direction 1".to_string(), "direction 2".to_string()];
+        let plane =
+            Plane::new(weights.to_vec(), directions.d1, directions.d2, names)?.with_kind(PlaneKind::Given);
+        Ok((plane, how))
     }
     if precision == "f64" {
         with::<f64>(mlp, samples, weights, seed)
@@ -295,7 +292,7 @@ pub(crate) fn hessian_directions(
 
 /// The curvature of the loss along each of a plane's directions, v'Hv / v'v, to print beside a
 /// network plane (a sharp valley has a large value, a flat one a small one).
-pub(crate) fn curvature_along(
+pub(super) fn curvature_along(
     mlp: &Mlp,
     samples: &Samples,
     weights: &[f64],

@@ -1,0 +1,120 @@
+//! `lossatlas net plane`: a network's loss over a plane through its trained weights, along two
+//! filter-normalized random directions (Li et al. 2018) or two direction files.
+
+use anyhow::{bail, Result};
+use lossatlas::export;
+use lossatlas::net::{tensors_bytes, TensorType};
+use lossatlas::Landscape;
+use lossatlas_render::{render, ContourFigure, SurfaceFigure};
+
+use super::{describe, load_data, load_network, network_plane, page_html, two_safetensors, Objective};
+use crate::args::NetPlaneArgs;
+use crate::output::write_atomic;
+use crate::problem::{grid_over, ranges, resolution};
+use crate::settings;
+
+pub fn run(args: &NetPlaneArgs) -> Result<()> {
+    let outputs = settings::outputs(&args.outputs)?;
+    let surfaces = settings::outputs(&args.surface_outputs)?;
+    let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
+    let saved =
+        args.save_directions.as_deref().map(|t| two_safetensors(t, "--save-directions")).transpose()?;
+    if let Some(page) = &args.page {
+        settings::output_with_extension(page, "html", "--page")?;
+    }
+    if let Some(path) = &args.export_accuracy {
+        settings::output_with_extension(path, "npy", "--export-accuracy")?;
+    }
+    if outputs.is_empty()
+        && surfaces.is_empty()
+        && landscape_format.is_none()
+        && args.page.is_none()
+        && args.export_accuracy.is_none()
+    {
+        bail!("nothing to write: give -o FILE.png|.svg, --surface FILE, --export-landscape FILE or --page FILE.html");
+    }
+    let levels = settings::levels(&crate::args::LevelArgs {
+        levels: args.levels.clone(),
+        filled: true,
+        no_labels: false,
+    })?;
+    let loaded = load_network(&args.weights, &args.activation, &args.data)?;
+    let (mlp, weights) = (loaded.mlp, loaded.params);
+    let data = load_data(&args.data, mlp.outputs())?;
+    let objective = Objective::new(&mlp, &data.train, &args.data.precision)?;
+    let (plane, how) = match args.directions.as_deref() {
+        Some("hessian") => super::hessian::hessian_plane(
+            &mlp,
+            &data.train,
+            &weights,
+            &args.data.precision,
+            args.random.seed,
+        )?,
+        files => network_plane(&mlp, &weights, files, &args.random)?,
+    };
+    let (d1, d2) = (plane.directions().0.to_vec(), plane.directions().1.to_vec());
+    let grid_ranges = ranges(&args.ranges, &plane)?;
+    let defaults = [grid_ranges[0].or(Some((-1.0, 1.0))), grid_ranges[1].or(Some((-1.0, 1.0)))];
+    let grid = grid_over(defaults, resolution(&args.resolution)?, &plane)?;
+    let (us, vs) = (grid.u().values(), grid.v().values());
+    let values = objective.plane(&weights, &d1, &d2, &us, &vs)?;
+    if let Some(path) = &args.export_accuracy {
+        let Some(accuracy) = values.accuracy.clone() else {
+            bail!("--export-accuracy: an mse network has no accuracy; drop the flag");
+        };
+        let grid = Landscape::from_values(grid.clone(), plane.clone(), accuracy)?;
+        write_atomic(path, &export::landscape(&grid, export::LandscapeFormat::Npy))?;
+        eprintln!("wrote {}", path.display());
+    }
+    let landscape = Landscape::from_values(grid, plane, values.loss)?;
+    super::super::require_finite(&landscape)?;
+    let levels = levels.resolve(&landscape);
+    let title = format!("{} ({how})", describe(&mlp, &data));
+    let title_for_page = title.clone();
+    let figure = ContourFigure::new(&landscape, levels.clone())
+        .title(title.clone())
+        .x_label("direction 1")
+        .y_label("direction 2")
+        .filled(true);
+    for (path, format) in &outputs {
+        write_atomic(path, &render(&figure, *format, (800, 700))?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if !surfaces.is_empty() {
+        let surface =
+            SurfaceFigure::new(&landscape).title(title).x_label("direction 1").y_label("direction 2");
+        surface.validate()?;
+        for (path, format) in &surfaces {
+            write_atomic(path, &render(&surface, *format, (900, 700))?)?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    if let Some((path, format)) = landscape_format {
+        write_atomic(path, &export::landscape(&landscape, format))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some([a, b]) = &saved {
+        // In f64 whatever the weights' type, so that the plane recomputes exactly from the files.
+        write_atomic(a, &tensors_bytes(&mlp, &d1, TensorType::F64)?)?;
+        write_atomic(b, &tensors_bytes(&mlp, &d2, TensorType::F64)?)?;
+        eprintln!("wrote {} and {}", a.display(), b.display());
+    }
+    // The trained weights themselves, whether or not the grid has a point there.
+    let centre = objective.evaluate(&weights)?;
+    if let Some(page) = &args.page {
+        let html = page_html(&landscape, title_for_page, &mlp, &data, how.clone(), centre, Vec::new(), None)?;
+        write_atomic(page, html.as_bytes())?;
+        eprintln!("wrote {} (open it in any browser, it needs no network)", page.display());
+    }
+    say!(
+        "{}: loss at the trained weights {:.4}{}, lowest on the plane {:.4}",
+        mlp.describe(),
+        centre.loss,
+        centre.accuracy.map_or(String::new(), |a| format!(" (accuracy {a:.3})")),
+        landscape.minimum().map_or(f64::NAN, |m| m.loss)
+    )?;
+    let [c1, c2] =
+        super::hessian::curvature_along(&mlp, &data.train, &weights, &args.data.precision, [&d1, &d2])?;
+    say!("curvature v'Hv/v'v along direction 1 {c1:.6}, direction 2 {c2:.6}")?;
+    Ok(())
+}
