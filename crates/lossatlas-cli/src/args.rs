@@ -134,6 +134,9 @@ pub enum NetCommand {
     /// all the network's weights, and their paths are drawn projected on the plane.
     #[command(after_help = NET_SERVE_EXAMPLES)]
     Serve(NetServeArgs),
+    /// The curvature of a trained network: the largest Hessian eigenvalues, the trace and the
+    /// eigenvalue density, from exact Hessian-vector products (as PyHessian reports them).
+    Hessian(crate::commands::net::hessian::NetHessianArgs),
 }
 
 const NET_SERVE_EXAMPLES: &str = "\
@@ -269,8 +272,9 @@ pub struct NetPlaneArgs {
     /// The activation the network was trained with.
     #[arg(long, default_value = "tanh")]
     pub activation: String,
-    /// Two direction files (same names and shapes as the weights), D1,D2; default: random.
-    #[arg(long, value_name = "D1,D2")]
+    /// Two direction files (same names and shapes as the weights), D1,D2; or `hessian`, the top
+    /// two Hessian eigenvectors (unit length); default: random.
+    #[arg(long, value_name = "D1,D2|hessian")]
     pub directions: Option<String>,
     #[command(flatten)]
     pub random: NetDirectionArgs,

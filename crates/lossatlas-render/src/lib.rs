@@ -16,6 +16,7 @@ mod fit_figure;
 mod loss_curve;
 mod panels;
 mod series_figure;
+mod spectrum;
 mod surface;
 // What figures share: a kit of parts.
 mod animation;
@@ -53,4 +54,5 @@ pub use panels::{Layout, Panels};
 /// The colour type of every overlay, re-exported so callers need not depend on plotters.
 pub use plotters::style::RGBColor;
 pub use series_figure::{Series, SeriesFigure, SeriesPanel};
+pub use spectrum::SpectrumFigure;
 pub use surface::SurfaceFigure;

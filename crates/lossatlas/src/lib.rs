@@ -48,6 +48,7 @@ mod objective;
 mod optim;
 mod plane;
 pub mod report;
+pub mod spectrum;
 pub mod store;
 mod trajectory;
 mod transform;

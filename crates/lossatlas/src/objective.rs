@@ -172,6 +172,14 @@ impl Objective {
         h.iter_mut().for_each(|v| *v /= m);
         h
     }
+
+    /// The exact Hessian at `theta` as a product with vectors, for the spectral methods that a
+    /// network's Hessian also uses ([`crate::spectrum`]): a formula model's few parameters make
+    /// the dense matrix cheap, and its eigenvalues come out the same as [`Objective::hessian`]'s.
+    pub fn hessian_operator(&self, theta: &[f64]) -> crate::spectrum::DenseSymmetric {
+        crate::spectrum::DenseSymmetric::new(self.hessian(theta), self.n_params())
+            .expect("the Hessian is n x n")
+    }
 }
 
 /// Sum of penalties of the predictions against the targets, written per loss so each loop
@@ -370,5 +378,17 @@ mod tests {
         }
         let q = obj.quadratic().unwrap().hessian();
         assert!((q[0][0] - want[0]).abs() < 1e-12 && (q[0][1] - 5.0).abs() < 1e-12);
+    }
+    #[test]
+    fn lanczos_on_the_formula_hessian_gives_the_closed_form_eigenvalues() {
+        // 2/6 [[55, 15], [15, 6]]: eigenvalues (61 +- sqrt(49^2 + 4 * 15^2)) / 6.
+        let obj = seed(Activation::Identity, Loss::Mse);
+        let h = obj.hessian_operator(&[0.3, 0.9]);
+        let options = crate::spectrum::LanczosOptions { k: 2, tol: 1e-12, max_steps: 2, seed: 0 };
+        let pairs = crate::spectrum::top_eigenpairs(h.dim(), |v, o| h.apply(v, o), &options).unwrap();
+        let root = (49.0f64 * 49.0 + 4.0 * 225.0).sqrt();
+        for (got, want) in pairs.values.iter().zip([(61.0 + root) / 6.0, (61.0 - root) / 6.0]) {
+            assert!((got - want).abs() < 1e-12, "{:?}", pairs.values);
+        }
     }
 }

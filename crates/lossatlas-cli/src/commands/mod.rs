@@ -6,7 +6,7 @@ mod compare;
 mod contour;
 mod descend;
 mod maps;
-mod net;
+pub(crate) mod net;
 mod page;
 mod serve;
 mod store;

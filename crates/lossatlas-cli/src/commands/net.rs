@@ -5,6 +5,7 @@
 //! This file holds what the subcommands share: the data and its loss, the network read from its
 //! weights file, the objective in the chosen precision, and random directions.
 
+pub(crate) mod hessian;
 mod line;
 mod pca;
 mod plane;
@@ -31,6 +32,7 @@ pub fn run(command: NetCommand) -> Result<()> {
     match command {
         NetCommand::Train(args) => train::run(&args),
         NetCommand::Plane(args) => plane::run(&args),
+        NetCommand::Hessian(args) => hessian::run(&args),
         NetCommand::Line(args) => line::run(&args),
         NetCommand::Pca(args) => pca::run(&args),
         NetCommand::Serve(args) => serve::run(&args),

@@ -8,6 +8,8 @@
 //! - [`NetObjective`]: loss, accuracy and gradient, batched on a matrix-multiplication kernel, in
 //!   `f32` (as PyTorch) or `f64`.
 //! - [`PlaneEvaluator`]: the loss over a grid of a plane, the first layer paid once per plane.
+//! - [`NetHessian`]: exact Hessian-vector products; with [`crate::spectrum`], the largest
+//!   eigenvalues, the trace, the eigenvalue density and the plane of the top two eigenvectors.
 //! - [`read_weights`], [`read_direction`], [`tensors_bytes`]: safetensors files with PyTorch's names.
 //! - [`Directions`]: random directions with filter-wise or layer-wise normalization.
 //! - [`PathRecorder`], [`PathFile`], [`PathPca`]: a training path on disk and its principal plane.
@@ -53,6 +55,7 @@
 //! so a result is the same for any number of threads.
 
 mod directions;
+mod hessian;
 mod mlp;
 mod objective;
 mod path;
@@ -64,6 +67,7 @@ mod train;
 mod weights;
 
 pub use directions::{normalize, orthogonalize, BiasDirections, Directions, Normalization};
+pub use hessian::{Curvature, CurvatureOptions, NetHessian, CACHE_BYTES};
 pub use mlp::{Activation, Head, LayerShape, Mlp, ACTIVATION_NAMES};
 pub use objective::{Evaluation, NetObjective};
 pub use path::{PathFile, PathRecorder};

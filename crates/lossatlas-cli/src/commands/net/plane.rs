@@ -49,7 +49,16 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let (mlp, weights) = (loaded.mlp, loaded.params);
     let data = load_data(&args.data, mlp.outputs())?;
     let objective = Objective::new(&mlp, &data.train, &args.data.precision)?;
-    let (plane, how) = network_plane(&mlp, &weights, args.directions.as_deref(), &args.random)?;
+    let (plane, how) = match args.directions.as_deref() {
+        Some("hessian") => super::hessian::hessian_plane(
+            &mlp,
+            &data.train,
+            &weights,
+            &args.data.precision,
+            args.random.seed,
+        )?,
+        files => network_plane(&mlp, &weights, files, &args.random)?,
+    };
     let (d1, d2) = (plane.directions().0.to_vec(), plane.directions().1.to_vec());
     let grid_ranges = ranges(&args.ranges, &plane)?;
     let defaults = [grid_ranges[0].or(Some((-1.0, 1.0))), grid_ranges[1].or(Some((-1.0, 1.0)))];
@@ -125,5 +134,8 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
         centre.accuracy.map_or(String::new(), |a| format!(" (accuracy {a:.3})")),
         landscape.minimum().map_or(f64::NAN, |m| m.loss)
     )?;
+    let [c1, c2] =
+        super::hessian::curvature_along(&mlp, &data.train, &weights, &args.data.precision, [&d1, &d2])?;
+    say!("curvature v'Hv/v'v along direction 1 {c1:.6}, direction 2 {c2:.6}")?;
     Ok(())
 }
