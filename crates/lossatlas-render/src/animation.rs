@@ -19,7 +19,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
 use crate::labels::Sizes;
-use crate::output::Figure;
+use crate::output::{draw_rgb, Figure};
 use crate::overlay::PathOverlay;
 
 /// Settings of an animated GIF. The fields are independent; [`GifOptions::default`] gives a
@@ -241,23 +241,16 @@ struct FrameSpec {
 impl FrameSpec {
     /// The frame at `step` as RGB bytes of the final size.
     fn draw(&self, figure: &impl Figure, step: usize) -> Result<Vec<u8>> {
-        let (dw, dh) = (self.size.0 * self.factor, self.size.1 * self.factor);
-        let mut rgb = vec![0u8; dw as usize * dh as usize * 3];
-        {
-            let root = BitMapBackend::with_buffer(&mut rgb, (dw, dh)).into_drawing_area();
+        let draw = |root: &DrawingArea<BitMapBackend<'_>, Shift>| {
             root.fill(&WHITE)?;
             if self.counter {
-                let strip = draw_counter(&root, step, self.total)?;
-                figure.draw(&root.margin(strip, 0, 0, 0))?;
+                let strip = draw_counter(root, step, self.total)?;
+                figure.draw(&root.margin(strip, 0, 0, 0))
             } else {
-                figure.draw(&root)?;
+                figure.draw(root)
             }
-            root.present()?;
-        }
-        if self.factor > 1 {
-            rgb = downsample(&rgb, (dw, dh), self.factor);
-        }
-        Ok(rgb)
+        };
+        draw_rgb(self.size, self.factor, draw, |rgb| Ok(rgb.to_vec()))
     }
 }
 
@@ -295,30 +288,6 @@ fn draw_counter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, step: usize, 
         }
     }
     Ok(strip as u32)
-}
-
-/// Averages each `factor` x `factor` block of an RGB buffer `size` pixels large (a box filter).
-fn downsample(rgb: &[u8], size: (u32, u32), factor: u32) -> Vec<u8> {
-    let (sw, f) = (size.0 as usize, factor as usize);
-    let (w, h) = (sw / f, size.1 as usize / f);
-    let mut out = vec![0u8; w * h * 3];
-    let mut row = vec![0u32; w * 3];
-    let n = (f * f) as u32;
-    for y in 0..h {
-        row.iter_mut().for_each(|v| *v = 0);
-        for sy in y * f..(y + 1) * f {
-            for (x, px) in rgb[sy * sw * 3..(sy + 1) * sw * 3].chunks_exact(3).enumerate() {
-                let o = (x / f) * 3;
-                row[o] += px[0] as u32;
-                row[o + 1] += px[1] as u32;
-                row[o + 2] += px[2] as u32;
-            }
-        }
-        for (o, v) in out[y * w * 3..(y + 1) * w * 3].iter_mut().zip(&row) {
-            *o = ((v + n / 2) / n) as u8;
-        }
-    }
-    out
 }
 
 /// A frame that changes only what differs from `previous` (the whole picture for the first):

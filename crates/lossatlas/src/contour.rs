@@ -11,6 +11,8 @@
 //! rectangles, which keeps an SVG small.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
 use crate::landscape::Landscape;
 
@@ -76,16 +78,186 @@ fn dist(a: Point, b: Point) -> f64 {
 
 /// The iso-lines of `landscape` at each of `levels` (in the order given). Cells with a non-finite
 /// corner are skipped, so lines stop at gaps.
+///
+/// All levels are found in one pass over the cells: each grid value is placed once among the
+/// sorted levels (its "band": how many levels lie at or below it), and a cell is crossed by exactly
+/// the levels between its lowest and highest corner band. Most cells of a smooth landscape lie
+/// inside one band and cost four integer comparisons, however many levels there are.
 pub fn isolines(landscape: &Landscape, levels: &[f64]) -> Vec<Isoline> {
-    levels.iter().map(|&level| isoline(landscape, level)).collect()
+    let segments = crossing_segments(landscape, levels);
+    let assemble = |(&level, segments): (&f64, Vec<[usize; 2]>)| Isoline {
+        level,
+        lines: polylines(landscape, level, &segments),
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        levels.par_iter().zip(segments).map(assemble).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    levels.iter().zip(segments).map(assemble).collect()
 }
 
+/// A grid value's band that marks it as not finite (no level crosses a cell with such a corner).
+const NOT_FINITE: u32 = u32::MAX;
+
+/// Rows of cells per parallel task: enough work to outweigh a task's start, few enough to keep
+/// both cores busy on a 200-row figure. The tasks' segments are joined in row order, so the
+/// result is the same for any thread count.
+const ROWS_PER_TASK: usize = 32;
+
+/// The marching-squares segments of every level (indexed like `levels`), each list in row-major
+/// cell order, as pairs of edge ids.
+///
 /// Edge ids: the horizontal edge from (i, j) to (i+1, j) is 2 * (j * nu + i); the vertical edge
 /// from (i, j) to (i, j+1) is 2 * (j * nu + i) + 1.
-fn isoline(landscape: &Landscape, level: f64) -> Isoline {
-    let (nu, nv) = (landscape.u().n(), landscape.v().n());
-    let us = landscape.u().values();
-    let vs = landscape.v().values();
+fn crossing_segments(landscape: &Landscape, levels: &[f64]) -> Vec<Vec<[usize; 2]>> {
+    // A level that is not finite crosses nothing (no corner is >= NaN; all or none are >= +-inf).
+    let mut order: Vec<usize> = (0..levels.len()).filter(|&k| levels[k].is_finite()).collect();
+    order.sort_by(|&a, &b| levels[a].total_cmp(&levels[b]));
+    let sorted: Vec<f64> = order.iter().map(|&k| levels[k]).collect();
+    let mut out: Vec<Vec<[usize; 2]>> = vec![Vec::new(); levels.len()];
+    if sorted.is_empty() {
+        return out;
+    }
+    let cell_rows = landscape.v().n() - 1;
+    let task = |first_row: usize| {
+        let rows = first_row..(first_row + ROWS_PER_TASK).min(cell_rows);
+        let mut found: Vec<Vec<[usize; 2]>> = vec![Vec::new(); sorted.len()];
+        segments_in_rows(landscape, &sorted, rows, &mut found);
+        found
+    };
+    let starts = (0..cell_rows).step_by(ROWS_PER_TASK);
+    #[cfg(feature = "parallel")]
+    let per_task: Vec<Vec<Vec<[usize; 2]>>> = {
+        use rayon::prelude::*;
+        starts.collect::<Vec<_>>().into_par_iter().map(task).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let per_task: Vec<Vec<Vec<[usize; 2]>>> = starts.map(task).collect();
+    for found in per_task {
+        for (k, segments) in found.into_iter().enumerate() {
+            out[order[k]].extend(segments);
+        }
+    }
+    out
+}
+
+/// How many of the ascending `sorted` levels lie at or below each value of `row` (the value's
+/// band), [`NOT_FINITE`] for values that are not finite. Neighbouring values of a landscape are
+/// nearly always in the same band, so the previous value's band is tried before a binary search.
+fn bands_of(row: &[f64], sorted: &[f64], bands: &mut [u32]) {
+    let mut guess = 0usize;
+    for (b, &z) in bands.iter_mut().zip(row) {
+        *b = if !z.is_finite() {
+            NOT_FINITE
+        } else {
+            let fits = (guess == 0 || sorted[guess - 1] <= z) && (guess == sorted.len() || z < sorted[guess]);
+            if !fits {
+                guess = sorted.partition_point(|&l| l <= z);
+            }
+            guess as u32
+        };
+    }
+}
+
+/// The segments of the cells in `rows`, pushed onto `out[k]` for the k-th of the ascending levels.
+fn segments_in_rows(landscape: &Landscape, sorted: &[f64], rows: Range<usize>, out: &mut [Vec<[usize; 2]>]) {
+    let nu = landscape.u().n();
+    let values = landscape.values();
+    // Corner c is at or above sorted level k exactly when band(c) > k, also with repeated levels.
+    let mut below: Vec<u32> = vec![0; nu];
+    let mut above: Vec<u32> = vec![0; nu];
+    bands_of(&values[rows.start * nu..(rows.start + 1) * nu], sorted, &mut below);
+    for j in rows {
+        let (row0, row1) = (&values[j * nu..(j + 1) * nu], &values[(j + 1) * nu..(j + 2) * nu]);
+        bands_of(row1, sorted, &mut above);
+        // Runs of RUN cells whose corners all lie in one band (or a gap) are skipped whole, with
+        // a check the compiler vectorises; the others are looked at one by one.
+        const RUN: usize = 8;
+        for start in (0..nu - 1).step_by(RUN) {
+            let end = (start + RUN).min(nu - 1);
+            let first = below[start];
+            let uniform = below[start..=end]
+                .iter()
+                .zip(&above[start..=end])
+                .fold(0, |acc, (&b, &a)| acc | (b ^ first) | (a ^ first));
+            if uniform == 0 {
+                continue;
+            }
+            for i in start..end {
+                // Corner order: 0 = (i,j), 1 = (i+1,j), 2 = (i+1,j+1), 3 = (i,j+1).
+                let bands = [below[i], below[i + 1], above[i + 1], above[i]];
+                // Most cells lie inside one band (or a gap): nothing crosses them.
+                if (bands[0] ^ bands[1]) | (bands[0] ^ bands[2]) | (bands[0] ^ bands[3]) == 0 {
+                    continue;
+                }
+                let lo = bands.iter().copied().min().expect("4 corners");
+                let hi = bands.iter().copied().max().expect("4 corners");
+                if hi == NOT_FINITE {
+                    continue;
+                }
+                let corners = [row0[i], row0[i + 1], row1[i + 1], row1[i]];
+                let bottom = 2 * (j * nu + i);
+                let edges =
+                    CellEdges { left: bottom + 1, bottom, top: 2 * ((j + 1) * nu + i), right: bottom + 3 };
+                for k in lo..hi {
+                    let mut case = 0;
+                    for (bit, &b) in bands.iter().enumerate() {
+                        if b > k {
+                            case |= 1 << bit;
+                        }
+                    }
+                    edges.segments(case, &corners, sorted[k as usize], &mut out[k as usize]);
+                }
+            }
+        }
+        std::mem::swap(&mut below, &mut above);
+    }
+}
+
+/// The four edges of one cell, as edge ids.
+#[derive(Debug, Clone, Copy)]
+struct CellEdges {
+    left: usize,
+    bottom: usize,
+    top: usize,
+    right: usize,
+}
+
+impl CellEdges {
+    /// Pushes the segments of marching-squares `case` (bit b set when corner b is at or above
+    /// `level`; never 0 or 15) onto `out`.
+    fn segments(self, case: u32, corners: &[f64; 4], level: f64, out: &mut Vec<[usize; 2]>) {
+        let CellEdges { left, bottom, top, right } = self;
+        match case {
+            1 | 14 => out.push([left, bottom]),
+            2 | 13 => out.push([bottom, right]),
+            3 | 12 => out.push([left, right]),
+            4 | 11 => out.push([right, top]),
+            6 | 9 => out.push([bottom, top]),
+            7 | 8 => out.push([left, top]),
+            // Saddles: corners 0 and 2 above (5) or 1 and 3 above (10). If the centre is on the
+            // side of the diagonal pair, that pair is connected through the middle.
+            5 | 10 => {
+                let centre_above = corners.iter().sum::<f64>() / 4.0 >= level;
+                if centre_above == (case == 5) {
+                    out.push([left, top]);
+                    out.push([bottom, right]);
+                } else {
+                    out.push([left, bottom]);
+                    out.push([right, top]);
+                }
+            }
+            _ => unreachable!("a crossed cell has corners on both sides of the level"),
+        }
+    }
+}
+
+/// Joins one level's segments into polylines whose vertices are the crossings on the edges.
+fn polylines(landscape: &Landscape, level: f64, segments: &[[usize; 2]]) -> Vec<Polyline> {
+    let nu = landscape.u().n();
+    let (u_axis, v_axis) = (landscape.u(), landscape.v());
     let z = |i: usize, j: usize| landscape.at(i, j);
     // The crossing on an edge, computed from the edge's endpoints in a fixed order so that the two
     // cells sharing an edge produce bit-identical points.
@@ -94,66 +266,14 @@ fn isoline(landscape: &Landscape, level: f64) -> Isoline {
         let (i, j) = (cell % nu, cell / nu);
         let (a, b) = if vertical { (z(i, j), z(i, j + 1)) } else { (z(i, j), z(i + 1, j)) };
         let t = ((level - a) / (b - a)).clamp(0.0, 1.0);
+        let (u0, v0) = (u_axis.value(i), v_axis.value(j));
         if vertical {
-            [us[i], vs[j] + t * (vs[j + 1] - vs[j])]
+            [u0, v0 + t * (v_axis.value(j + 1) - v0)]
         } else {
-            [us[i] + t * (us[i + 1] - us[i]), vs[j]]
+            [u0 + t * (u_axis.value(i + 1) - u0), v0]
         }
     };
-    let mut segments: Vec<[usize; 2]> = Vec::new();
-    for j in 0..nv - 1 {
-        for i in 0..nu - 1 {
-            let corners = [z(i, j), z(i + 1, j), z(i + 1, j + 1), z(i, j + 1)];
-            if corners.iter().any(|c| !c.is_finite()) {
-                continue;
-            }
-            let mut case = 0;
-            for (bit, c) in corners.iter().enumerate() {
-                if *c >= level {
-                    case |= 1 << bit;
-                }
-            }
-            if case == 0 || case == 15 {
-                continue;
-            }
-            let bottom = 2 * (j * nu + i);
-            let left = bottom + 1;
-            let top = 2 * ((j + 1) * nu + i);
-            let right = 2 * (j * nu + i + 1) + 1;
-            let centre_above = corners.iter().sum::<f64>() / 4.0 >= level;
-            // Corner bits: 0 = (i,j), 1 = (i+1,j), 2 = (i+1,j+1), 3 = (i,j+1).
-            match case {
-                1 | 14 => segments.push([left, bottom]),
-                2 | 13 => segments.push([bottom, right]),
-                3 | 12 => segments.push([left, right]),
-                4 | 11 => segments.push([right, top]),
-                6 | 9 => segments.push([bottom, top]),
-                7 | 8 => segments.push([left, top]),
-                // Saddles: corners 0 and 2 above (5) or 1 and 3 above (10). If the centre is on the
-                // side of the diagonal pair, that pair is connected through the middle.
-                5 => {
-                    if centre_above {
-                        segments.push([left, top]);
-                        segments.push([bottom, right]);
-                    } else {
-                        segments.push([left, bottom]);
-                        segments.push([right, top]);
-                    }
-                }
-                10 => {
-                    if centre_above {
-                        segments.push([left, bottom]);
-                        segments.push([right, top]);
-                    } else {
-                        segments.push([left, top]);
-                        segments.push([bottom, right]);
-                    }
-                }
-                _ => unreachable!("cases 0 and 15 were skipped"),
-            }
-        }
-    }
-    let lines = chain(&segments)
+    chain(segments)
         .into_iter()
         .map(|(edges, closed)| {
             let mut points: Vec<Point> = edges.iter().map(|&e| crossing(e)).collect();
@@ -165,19 +285,24 @@ fn isoline(landscape: &Landscape, level: f64) -> Isoline {
             Polyline { points, closed }
         })
         .filter(|line| line.points.len() >= 2)
-        .collect();
-    Isoline { level, lines }
+        .collect()
 }
 
 /// Joins segments that share an edge into maximal chains. Every edge holds at most one crossing and
 /// belongs to at most two cells, so the graph has degree <= 2: chains are paths or cycles.
 fn chain(segments: &[[usize; 2]]) -> Vec<(Vec<usize>, bool)> {
-    let mut by_edge: HashMap<usize, Vec<usize>> = HashMap::with_capacity(segments.len() * 2);
+    // The segments at each edge, in the order they were made (at most two; `NONE` marks a free
+    // place).
+    const NONE: usize = usize::MAX;
+    let mut by_edge: HashMap<usize, [usize; 2], BuildHasherDefault<EdgeHasher>> =
+        HashMap::with_capacity_and_hasher(segments.len() * 2, Default::default());
     for (s, seg) in segments.iter().enumerate() {
         for &e in seg {
-            by_edge.entry(e).or_default().push(s);
+            let at = by_edge.entry(e).or_insert([NONE; 2]);
+            at[usize::from(at[0] != NONE)] = s;
         }
     }
+    let ends = |e: usize| by_edge[&e].iter().filter(|&&s| s != NONE).count();
     let mut used = vec![false; segments.len()];
     let mut chains = Vec::new();
     let walk = |start_seg: usize, start_edge: usize, used: &mut Vec<bool>| -> (Vec<usize>, bool) {
@@ -188,7 +313,7 @@ fn chain(segments: &[[usize; 2]]) -> Vec<(Vec<usize>, bool)> {
             let [a, b] = segments[seg];
             let next_edge = if a == edge { b } else { a };
             edges.push(next_edge);
-            match by_edge[&next_edge].iter().find(|&&s| !used[s]) {
+            match by_edge[&next_edge].iter().find(|&&s| s != NONE && !used[s]) {
                 Some(&s) => {
                     seg = s;
                     edge = next_edge;
@@ -204,7 +329,7 @@ fn chain(segments: &[[usize; 2]]) -> Vec<(Vec<usize>, bool)> {
     // visited in segment order, which keeps the output deterministic.
     for s in 0..segments.len() {
         for &e in &segments[s] {
-            if !used[s] && by_edge[&e].len() == 1 {
+            if !used[s] && ends(e) == 1 {
                 chains.push(walk(s, e, &mut used));
             }
         }
@@ -215,6 +340,32 @@ fn chain(segments: &[[usize; 2]]) -> Vec<(Vec<usize>, bool)> {
         }
     }
     chains
+}
+
+/// Hashes an edge id with one multiplication (Fibonacci hashing). Edge ids are our own dense
+/// integers, not input an attacker chooses, and the default SipHash was a third of the time
+/// spent joining segments on a landscape with many lines.
+#[derive(Debug, Default)]
+struct EdgeHasher(u64);
+
+impl Hasher for EdgeHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b) ^ self.0.rotate_left(8));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
 }
 
 /// The region where the loss lies in [lower, upper) (either end may be infinite), as polygons.
@@ -402,6 +553,94 @@ mod tests {
             }
         }
         Landscape::from_values(grid, plane, values).unwrap()
+    }
+
+    /// Marching squares one level at a time, with the float comparisons written out: the way
+    /// isolines were found before the one-pass version, kept as its reference.
+    fn one_level_at_a_time(landscape: &Landscape, level: f64) -> Isoline {
+        let nu = landscape.u().n();
+        let z = |i: usize, j: usize| landscape.at(i, j);
+        let mut segments = Vec::new();
+        for j in 0..landscape.v().n() - 1 {
+            for i in 0..nu - 1 {
+                let corners = [z(i, j), z(i + 1, j), z(i + 1, j + 1), z(i, j + 1)];
+                if corners.iter().any(|c| !c.is_finite()) {
+                    continue;
+                }
+                let mut case = 0;
+                for (bit, c) in corners.iter().enumerate() {
+                    if *c >= level {
+                        case |= 1 << bit;
+                    }
+                }
+                if case == 0 || case == 15 {
+                    continue;
+                }
+                let bottom = 2 * (j * nu + i);
+                let (left, top, right) = (bottom + 1, 2 * ((j + 1) * nu + i), 2 * (j * nu + i + 1) + 1);
+                let centre_above = corners.iter().sum::<f64>() / 4.0 >= level;
+                let pairs: &[[usize; 2]] = match (case, centre_above) {
+                    (1 | 14, _) => &[[left, bottom]],
+                    (2 | 13, _) => &[[bottom, right]],
+                    (3 | 12, _) => &[[left, right]],
+                    (4 | 11, _) => &[[right, top]],
+                    (6 | 9, _) => &[[bottom, top]],
+                    (7 | 8, _) => &[[left, top]],
+                    (5, true) | (10, false) => &[[left, top], [bottom, right]],
+                    (5, false) | (10, true) => &[[left, bottom], [right, top]],
+                    _ => unreachable!(),
+                };
+                segments.extend_from_slice(pairs);
+            }
+        }
+        Isoline { level, lines: polylines(landscape, level, &segments) }
+    }
+
+    #[test]
+    fn all_levels_in_one_pass_match_one_level_at_a_time() {
+        let wavy = |u: f64, v: f64| (3.0 * u).sin() * (2.0 * v).cos() + 0.1 * u * v;
+        let with_gaps = |u: f64, v: f64| match ((u * 7.0) as i64 + (v * 5.0) as i64).rem_euclid(11) {
+            0 => f64::NAN,
+            3 => f64::INFINITY,
+            7 => f64::NEG_INFINITY,
+            _ => wavy(u, v),
+        };
+        // Values on a coarse lattice, so levels hit grid values exactly (crossings at vertices).
+        let lattice = |u: f64, v: f64| ((u * 2.0).round() + (v * 3.0).round()) * 0.5;
+        let grids = [
+            grid_of(wavy, 60, -2.0, 2.0),
+            grid_of(with_gaps, 47, -2.0, 2.0),
+            grid_of(lattice, 33, -2.0, 2.0),
+            grid_of(|u, v| u + 2.0 * v, 2, -1.0, 1.0),
+        ];
+        // Unsorted, repeated, outside the range, not finite, and exactly on lattice values.
+        let levels = [
+            0.5,
+            -0.5,
+            0.0,
+            0.5,
+            1.5,
+            -3.0,
+            9.0,
+            f64::NAN,
+            f64::INFINITY,
+            1.0,
+            0.25,
+            -1.0,
+            f64::NEG_INFINITY,
+        ];
+        for (g, l) in grids.iter().enumerate() {
+            let all = isolines(l, &levels);
+            assert_eq!(all.len(), levels.len());
+            for (got, &level) in all.iter().zip(&levels) {
+                let want = one_level_at_a_time(l, level);
+                // Bitwise: same lines, same order, same points (NaN levels compare by their bits).
+                assert_eq!(got.level().to_bits(), level.to_bits());
+                assert_eq!(got.lines(), want.lines(), "grid {g}, level {level}");
+            }
+            assert!(all.iter().any(|iso| !iso.lines().is_empty()), "grid {g} drew nothing");
+        }
+        assert!(isolines(&grids[0], &[]).is_empty());
     }
 
     #[test]

@@ -13,9 +13,12 @@
 //!   builds the exponent bits from the shifted value.
 //! - `f64::mul_add` is a libm call without the `fma` target feature (which the generic x86-64 build
 //!   does not have), so every polynomial uses a separate multiply and add.
-//! - Runtime CPU dispatch (AVX2/AVX-512) needs `unsafe` to call a `#[target_feature]` function,
-//!   and the workspace forbids unsafe code (the `multiversion` crate's macro expands to `unsafe`
-//!   blocks inside the calling crate, so it is out too), so the build relies on 2-wide SSE2.
+//! - Runtime CPU dispatch: the formula interpreter runs its chunk loop, with these functions
+//!   inlined into it, through `pulp` (`formula/program.rs`, `kernels_arch`), which compiles it for
+//!   AVX2+FMA as well as the baseline and picks once at run time, without `unsafe` in our crates
+//!   (the `multiversion` crate's macro expands to `unsafe` blocks inside the calling crate, so it
+//!   is out). pulp's AVX-512 level needs a nightly compiler. No explicit fused multiply-add yet:
+//!   results are bit-identical on every path, which a test checks.
 //!
 //! Accuracy: the kernels are fdlibm's (`log`, `__sin`, `__cos`) and a fitted polynomial for
 //! e^r - 1, after Cody-Waite argument reductions (ln 2 and pi/2 split into pieces whose products

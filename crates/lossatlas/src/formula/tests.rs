@@ -502,3 +502,46 @@ fn derivatives_wait_until_they_are_needed() {
     // d/dp_i = x^(i mod 5).
     assert!(close(jac[7 * 2 + 1], 2.0f64.powi(2), 1e-15));
 }
+
+#[test]
+fn every_instruction_set_the_cpu_has_matches_the_baseline_bit_for_bit() {
+    use program::{kernels_arch, Outputs};
+    // Every kernel: each fast function with and without its fused affine input, powers, the
+    // binary operations with vector and scalar operands, and the rare functions.
+    let sources = [
+        "tanh(k*x + b)",
+        "sin(b*cos(a*x))",
+        "k*x^3 + b*x^2",
+        "exp(a*x) - ln(abs(b*x) + 1) + sqrt(abs(a + x))",
+        "sigmoid(a*x - b) * softplus(b*x) + relu(a - x) + sign(x) * step(b)",
+        "x^b / (a + 2) + tan(a*x)/7 + atan(b*x) + cosh(a) + sinh(x/9) + log10(b*b + x*x + 1)",
+        "1/(a*x + b) + x^-1 + (a*x)^5",
+    ];
+    // 600 samples: two whole chunks and a partial one; wide enough for sin's slow path too.
+    let xs = samples(-40.0, 40.0, 600);
+    let (baseline, chosen) = (pulp::Arch::Scalar, kernels_arch());
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        assert!(matches!(chosen, pulp::Arch::V3(_)), "AVX2+FMA present but {chosen:?} chosen");
+    }
+    for source in sources {
+        let formula = f(source);
+        let n = formula.params().len();
+        let params: Vec<f64> = (0..n).map(|p| 0.7 + 0.45 * p as f64).collect();
+        let m = xs.len();
+        let run = |arch: pulp::Arch, program: &Program, rows: (usize, usize)| {
+            let (mut value, mut jacobian, mut hessian) =
+                (vec![0.0; m], vec![0.0; rows.0 * m], vec![0.0; rows.1 * m]);
+            let mut outputs = Outputs { value: &mut value, jacobian: &mut jacobian, hessian: &mut hessian };
+            program.run_on(arch, &params, &[&xs], &mut outputs);
+            [value, jacobian, hessian].map(|v| v.into_iter().map(f64::to_bits).collect::<Vec<u64>>())
+        };
+        for (program, rows) in [
+            (&formula.value_program, (0, 0)),
+            (&formula.first().program, (n, 0)),
+            (formula.second(), (n, n * n)),
+        ] {
+            assert_eq!(run(chosen, program, rows), run(baseline, program, rows), "`{source}` on {chosen:?}");
+        }
+    }
+}
