@@ -53,6 +53,7 @@
 //! so a result is the same for any number of threads.
 
 mod directions;
+mod lanes;
 mod mlp;
 mod objective;
 mod path;

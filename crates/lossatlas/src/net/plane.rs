@@ -9,9 +9,12 @@
 //! Work is split into fixed tasks (a grid row, a group of points in it) that run in parallel; each
 //! point sums its chunks of samples in order, so the values do not depend on the thread count.
 
-use super::mlp::{specialize, Activation, Mlp};
-use super::objective::{forward_after_first, score, to_real, Buffers, Evaluation, NetObjective, CHUNK};
-use super::real::{gemm, vectorized, Real};
+use pulp::{Simd, WithSimd};
+
+use super::lanes::{self, BLOCK};
+use super::mlp::{Activation, Mlp};
+use super::objective::{to_real, Evaluation, NetObjective, TargetRows, CHUNK};
+use super::real::{gemm, Real};
 use crate::error::{Error, Result};
 
 /// Most compute-type values of later-layer weights one task forms at once (its points' weights
@@ -39,8 +42,10 @@ pub struct PlaneEvaluator<'a, T: Real> {
     origin: Vec<f64>,
     d1: Vec<f64>,
     d2: Vec<f64>,
-    /// X W1', X D1', X D2' (each n x first-layer width, row-major).
+    /// X W1', X D1', X D2', each in blocks of [`BLOCK`] samples, feature-major (see `lanes`).
     products: [Vec<T>; 3],
+    /// Regression targets in the same blocks (`None` for class labels).
+    target_blocks: Option<Vec<T>>,
 }
 
 impl<'a, T: Real> PlaneEvaluator<'a, T> {
@@ -77,10 +82,21 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
                 );
                 out
             });
-            parts.concat()
+            lanes::to_blocks(&parts.concat(), n, first.outputs)
         };
         let products = [product(origin), product(d1), product(d2)];
-        Ok(PlaneEvaluator { objective, origin: origin.to_vec(), d1: d1.to_vec(), d2: d2.to_vec(), products })
+        let target_blocks = match objective.target_rows(0, n) {
+            TargetRows::Classes(_) => None,
+            TargetRows::Values(values) => Some(lanes::to_blocks(values, n, mlp.outputs())),
+        };
+        Ok(PlaneEvaluator {
+            objective,
+            origin: origin.to_vec(),
+            d1: d1.to_vec(),
+            d2: d2.to_vec(),
+            products,
+            target_blocks,
+        })
     }
 
     /// The parameters at (u, v): origin + u d1 + v d2.
@@ -124,9 +140,7 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
 
     /// The points `(us[i], v)`: their mean losses and accuracies.
     fn task(&self, mlp: &Mlp, us: &[f64], v: f64, tail_start: usize) -> (Vec<f64>, Vec<f64>) {
-        let first = mlp.layers()[0];
-        let (n, h) = (self.objective.len(), first.outputs);
-        let bias = first.bias_range();
+        let bias = mlp.layers()[0].bias_range();
         // Per point: the first layer's bias and every later parameter, in the compute type.
         let points: Vec<(Vec<T>, Vec<T>)> = us
             .iter()
@@ -135,52 +149,88 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
                 (bias.clone().map(at).collect(), (tail_start..mlp.n_params()).map(at).collect())
             })
             .collect();
-        let scale = T::from_f64(1.0);
-        let (vt, [p0, p1, p2]) = (T::from_f64(v), &self.products);
-        let mut sums = vec![(0.0f64, 0usize); us.len()];
-        let mut base = vec![T::default(); CHUNK * h];
-        let mut buffers = Buffers::new(mlp, CHUNK);
-        for c in 0..n.div_ceil(CHUNK) {
-            let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
-            let m = end - start;
-            if m < CHUNK {
-                buffers = Buffers::new(mlp, m);
-            }
-            let rows = start * h..end * h;
-            // The part shared by the row: X W1' + v X D2'.
-            for ((b, &x0), &x2) in base.iter_mut().zip(&p0[rows.clone()]).zip(&p2[rows.clone()]) {
-                *b = x0 + vt * x2;
-            }
-            for ((&u, (first_bias, tail)), sum) in us.iter().zip(&points).zip(&mut sums) {
-                let ut = T::from_f64(u);
-                // The first layer's activations straight from the three products (its
-                // pre-activations are never stored); a one-layer network keeps them as logits.
-                let (x1, base) = (&p1[rows.clone()], &base[..]);
-                let (activation, out) = if mlp.layers().len() > 1 {
-                    (mlp.activation(), &mut buffers.a[0])
-                } else {
-                    (Activation::Identity, &mut buffers.z[0])
-                };
-                specialize!(activation, f => vectorized(#[inline(always)] move || {
-                    for ((o_row, b_row), x1_row) in out.chunks_exact_mut(h).zip(base.chunks_exact(h)).zip(x1.chunks_exact(h)) {
-                        for (((o, &b), &x1), &c0) in o_row.iter_mut().zip(b_row).zip(x1_row).zip(first_bias) {
-                            *o = f.at(ut.mul_add(x1, b) + c0);
-                        }
-                    }
-                }));
-                forward_after_first(mlp, tail, tail_start, m, &mut buffers);
-                let (loss, correct) =
-                    score(mlp, buffers.logits(), m, self.objective.target_rows(start, end), None, scale);
-                sum.0 += loss;
-                sum.1 += correct;
-            }
-        }
+        let sums = lanes::dispatch(Task { plane: self, mlp, us, v, tail_start, points: &points });
+        let n = self.objective.len();
         sums.into_iter()
             .map(|(loss, correct)| {
                 let e = self.objective.finish(loss, correct, n);
                 (if e.loss.is_finite() { e.loss } else { f64::NAN }, e.accuracy.unwrap_or(f64::NAN))
             })
             .unzip()
+    }
+}
+
+/// One task's points under the instruction set the CPU has: block by block of samples, the
+/// part of the first layer shared by the row (X W1' + v X D2') once, then each point's network
+/// from its first-layer activations on. Each point adds its blocks' losses in block order.
+struct Task<'t, 'a, T: Real> {
+    plane: &'t PlaneEvaluator<'a, T>,
+    mlp: &'t Mlp,
+    us: &'t [f64],
+    v: f64,
+    tail_start: usize,
+    /// Per point: the first layer's bias and the later parameters.
+    points: &'t [(Vec<T>, Vec<T>)],
+}
+
+impl<T: Real> WithSimd for Task<'_, '_, T> {
+    /// Per point: the sum of the per-sample losses and the number of correct samples.
+    type Output = Vec<(f64, usize)>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Self::Output {
+        let Task { plane, mlp, us, v, tail_start, points } = self;
+        let layers = mlp.layers();
+        let (n, h) = (plane.objective.len(), layers[0].outputs);
+        let widest = layers.iter().map(|l| l.outputs).max().unwrap_or(h);
+        let outputs = mlp.outputs();
+        let [p0, p1, p2] = &plane.products;
+        let mut base = vec![T::default(); h * BLOCK];
+        let (mut a, mut b) = (vec![T::default(); widest * BLOCK], vec![T::default(); widest * BLOCK]);
+        let mut sums = vec![(0.0f64, 0usize); us.len()];
+        let vt = T::v_splat(s, T::from_f64(v));
+        for block in 0..n.div_ceil(BLOCK) {
+            let (start, real) = (block * BLOCK, (n - block * BLOCK).min(BLOCK));
+            let rows = block * h * BLOCK..(block + 1) * h * BLOCK;
+            for ((o, &x0), &x2) in T::as_mut_simd::<S>(&mut base)
+                .iter_mut()
+                .zip(T::as_simd::<S>(&p0[rows.clone()]))
+                .zip(T::as_simd::<S>(&p2[rows.clone()]))
+            {
+                *o = T::v_mul_add(s, vt, x2, x0);
+            }
+            for ((&u, (first_bias, tail)), sum) in us.iter().zip(points).zip(&mut sums) {
+                // A one-layer network's first layer gives the logits.
+                let f = if layers.len() > 1 { mlp.activation() } else { Activation::Identity };
+                lanes::first_layer::<S, T>(s, f, T::from_f64(u), &base, &p1[rows.clone()], first_bias, &mut a[..h * BLOCK]);
+                for (l, layer) in layers.iter().enumerate().skip(1) {
+                    let weight = &tail[layer.weight - tail_start..][..layer.inputs * layer.outputs];
+                    let bias = &tail[layer.bias - tail_start..][..layer.outputs];
+                    let f = if l + 1 < layers.len() { mlp.activation() } else { Activation::Identity };
+                    lanes::dense::<S, T>(
+                        s,
+                        f,
+                        weight,
+                        bias,
+                        &a[..layer.inputs * BLOCK],
+                        &mut b[..layer.outputs * BLOCK],
+                    );
+                    std::mem::swap(&mut a, &mut b);
+                }
+                let logits = &a[..outputs * BLOCK];
+                let (loss, correct) = match (plane.objective.target_rows(start, start + real), &plane.target_blocks) {
+                    (_, Some(targets)) => {
+                        let targets = &targets[block * outputs * BLOCK..][..outputs * BLOCK];
+                        (lanes::squared_error(logits, targets, real), 0)
+                    }
+                    (TargetRows::Classes(labels), None) => lanes::cross_entropy::<S, T>(s, logits, labels),
+                    (TargetRows::Values(_), None) => unreachable!("regression targets are blocked in new()"),
+                };
+                sum.0 += loss;
+                sum.1 += correct;
+            }
+        }
+        sums
     }
 }
 

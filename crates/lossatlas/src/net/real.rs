@@ -12,7 +12,15 @@ use ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 /// A floating-point type a network can compute in: `f32` or `f64`.
 pub trait Real:
-    ndarray::LinalgScalar + PartialOrd + AddAssign + Neg<Output = Self> + Default + fmt::Debug + Send + Sync
+    ndarray::LinalgScalar
+    + PartialOrd
+    + AddAssign
+    + Neg<Output = Self>
+    + Default
+    + fmt::Debug
+    + Send
+    + Sync
+    + super::lanes::Lanes
 {
     /// `"f32"` or `"f64"`, for messages and benchmark names.
     const NAME: &'static str;

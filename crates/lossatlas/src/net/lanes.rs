@@ -1,0 +1,558 @@
+//! The forward pass of a network on a block of samples held across SIMD lanes, for the plane's
+//! many evaluations of the same data.
+//!
+//! A block is [`BLOCK`] samples stored feature-major: `x[k * BLOCK + s]` is feature k of sample s,
+//! so one vector register holds one feature of 8 or 16 consecutive samples. A dense layer then
+//! needs no packing and no transpose: each output row is a sum over inputs of a broadcast weight
+//! times a vector of samples, computed for a tile of outputs x two vectors of samples held in
+//! registers, with the bias and the activation applied before the tile is stored. The layer's
+//! outputs come out in the same layout for the next layer, and the loss (softmax cross-entropy or
+//! squared error) is taken across the lanes too. This is what a 10-wide output layer or a 64 x 64
+//! hidden layer needs: a general matrix product pads, packs and dispatches per call, which costs
+//! more than the arithmetic at these sizes.
+//!
+//! The instruction set is chosen at run time by [`pulp`] (AVX-512, else AVX2+FMA, else scalar),
+//! so a generic x86-64 build runs the widest kernel the CPU has. All arithmetic in a block is
+//! lane-wise; a sample's result does not depend on its neighbours or on the vector width beyond
+//! the rounding of the fused multiply-adds (tested against plain loops).
+
+use pulp::Simd;
+
+use super::mlp::{specialize, Activation};
+use super::real::Real;
+
+/// Samples per block: a multiple of every vector width (1, 4, 8, 16 lanes).
+pub(crate) const BLOCK: usize = 64;
+
+/// Outputs per register tile of a dense layer; each output holds two vectors of samples.
+const TILE: usize = 6;
+
+/// The vector operations the block kernels need, for `f32` and `f64` (a supertrait of
+/// [`Real`], sealed: the module is private).
+pub trait Lanes: Copy + Default + Send + Sync + 'static {
+    /// A vector of this type under the instruction set `S`.
+    type V<S: Simd>: Copy;
+    /// `x` (whose length is a multiple of the vector width) as vectors.
+    fn as_simd<S: Simd>(x: &[Self]) -> &[Self::V<S>];
+    /// `x` (whose length is a multiple of the vector width) as mutable vectors.
+    fn as_mut_simd<S: Simd>(x: &mut [Self]) -> &mut [Self::V<S>];
+    /// Every lane `x`.
+    fn v_splat<S: Simd>(s: S, x: Self) -> Self::V<S>;
+    /// a + b.
+    fn v_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+    /// a - b.
+    fn v_sub<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+    /// a * b.
+    fn v_mul<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+    /// a * b + c, fused.
+    fn v_mul_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S>;
+    /// max(a, 0) with relu's convention (0 at 0 and for NaN, as `a > 0 ? a : 0`).
+    fn v_relu<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S>;
+    /// The lanes where a > b take a's value and `ia`, the others b's value and `ib`.
+    fn v_select_greater<S: Simd>(
+        s: S,
+        a: Self::V<S>,
+        b: Self::V<S>,
+        ia: Self::V<S>,
+        ib: Self::V<S>,
+    ) -> (Self::V<S>, Self::V<S>);
+    /// tanh of each lane.
+    fn v_tanh<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S>;
+    /// e^x of each lane, for x <= 0 (the shifted logits of a softmax); NaN for NaN.
+    fn v_exp_nonpositive<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S>;
+}
+
+/// Applies `f` to each lane of `v` through a small array (for the functions without a vector
+/// form here: erf for GELU, and f64's exp and tanh).
+#[inline(always)]
+fn lanewise<S: Simd, T: Lanes>(v: T::V<S>, f: impl Fn(T) -> T) -> T::V<S> {
+    let lanes = std::mem::size_of::<T::V<S>>() / std::mem::size_of::<T>();
+    let mut buffer = [T::default(); 16];
+    T::as_mut_simd::<S>(&mut buffer[..lanes])[0] = v;
+    for x in &mut buffer[..lanes] {
+        *x = f(*x);
+    }
+    T::as_simd::<S>(&buffer[..lanes])[0]
+}
+
+/// e^x for x <= 0 in single precision, vectorised: x = n ln2 + r with |r| <= ln2/2, e^r from
+/// Cephes' degree-5 polynomial (expf), scaled by 2^n built in the exponent bits. Below -87 the
+/// result is e^-87 ~ 1.6e-38 instead of a subnormal or 0; a softmax adds it to a sum >= 1, where
+/// neither counts.
+#[inline(always)]
+#[allow(clippy::excessive_precision)]
+fn exp_f32s<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_375;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // 1.5 * 2^23: adding it rounds to an integer in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    let input = x;
+    let x = s.max_f32s(x, s.splat_f32s(-87.0));
+    let t = s.mul_add_f32s(x, s.splat_f32s(LOG2E), s.splat_f32s(ROUND));
+    let n = s.sub_f32s(t, s.splat_f32s(ROUND));
+    let r = s.negate_mul_add_f32s(n, s.splat_f32s(LN2_HI), x);
+    let r = s.negate_mul_add_f32s(n, s.splat_f32s(LN2_LO), r);
+    let mut p = s.splat_f32s(1.987_569_150_0e-4);
+    for c in [1.398_199_950_7e-3, 8.333_451_907_3e-3, 4.166_579_589_4e-2, 1.666_666_545_9e-1, 5.000_000_120_1e-1] {
+        p = s.mul_add_f32s(p, r, s.splat_f32s(c));
+    }
+    let r2 = s.mul_f32s(r, r);
+    let y = s.add_f32s(s.mul_add_f32s(p, r2, r), s.splat_f32s(1.0));
+    // 2^n: the integer n (bits of t minus bits of ROUND) plus the bias 127, shifted into the
+    // exponent field by multiplying by 2^23.
+    let bits = s.sub_i32s(s.transmute_i32s_f32s(t), s.splat_i32s(ROUND.to_bits() as i32));
+    let bits = s.mul_i32s(s.add_i32s(bits, s.splat_i32s(127)), s.splat_i32s(1 << 23));
+    let scale = s.transmute_f32s_i32s(bits);
+    keep_nan(s, input, s.mul_f32s(y, scale))
+}
+
+/// `y`, except NaN where `x` is NaN (the clamps would turn a NaN into a number).
+#[inline(always)]
+fn keep_nan<S: Simd>(s: S, x: S::f32s, y: S::f32s) -> S::f32s {
+    s.select_f32s(s.equal_f32s(x, x), y, x)
+}
+
+/// [`tanh_f32`] on every lane: the same rational function and clamp, evaluated with fused
+/// multiply-adds.
+#[inline(always)]
+#[allow(clippy::excessive_precision)]
+fn tanh_f32s<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+    const CLAMP: f32 = 7.905_311_107_635_498_05;
+    let c = s.min_f32s(s.max_f32s(x, s.splat_f32s(-CLAMP)), s.splat_f32s(CLAMP));
+    let x2 = s.mul_f32s(c, c);
+    let mut p = s.splat_f32s(-2.760_768_477_423_55e-16);
+    for a in [
+        2.000_187_904_824_77e-13,
+        -8.604_671_522_137_35e-11,
+        5.122_297_090_371_14e-8,
+        1.485_722_357_179_79e-5,
+        6.372_619_288_754_36e-4,
+        4.893_524_558_917_86e-3,
+    ] {
+        p = s.mul_add_f32s(x2, p, s.splat_f32s(a));
+    }
+    let p = s.mul_f32s(p, c);
+    let mut q = s.splat_f32s(1.198_258_394_667_02e-6);
+    for b in [1.185_347_056_866_54e-4, 2.268_434_632_439_00e-3, 4.893_525_185_543_85e-3] {
+        q = s.mul_add_f32s(x2, q, s.splat_f32s(b));
+    }
+    // +-inf are clamped to +-CLAMP, where tanh is +-1 in f32.
+    keep_nan(s, x, s.div_f32s(p, q))
+}
+
+impl Lanes for f32 {
+    type V<S: Simd> = S::f32s;
+    #[inline(always)]
+    fn as_simd<S: Simd>(x: &[f32]) -> &[S::f32s] {
+        let (v, rest) = S::as_simd_f32s(x);
+        debug_assert!(rest.is_empty());
+        v
+    }
+    #[inline(always)]
+    fn as_mut_simd<S: Simd>(x: &mut [f32]) -> &mut [S::f32s] {
+        let (v, rest) = S::as_mut_simd_f32s(x);
+        debug_assert!(rest.is_empty());
+        v
+    }
+    #[inline(always)]
+    fn v_splat<S: Simd>(s: S, x: f32) -> S::f32s {
+        s.splat_f32s(x)
+    }
+    #[inline(always)]
+    fn v_add<S: Simd>(s: S, a: S::f32s, b: S::f32s) -> S::f32s {
+        s.add_f32s(a, b)
+    }
+    #[inline(always)]
+    fn v_sub<S: Simd>(s: S, a: S::f32s, b: S::f32s) -> S::f32s {
+        s.sub_f32s(a, b)
+    }
+    #[inline(always)]
+    fn v_mul<S: Simd>(s: S, a: S::f32s, b: S::f32s) -> S::f32s {
+        s.mul_f32s(a, b)
+    }
+    #[inline(always)]
+    fn v_mul_add<S: Simd>(s: S, a: S::f32s, b: S::f32s, c: S::f32s) -> S::f32s {
+        s.mul_add_f32s(a, b, c)
+    }
+    #[inline(always)]
+    fn v_relu<S: Simd>(s: S, a: S::f32s) -> S::f32s {
+        s.select_f32s(s.greater_than_f32s(a, s.splat_f32s(0.0)), a, s.splat_f32s(0.0))
+    }
+    #[inline(always)]
+    fn v_select_greater<S: Simd>(
+        s: S,
+        a: S::f32s,
+        b: S::f32s,
+        ia: S::f32s,
+        ib: S::f32s,
+    ) -> (S::f32s, S::f32s) {
+        let m = s.greater_than_f32s(a, b);
+        (s.select_f32s(m, a, b), s.select_f32s(m, ia, ib))
+    }
+    #[inline(always)]
+    fn v_tanh<S: Simd>(s: S, a: S::f32s) -> S::f32s {
+        tanh_f32s(s, a)
+    }
+    #[inline(always)]
+    fn v_exp_nonpositive<S: Simd>(s: S, a: S::f32s) -> S::f32s {
+        exp_f32s(s, a)
+    }
+}
+
+impl Lanes for f64 {
+    type V<S: Simd> = S::f64s;
+    #[inline(always)]
+    fn as_simd<S: Simd>(x: &[f64]) -> &[S::f64s] {
+        let (v, rest) = S::as_simd_f64s(x);
+        debug_assert!(rest.is_empty());
+        v
+    }
+    #[inline(always)]
+    fn as_mut_simd<S: Simd>(x: &mut [f64]) -> &mut [S::f64s] {
+        let (v, rest) = S::as_mut_simd_f64s(x);
+        debug_assert!(rest.is_empty());
+        v
+    }
+    #[inline(always)]
+    fn v_splat<S: Simd>(s: S, x: f64) -> S::f64s {
+        s.splat_f64s(x)
+    }
+    #[inline(always)]
+    fn v_add<S: Simd>(s: S, a: S::f64s, b: S::f64s) -> S::f64s {
+        s.add_f64s(a, b)
+    }
+    #[inline(always)]
+    fn v_sub<S: Simd>(s: S, a: S::f64s, b: S::f64s) -> S::f64s {
+        s.sub_f64s(a, b)
+    }
+    #[inline(always)]
+    fn v_mul<S: Simd>(s: S, a: S::f64s, b: S::f64s) -> S::f64s {
+        s.mul_f64s(a, b)
+    }
+    #[inline(always)]
+    fn v_mul_add<S: Simd>(s: S, a: S::f64s, b: S::f64s, c: S::f64s) -> S::f64s {
+        s.mul_add_f64s(a, b, c)
+    }
+    #[inline(always)]
+    fn v_relu<S: Simd>(s: S, a: S::f64s) -> S::f64s {
+        s.select_f64s(s.greater_than_f64s(a, s.splat_f64s(0.0)), a, s.splat_f64s(0.0))
+    }
+    #[inline(always)]
+    fn v_select_greater<S: Simd>(
+        s: S,
+        a: S::f64s,
+        b: S::f64s,
+        ia: S::f64s,
+        ib: S::f64s,
+    ) -> (S::f64s, S::f64s) {
+        let m = s.greater_than_f64s(a, b);
+        (s.select_f64s(m, a, b), s.select_f64s(m, ia, ib))
+    }
+    #[inline(always)]
+    fn v_tanh<S: Simd>(_: S, a: S::f64s) -> S::f64s {
+        lanewise::<S, f64>(a, crate::fastmath::tanh)
+    }
+    #[inline(always)]
+    fn v_exp_nonpositive<S: Simd>(_: S, a: S::f64s) -> S::f64s {
+        lanewise::<S, f64>(a, f64::exp)
+    }
+}
+
+/// f(z) on every lane, `f` a constant activation (see `specialize!`).
+#[inline(always)]
+fn activate<S: Simd, T: Real>(s: S, f: Activation, z: T::V<S>) -> T::V<S> {
+    match f {
+        Activation::Relu => T::v_relu(s, z),
+        Activation::Tanh => T::v_tanh(s, z),
+        // (1 + tanh(z / 2)) / 2, as Activation::at.
+        Activation::Sigmoid => {
+            let half = T::v_splat(s, T::from_f64(0.5));
+            T::v_mul_add(s, half, T::v_tanh(s, T::v_mul(s, half, z)), half)
+        }
+        Activation::Gelu => lanewise::<S, T>(z, |z| f.at(z)),
+        Activation::Identity => z,
+    }
+}
+
+/// `out = f(base + u * x1 + bias)` over a block, `base`, `x1` and `out` being `width x BLOCK`
+/// (feature-major) and `bias` one value per feature: a plane point's first layer from the
+/// precomputed products.
+#[inline(always)]
+pub(crate) fn first_layer<S: Simd, T: Real>(
+    s: S,
+    f: Activation,
+    u: T,
+    base: &[T],
+    x1: &[T],
+    bias: &[T],
+    out: &mut [T],
+) {
+    let (base, x1, out) = (T::as_simd::<S>(base), T::as_simd::<S>(x1), T::as_mut_simd::<S>(out));
+    let per_row = out.len() / bias.len().max(1);
+    let ut = T::v_splat(s, u);
+    specialize!(f, f => {
+        for (((o, b), x), &c) in out
+            .chunks_exact_mut(per_row)
+            .zip(base.chunks_exact(per_row))
+            .zip(x1.chunks_exact(per_row))
+            .zip(bias)
+        {
+            let c = T::v_splat(s, c);
+            for ((o, &b), &x) in o.iter_mut().zip(b).zip(x) {
+                *o = activate::<S, T>(s, f, T::v_add(s, T::v_mul_add(s, ut, x, b), c));
+            }
+        }
+    })
+}
+
+/// `out = f(W input + b)` on a block: `weight` is [outputs, inputs] row-major (PyTorch's layout),
+/// `input` is `inputs x BLOCK` and `out` `outputs x BLOCK`, both feature-major.
+#[inline(always)]
+pub(crate) fn dense<S: Simd, T: Real>(
+    s: S,
+    f: Activation,
+    weight: &[T],
+    bias: &[T],
+    input: &[T],
+    out: &mut [T],
+) {
+    let outputs = bias.len();
+    let inputs = weight.len() / outputs;
+    let input = T::as_simd::<S>(input);
+    let out = T::as_mut_simd::<S>(out);
+    let per_row = input.len() / inputs;
+    specialize!(f, f => {
+        let mut j = 0;
+        while j < outputs {
+            let rows = (outputs - j).min(TILE);
+            let w = &weight[j * inputs..(j + rows) * inputs];
+            let (b, o) = (&bias[j..j + rows], &mut out[j * per_row..(j + rows) * per_row]);
+            match rows {
+                6 => tile::<S, T, 6>(s, f, w, b, input, o, per_row),
+                5 => tile::<S, T, 5>(s, f, w, b, input, o, per_row),
+                4 => tile::<S, T, 4>(s, f, w, b, input, o, per_row),
+                3 => tile::<S, T, 3>(s, f, w, b, input, o, per_row),
+                2 => tile::<S, T, 2>(s, f, w, b, input, o, per_row),
+                _ => tile::<S, T, 1>(s, f, w, b, input, o, per_row),
+            }
+            j += rows;
+        }
+    })
+}
+
+/// `J` outputs of a dense layer on a block, two vectors of samples at a time: `2 J` accumulators
+/// in registers, each step one broadcast weight per output and two loads of inputs.
+#[inline(always)]
+fn tile<S: Simd, T: Real, const J: usize>(
+    s: S,
+    f: Activation,
+    weight: &[T],
+    bias: &[T],
+    input: &[T::V<S>],
+    out: &mut [T::V<S>],
+    per_row: usize,
+) {
+    let inputs = weight.len() / J;
+    let rows: [&[T]; J] = std::array::from_fn(|r| &weight[r * inputs..(r + 1) * inputs]);
+    let mut c = 0;
+    while c + 2 <= per_row {
+        let mut acc: [[T::V<S>; 2]; J] = std::array::from_fn(|r| [T::v_splat(s, bias[r]); 2]);
+        for (k, x) in input.chunks_exact(per_row).enumerate() {
+            let (x0, x1) = (x[c], x[c + 1]);
+            for r in 0..J {
+                let w = T::v_splat(s, rows[r][k]);
+                acc[r][0] = T::v_mul_add(s, w, x0, acc[r][0]);
+                acc[r][1] = T::v_mul_add(s, w, x1, acc[r][1]);
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            out[r * per_row + c] = activate::<S, T>(s, f, a[0]);
+            out[r * per_row + c + 1] = activate::<S, T>(s, f, a[1]);
+        }
+        c += 2;
+    }
+    if c < per_row {
+        // One vector per row left (a block of one vector: the scalar fallback never gets here,
+        // its rows being BLOCK lanes wide).
+        let mut acc: [T::V<S>; J] = std::array::from_fn(|r| T::v_splat(s, bias[r]));
+        for (k, x) in input.chunks_exact(per_row).enumerate() {
+            for r in 0..J {
+                acc[r] = T::v_mul_add(s, T::v_splat(s, rows[r][k]), x[c], acc[r]);
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            out[r * per_row + c] = activate::<S, T>(s, f, *a);
+        }
+    }
+}
+
+/// Softmax cross-entropy over a block of logits (`classes x BLOCK`, feature-major) whose first
+/// `labels.len()` samples are real: adds each sample's loss (in f64, in sample order) to the
+/// returned sum and counts the samples whose first largest logit is their label, as
+/// `objective::score` does row by row.
+#[inline(always)]
+pub(crate) fn cross_entropy<S: Simd, T: Real>(s: S, logits: &[T], labels: &[u32]) -> (f64, usize) {
+    let classes = logits.len() / BLOCK;
+    let z = T::as_simd::<S>(logits);
+    let per_row = z.len() / classes;
+    let (mut sum, mut correct) = (0.0f64, 0usize);
+    let mut top_lanes = [T::default(); BLOCK];
+    let mut best_lanes = [T::default(); BLOCK];
+    let mut lse_lanes = [T::default(); BLOCK];
+    {
+        let top_v = T::as_mut_simd::<S>(&mut top_lanes);
+        let best_v = T::as_mut_simd::<S>(&mut best_lanes);
+        for c in 0..per_row {
+            // The first largest logit and its class (strictly greater replaces, as torch.argmax).
+            let (mut top, mut best) = (z[c], T::v_splat(s, T::default()));
+            for j in 1..classes {
+                (top, best) = T::v_select_greater(s, z[j * per_row + c], top, T::v_splat(s, T::from_f64(j as f64)), best);
+            }
+            top_v[c] = top;
+            best_v[c] = best;
+        }
+        let lse_v = T::as_mut_simd::<S>(&mut lse_lanes);
+        for c in 0..per_row {
+            let mut total = T::v_splat(s, T::default());
+            for j in 0..classes {
+                total = T::v_add(s, total, T::v_exp_nonpositive(s, T::v_sub(s, z[j * per_row + c], top_v[c])));
+            }
+            lse_v[c] = total;
+        }
+    }
+    for (i, &label) in labels.iter().enumerate() {
+        let label = label as usize;
+        let lse = top_lanes[i] + lse_lanes[i].ln();
+        sum += (lse - logits[label * BLOCK + i]).to_f64();
+        correct += usize::from(best_lanes[i].to_f64() as usize == label);
+    }
+    (sum, correct)
+}
+
+/// The sum of squared errors of the first `real` samples of a block (outputs and targets both
+/// `width x BLOCK`, feature-major), in f64, output by output.
+#[inline(always)]
+pub(crate) fn squared_error<T: Real>(outputs: &[T], targets: &[T], real: usize) -> f64 {
+    let mut sum = 0.0f64;
+    for (o, t) in outputs.chunks_exact(BLOCK).zip(targets.chunks_exact(BLOCK)) {
+        for (&z, &y) in o[..real].iter().zip(&t[..real]) {
+            let e = z - y;
+            sum += (e * e).to_f64();
+        }
+    }
+    sum
+}
+
+/// Rows of `rows x width` row-major values as blocks of `width x BLOCK` feature-major values,
+/// the last block padded with zeros.
+pub(crate) fn to_blocks<T: Real>(values: &[T], rows: usize, width: usize) -> Vec<T> {
+    let blocks = rows.div_ceil(BLOCK);
+    let mut out = vec![T::default(); blocks * width * BLOCK];
+    for (r, row) in values.chunks_exact(width).take(rows).enumerate() {
+        let block = &mut out[(r / BLOCK) * width * BLOCK..][..width * BLOCK];
+        for (k, &v) in row.iter().enumerate() {
+            block[k * BLOCK + r % BLOCK] = v;
+        }
+    }
+    out
+}
+
+/// Runs `op` with the widest instruction set the CPU has.
+pub(crate) fn dispatch<Op: pulp::WithSimd>(op: Op) -> Op::Output {
+    pulp::Arch::new().dispatch(op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every instruction set this CPU has, the scalar one included.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) enum Level {
+        Scalar,
+        #[cfg(target_arch = "x86_64")]
+        V3,
+        #[cfg(target_arch = "x86_64")]
+        V4,
+    }
+
+    pub(crate) fn levels() -> Vec<Level> {
+        let mut all = vec![Level::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if pulp::x86::V3::try_new().is_some() {
+                all.push(Level::V3);
+            }
+            if pulp::x86::V4::try_new().is_some() {
+                all.push(Level::V4);
+            }
+        }
+        all
+    }
+
+    pub(crate) fn run<Op: pulp::WithSimd>(level: Level, op: Op) -> Op::Output {
+        match level {
+            Level::Scalar => Simd::vectorize(pulp::Scalar::new(), op),
+            #[cfg(target_arch = "x86_64")]
+            Level::V3 => Simd::vectorize(pulp::x86::V3::try_new().unwrap(), op),
+            #[cfg(target_arch = "x86_64")]
+            Level::V4 => Simd::vectorize(pulp::x86::V4::try_new().unwrap(), op),
+        }
+    }
+
+    /// tanh (`exp: false`) or exp of each value, through the vector kernels.
+    struct Elementwise<'a> {
+        xs: &'a [f32],
+        exp: bool,
+    }
+
+    impl pulp::WithSimd for Elementwise<'_> {
+        type Output = Vec<f32>;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, s: S) -> Vec<f32> {
+            let mut out = self.xs.to_vec();
+            for v in f32::as_mut_simd::<S>(&mut out) {
+                *v = if self.exp { exp_f32s(s, *v) } else { tanh_f32s(s, *v) };
+            }
+            out
+        }
+    }
+
+    #[test]
+    fn vector_tanh_and_exp_match_f64_to_float_precision() {
+        // 64 * 1000 points: a multiple of every vector width.
+        let tanh_xs: Vec<f32> = (0..64_000).map(|i| (i as f32 - 32_000.0) * 3e-4).collect();
+        let exp_xs: Vec<f32> = (0..64_000).map(|i| -(i as f32) * 1.35e-3).collect();
+        for level in levels() {
+            let tanh = run(level, Elementwise { xs: &tanh_xs, exp: false });
+            for (&x, &y) in tanh_xs.iter().zip(&tanh) {
+                let exact = (x as f64).tanh();
+                let err = (y as f64 - exact).abs() / exact.abs().max(1e-30);
+                assert!(x == 0.0 || err < 6e-7, "{level:?} tanh({x}) = {y}, want {exact}");
+            }
+            let exp = run(level, Elementwise { xs: &exp_xs, exp: true });
+            for (&x, &y) in exp_xs.iter().zip(&exp) {
+                let exact = (x as f64).exp();
+                let err = (y as f64 - exact).abs() / exact;
+                // A few units in the last place of f32 (the inputs are exact f32 values), down to
+                // x = -87 (e^-87 ~ 1.6e-38).
+                assert!(err < 3e-7, "{level:?} exp({x}) = {y}, want {exact}, relative error {err}");
+            }
+            // Non-finite and edge inputs.
+            let mut special = vec![0.0f32; 64];
+            special[..5].copy_from_slice(&[f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, -200.0]);
+            let t = run(level, Elementwise { xs: &special, exp: false });
+            assert!(t[0].is_nan(), "{level:?}");
+            // Clamped to +-7.9, where tanh is 1 - 2.7e-7: within 3e-7 of +-1.
+            for (y, want) in [(t[1], 1.0), (t[2], -1.0), (t[4], -1.0)] {
+                assert!((y - want).abs() < 3e-7, "{level:?}: {y} vs {want}");
+            }
+            assert!(t[3] == 0.0 && t[3].is_sign_negative(), "{level:?}");
+            let e = run(level, Elementwise { xs: &special, exp: true });
+            assert!(e[0].is_nan(), "{level:?}");
+            assert_eq!(e[3], 1.0);
+            assert!((0.0..2e-38).contains(&e[2]) && (0.0..2e-38).contains(&e[4]), "{level:?} {e:?}");
+        }
+    }
+}
