@@ -60,6 +60,10 @@ pub trait Lanes: Copy + Default + Send + Sync + 'static {
     fn v_tanh<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S>;
     /// e^x of each lane, for x <= 0 (the shifted logits of a softmax); NaN for NaN.
     fn v_exp_nonpositive<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S>;
+    /// ln x of each lane, for x >= 1 (a softmax's sum of e^(z - max)); NaN for NaN.
+    fn v_ln_above_one<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S>;
+    /// The lanes where a == b take `yes`, the others `no`.
+    fn v_select_equal<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, yes: Self::V<S>, no: Self::V<S>) -> Self::V<S>;
 }
 
 /// Applies `f` to each lane of `v` through a small array (for the functions without a vector
@@ -105,6 +109,45 @@ fn exp_f32s<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     let bits = s.mul_i32s(s.add_i32s(bits, s.splat_i32s(127)), s.splat_i32s(1 << 23));
     let scale = s.transmute_f32s_i32s(bits);
     keep_nan(s, input, s.mul_f32s(y, scale))
+}
+
+/// ln x for x >= 1 in single precision, vectorised: x = 2^e m with m in [sqrt(2)/2, sqrt(2)),
+/// ln x = e ln2 + ln m with ln m from Cephes' polynomial (logf) in m - 1.
+#[inline(always)]
+#[allow(clippy::excessive_precision)]
+fn ln_f32s<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+    let bits = s.transmute_u32s_f32s(x);
+    // The biased exponent (x >= 1 is positive: no sign bit) and the mantissa scaled to [1, 2).
+    let exponent = s.wrapping_dyn_shr_u32s(bits, s.splat_u32s(23));
+    let m = s.transmute_f32s_u32s(s.or_u32s(s.and_u32s(bits, s.splat_u32s(0x007f_ffff)), s.splat_u32s(0x3f80_0000)));
+    // The exponent as a float: its integer in the low mantissa bits of 2^23, minus 2^23 + 127.
+    let e = s.sub_f32s(
+        s.transmute_f32s_u32s(s.or_u32s(exponent, s.splat_u32s(0x4b00_0000))),
+        s.splat_f32s(8_388_608.0 + 127.0),
+    );
+    let big = s.greater_than_f32s(m, s.splat_f32s(std::f32::consts::SQRT_2));
+    let m = s.select_f32s(big, s.mul_f32s(m, s.splat_f32s(0.5)), m);
+    let e = s.select_f32s(big, s.add_f32s(e, s.splat_f32s(1.0)), e);
+    let f = s.sub_f32s(m, s.splat_f32s(1.0));
+    let z = s.mul_f32s(f, f);
+    let mut p = s.splat_f32s(7.037_683_629_2e-2);
+    for c in [
+        -1.151_461_031_0e-1,
+        1.167_699_874_0e-1,
+        -1.242_014_084_6e-1,
+        1.424_932_278_7e-1,
+        -1.666_805_766_5e-1,
+        2.000_071_476_5e-1,
+        -2.499_999_399_3e-1,
+        3.333_333_117_4e-1,
+    ] {
+        p = s.mul_add_f32s(p, f, s.splat_f32s(c));
+    }
+    let y = s.mul_f32s(s.mul_f32s(p, f), z);
+    let y = s.mul_add_f32s(e, s.splat_f32s(-2.121_944_4e-4), y);
+    let y = s.mul_add_f32s(z, s.splat_f32s(-0.5), y);
+    let y = s.add_f32s(f, y);
+    keep_nan(s, x, s.mul_add_f32s(e, s.splat_f32s(0.693_359_375), y))
 }
 
 /// `y`, except NaN where `x` is NaN (the clamps would turn a NaN into a number).
@@ -198,6 +241,14 @@ impl Lanes for f32 {
     fn v_exp_nonpositive<S: Simd>(s: S, a: S::f32s) -> S::f32s {
         exp_f32s(s, a)
     }
+    #[inline(always)]
+    fn v_ln_above_one<S: Simd>(s: S, a: S::f32s) -> S::f32s {
+        ln_f32s(s, a)
+    }
+    #[inline(always)]
+    fn v_select_equal<S: Simd>(s: S, a: S::f32s, b: S::f32s, yes: S::f32s, no: S::f32s) -> S::f32s {
+        s.select_f32s(s.equal_f32s(a, b), yes, no)
+    }
 }
 
 impl Lanes for f64 {
@@ -257,6 +308,14 @@ impl Lanes for f64 {
     fn v_exp_nonpositive<S: Simd>(_: S, a: S::f64s) -> S::f64s {
         lanewise::<S, f64>(a, f64::exp)
     }
+    #[inline(always)]
+    fn v_ln_above_one<S: Simd>(_: S, a: S::f64s) -> S::f64s {
+        lanewise::<S, f64>(a, f64::ln)
+    }
+    #[inline(always)]
+    fn v_select_equal<S: Simd>(s: S, a: S::f64s, b: S::f64s, yes: S::f64s, no: S::f64s) -> S::f64s {
+        s.select_f64s(s.equal_f64s(a, b), yes, no)
+    }
 }
 
 /// f(z) on every lane, `f` a constant activation (see `specialize!`).
@@ -306,19 +365,33 @@ pub(crate) fn first_layer<S: Simd, T: Real>(
     })
 }
 
-/// `out = f(W input + b)` on a block: `weight` is [outputs, inputs] row-major (PyTorch's layout),
-/// `input` is `inputs x BLOCK` and `out` `outputs x BLOCK`, both feature-major.
+/// A dense layer's weight `[outputs, inputs]` (row-major, PyTorch's layout) rearranged for
+/// [`dense`]: tile by tile of up to [`TILE`] outputs, input by input, the tile's weights side by
+/// side, so the kernel reads them in order.
+pub(crate) fn pack<T: Copy>(weight: &[T], outputs: usize, inputs: usize) -> Vec<T> {
+    let mut packed = Vec::with_capacity(outputs * inputs);
+    for j0 in (0..outputs).step_by(TILE) {
+        let rows = (outputs - j0).min(TILE);
+        for k in 0..inputs {
+            packed.extend((0..rows).map(|r| weight[(j0 + r) * inputs + k]));
+        }
+    }
+    packed
+}
+
+/// `out = f(W input + b)` on a block: `packed` is the weight W as [`pack`] lays it out, `input`
+/// is `inputs x BLOCK` and `out` `outputs x BLOCK`, both feature-major.
 #[inline(always)]
 pub(crate) fn dense<S: Simd, T: Real>(
     s: S,
     f: Activation,
-    weight: &[T],
+    packed: &[T],
     bias: &[T],
     input: &[T],
     out: &mut [T],
 ) {
     let outputs = bias.len();
-    let inputs = weight.len() / outputs;
+    let inputs = packed.len() / outputs;
     let input = T::as_simd::<S>(input);
     let out = T::as_mut_simd::<S>(out);
     let per_row = input.len() / inputs;
@@ -326,107 +399,115 @@ pub(crate) fn dense<S: Simd, T: Real>(
         let mut j = 0;
         while j < outputs {
             let rows = (outputs - j).min(TILE);
-            let w = &weight[j * inputs..(j + rows) * inputs];
+            let w = &packed[j * inputs..(j + rows) * inputs];
             let (b, o) = (&bias[j..j + rows], &mut out[j * per_row..(j + rows) * per_row]);
             match rows {
-                6 => tile::<S, T, 6>(s, f, w, b, input, o, per_row),
-                5 => tile::<S, T, 5>(s, f, w, b, input, o, per_row),
-                4 => tile::<S, T, 4>(s, f, w, b, input, o, per_row),
-                3 => tile::<S, T, 3>(s, f, w, b, input, o, per_row),
-                2 => tile::<S, T, 2>(s, f, w, b, input, o, per_row),
-                _ => tile::<S, T, 1>(s, f, w, b, input, o, per_row),
+                6 => columns::<S, T, 6>(s, f, w, b, input, o, per_row),
+                5 => columns::<S, T, 5>(s, f, w, b, input, o, per_row),
+                4 => columns::<S, T, 4>(s, f, w, b, input, o, per_row),
+                3 => columns::<S, T, 3>(s, f, w, b, input, o, per_row),
+                2 => columns::<S, T, 2>(s, f, w, b, input, o, per_row),
+                _ => columns::<S, T, 1>(s, f, w, b, input, o, per_row),
             }
             j += rows;
         }
     })
 }
 
-/// `J` outputs of a dense layer on a block, two vectors of samples at a time: `2 J` accumulators
-/// in registers, each step one broadcast weight per output and two loads of inputs.
+/// `J` outputs of a dense layer over a block, as many vectors of samples at a time as the
+/// registers hold: 4 with AVX-512's 32 registers (24 accumulators), else 2, else 1.
 #[inline(always)]
-fn tile<S: Simd, T: Real, const J: usize>(
+fn columns<S: Simd, T: Real, const J: usize>(
     s: S,
     f: Activation,
-    weight: &[T],
+    packed: &[T],
     bias: &[T],
     input: &[T::V<S>],
     out: &mut [T::V<S>],
     per_row: usize,
 ) {
-    let inputs = weight.len() / J;
-    let rows: [&[T]; J] = std::array::from_fn(|r| &weight[r * inputs..(r + 1) * inputs]);
     let mut c = 0;
+    if S::REGISTER_COUNT >= 320 {
+        while c + 4 <= per_row {
+            tile::<S, T, J, 4>(s, f, packed, bias, input, out, per_row, c);
+            c += 4;
+        }
+    }
     while c + 2 <= per_row {
-        let mut acc: [[T::V<S>; 2]; J] = std::array::from_fn(|r| [T::v_splat(s, bias[r]); 2]);
-        for (k, x) in input.chunks_exact(per_row).enumerate() {
-            let (x0, x1) = (x[c], x[c + 1]);
-            for r in 0..J {
-                let w = T::v_splat(s, rows[r][k]);
-                acc[r][0] = T::v_mul_add(s, w, x0, acc[r][0]);
-                acc[r][1] = T::v_mul_add(s, w, x1, acc[r][1]);
-            }
-        }
-        for (r, a) in acc.iter().enumerate() {
-            out[r * per_row + c] = activate::<S, T>(s, f, a[0]);
-            out[r * per_row + c + 1] = activate::<S, T>(s, f, a[1]);
-        }
+        tile::<S, T, J, 2>(s, f, packed, bias, input, out, per_row, c);
         c += 2;
     }
     if c < per_row {
-        // One vector per row left (a block of one vector: the scalar fallback never gets here,
-        // its rows being BLOCK lanes wide).
-        let mut acc: [T::V<S>; J] = std::array::from_fn(|r| T::v_splat(s, bias[r]));
-        for (k, x) in input.chunks_exact(per_row).enumerate() {
-            for r in 0..J {
-                acc[r] = T::v_mul_add(s, T::v_splat(s, rows[r][k]), x[c], acc[r]);
+        tile::<S, T, J, 1>(s, f, packed, bias, input, out, per_row, c);
+    }
+}
+
+/// `J` outputs x `N` vectors of samples (from vector column `c`) of a dense layer, in `J N`
+/// registers: each input costs `N` loads, `J` broadcasts and `J N` fused multiply-adds.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tile<S: Simd, T: Real, const J: usize, const N: usize>(
+    s: S,
+    f: Activation,
+    packed: &[T],
+    bias: &[T],
+    input: &[T::V<S>],
+    out: &mut [T::V<S>],
+    per_row: usize,
+    c: usize,
+) {
+    let mut acc: [[T::V<S>; N]; J] = std::array::from_fn(|r| [T::v_splat(s, bias[r]); N]);
+    for (w, x) in packed.chunks_exact(J).zip(input.chunks_exact(per_row)) {
+        let x: &[T::V<S>; N] = x[c..c + N].try_into().expect("N vectors");
+        for (r, &w) in w.iter().enumerate() {
+            let w = T::v_splat(s, w);
+            for (a, &x) in acc[r].iter_mut().zip(x) {
+                *a = T::v_mul_add(s, w, x, *a);
             }
         }
-        for (r, a) in acc.iter().enumerate() {
-            out[r * per_row + c] = activate::<S, T>(s, f, *a);
+    }
+    for (r, a) in acc.iter().enumerate() {
+        for (o, &a) in out[r * per_row + c..][..N].iter_mut().zip(a) {
+            *o = activate::<S, T>(s, f, a);
         }
     }
 }
 
-/// Softmax cross-entropy over a block of logits (`classes x BLOCK`, feature-major) whose first
-/// `labels.len()` samples are real: adds each sample's loss (in f64, in sample order) to the
-/// returned sum and counts the samples whose first largest logit is their label, as
-/// `objective::score` does row by row.
+/// Softmax cross-entropy over a block of logits (`classes x BLOCK`, feature-major): adds the
+/// first `real` samples' losses (in f64, in sample order) and counts those whose first largest
+/// logit is their label, as `objective::score` does row by row. `labels` holds the block's labels
+/// as values of `T` (exact small integers).
 #[inline(always)]
-pub(crate) fn cross_entropy<S: Simd, T: Real>(s: S, logits: &[T], labels: &[u32]) -> (f64, usize) {
+pub(crate) fn cross_entropy<S: Simd, T: Real>(s: S, logits: &[T], labels: &[T], real: usize) -> (f64, usize) {
     let classes = logits.len() / BLOCK;
     let z = T::as_simd::<S>(logits);
+    let labels = T::as_simd::<S>(labels);
     let per_row = z.len() / classes;
-    let (mut sum, mut correct) = (0.0f64, 0usize);
-    let mut top_lanes = [T::default(); BLOCK];
-    let mut best_lanes = [T::default(); BLOCK];
-    let mut lse_lanes = [T::default(); BLOCK];
+    let mut losses = [T::default(); BLOCK];
+    let mut hits = [T::default(); BLOCK];
     {
-        let top_v = T::as_mut_simd::<S>(&mut top_lanes);
-        let best_v = T::as_mut_simd::<S>(&mut best_lanes);
+        let (loss_v, hit_v) = (T::as_mut_simd::<S>(&mut losses), T::as_mut_simd::<S>(&mut hits));
+        let (zero, one) = (T::v_splat(s, T::default()), T::v_splat(s, T::one()));
         for c in 0..per_row {
-            // The first largest logit and its class (strictly greater replaces, as torch.argmax).
-            let (mut top, mut best) = (z[c], T::v_splat(s, T::default()));
+            // The first largest logit and its class (strictly greater replaces, as torch.argmax),
+            // and the label's logit.
+            let (mut top, mut best, mut own) = (z[c], zero, z[c]);
             for j in 1..classes {
-                (top, best) = T::v_select_greater(s, z[j * per_row + c], top, T::v_splat(s, T::from_f64(j as f64)), best);
+                let (zj, jt) = (z[j * per_row + c], T::v_splat(s, T::from_f64(j as f64)));
+                (top, best) = T::v_select_greater(s, zj, top, jt, best);
+                own = T::v_select_equal(s, labels[c], jt, zj, own);
             }
-            top_v[c] = top;
-            best_v[c] = best;
-        }
-        let lse_v = T::as_mut_simd::<S>(&mut lse_lanes);
-        for c in 0..per_row {
-            let mut total = T::v_splat(s, T::default());
+            let mut total = zero;
             for j in 0..classes {
-                total = T::v_add(s, total, T::v_exp_nonpositive(s, T::v_sub(s, z[j * per_row + c], top_v[c])));
+                total = T::v_add(s, total, T::v_exp_nonpositive(s, T::v_sub(s, z[j * per_row + c], top)));
             }
-            lse_v[c] = total;
+            let lse = T::v_add(s, top, T::v_ln_above_one(s, total));
+            loss_v[c] = T::v_sub(s, lse, own);
+            hit_v[c] = T::v_select_equal(s, best, labels[c], one, zero);
         }
     }
-    for (i, &label) in labels.iter().enumerate() {
-        let label = label as usize;
-        let lse = top_lanes[i] + lse_lanes[i].ln();
-        sum += (lse - logits[label * BLOCK + i]).to_f64();
-        correct += usize::from(best_lanes[i].to_f64() as usize == label);
-    }
+    let sum = losses[..real].iter().fold(0.0f64, |sum, l| sum + l.to_f64());
+    let correct = hits[..real].iter().filter(|&&h| h > T::default()).count();
     (sum, correct)
 }
 
@@ -501,10 +582,16 @@ mod tests {
         }
     }
 
-    /// tanh (`exp: false`) or exp of each value, through the vector kernels.
+    enum Function {
+        Tanh,
+        Exp,
+        Ln,
+    }
+
+    /// A function of each value, through the vector kernels.
     struct Elementwise<'a> {
         xs: &'a [f32],
-        exp: bool,
+        which: Function,
     }
 
     impl pulp::WithSimd for Elementwise<'_> {
@@ -513,7 +600,11 @@ mod tests {
         fn with_simd<S: Simd>(self, s: S) -> Vec<f32> {
             let mut out = self.xs.to_vec();
             for v in f32::as_mut_simd::<S>(&mut out) {
-                *v = if self.exp { exp_f32s(s, *v) } else { tanh_f32s(s, *v) };
+                *v = match self.which {
+                    Function::Tanh => tanh_f32s(s, *v),
+                    Function::Exp => exp_f32s(s, *v),
+                    Function::Ln => ln_f32s(s, *v),
+                };
             }
             out
         }
@@ -525,13 +616,13 @@ mod tests {
         let tanh_xs: Vec<f32> = (0..64_000).map(|i| (i as f32 - 32_000.0) * 3e-4).collect();
         let exp_xs: Vec<f32> = (0..64_000).map(|i| -(i as f32) * 1.35e-3).collect();
         for level in levels() {
-            let tanh = run(level, Elementwise { xs: &tanh_xs, exp: false });
+            let tanh = run(level, Elementwise { xs: &tanh_xs, which: Function::Tanh });
             for (&x, &y) in tanh_xs.iter().zip(&tanh) {
                 let exact = (x as f64).tanh();
                 let err = (y as f64 - exact).abs() / exact.abs().max(1e-30);
                 assert!(x == 0.0 || err < 6e-7, "{level:?} tanh({x}) = {y}, want {exact}");
             }
-            let exp = run(level, Elementwise { xs: &exp_xs, exp: true });
+            let exp = run(level, Elementwise { xs: &exp_xs, which: Function::Exp });
             for (&x, &y) in exp_xs.iter().zip(&exp) {
                 let exact = (x as f64).exp();
                 let err = (y as f64 - exact).abs() / exact;
@@ -539,17 +630,28 @@ mod tests {
                 // x = -87 (e^-87 ~ 1.6e-38).
                 assert!(err < 3e-7, "{level:?} exp({x}) = {y}, want {exact}, relative error {err}");
             }
+            // ln over [1, 1e6] (a softmax's sum of exponentials is in [1, classes]).
+            let ln_xs: Vec<f32> = (0..64_000).map(|i| 1.0 + (i as f32).powi(2) * 2.5e-4).collect();
+            let ln = run(level, Elementwise { xs: &ln_xs, which: Function::Ln });
+            for (&x, &y) in ln_xs.iter().zip(&ln) {
+                let exact = (x as f64).ln();
+                // Relative to ln, and absolute near x = 1 where ln x -> 0.
+                let err = (y as f64 - exact).abs() / exact.max(1e-3);
+                assert!(err < 3e-7, "{level:?} ln({x}) = {y}, want {exact}, error {err}");
+            }
+            assert_eq!(run(level, Elementwise { xs: &[1.0; 64], which: Function::Ln })[0], 0.0);
+            assert!(run(level, Elementwise { xs: &[f32::NAN; 64], which: Function::Ln })[0].is_nan());
             // Non-finite and edge inputs.
             let mut special = vec![0.0f32; 64];
             special[..5].copy_from_slice(&[f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, -200.0]);
-            let t = run(level, Elementwise { xs: &special, exp: false });
+            let t = run(level, Elementwise { xs: &special, which: Function::Tanh });
             assert!(t[0].is_nan(), "{level:?}");
             // Clamped to +-7.9, where tanh is 1 - 2.7e-7: within 3e-7 of +-1.
             for (y, want) in [(t[1], 1.0), (t[2], -1.0), (t[4], -1.0)] {
                 assert!((y - want).abs() < 3e-7, "{level:?}: {y} vs {want}");
             }
             assert!(t[3] == 0.0 && t[3].is_sign_negative(), "{level:?}");
-            let e = run(level, Elementwise { xs: &special, exp: true });
+            let e = run(level, Elementwise { xs: &special, which: Function::Exp });
             assert!(e[0].is_nan(), "{level:?}");
             assert_eq!(e[3], 1.0);
             assert!((0.0..2e-38).contains(&e[2]) && (0.0..2e-38).contains(&e[4]), "{level:?} {e:?}");

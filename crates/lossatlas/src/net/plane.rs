@@ -44,8 +44,8 @@ pub struct PlaneEvaluator<'a, T: Real> {
     d2: Vec<f64>,
     /// X W1', X D1', X D2', each in blocks of [`BLOCK`] samples, feature-major (see `lanes`).
     products: [Vec<T>; 3],
-    /// Regression targets in the same blocks (`None` for class labels).
-    target_blocks: Option<Vec<T>>,
+    /// The targets in the same blocks: labels as values of `T`, or regression targets.
+    target_blocks: Vec<T>,
 }
 
 impl<'a, T: Real> PlaneEvaluator<'a, T> {
@@ -86,8 +86,11 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
         };
         let products = [product(origin), product(d1), product(d2)];
         let target_blocks = match objective.target_rows(0, n) {
-            TargetRows::Classes(_) => None,
-            TargetRows::Values(values) => Some(lanes::to_blocks(values, n, mlp.outputs())),
+            TargetRows::Classes(labels) => {
+                let labels: Vec<T> = labels.iter().map(|&l| T::from_f64(f64::from(l))).collect();
+                lanes::to_blocks(&labels, n, 1)
+            }
+            TargetRows::Values(values) => lanes::to_blocks(values, n, mlp.outputs()),
         };
         Ok(PlaneEvaluator {
             objective,
@@ -127,7 +130,7 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
             .collect();
         let results = super::map_ordered(0..tasks.len(), |t| {
             let (j, start, end) = tasks[t];
-            self.task(mlp, &us[start..end], vs[j], tail_start)
+            self.task(mlp, &us[start..end], vs[j])
         });
         let mut loss = vec![f64::NAN; nu * nv];
         let mut accuracy = vec![f64::NAN; nu * nv];
@@ -139,17 +142,27 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
     }
 
     /// The points `(us[i], v)`: their mean losses and accuracies.
-    fn task(&self, mlp: &Mlp, us: &[f64], v: f64, tail_start: usize) -> (Vec<f64>, Vec<f64>) {
-        let bias = mlp.layers()[0].bias_range();
-        // Per point: the first layer's bias and every later parameter, in the compute type.
-        let points: Vec<(Vec<T>, Vec<T>)> = us
+    fn task(&self, mlp: &Mlp, us: &[f64], v: f64) -> (Vec<f64>, Vec<f64>) {
+        // Per point: the first layer's bias, then each later layer's weight (packed for the
+        // block kernel) and bias, in the compute type.
+        let points: Vec<Point<T>> = us
             .iter()
             .map(|&u| {
                 let at = |k: usize| T::from_f64(self.origin[k] + u * self.d1[k] + v * self.d2[k]);
-                (bias.clone().map(at).collect(), (tail_start..mlp.n_params()).map(at).collect())
+                let layers = mlp.layers();
+                Point {
+                    first_bias: layers[0].bias_range().map(at).collect(),
+                    layers: layers[1..]
+                        .iter()
+                        .map(|l| {
+                            let weight: Vec<T> = l.weight_range().map(at).collect();
+                            (lanes::pack(&weight, l.outputs, l.inputs), l.bias_range().map(at).collect())
+                        })
+                        .collect(),
+                }
             })
             .collect();
-        let sums = lanes::dispatch(Task { plane: self, mlp, us, v, tail_start, points: &points });
+        let sums = lanes::dispatch(Task { plane: self, mlp, us, v, points: &points });
         let n = self.objective.len();
         sums.into_iter()
             .map(|(loss, correct)| {
@@ -168,9 +181,14 @@ struct Task<'t, 'a, T: Real> {
     mlp: &'t Mlp,
     us: &'t [f64],
     v: f64,
-    tail_start: usize,
-    /// Per point: the first layer's bias and the later parameters.
-    points: &'t [(Vec<T>, Vec<T>)],
+    points: &'t [Point<T>],
+}
+
+/// One point's parameters as the block kernels read them.
+struct Point<T> {
+    first_bias: Vec<T>,
+    /// Every later layer's packed weight (see `lanes::pack`) and bias.
+    layers: Vec<(Vec<T>, Vec<T>)>,
 }
 
 impl<T: Real> WithSimd for Task<'_, '_, T> {
@@ -179,7 +197,7 @@ impl<T: Real> WithSimd for Task<'_, '_, T> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
-        let Task { plane, mlp, us, v, tail_start, points } = self;
+        let Task { plane, mlp, us, v, points } = self;
         let layers = mlp.layers();
         let (n, h) = (plane.objective.len(), layers[0].outputs);
         let widest = layers.iter().map(|l| l.outputs).max().unwrap_or(h);
@@ -189,8 +207,9 @@ impl<T: Real> WithSimd for Task<'_, '_, T> {
         let (mut a, mut b) = (vec![T::default(); widest * BLOCK], vec![T::default(); widest * BLOCK]);
         let mut sums = vec![(0.0f64, 0usize); us.len()];
         let vt = T::v_splat(s, T::from_f64(v));
+        let classification = plane.objective.is_classification();
         for block in 0..n.div_ceil(BLOCK) {
-            let (start, real) = (block * BLOCK, (n - block * BLOCK).min(BLOCK));
+            let real = (n - block * BLOCK).min(BLOCK);
             let rows = block * h * BLOCK..(block + 1) * h * BLOCK;
             for ((o, &x0), &x2) in T::as_mut_simd::<S>(&mut base)
                 .iter_mut()
@@ -199,14 +218,13 @@ impl<T: Real> WithSimd for Task<'_, '_, T> {
             {
                 *o = T::v_mul_add(s, vt, x2, x0);
             }
-            for ((&u, (first_bias, tail)), sum) in us.iter().zip(points).zip(&mut sums) {
+            for ((&u, point), sum) in us.iter().zip(points).zip(&mut sums) {
                 // A one-layer network's first layer gives the logits.
                 let f = if layers.len() > 1 { mlp.activation() } else { Activation::Identity };
-                lanes::first_layer::<S, T>(s, f, T::from_f64(u), &base, &p1[rows.clone()], first_bias, &mut a[..h * BLOCK]);
-                for (l, layer) in layers.iter().enumerate().skip(1) {
-                    let weight = &tail[layer.weight - tail_start..][..layer.inputs * layer.outputs];
-                    let bias = &tail[layer.bias - tail_start..][..layer.outputs];
-                    let f = if l + 1 < layers.len() { mlp.activation() } else { Activation::Identity };
+                lanes::first_layer::<S, T>(s, f, T::from_f64(u), &base, &p1[rows.clone()], &point.first_bias, &mut a[..h * BLOCK]);
+                let later = layers[1..].iter().zip(&point.layers);
+                for (l, (layer, (weight, bias))) in later.enumerate() {
+                    let f = if l + 2 < layers.len() { mlp.activation() } else { Activation::Identity };
                     lanes::dense::<S, T>(
                         s,
                         f,
@@ -218,13 +236,12 @@ impl<T: Real> WithSimd for Task<'_, '_, T> {
                     std::mem::swap(&mut a, &mut b);
                 }
                 let logits = &a[..outputs * BLOCK];
-                let (loss, correct) = match (plane.objective.target_rows(start, start + real), &plane.target_blocks) {
-                    (_, Some(targets)) => {
-                        let targets = &targets[block * outputs * BLOCK..][..outputs * BLOCK];
-                        (lanes::squared_error(logits, targets, real), 0)
-                    }
-                    (TargetRows::Classes(labels), None) => lanes::cross_entropy::<S, T>(s, logits, labels),
-                    (TargetRows::Values(_), None) => unreachable!("regression targets are blocked in new()"),
+                let (loss, correct) = if classification {
+                    let labels = &plane.target_blocks[block * BLOCK..][..BLOCK];
+                    lanes::cross_entropy::<S, T>(s, logits, labels, real)
+                } else {
+                    let targets = &plane.target_blocks[block * outputs * BLOCK..][..outputs * BLOCK];
+                    (lanes::squared_error(logits, targets, real), 0)
                 };
                 sum.0 += loss;
                 sum.1 += correct;
