@@ -63,9 +63,7 @@ fn plane<T: Real>(c: &mut Criterion, name: &str, mlp: &Mlp, data: &Samples, epoc
     }
     let mut group = c.benchmark_group("net_plane");
     group.sample_size(10).measurement_time(Duration::from_secs(8));
-    group.bench_function(format!("{name}_{}", T::NAME), |b| {
-        b.iter(evaluate)
-    });
+    group.bench_function(format!("{name}_{}", T::NAME), |b| b.iter(evaluate));
     group.finish();
 }
 

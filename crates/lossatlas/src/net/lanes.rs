@@ -25,7 +25,7 @@ use super::real::Real;
 pub(crate) const BLOCK: usize = 64;
 
 /// Outputs per register tile of a dense layer; each output holds two vectors of samples.
-const TILE: usize = 6;
+pub(crate) const DENSE_TILE: usize = 6;
 
 /// The vector operations the block kernels need, for `f32` and `f64` (a supertrait of
 /// [`Real`], sealed: the module is private).
@@ -63,7 +63,13 @@ pub trait Lanes: Copy + Default + Send + Sync + 'static {
     /// ln x of each lane, for x >= 1 (a softmax's sum of e^(z - max)); NaN for NaN.
     fn v_ln_above_one<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S>;
     /// The lanes where a == b take `yes`, the others `no`.
-    fn v_select_equal<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, yes: Self::V<S>, no: Self::V<S>) -> Self::V<S>;
+    fn v_select_equal<S: Simd>(
+        s: S,
+        a: Self::V<S>,
+        b: Self::V<S>,
+        yes: Self::V<S>,
+        no: Self::V<S>,
+    ) -> Self::V<S>;
 }
 
 /// Applies `f` to each lane of `v` through a small array (for the functions without a vector
@@ -98,7 +104,9 @@ fn exp_f32s<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     let r = s.negate_mul_add_f32s(n, s.splat_f32s(LN2_HI), x);
     let r = s.negate_mul_add_f32s(n, s.splat_f32s(LN2_LO), r);
     let mut p = s.splat_f32s(1.987_569_150_0e-4);
-    for c in [1.398_199_950_7e-3, 8.333_451_907_3e-3, 4.166_579_589_4e-2, 1.666_666_545_9e-1, 5.000_000_120_1e-1] {
+    for c in
+        [1.398_199_950_7e-3, 8.333_451_907_3e-3, 4.166_579_589_4e-2, 1.666_666_545_9e-1, 5.000_000_120_1e-1]
+    {
         p = s.mul_add_f32s(p, r, s.splat_f32s(c));
     }
     let r2 = s.mul_f32s(r, r);
@@ -119,7 +127,9 @@ fn ln_f32s<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     let bits = s.transmute_u32s_f32s(x);
     // The biased exponent (x >= 1 is positive: no sign bit) and the mantissa scaled to [1, 2).
     let exponent = s.wrapping_dyn_shr_u32s(bits, s.splat_u32s(23));
-    let m = s.transmute_f32s_u32s(s.or_u32s(s.and_u32s(bits, s.splat_u32s(0x007f_ffff)), s.splat_u32s(0x3f80_0000)));
+    let m = s.transmute_f32s_u32s(
+        s.or_u32s(s.and_u32s(bits, s.splat_u32s(0x007f_ffff)), s.splat_u32s(0x3f80_0000)),
+    );
     // The exponent as a float: its integer in the low mantissa bits of 2^23, minus 2^23 + 127.
     let e = s.sub_f32s(
         s.transmute_f32s_u32s(s.or_u32s(exponent, s.splat_u32s(0x4b00_0000))),
@@ -365,13 +375,121 @@ pub(crate) fn first_layer<S: Simd, T: Real>(
     })
 }
 
-/// A dense layer's weight `[outputs, inputs]` (row-major, PyTorch's layout) rearranged for
-/// [`dense`]: tile by tile of up to [`TILE`] outputs, input by input, the tile's weights side by
-/// side, so the kernel reads them in order.
-pub(crate) fn pack<T: Copy>(weight: &[T], outputs: usize, inputs: usize) -> Vec<T> {
+/// The widest second layer [`first_two_layers`] takes in one register tile under `S`: 10
+/// outputs (20 accumulators) with AVX-512's 32 registers, 5 with 16; `None` when wider.
+#[inline(always)]
+pub(crate) fn fused_width<S: Simd>(outputs: usize) -> Option<usize> {
+    let most = if S::REGISTER_COUNT >= 32 { 10 } else { 5 };
+    (outputs <= most).then_some(outputs)
+}
+
+/// A plane point's first two layers in one pass over the block, for a narrow second layer
+/// (at most [`fused_width`] outputs): each first-layer activation `f1(base + u x1 + bias)` is
+/// formed in registers and used at once by every output of the second layer, so the
+/// first layer's activations (`width x BLOCK`, too big for the L1 cache with a wide first layer)
+/// are never stored. `second` is the second layer's packed weight and bias; `out` gets
+/// `f2(W2 a1 + b2)`, `outputs x BLOCK`.
+#[inline(always)]
+pub(crate) fn first_two_layers<S: Simd, T: Real>(
+    s: S,
+    [f1, f2]: [Activation; 2],
+    u: T,
+    (base, x1, first_bias): (&[T], &[T], &[T]),
+    (packed, bias): (&[T], &[T]),
+    out: &mut [T],
+) {
+    let (base, x1, out) = (T::as_simd::<S>(base), T::as_simd::<S>(x1), T::as_mut_simd::<S>(out));
+    let per_row = base.len() / first_bias.len();
+    specialize!(f1, f1 => {
+        match bias.len() {
+            10 => fused::<S, T, 10>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+            9 => fused::<S, T, 9>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+            8 => fused::<S, T, 8>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+            7 => fused::<S, T, 7>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+            6 => fused::<S, T, 6>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+            5 => fused::<S, T, 5>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+            4 => fused::<S, T, 4>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+            3 => fused::<S, T, 3>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+            2 => fused::<S, T, 2>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+            _ => fused::<S, T, 1>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+        }
+    });
+    if f2 != Activation::Identity {
+        specialize!(f2, f2 => {
+            for o in out.iter_mut() {
+                *o = activate::<S, T>(s, f2, *o);
+            }
+        })
+    }
+}
+
+/// [`first_two_layers`] for `J` second-layer outputs before the second activation, two vectors
+/// of samples at a time (one for the scalar fallback's single-lane vectors, whose rows are a
+/// whole block).
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn fused<S: Simd, T: Real, const J: usize>(
+    s: S,
+    f1: Activation,
+    u: T,
+    (base, x1, first_bias): (&[T::V<S>], &[T::V<S>], &[T]),
+    (packed, bias): (&[T], &[T]),
+    out: &mut [T::V<S>],
+    per_row: usize,
+) {
+    let u = T::v_splat(s, u);
+    let mut c = 0;
+    while c + 2 <= per_row {
+        let mut acc: [[T::V<S>; 2]; J] = std::array::from_fn(|r| [T::v_splat(s, bias[r]); 2]);
+        for (((w, b), x), &c0) in packed
+            .chunks_exact(J)
+            .zip(base.chunks_exact(per_row))
+            .zip(x1.chunks_exact(per_row))
+            .zip(first_bias)
+        {
+            let c0 = T::v_splat(s, c0);
+            let a: [T::V<S>; 2] = std::array::from_fn(|i| {
+                activate::<S, T>(s, f1, T::v_add(s, T::v_mul_add(s, u, x[c + i], b[c + i]), c0))
+            });
+            for (r, &w) in w.iter().enumerate() {
+                let w = T::v_splat(s, w);
+                acc[r][0] = T::v_mul_add(s, w, a[0], acc[r][0]);
+                acc[r][1] = T::v_mul_add(s, w, a[1], acc[r][1]);
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            out[r * per_row + c] = a[0];
+            out[r * per_row + c + 1] = a[1];
+        }
+        c += 2;
+    }
+    if c < per_row {
+        let mut acc: [T::V<S>; J] = std::array::from_fn(|r| T::v_splat(s, bias[r]));
+        for (((w, b), x), &c0) in packed
+            .chunks_exact(J)
+            .zip(base.chunks_exact(per_row))
+            .zip(x1.chunks_exact(per_row))
+            .zip(first_bias)
+        {
+            let a = activate::<S, T>(s, f1, T::v_add(s, T::v_mul_add(s, u, x[c], b[c]), T::v_splat(s, c0)));
+            for (r, &w) in w.iter().enumerate() {
+                acc[r] = T::v_mul_add(s, T::v_splat(s, w), a, acc[r]);
+            }
+        }
+        for (r, &a) in acc.iter().enumerate() {
+            out[r * per_row + c] = a;
+        }
+    }
+}
+
+/// A dense layer's weight `[outputs, inputs]` (row-major, PyTorch's layout) rearranged for the
+/// kernels: tile by tile of up to `tile` outputs ([`DENSE_TILE`] for [`dense`], all of them for
+/// [`first_two_layers`]), input by input, the tile's weights side by side, so the kernel reads
+/// them in order.
+pub(crate) fn pack<T: Copy>(weight: &[T], outputs: usize, inputs: usize, tile: usize) -> Vec<T> {
     let mut packed = Vec::with_capacity(outputs * inputs);
-    for j0 in (0..outputs).step_by(TILE) {
-        let rows = (outputs - j0).min(TILE);
+    for j0 in (0..outputs).step_by(tile) {
+        let rows = (outputs - j0).min(tile);
         for k in 0..inputs {
             packed.extend((0..rows).map(|r| weight[(j0 + r) * inputs + k]));
         }
@@ -398,7 +516,7 @@ pub(crate) fn dense<S: Simd, T: Real>(
     specialize!(f, f => {
         let mut j = 0;
         while j < outputs {
-            let rows = (outputs - j).min(TILE);
+            let rows = (outputs - j).min(DENSE_TILE);
             let w = &packed[j * inputs..(j + rows) * inputs];
             let (b, o) = (&bias[j..j + rows], &mut out[j * per_row..(j + rows) * per_row]);
             match rows {

@@ -21,6 +21,9 @@ use crate::error::{Error, Result};
 /// are reused for every chunk of samples).
 const TASK_WEIGHTS_BUDGET: usize = 1 << 22;
 
+/// Fewest tasks a grid is cut into (when it has that many points), for the load balance.
+const TASKS: usize = 24;
+
 /// Loss and accuracy over a grid: `loss[j * nu + i]` at (u_i, v_j), rows along v, as the
 /// crate's landscapes. Non-finite losses are NaN.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,9 +122,10 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
         let (nu, nv) = (us.len(), vs.len());
         let tail_start = mlp.layers().get(1).map_or(mlp.n_params(), |l| l.weight);
         let tail_len = mlp.n_params() - tail_start;
-        // Points per task: as many as the weight budget allows, and at least 3 tasks per row so a
-        // short grid (a line) still keeps both cores busy.
-        let most = (TASK_WEIGHTS_BUDGET / tail_len.max(1)).clamp(1, nu.div_ceil(3).max(1));
+        // Points per task: as many as the weight budget allows (a task streams the row's share of
+        // the first-layer products once for all its points), but at least TASKS tasks in all so a
+        // short grid (a line) still keeps every core busy.
+        let most = (TASK_WEIGHTS_BUDGET / tail_len.max(1)).clamp(1, (nu * nv).div_ceil(TASKS).max(1));
         let groups_per_row = nu.div_ceil(most).max(1);
         let per_group = nu.div_ceil(groups_per_row).max(1);
         let tasks: Vec<(usize, usize, usize)> = (0..nv)
@@ -143,8 +147,8 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
 
     /// The points `(us[i], v)`: their mean losses and accuracies.
     fn task(&self, mlp: &Mlp, us: &[f64], v: f64) -> (Vec<f64>, Vec<f64>) {
-        // Per point: the first layer's bias, then each later layer's weight (packed for the
-        // block kernel) and bias, in the compute type.
+        // Per point: the first layer's bias, then each later layer's weight and bias, in the
+        // compute type (the weights are packed for the kernels in `Task`).
         let points: Vec<Point<T>> = us
             .iter()
             .map(|&u| {
@@ -154,10 +158,7 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
                     first_bias: layers[0].bias_range().map(at).collect(),
                     layers: layers[1..]
                         .iter()
-                        .map(|l| {
-                            let weight: Vec<T> = l.weight_range().map(at).collect();
-                            (lanes::pack(&weight, l.outputs, l.inputs), l.bias_range().map(at).collect())
-                        })
+                        .map(|l| (l.weight_range().map(at).collect(), l.bias_range().map(at).collect()))
                         .collect(),
                 }
             })
@@ -187,7 +188,7 @@ struct Task<'t, 'a, T: Real> {
 /// One point's parameters as the block kernels read them.
 struct Point<T> {
     first_bias: Vec<T>,
-    /// Every later layer's packed weight (see `lanes::pack`) and bias.
+    /// Every later layer's weight ([outputs, inputs], row-major) and bias.
     layers: Vec<(Vec<T>, Vec<T>)>,
 }
 
@@ -205,8 +206,26 @@ impl<T: Real> WithSimd for Task<'_, '_, T> {
         let [p0, p1, p2] = &plane.products;
         let mut base = vec![T::default(); h * BLOCK];
         let (mut a, mut b) = (vec![T::default(); widest * BLOCK], vec![T::default(); widest * BLOCK]);
+        // The later layers' weights packed for the kernels: the second layer for
+        // `first_two_layers` when it is narrow enough, the others for `dense`.
+        let fuse = layers.len() > 1 && lanes::fused_width::<S>(layers[1].outputs).is_some();
+        let packed: Vec<Vec<Vec<T>>> = points
+            .iter()
+            .map(|point| {
+                layers[1..]
+                    .iter()
+                    .zip(&point.layers)
+                    .enumerate()
+                    .map(|(l, (layer, (weight, _)))| {
+                        let tile = if l == 0 && fuse { layer.outputs } else { lanes::DENSE_TILE };
+                        lanes::pack(weight, layer.outputs, layer.inputs, tile)
+                    })
+                    .collect()
+            })
+            .collect();
         let mut sums = vec![(0.0f64, 0usize); us.len()];
         let vt = T::v_splat(s, T::from_f64(v));
+        let ut = |u: f64| T::from_f64(u);
         let classification = plane.objective.is_classification();
         for block in 0..n.div_ceil(BLOCK) {
             let real = (n - block * BLOCK).min(BLOCK);
@@ -218,12 +237,47 @@ impl<T: Real> WithSimd for Task<'_, '_, T> {
             {
                 *o = T::v_mul_add(s, vt, x2, x0);
             }
-            for ((&u, point), sum) in us.iter().zip(points).zip(&mut sums) {
-                // A one-layer network's first layer gives the logits.
-                let f = if layers.len() > 1 { mlp.activation() } else { Activation::Identity };
-                lanes::first_layer::<S, T>(s, f, T::from_f64(u), &base, &p1[rows.clone()], &point.first_bias, &mut a[..h * BLOCK]);
-                let later = layers[1..].iter().zip(&point.layers);
-                for (l, (layer, (weight, bias))) in later.enumerate() {
+            for (((&u, point), packed), sum) in us.iter().zip(points).zip(&packed).zip(&mut sums) {
+                let x1 = &p1[rows.clone()];
+                let mut later = layers[1..]
+                    .iter()
+                    .zip(packed.iter().zip(point.layers.iter().map(|(_, b)| b)))
+                    .enumerate();
+                if layers.len() == 1 {
+                    // A one-layer network's first layer gives the logits.
+                    lanes::first_layer::<S, T>(
+                        s,
+                        Activation::Identity,
+                        ut(u),
+                        &base,
+                        x1,
+                        &point.first_bias,
+                        &mut a[..h * BLOCK],
+                    );
+                } else if fuse {
+                    // The first two layers in one pass (a narrow second layer, e.g. the logits).
+                    let (_, (layer, (weight, bias))) = later.next().expect("a second layer");
+                    let f2 = if layers.len() > 2 { mlp.activation() } else { Activation::Identity };
+                    lanes::first_two_layers::<S, T>(
+                        s,
+                        [mlp.activation(), f2],
+                        ut(u),
+                        (&base, x1, &point.first_bias),
+                        (weight, bias),
+                        &mut a[..layer.outputs * BLOCK],
+                    );
+                } else {
+                    lanes::first_layer::<S, T>(
+                        s,
+                        mlp.activation(),
+                        ut(u),
+                        &base,
+                        x1,
+                        &point.first_bias,
+                        &mut a[..h * BLOCK],
+                    );
+                }
+                for (l, (layer, (weight, bias))) in later {
                     let f = if l + 2 < layers.len() { mlp.activation() } else { Activation::Identity };
                     lanes::dense::<S, T>(
                         s,
