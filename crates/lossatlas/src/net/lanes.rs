@@ -440,7 +440,10 @@ fn fused<S: Simd, T: Real, const J: usize>(
     let u = T::v_splat(s, u);
     let mut c = 0;
     while c + 2 <= per_row {
-        let mut acc: [[T::V<S>; 2]; J] = std::array::from_fn(|r| [T::v_splat(s, bias[r]); 2]);
+        let mut acc = [[T::v_splat(s, T::default()); 2]; J];
+        for (a, &b) in acc.iter_mut().zip(bias) {
+            *a = [T::v_splat(s, b); 2];
+        }
         for (((w, b), x), &c0) in packed
             .chunks_exact(J)
             .zip(base.chunks_exact(per_row))
@@ -448,9 +451,11 @@ fn fused<S: Simd, T: Real, const J: usize>(
             .zip(first_bias)
         {
             let c0 = T::v_splat(s, c0);
-            let a: [T::V<S>; 2] = std::array::from_fn(|i| {
-                activate::<S, T>(s, f1, T::v_add(s, T::v_mul_add(s, u, x[c + i], b[c + i]), c0))
-            });
+            // (No closures here: a closure is compiled without the instruction set's features.)
+            let a = [
+                activate::<S, T>(s, f1, T::v_add(s, T::v_mul_add(s, u, x[c], b[c]), c0)),
+                activate::<S, T>(s, f1, T::v_add(s, T::v_mul_add(s, u, x[c + 1], b[c + 1]), c0)),
+            ];
             for (r, &w) in w.iter().enumerate() {
                 let w = T::v_splat(s, w);
                 acc[r][0] = T::v_mul_add(s, w, a[0], acc[r][0]);
@@ -464,7 +469,10 @@ fn fused<S: Simd, T: Real, const J: usize>(
         c += 2;
     }
     if c < per_row {
-        let mut acc: [T::V<S>; J] = std::array::from_fn(|r| T::v_splat(s, bias[r]));
+        let mut acc = [T::v_splat(s, T::default()); J];
+        for (a, &b) in acc.iter_mut().zip(bias) {
+            *a = T::v_splat(s, b);
+        }
         for (((w, b), x), &c0) in packed
             .chunks_exact(J)
             .zip(base.chunks_exact(per_row))
@@ -574,7 +582,10 @@ fn tile<S: Simd, T: Real, const J: usize, const N: usize>(
     per_row: usize,
     c: usize,
 ) {
-    let mut acc: [[T::V<S>; N]; J] = std::array::from_fn(|r| [T::v_splat(s, bias[r]); N]);
+    let mut acc = [[T::v_splat(s, T::default()); N]; J];
+    for (a, &b) in acc.iter_mut().zip(bias) {
+        *a = [T::v_splat(s, b); N];
+    }
     for (w, x) in packed.chunks_exact(J).zip(input.chunks_exact(per_row)) {
         let x: &[T::V<S>; N] = x[c..c + N].try_into().expect("N vectors");
         for (r, &w) in w.iter().enumerate() {
@@ -773,6 +784,166 @@ mod tests {
             assert!(e[0].is_nan(), "{level:?}");
             assert_eq!(e[3], 1.0);
             assert!((0.0..2e-38).contains(&e[2]) && (0.0..2e-38).contains(&e[4]), "{level:?} {e:?}");
+        }
+    }
+
+    /// A dense layer, and the fused first two layers, on one block through the kernels.
+    struct Layers<'a, T> {
+        activation: Activation,
+        weight: &'a [T],
+        bias: &'a [T],
+        input: &'a [T],
+        base: &'a [T],
+        first_bias: &'a [T],
+        u: T,
+    }
+
+    impl<T: Real> pulp::WithSimd for Layers<'_, T> {
+        type Output = (Vec<T>, Vec<T>);
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, s: S) -> (Vec<T>, Vec<T>) {
+            let outputs = self.bias.len();
+            let inputs = self.weight.len() / outputs;
+            let mut dense_out = vec![T::default(); outputs * BLOCK];
+            let packed = pack(self.weight, outputs, inputs, DENSE_TILE);
+            dense::<S, T>(s, self.activation, &packed, self.bias, self.input, &mut dense_out);
+            let mut fused_out = vec![T::default(); outputs * BLOCK];
+            let packed = pack(self.weight, outputs, inputs, outputs);
+            first_two_layers::<S, T>(
+                s,
+                [self.activation, self.activation],
+                self.u,
+                (self.base, self.input, self.first_bias),
+                (&packed, self.bias),
+                &mut fused_out,
+            );
+            (dense_out, fused_out)
+        }
+    }
+
+    fn numbers(n: usize, seed: u64) -> Vec<f64> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|_| rng.gen_range(-1.5..1.5)).collect()
+    }
+
+    /// Checks `dense` and `first_two_layers` against plain loops in f64 on a block, for every
+    /// width up to 13 outputs (every tile shape and remainder), every activation and instruction
+    /// set, in `T`, to `tolerance` relative to the sum of the absolute terms.
+    fn check_layers<T: Real>(tolerance: f64) {
+        let f64s = |v: &[T]| v.iter().map(|x| x.to_f64()).collect::<Vec<f64>>();
+        let to_t = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+        let inputs = 7;
+        for outputs in 1..=13 {
+            let (weight, bias) = (to_t(&numbers(outputs * inputs, 1)), to_t(&numbers(outputs, 2)));
+            let (input, base, first_bias) = (
+                to_t(&numbers(inputs * BLOCK, 3)),
+                to_t(&numbers(inputs * BLOCK, 4)),
+                to_t(&numbers(inputs, 5)),
+            );
+            let u = T::from_f64(0.75);
+            for activation in [
+                Activation::Relu,
+                Activation::Tanh,
+                Activation::Sigmoid,
+                Activation::Gelu,
+                Activation::Identity,
+            ] {
+                let f = |z: f64| activation.at(z);
+                for level in levels() {
+                    let layers = Layers {
+                        activation,
+                        weight: &weight,
+                        bias: &bias,
+                        input: &input,
+                        base: &base,
+                        first_bias: &first_bias,
+                        u,
+                    };
+                    let (dense_out, fused_out) = run(level, layers);
+                    let (w, b, x, x0, c0) =
+                        (f64s(&weight), f64s(&bias), f64s(&input), f64s(&base), f64s(&first_bias));
+                    for j in 0..outputs {
+                        for sample in 0..BLOCK {
+                            // Dense: f(b_j + sum_k w_jk x_k).
+                            let terms: Vec<f64> =
+                                (0..inputs).map(|k| w[j * inputs + k] * x[k * BLOCK + sample]).collect();
+                            let z = b[j] + terms.iter().sum::<f64>();
+                            let scale = b[j].abs() + terms.iter().map(|t| t.abs()).sum::<f64>();
+                            let got = dense_out[j * BLOCK + sample].to_f64();
+                            assert!(
+                                (got - f(z)).abs() <= tolerance * scale.max(1.0),
+                                "{level:?} {activation:?} {outputs} outputs: dense {got} vs {}",
+                                f(z)
+                            );
+                            // Fused: f(b_j + sum_k w_jk f(x0_k + u x_k + c_k)).
+                            let hidden: Vec<f64> = (0..inputs)
+                                .map(|k| f(x0[k * BLOCK + sample] + 0.75 * x[k * BLOCK + sample] + c0[k]))
+                                .collect();
+                            let terms: Vec<f64> =
+                                (0..inputs).map(|k| w[j * inputs + k] * hidden[k]).collect();
+                            let z = b[j] + terms.iter().sum::<f64>();
+                            let scale = b[j].abs() + terms.iter().map(|t| t.abs()).sum::<f64>();
+                            let got = fused_out[j * BLOCK + sample].to_f64();
+                            assert!(
+                                (got - f(z)).abs() <= tolerance * scale.max(1.0),
+                                "{level:?} {activation:?} {outputs} outputs: fused {got} vs {}",
+                                f(z)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn block_layers_match_plain_loops() {
+        check_layers::<f64>(1e-14);
+        check_layers::<f32>(3e-6);
+    }
+
+    struct CrossEntropy<'a, T> {
+        logits: &'a [T],
+        labels: &'a [T],
+        real: usize,
+    }
+
+    impl<T: Real> pulp::WithSimd for CrossEntropy<'_, T> {
+        type Output = (f64, usize);
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, s: S) -> (f64, usize) {
+            cross_entropy::<S, T>(s, self.logits, self.labels, self.real)
+        }
+    }
+
+    #[test]
+    fn block_cross_entropy_matches_the_definition() {
+        let classes = 5;
+        let mut logits = numbers(classes * BLOCK, 9).iter().map(|x| 4.0 * x).collect::<Vec<f64>>();
+        // Ties: sample 3's largest logit is shared by classes 1 and 4 (the first counts).
+        logits[BLOCK + 3] = 9.0;
+        logits[4 * BLOCK + 3] = 9.0;
+        let labels: Vec<f64> = (0..BLOCK).map(|s| ((s * 3) % classes) as f64).collect();
+        let real = 50;
+        let (mut want, mut hits) = (0.0, 0);
+        for sample in 0..real {
+            let z: Vec<f64> = (0..classes).map(|j| logits[j * BLOCK + sample]).collect();
+            let label = labels[sample] as usize;
+            want += z.iter().map(|v| v.exp()).sum::<f64>().ln() - z[label];
+            let best = (0..classes).fold(0, |b, j| if z[j] > z[b] { j } else { b });
+            hits += usize::from(best == label);
+        }
+        assert_eq!(labels[3], 4.0, "sample 3 is labelled with the second of its tied classes");
+        for level in levels() {
+            let (sum, correct) = run(level, CrossEntropy { logits: &logits, labels: &labels, real });
+            assert!((sum - want).abs() < 1e-12 * want, "{level:?} f64: {sum} vs {want}");
+            assert_eq!(correct, hits, "{level:?}");
+            let (l32, t32): (Vec<f32>, Vec<f32>) =
+                (logits.iter().map(|&v| v as f32).collect(), labels.iter().map(|&v| v as f32).collect());
+            let (sum, correct) = run(level, CrossEntropy { logits: &l32, labels: &t32, real });
+            assert!((sum - want).abs() < 1e-6 * want, "{level:?} f32: {sum} vs {want}");
+            assert_eq!(correct, hits, "{level:?}");
         }
     }
 }

@@ -347,8 +347,12 @@ mod tests {
     fn plane_values_equal_the_direct_loss_at_each_point() {
         let moons = Samples::moons(600, 0.2, 3).unwrap();
         for activation in [Activation::Tanh, Activation::Relu, Activation::Gelu] {
-            let mlp = Mlp::new(&[2, 12, 9, 2], activation, Head::CrossEntropy).unwrap();
-            check_against_direct::<f64>(&mlp, &moons, 1e-12);
+            // A second layer narrow enough for the fused kernels (9 wide), and one too wide (16).
+            for widths in [[2, 12, 9, 2], [2, 8, 16, 3]] {
+                let mlp = Mlp::new(&widths, activation, Head::CrossEntropy).unwrap();
+                check_against_direct::<f64>(&mlp, &moons, 1e-12);
+                check_against_direct::<f32>(&mlp, &moons, 2e-5);
+            }
         }
         // One layer only (the plane is the whole network's first layer), and regression.
         let mlp = Mlp::new(&[2, 2], Activation::Tanh, Head::CrossEntropy).unwrap();
@@ -414,6 +418,29 @@ mod tests {
                 let want = a * u * u + b * u * v + c * v * v + d * u + e * v + f;
                 assert!((grid.loss[j * 4 + i] - want).abs() < 1e-12 * want.max(1.0));
             }
+        }
+    }
+
+    #[test]
+    fn f32_and_f64_planes_agree_to_float_precision() {
+        // The case (A) in small: a tanh MLP on moons, 600 samples (not a multiple of the
+        // 64-sample block), on a grid whose centre is the network itself.
+        let data = Samples::moons(600, 0.1, 2).unwrap();
+        let mlp = Mlp::new(&[2, 24, 24, 2], Activation::Tanh, Head::CrossEntropy).unwrap();
+        let origin = mlp.init_params(3);
+        let (d1, d2) = directions(&mlp, 4);
+        let axis: Vec<f64> = (0..9).map(|i| -1.0 + 0.25 * i as f64).collect();
+        let o32 = NetObjective::<f32>::new(&mlp, &data).unwrap();
+        let o64 = NetObjective::<f64>::new(&mlp, &data).unwrap();
+        let p32 = PlaneEvaluator::new(&o32, &origin, &d1, &d2).unwrap().evaluate(&axis, &axis);
+        let p64 = PlaneEvaluator::new(&o64, &origin, &d1, &d2).unwrap().evaluate(&axis, &axis);
+        for (a, b) in p32.loss.iter().zip(&p64.loss) {
+            assert!((a - b).abs() < 1e-5 * b, "f32 {a} vs f64 {b}");
+        }
+        let (a32, a64) = (p32.accuracy.unwrap(), p64.accuracy.unwrap());
+        // An accuracy may differ by a sample whose two logits tie to within f32 rounding.
+        for (a, b) in a32.iter().zip(&a64) {
+            assert!((a - b).abs() <= 1.0 / 600.0, "accuracy f32 {a} vs f64 {b}");
         }
     }
 
