@@ -400,6 +400,7 @@ pub(crate) fn first_two_layers<S: Simd, T: Real>(
 ) {
     let (base, x1, out) = (T::as_simd::<S>(base), T::as_simd::<S>(x1), T::as_mut_simd::<S>(out));
     let per_row = base.len() / first_bias.len();
+    debug_assert!(fused_width::<S>(bias.len()).is_some(), "a second layer too wide to fuse");
     specialize!(f1, f1 => {
         match bias.len() {
             10 => fused::<S, T, 10>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
@@ -411,6 +412,7 @@ pub(crate) fn first_two_layers<S: Simd, T: Real>(
             4 => fused::<S, T, 4>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
             3 => fused::<S, T, 3>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
             2 => fused::<S, T, 2>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
+            // fused_width keeps wider layers out.
             _ => fused::<S, T, 1>(s, f1, u, (base, x1, first_bias), (packed, bias), out, per_row),
         }
     });
@@ -799,14 +801,18 @@ mod tests {
     }
 
     impl<T: Real> pulp::WithSimd for Layers<'_, T> {
-        type Output = (Vec<T>, Vec<T>);
+        /// The dense layer's outputs, and the fused layers' when the width allows them.
+        type Output = (Vec<T>, Option<Vec<T>>);
         #[inline(always)]
-        fn with_simd<S: Simd>(self, s: S) -> (Vec<T>, Vec<T>) {
+        fn with_simd<S: Simd>(self, s: S) -> (Vec<T>, Option<Vec<T>>) {
             let outputs = self.bias.len();
             let inputs = self.weight.len() / outputs;
             let mut dense_out = vec![T::default(); outputs * BLOCK];
             let packed = pack(self.weight, outputs, inputs, DENSE_TILE);
             dense::<S, T>(s, self.activation, &packed, self.bias, self.input, &mut dense_out);
+            if fused_width::<S>(outputs).is_none() {
+                return (dense_out, None);
+            }
             let mut fused_out = vec![T::default(); outputs * BLOCK];
             let packed = pack(self.weight, outputs, inputs, outputs);
             first_two_layers::<S, T>(
@@ -817,7 +823,7 @@ mod tests {
                 (&packed, self.bias),
                 &mut fused_out,
             );
-            (dense_out, fused_out)
+            (dense_out, Some(fused_out))
         }
     }
 
@@ -884,6 +890,7 @@ mod tests {
                                 (0..inputs).map(|k| w[j * inputs + k] * hidden[k]).collect();
                             let z = b[j] + terms.iter().sum::<f64>();
                             let scale = b[j].abs() + terms.iter().map(|t| t.abs()).sum::<f64>();
+                            let Some(fused_out) = &fused_out else { continue };
                             let got = fused_out[j * BLOCK + sample].to_f64();
                             assert!(
                                 (got - f(z)).abs() <= tolerance * scale.max(1.0),

@@ -139,9 +139,9 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
     p / q
 }
 
-/// Runs `f` compiled for AVX2+FMA (x86-64-v3) when the CPU has them, detected at run time (pulp's
-/// AVX-512 level needs nightly Rust), so the plain loops inside it vectorise wider than the generic
-/// x86-64 build. Pass an `#[inline(always)]` closure: one left out of line gets no such features.
+/// Runs `f` compiled for AVX-512 (x86-64-v4) or else AVX2+FMA (x86-64-v3) when the CPU has them,
+/// detected at run time, so the plain loops inside it vectorise wider than the generic x86-64
+/// build. Pass an `#[inline(always)]` closure: one left out of line gets no such features.
 #[inline(always)]
 pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
