@@ -5,6 +5,12 @@
 //! 10 classes (random labels, so B's weights are left at their initialisation). Directions are
 //! filter-normalized. Each measurement is the whole plane: the three first-layer products and the
 //! 2601 points. Results go in BENCHMARKS.md.
+//!
+//! The machine is shared, so before each criterion group the bench also prints the CPU time one
+//! plane takes (user + system time of this process, from `/proc/self/stat`; median and least of
+//! five planes),
+//! which other users' load disturbs far less than the wall clock; halved, it is the wall time on
+//! two free cores.
 
 use std::time::Duration;
 
@@ -42,12 +48,34 @@ fn plane<T: Real>(c: &mut Criterion, name: &str, mlp: &Mlp, data: &Samples, epoc
     let objective = NetObjective::<T>::new(mlp, data).unwrap();
     let (origin, Directions { d1, d2 }) = setup(mlp, data, epochs);
     let axis: Vec<f64> = (0..51).map(|i| -1.0 + 2.0 * i as f64 / 50.0).collect();
+    let evaluate = || PlaneEvaluator::new(&objective, &origin, &d1, &d2).unwrap().evaluate(&axis, &axis);
+    // CPU time of single planes: the median and the least of five.
+    let mut cpu: Vec<f64> = (0..5)
+        .filter_map(|_| {
+            let before = cpu_seconds()?;
+            std::hint::black_box(evaluate());
+            Some(cpu_seconds()? - before)
+        })
+        .collect();
+    if cpu.len() == 5 {
+        cpu.sort_by(f64::total_cmp);
+        println!("{name}_{}: CPU time per plane, median {:.3} s, least {:.3} s", T::NAME, cpu[2], cpu[0]);
+    }
     let mut group = c.benchmark_group("net_plane");
     group.sample_size(10).measurement_time(Duration::from_secs(8));
-    group.bench_function(format!("{name}_{}", T::NAME), |b| {
-        b.iter(|| PlaneEvaluator::new(&objective, &origin, &d1, &d2).unwrap().evaluate(&axis, &axis))
-    });
+    group.bench_function(format!("{name}_{}", T::NAME), |b| b.iter(evaluate));
     group.finish();
+}
+
+/// User + system CPU seconds of this process so far (Linux; `None` elsewhere).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and
+    // 13th, in clock ticks of 1/100 s.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 fn moons(c: &mut Criterion) {

@@ -56,6 +56,7 @@
 
 mod directions;
 mod hessian;
+mod lanes;
 mod mlp;
 mod objective;
 mod path;

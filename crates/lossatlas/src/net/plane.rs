@@ -9,14 +9,20 @@
 //! Work is split into fixed tasks (a grid row, a group of points in it) that run in parallel; each
 //! point sums its chunks of samples in order, so the values do not depend on the thread count.
 
-use super::mlp::{specialize, Activation, Mlp};
-use super::objective::{forward_after_first, score, to_real, Buffers, Evaluation, NetObjective, CHUNK};
-use super::real::{gemm, vectorized, Real};
+use pulp::{Simd, WithSimd};
+
+use super::lanes::{self, BLOCK};
+use super::mlp::{Activation, Mlp};
+use super::objective::{to_real, Evaluation, NetObjective, TargetRows, CHUNK};
+use super::real::{gemm, Real};
 use crate::error::{Error, Result};
 
 /// Most compute-type values of later-layer weights one task forms at once (its points' weights
 /// are reused for every chunk of samples).
 const TASK_WEIGHTS_BUDGET: usize = 1 << 22;
+
+/// Fewest tasks a grid is cut into (when it has that many points), for the load balance.
+const TASKS: usize = 24;
 
 /// Loss and accuracy over a grid: `loss[j * nu + i]` at (u_i, v_j), rows along v, as the
 /// crate's landscapes. Non-finite losses are NaN.
@@ -39,8 +45,10 @@ pub struct PlaneEvaluator<'a, T: Real> {
     origin: Vec<f64>,
     d1: Vec<f64>,
     d2: Vec<f64>,
-    /// X W1', X D1', X D2' (each n x first-layer width, row-major).
+    /// X W1', X D1', X D2', each in blocks of [`BLOCK`] samples, feature-major (see `lanes`).
     products: [Vec<T>; 3],
+    /// The targets in the same blocks: labels as values of `T`, or regression targets.
+    target_blocks: Vec<T>,
 }
 
 impl<'a, T: Real> PlaneEvaluator<'a, T> {
@@ -77,10 +85,24 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
                 );
                 out
             });
-            parts.concat()
+            lanes::to_blocks(&parts.concat(), n, first.outputs)
         };
         let products = [product(origin), product(d1), product(d2)];
-        Ok(PlaneEvaluator { objective, origin: origin.to_vec(), d1: d1.to_vec(), d2: d2.to_vec(), products })
+        let target_blocks = match objective.target_rows(0, n) {
+            TargetRows::Classes(labels) => {
+                let labels: Vec<T> = labels.iter().map(|&l| T::from_f64(f64::from(l))).collect();
+                lanes::to_blocks(&labels, n, 1)
+            }
+            TargetRows::Values(values) => lanes::to_blocks(values, n, mlp.outputs()),
+        };
+        Ok(PlaneEvaluator {
+            objective,
+            origin: origin.to_vec(),
+            d1: d1.to_vec(),
+            d2: d2.to_vec(),
+            products,
+            target_blocks,
+        })
     }
 
     /// The parameters at (u, v): origin + u d1 + v d2.
@@ -100,9 +122,10 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
         let (nu, nv) = (us.len(), vs.len());
         let tail_start = mlp.layers().get(1).map_or(mlp.n_params(), |l| l.weight);
         let tail_len = mlp.n_params() - tail_start;
-        // Points per task: as many as the weight budget allows, and at least 3 tasks per row so a
-        // short grid (a line) still keeps both cores busy.
-        let most = (TASK_WEIGHTS_BUDGET / tail_len.max(1)).clamp(1, nu.div_ceil(3).max(1));
+        // Points per task: as many as the weight budget allows (a task streams the row's share of
+        // the first-layer products once for all its points), but at least TASKS tasks in all so a
+        // short grid (a line) still keeps every core busy.
+        let most = (TASK_WEIGHTS_BUDGET / tail_len.max(1)).clamp(1, (nu * nv).div_ceil(TASKS).max(1));
         let groups_per_row = nu.div_ceil(most).max(1);
         let per_group = nu.div_ceil(groups_per_row).max(1);
         let tasks: Vec<(usize, usize, usize)> = (0..nv)
@@ -111,7 +134,7 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
             .collect();
         let results = super::map_ordered(0..tasks.len(), |t| {
             let (j, start, end) = tasks[t];
-            self.task(mlp, &us[start..end], vs[j], tail_start)
+            self.task(mlp, &us[start..end], vs[j])
         });
         let mut loss = vec![f64::NAN; nu * nv];
         let mut accuracy = vec![f64::NAN; nu * nv];
@@ -123,64 +146,162 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
     }
 
     /// The points `(us[i], v)`: their mean losses and accuracies.
-    fn task(&self, mlp: &Mlp, us: &[f64], v: f64, tail_start: usize) -> (Vec<f64>, Vec<f64>) {
-        let first = mlp.layers()[0];
-        let (n, h) = (self.objective.len(), first.outputs);
-        let bias = first.bias_range();
-        // Per point: the first layer's bias and every later parameter, in the compute type.
-        let points: Vec<(Vec<T>, Vec<T>)> = us
+    fn task(&self, mlp: &Mlp, us: &[f64], v: f64) -> (Vec<f64>, Vec<f64>) {
+        // Per point: the first layer's bias, then each later layer's weight and bias, in the
+        // compute type (the weights are packed for the kernels in `Task`).
+        let points: Vec<Point<T>> = us
             .iter()
             .map(|&u| {
                 let at = |k: usize| T::from_f64(self.origin[k] + u * self.d1[k] + v * self.d2[k]);
-                (bias.clone().map(at).collect(), (tail_start..mlp.n_params()).map(at).collect())
+                let layers = mlp.layers();
+                Point {
+                    first_bias: layers[0].bias_range().map(at).collect(),
+                    layers: layers[1..]
+                        .iter()
+                        .map(|l| (l.weight_range().map(at).collect(), l.bias_range().map(at).collect()))
+                        .collect(),
+                }
             })
             .collect();
-        let scale = T::from_f64(1.0);
-        let (vt, [p0, p1, p2]) = (T::from_f64(v), &self.products);
-        let mut sums = vec![(0.0f64, 0usize); us.len()];
-        let mut base = vec![T::default(); CHUNK * h];
-        let mut buffers = Buffers::new(mlp, CHUNK);
-        for c in 0..n.div_ceil(CHUNK) {
-            let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
-            let m = end - start;
-            if m < CHUNK {
-                buffers = Buffers::new(mlp, m);
-            }
-            let rows = start * h..end * h;
-            // The part shared by the row: X W1' + v X D2'.
-            for ((b, &x0), &x2) in base.iter_mut().zip(&p0[rows.clone()]).zip(&p2[rows.clone()]) {
-                *b = x0 + vt * x2;
-            }
-            for ((&u, (first_bias, tail)), sum) in us.iter().zip(&points).zip(&mut sums) {
-                let ut = T::from_f64(u);
-                // The first layer's activations straight from the three products (its
-                // pre-activations are never stored); a one-layer network keeps them as logits.
-                let (x1, base) = (&p1[rows.clone()], &base[..]);
-                let (activation, out) = if mlp.layers().len() > 1 {
-                    (mlp.activation(), &mut buffers.a[0])
-                } else {
-                    (Activation::Identity, &mut buffers.z[0])
-                };
-                specialize!(activation, f => vectorized(#[inline(always)] move || {
-                    for ((o_row, b_row), x1_row) in out.chunks_exact_mut(h).zip(base.chunks_exact(h)).zip(x1.chunks_exact(h)) {
-                        for (((o, &b), &x1), &c0) in o_row.iter_mut().zip(b_row).zip(x1_row).zip(first_bias) {
-                            *o = f.at(ut.mul_add(x1, b) + c0);
-                        }
-                    }
-                }));
-                forward_after_first(mlp, tail, tail_start, m, &mut buffers);
-                let (loss, correct) =
-                    score(mlp, buffers.logits(), m, self.objective.target_rows(start, end), None, scale);
-                sum.0 += loss;
-                sum.1 += correct;
-            }
-        }
+        let sums = lanes::dispatch(Task { plane: self, mlp, us, v, points: &points });
+        let n = self.objective.len();
         sums.into_iter()
             .map(|(loss, correct)| {
                 let e = self.objective.finish(loss, correct, n);
                 (if e.loss.is_finite() { e.loss } else { f64::NAN }, e.accuracy.unwrap_or(f64::NAN))
             })
             .unzip()
+    }
+}
+
+/// One task's points under the instruction set the CPU has: block by block of samples, the
+/// part of the first layer shared by the row (X W1' + v X D2') once, then each point's network
+/// from its first-layer activations on. Each point adds its blocks' losses in block order.
+struct Task<'t, 'a, T: Real> {
+    plane: &'t PlaneEvaluator<'a, T>,
+    mlp: &'t Mlp,
+    us: &'t [f64],
+    v: f64,
+    points: &'t [Point<T>],
+}
+
+/// One point's parameters as the block kernels read them.
+struct Point<T> {
+    first_bias: Vec<T>,
+    /// Every later layer's weight ([outputs, inputs], row-major) and bias.
+    layers: Vec<(Vec<T>, Vec<T>)>,
+}
+
+impl<T: Real> WithSimd for Task<'_, '_, T> {
+    /// Per point: the sum of the per-sample losses and the number of correct samples.
+    type Output = Vec<(f64, usize)>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Self::Output {
+        let Task { plane, mlp, us, v, points } = self;
+        let layers = mlp.layers();
+        let (n, h) = (plane.objective.len(), layers[0].outputs);
+        let widest = layers.iter().map(|l| l.outputs).max().unwrap_or(h);
+        let outputs = mlp.outputs();
+        let [p0, p1, p2] = &plane.products;
+        let mut base = vec![T::default(); h * BLOCK];
+        let (mut a, mut b) = (vec![T::default(); widest * BLOCK], vec![T::default(); widest * BLOCK]);
+        // The later layers' weights packed for the kernels: the second layer for
+        // `first_two_layers` when it is narrow enough, the others for `dense`.
+        let fuse = layers.len() > 1 && lanes::fused_width::<S>(layers[1].outputs).is_some();
+        let packed: Vec<Vec<Vec<T>>> = points
+            .iter()
+            .map(|point| {
+                layers[1..]
+                    .iter()
+                    .zip(&point.layers)
+                    .enumerate()
+                    .map(|(l, (layer, (weight, _)))| {
+                        let tile = if l == 0 && fuse { layer.outputs } else { lanes::DENSE_TILE };
+                        lanes::pack(weight, layer.outputs, layer.inputs, tile)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut sums = vec![(0.0f64, 0usize); us.len()];
+        let vt = T::v_splat(s, T::from_f64(v));
+        let ut = |u: f64| T::from_f64(u);
+        let classification = plane.objective.is_classification();
+        for block in 0..n.div_ceil(BLOCK) {
+            let real = (n - block * BLOCK).min(BLOCK);
+            let rows = block * h * BLOCK..(block + 1) * h * BLOCK;
+            for ((o, &x0), &x2) in T::as_mut_simd::<S>(&mut base)
+                .iter_mut()
+                .zip(T::as_simd::<S>(&p0[rows.clone()]))
+                .zip(T::as_simd::<S>(&p2[rows.clone()]))
+            {
+                *o = T::v_mul_add(s, vt, x2, x0);
+            }
+            for (((&u, point), packed), sum) in us.iter().zip(points).zip(&packed).zip(&mut sums) {
+                let x1 = &p1[rows.clone()];
+                let mut later = layers[1..]
+                    .iter()
+                    .zip(packed.iter().zip(point.layers.iter().map(|(_, b)| b)))
+                    .enumerate();
+                if layers.len() == 1 {
+                    // A one-layer network's first layer gives the logits.
+                    lanes::first_layer::<S, T>(
+                        s,
+                        Activation::Identity,
+                        ut(u),
+                        &base,
+                        x1,
+                        &point.first_bias,
+                        &mut a[..h * BLOCK],
+                    );
+                } else if fuse {
+                    // The first two layers in one pass (a narrow second layer, e.g. the logits).
+                    let (_, (layer, (weight, bias))) = later.next().expect("a second layer");
+                    let f2 = if layers.len() > 2 { mlp.activation() } else { Activation::Identity };
+                    lanes::first_two_layers::<S, T>(
+                        s,
+                        [mlp.activation(), f2],
+                        ut(u),
+                        (&base, x1, &point.first_bias),
+                        (weight, bias),
+                        &mut a[..layer.outputs * BLOCK],
+                    );
+                } else {
+                    lanes::first_layer::<S, T>(
+                        s,
+                        mlp.activation(),
+                        ut(u),
+                        &base,
+                        x1,
+                        &point.first_bias,
+                        &mut a[..h * BLOCK],
+                    );
+                }
+                for (l, (layer, (weight, bias))) in later {
+                    let f = if l + 2 < layers.len() { mlp.activation() } else { Activation::Identity };
+                    lanes::dense::<S, T>(
+                        s,
+                        f,
+                        weight,
+                        bias,
+                        &a[..layer.inputs * BLOCK],
+                        &mut b[..layer.outputs * BLOCK],
+                    );
+                    std::mem::swap(&mut a, &mut b);
+                }
+                let logits = &a[..outputs * BLOCK];
+                let (loss, correct) = if classification {
+                    let labels = &plane.target_blocks[block * BLOCK..][..BLOCK];
+                    lanes::cross_entropy::<S, T>(s, logits, labels, real)
+                } else {
+                    let targets = &plane.target_blocks[block * outputs * BLOCK..][..outputs * BLOCK];
+                    (lanes::squared_error(logits, targets, real), 0)
+                };
+                sum.0 += loss;
+                sum.1 += correct;
+            }
+        }
+        sums
     }
 }
 
@@ -226,8 +347,12 @@ mod tests {
     fn plane_values_equal_the_direct_loss_at_each_point() {
         let moons = Samples::moons(600, 0.2, 3).unwrap();
         for activation in [Activation::Tanh, Activation::Relu, Activation::Gelu] {
-            let mlp = Mlp::new(&[2, 12, 9, 2], activation, Head::CrossEntropy).unwrap();
-            check_against_direct::<f64>(&mlp, &moons, 1e-12);
+            // A second layer narrow enough for the fused kernels (9 wide), and one too wide (16).
+            for widths in [[2, 12, 9, 2], [2, 8, 16, 3]] {
+                let mlp = Mlp::new(&widths, activation, Head::CrossEntropy).unwrap();
+                check_against_direct::<f64>(&mlp, &moons, 1e-12);
+                check_against_direct::<f32>(&mlp, &moons, 2e-5);
+            }
         }
         // One layer only (the plane is the whole network's first layer), and regression.
         let mlp = Mlp::new(&[2, 2], Activation::Tanh, Head::CrossEntropy).unwrap();
@@ -293,6 +418,29 @@ mod tests {
                 let want = a * u * u + b * u * v + c * v * v + d * u + e * v + f;
                 assert!((grid.loss[j * 4 + i] - want).abs() < 1e-12 * want.max(1.0));
             }
+        }
+    }
+
+    #[test]
+    fn f32_and_f64_planes_agree_to_float_precision() {
+        // The case (A) in small: a tanh MLP on moons, 600 samples (not a multiple of the
+        // 64-sample block), on a grid whose centre is the network itself.
+        let data = Samples::moons(600, 0.1, 2).unwrap();
+        let mlp = Mlp::new(&[2, 24, 24, 2], Activation::Tanh, Head::CrossEntropy).unwrap();
+        let origin = mlp.init_params(3);
+        let (d1, d2) = directions(&mlp, 4);
+        let axis: Vec<f64> = (0..9).map(|i| -1.0 + 0.25 * i as f64).collect();
+        let o32 = NetObjective::<f32>::new(&mlp, &data).unwrap();
+        let o64 = NetObjective::<f64>::new(&mlp, &data).unwrap();
+        let p32 = PlaneEvaluator::new(&o32, &origin, &d1, &d2).unwrap().evaluate(&axis, &axis);
+        let p64 = PlaneEvaluator::new(&o64, &origin, &d1, &d2).unwrap().evaluate(&axis, &axis);
+        for (a, b) in p32.loss.iter().zip(&p64.loss) {
+            assert!((a - b).abs() < 1e-5 * b, "f32 {a} vs f64 {b}");
+        }
+        let (a32, a64) = (p32.accuracy.unwrap(), p64.accuracy.unwrap());
+        // An accuracy may differ by a sample whose two logits tie to within f32 rounding.
+        for (a, b) in a32.iter().zip(&a64) {
+            assert!((a - b).abs() <= 1.0 / 600.0, "accuracy f32 {a} vs f64 {b}");
         }
     }
 

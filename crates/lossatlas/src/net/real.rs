@@ -12,7 +12,15 @@ use ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 /// A floating-point type a network can compute in: `f32` or `f64`.
 pub trait Real:
-    ndarray::LinalgScalar + PartialOrd + AddAssign + Neg<Output = Self> + Default + fmt::Debug + Send + Sync
+    ndarray::LinalgScalar
+    + PartialOrd
+    + AddAssign
+    + Neg<Output = Self>
+    + Default
+    + fmt::Debug
+    + Send
+    + Sync
+    + super::lanes::Lanes
 {
     /// `"f32"` or `"f64"`, for messages and benchmark names.
     const NAME: &'static str;
@@ -131,9 +139,9 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
     p / q
 }
 
-/// Runs `f` compiled for AVX2+FMA (x86-64-v3) when the CPU has them, detected at run time (pulp's
-/// AVX-512 level needs nightly Rust), so the plain loops inside it vectorise wider than the generic
-/// x86-64 build. Pass an `#[inline(always)]` closure: one left out of line gets no such features.
+/// Runs `f` compiled for AVX-512 (x86-64-v4) or else AVX2+FMA (x86-64-v3) when the CPU has them,
+/// detected at run time, so the plain loops inside it vectorise wider than the generic x86-64
+/// build. Pass an `#[inline(always)]` closure: one left out of line gets no such features.
 #[inline(always)]
 pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
