@@ -520,9 +520,18 @@ fn every_instruction_set_the_cpu_has_matches_the_baseline_bit_for_bit() {
     // 600 samples: two whole chunks and a partial one; wide enough for sin's slow path too.
     let xs = samples(-40.0, 40.0, 600);
     let (baseline, chosen) = (pulp::Arch::Scalar, kernels_arch());
+    // The widest set the CPU has is chosen: AVX-512 (pulp's x86-v4) over AVX2+FMA (x86-v3).
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") {
+        assert!(matches!(chosen, pulp::Arch::V4(_)), "AVX-512 present but {chosen:?} chosen");
+    } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         assert!(matches!(chosen, pulp::Arch::V3(_)), "AVX2+FMA present but {chosen:?} chosen");
+    }
+    // The chosen set, and AVX2+FMA too when the chosen one is wider.
+    let mut paths = vec![chosen];
+    #[cfg(target_arch = "x86_64")]
+    if let (pulp::Arch::V4(_), Some(v3)) = (chosen, pulp::x86::V3::try_new()) {
+        paths.push(pulp::Arch::V3(v3));
     }
     for source in sources {
         let formula = f(source);
@@ -541,7 +550,10 @@ fn every_instruction_set_the_cpu_has_matches_the_baseline_bit_for_bit() {
             (&formula.first().program, (n, 0)),
             (formula.second(), (n, n * n)),
         ] {
-            assert_eq!(run(chosen, program, rows), run(baseline, program, rows), "`{source}` on {chosen:?}");
+            let expected = run(baseline, program, rows);
+            for arch in &paths {
+                assert_eq!(run(*arch, program, rows), expected, "`{source}` on {arch:?}");
+            }
         }
     }
 }
