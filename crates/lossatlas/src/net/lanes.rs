@@ -19,6 +19,7 @@
 use pulp::Simd;
 
 use super::mlp::{specialize, Activation};
+use super::plane::PlaneTask;
 use super::real::Real;
 
 /// Samples per block: a multiple of every vector width (1, 4, 8, 16 lanes).
@@ -70,6 +71,14 @@ pub trait Lanes: Copy + Default + Send + Sync + 'static {
         yes: Self::V<S>,
         no: Self::V<S>,
     ) -> Self::V<S>;
+    /// One plane task's sums under the widest instruction set the CPU has. A method of the
+    /// concrete types, not a generic function, so the kernels are compiled here, optimised,
+    /// whatever the caller's build: instantiated in a crate built without optimisation (a
+    /// doctest, a user's debug build) their unrolled register tiles overflowed a worker
+    /// thread's stack, and ran many times slower.
+    fn plane_task(task: PlaneTask<'_, '_, Self>) -> Vec<(f64, usize)>
+    where
+        Self: Real;
 }
 
 /// Applies `f` to each lane of `v` through a small array (for the functions without a vector
@@ -195,6 +204,9 @@ fn tanh_f32s<S: Simd>(s: S, x: S::f32s) -> S::f32s {
 }
 
 impl Lanes for f32 {
+    fn plane_task(task: PlaneTask<'_, '_, f32>) -> Vec<(f64, usize)> {
+        dispatch(task)
+    }
     type V<S: Simd> = S::f32s;
     #[inline(always)]
     fn as_simd<S: Simd>(x: &[f32]) -> &[S::f32s] {
@@ -262,6 +274,9 @@ impl Lanes for f32 {
 }
 
 impl Lanes for f64 {
+    fn plane_task(task: PlaneTask<'_, '_, f64>) -> Vec<(f64, usize)> {
+        dispatch(task)
+    }
     type V<S: Simd> = S::f64s;
     #[inline(always)]
     fn as_simd<S: Simd>(x: &[f64]) -> &[S::f64s] {

@@ -18,11 +18,8 @@
 //! # Example
 //!
 //! Train a small network on two moons, then slice its loss along two filter-normalized directions.
-//! (Compiled but not run as a doctest: in the doctest build the plane's lane kernels overflowed a
-//! worker thread's stack; the same code runs in the unit and CLI tests. Open bug, see the session
-//! note.)
 //!
-//! ```no_run
+//! ```
 //! use lossatlas::net::*;
 //! use lossatlas::OptimizerSpec;
 //!

@@ -148,7 +148,7 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
     /// The points `(us[i], v)`: their mean losses and accuracies.
     fn task(&self, mlp: &Mlp, us: &[f64], v: f64) -> (Vec<f64>, Vec<f64>) {
         // Per point: the first layer's bias, then each later layer's weight and bias, in the
-        // compute type (the weights are packed for the kernels in `Task`).
+        // compute type (the weights are packed for the kernels in `PlaneTask`).
         let points: Vec<Point<T>> = us
             .iter()
             .map(|&u| {
@@ -163,7 +163,7 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
                 }
             })
             .collect();
-        let sums = lanes::dispatch(Task { plane: self, mlp, us, v, points: &points });
+        let sums = T::plane_task(PlaneTask { plane: self, mlp, us, v, points: &points });
         let n = self.objective.len();
         sums.into_iter()
             .map(|(loss, correct)| {
@@ -177,7 +177,9 @@ impl<'a, T: Real> PlaneEvaluator<'a, T> {
 /// One task's points under the instruction set the CPU has: block by block of samples, the
 /// part of the first layer shared by the row (X W1' + v X D2') once, then each point's network
 /// from its first-layer activations on. Each point adds its blocks' losses in block order.
-struct Task<'t, 'a, T: Real> {
+// Public only so the sealed `Lanes` trait can name it; never seen outside the crate.
+#[allow(missing_debug_implementations)]
+pub struct PlaneTask<'t, 'a, T: Real> {
     plane: &'t PlaneEvaluator<'a, T>,
     mlp: &'t Mlp,
     us: &'t [f64],
@@ -192,13 +194,13 @@ struct Point<T> {
     layers: Vec<(Vec<T>, Vec<T>)>,
 }
 
-impl<T: Real> WithSimd for Task<'_, '_, T> {
+impl<T: Real> WithSimd for PlaneTask<'_, '_, T> {
     /// Per point: the sum of the per-sample losses and the number of correct samples.
     type Output = Vec<(f64, usize)>;
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
-        let Task { plane, mlp, us, v, points } = self;
+        let PlaneTask { plane, mlp, us, v, points } = self;
         let layers = mlp.layers();
         let (n, h) = (plane.objective.len(), layers[0].outputs);
         let widest = layers.iter().map(|l| l.outputs).max().unwrap_or(h);
