@@ -16,6 +16,7 @@
 
 mod expr;
 mod parse;
+mod partial;
 mod program;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use std::sync::OnceLock;
 
 use expr::{write_expr, Graph, Id, Node};
 use parse::Params;
+pub(crate) use partial::GridPlan;
 use program::{Outputs, Program, Target};
 
 /// Deepest expression tree accepted, so that printing (which recurses) cannot exhaust the stack.
@@ -328,6 +330,20 @@ impl Formula {
         let mut out = [0.0];
         self.eval(params, &[x], &mut out);
         out[0]
+    }
+
+    /// The formula split for a grid over two of its parameters whose lines hold `line_param`
+    /// constant while `point_param` varies: the parts that depend on the data alone, computed once,
+    /// and on the data and `line_param` alone, computed once per line (see [`GridPlan`]).
+    pub(crate) fn grid_plan(&self, line_param: usize, point_param: usize) -> Option<GridPlan> {
+        GridPlan::new(
+            self.graph.nodes(),
+            self.value,
+            self.inputs.len(),
+            self.params.len(),
+            line_param,
+            point_param,
+        )
     }
 
     /// `Some((s, i))` if the formula has one input and is exactly `params[s]*x + params[i]`, up to

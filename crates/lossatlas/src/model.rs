@@ -49,6 +49,13 @@ pub trait Model: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The model as a formula, when it is one: a grid over two of its parameters then computes
+    /// the parts that depend on the data alone, or on the data and one of the two, less often than
+    /// at every point (a grid plan).
+    fn as_formula(&self) -> Option<&Formula> {
+        None
+    }
+
     /// The number of parameters.
     fn n_params(&self) -> usize {
         self.param_names().len()
@@ -89,6 +96,10 @@ impl Model for Formula {
 
     fn linear_form(&self) -> Option<(usize, usize)> {
         Formula::linear_form(self)
+    }
+
+    fn as_formula(&self) -> Option<&Formula> {
+        Some(self)
     }
 }
 

@@ -117,6 +117,40 @@ impl Objective {
         sum / self.data.len() as f64
     }
 
+    /// The losses at the points `thetas` of one grid line through `plan` (this objective's model
+    /// split by [`crate::formula::GridPlan`]), given the plan's data columns: per chunk of the
+    /// data, the line stage once and then every point. Each point's chunk sums are added in the
+    /// order [`Objective::loss_with_buffer`] adds them, with the same chunk length, so the
+    /// losses are bit-identical to it.
+    pub(crate) fn planned_line_losses(
+        &self,
+        plan: &crate::formula::GridPlan,
+        data_columns: &[Vec<f64>],
+        thetas: &[Vec<f64>],
+    ) -> Vec<f64> {
+        let n = self.data.len();
+        let chunk = CHUNK.min(n).max(1);
+        let mut sums = vec![0.0; thetas.len()];
+        let (Some(first), false) = (thetas.first(), n == 0) else { return sums };
+        let mut line_rows = vec![0.0; plan.line_columns() * chunk];
+        let mut predicted = vec![0.0; chunk];
+        for start in (0..n).step_by(chunk) {
+            let end = (start + chunk).min(n);
+            let len = end - start;
+            let mut inputs: Vec<&[f64]> = self.data.inputs().iter().map(|c| &c[start..end]).collect();
+            inputs.extend(data_columns.iter().map(|c| &c[start..end]));
+            let rows = &mut line_rows[..plan.line_columns() * len];
+            plan.run_line(first, &inputs, rows);
+            inputs.extend(rows.chunks(len));
+            let (out, ys) = (&mut predicted[..len], &self.data.y()[start..end]);
+            for (sum, theta) in sums.iter_mut().zip(thetas) {
+                plan.run_point(theta, &inputs, out);
+                *sum += penalty_sum(self.loss, out, ys);
+            }
+        }
+        sums.iter().map(|s| s / n as f64).collect()
+    }
+
     /// The loss and its gradient at `theta`.
     pub fn gradient(&self, theta: &[f64]) -> (f64, Vec<f64>) {
         self.gradient_on(&self.data, theta)

@@ -186,6 +186,21 @@ impl Node {
         };
         a.into_iter().chain(b)
     }
+
+    /// The same operation on the operands `f(a)` (and `f(b)`): a node copied into another graph.
+    pub(crate) fn map_operands(self, f: impl Fn(Id) -> Id) -> Node {
+        match self {
+            Node::Const(_) | Node::Input(_) | Node::Param(_) => self,
+            Node::Neg(a) => Node::Neg(f(a)),
+            Node::PowI(a, n) => Node::PowI(f(a), n),
+            Node::Call(g, a) => Node::Call(g, f(a)),
+            Node::Add(a, b) => Node::Add(f(a), f(b)),
+            Node::Sub(a, b) => Node::Sub(f(a), f(b)),
+            Node::Mul(a, b) => Node::Mul(f(a), f(b)),
+            Node::Div(a, b) => Node::Div(f(a), f(b)),
+            Node::Pow(a, b) => Node::Pow(f(a), f(b)),
+        }
+    }
 }
 
 /// An interned expression DAG under construction.
