@@ -875,6 +875,9 @@ pub struct DescendArgs {
     /// The surface view's azimuth in degrees, -360 to 360.
     #[arg(long, default_value_t = -60.0, allow_hyphen_values = true)]
     pub azimuth: f64,
+    /// The loss grid under the paths, into (or from) a landscape store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `lossatlas analyze`.
@@ -894,6 +897,9 @@ pub struct AnalyzeArgs {
     /// and learning-rate limits.
     #[arg(long)]
     pub transforms: bool,
+    /// The loss grid the report measures, into (or from) a landscape store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `lossatlas basins`.

@@ -245,7 +245,7 @@ fn a_killed_formula_run_resumes_to_the_uninterrupted_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // Many samples, so that each chunk takes a while and the run can be caught part way.
-    let data = ["--generate", "sin(b*cos(a*x))", "--true", "a=1.2,b=2.5", "--samples", "5000"];
+    let data = ["--generate", "sin(b*cos(a*x))", "--true", "a=1.2,b=2.5", "--samples", "2000"];
     let grid = [
         "--model",
         "sin(b*cos(a*x))",
@@ -330,7 +330,7 @@ fn bad_shards_and_a_read_only_store_are_refused_and_a_finished_one_still_draws()
     let d = dir.path();
     // Others (nobody) may enter the folder and write the figures into it.
     std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
-    for shard in ["3/2", "0/0", "1", "-1/2"] {
+    for shard in ["3/2", "0/0", "1", "1/x"] {
         let out = lossatlas(d, &formula("contour", &["--store", "st", "--shard", shard, "-o", "x.png"]));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{shard}: {stderr}");

@@ -7,7 +7,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use lossatlas::store::{fingerprint, LandscapeStore, Shard};
 use lossatlas::{evaluate_rows, GridSpec, Landscape, Objective, Plane};
 use serde_json::{Map, Value};
@@ -49,9 +49,14 @@ pub(super) fn values<'a>(
     whole: impl FnOnce() -> Result<Vec<f64>>,
     prepare: impl FnOnce() -> Result<ChunkFn<'a>>,
 ) -> Result<Option<Vec<f64>>> {
-    let Some(dir) = &args.store else { return whole().map(Some) };
-    let shard = args.shard.as_deref().map(Shard::parse).transpose()?.unwrap_or(Shard::ALL);
     let ranks = ranks::current();
+    let Some(dir) = &args.store else {
+        if ranks.size > 1 {
+            bail!("under mpirun the ranks share the chunks of a store: give --store DIR");
+        }
+        return whole().map(Some);
+    };
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?.unwrap_or(Shard::ALL);
     let rows_per_chunk = (STORE_CHUNK_POINTS / job.grid.u().n()).max(1);
     let open = || -> Result<LandscapeStore> {
         let store = LandscapeStore::create_or_resume(
@@ -71,23 +76,7 @@ pub(super) fn values<'a>(
     let then = together(ranks, if first.is_none() { open().map(Some) } else { Ok(None) })?;
     let store = first.or(then).expect("every rank opened the store once");
 
-    let part = shard.split(ranks.rank, ranks.size);
-    let computed = (|| -> Result<usize> {
-        if !store.missing().iter().any(|&c| part.owns(c)) {
-            return Ok(0);
-        }
-        let chunk = prepare()?;
-        // The bar counts the chunks the whole run does (every rank's, under MPI).
-        let run: Vec<usize> = store.missing().into_iter().filter(|&c| shard.owns(c)).collect();
-        let bar = progress::bar(run.len() as u64, "chunks");
-        Ok(store.fill(part, chunk, |done, _| {
-            if ranks.size > 1 {
-                bar.set_position(run.iter().filter(|&&c| store.is_done(c)).count() as u64);
-            } else {
-                bar.set_position(done as u64);
-            }
-        })?)
-    })();
+    let computed = fill(&store, shard, ranks, prepare);
     let computed = ranks.sum(together(ranks, computed)?);
     if !ranks.leads() {
         return Ok(None);
@@ -107,6 +96,31 @@ pub(super) fn values<'a>(
     }
     eprintln!("store {}: computed {computed} chunk(s); complete", dir.display());
     Ok(Some(store.values()?))
+}
+
+/// Computes this process's missing chunks of `shard` (its rank's part of them under MPI), with the
+/// function `prepare` makes when there are any. Returns how many it computed.
+fn fill<'a>(
+    store: &LandscapeStore,
+    shard: Shard,
+    ranks: Ranks,
+    prepare: impl FnOnce() -> Result<ChunkFn<'a>>,
+) -> Result<usize> {
+    let part = shard.split(ranks.rank, ranks.size);
+    if !store.missing().iter().any(|&c| part.owns(c)) {
+        return Ok(0);
+    }
+    let chunk = prepare()?;
+    // The bar counts the chunks the whole run does (every rank's, under MPI).
+    let run: Vec<usize> = store.missing().into_iter().filter(|&c| shard.owns(c)).collect();
+    let bar = progress::bar(run.len() as u64, "chunks");
+    Ok(store.fill(part, chunk, |done, _| {
+        if ranks.size > 1 {
+            bar.set_position(run.iter().filter(|&&c| store.is_done(c)).count() as u64);
+        } else {
+            bar.set_position(done as u64);
+        }
+    })?)
 }
 
 /// `result`, once every rank has come this far: a rank whose own step worked but another's
