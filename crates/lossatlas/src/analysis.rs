@@ -515,6 +515,8 @@ pub enum BasinLabel {
 /// point, if within `tolerance` (in plane units). Runs in parallel; labels do not depend on the
 /// thread count. `labels[j * nu + i]` belongs to start (u_i, v_j). `on_start_done` is called
 /// (from any thread) as each start's run ends, for a caller's progress report.
+// Each argument is a separate part of the experiment; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn basins(
     objective: &Objective,
     plane: &crate::plane::Plane,
