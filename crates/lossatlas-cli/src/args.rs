@@ -299,14 +299,8 @@ pub struct NetPlaneArgs {
     /// Also the two directions, D1.safetensors,D2.safetensors, to recompute or share the plane.
     #[arg(long, value_name = "D1,D2")]
     pub save_directions: Option<String>,
-    /// Compute into (or resume) a landscape store in this folder: chunks of rows written as
-    /// they finish, so a killed run resumes where it stopped (docs/FORMATS.md).
-    #[arg(long, value_name = "DIR")]
-    pub store: Option<PathBuf>,
-    /// With --store: compute only the chunks of shard I of N (from 0), so N processes fill one
-    /// store; figures are drawn by the run that finds the store complete.
-    #[arg(long, value_name = "I/N", requires = "store")]
-    pub shard: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Also the accuracy over the grid (cross-entropy only): float64 .npy of shape (n_v, n_u),
     /// oriented as the landscape's.
     #[arg(long, value_name = "FILE.npy")]
@@ -419,6 +413,8 @@ pub struct NetPcaArgs {
     /// self-contained .html file.
     #[arg(long, value_name = "FILE.html")]
     pub page: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `lossatlas net serve`.
@@ -579,6 +575,20 @@ Examples:
     lossatlas basins --generate 'sin(b*cos(a*x))' --true a=1.2,b=2.5 \\
         --model 'sin(b*cos(a*x))' --params a,b --range a=-2:7 --range b=-2:7 \\
         --starts 40 --optimizer gd:lr=0.1 -o basins.png";
+
+/// Where a command's grid is computed: in memory, or chunk by chunk into a landscape store.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Compute into (or resume) a landscape store in this folder: chunks of rows written as
+    /// they finish, so a killed run resumes where it stopped; under `mpirun` (a build with the
+    /// `mpi` feature) the ranks share the chunks (docs/FORMATS.md).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// With --store: compute only the chunks of shard I of N (from 0), so N processes fill one
+    /// store; figures are drawn by the run that finds the store complete.
+    #[arg(long, value_name = "I/N", requires = "store")]
+    pub shard: Option<String>,
+}
 
 /// What is fitted: data, model, loss and input transform.
 #[derive(Debug, Args, Clone, PartialEq)]
@@ -751,6 +761,12 @@ pub struct ContourArgs {
     /// Also write the iso-lines as .json.
     #[arg(long, value_name = "FILE")]
     pub export_isolines: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Draw from a finished landscape store (`--store DIR` of any grid command) instead of
+    /// computing: the model, data and grid flags are not used.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["analysis", "store", "ranges", "resolution", "model", "data", "generate", "transform"])]
+    pub from_store: Option<PathBuf>,
 }
 
 /// `lossatlas compare`.
@@ -800,6 +816,12 @@ pub struct SurfaceArgs {
     /// Cut the surface off above this loss, so a steep rim does not flatten the rest.
     #[arg(long, value_name = "LOSS", allow_hyphen_values = true)]
     pub z_max: Option<f64>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Draw from a finished landscape store (`--store DIR` of any grid command) instead of
+    /// computing: the model, data and grid flags are not used.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["analysis", "store", "ranges", "resolution", "model", "data", "generate", "transform"])]
+    pub from_store: Option<PathBuf>,
 }
 
 /// `lossatlas descend`.
@@ -853,6 +875,9 @@ pub struct DescendArgs {
     /// The surface view's azimuth in degrees, -360 to 360.
     #[arg(long, default_value_t = -60.0, allow_hyphen_values = true)]
     pub azimuth: f64,
+    /// The loss grid under the paths, into (or from) a landscape store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `lossatlas analyze`.
@@ -872,6 +897,9 @@ pub struct AnalyzeArgs {
     /// and learning-rate limits.
     #[arg(long)]
     pub transforms: bool,
+    /// The loss grid the report measures, into (or from) a landscape store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `lossatlas basins`.
@@ -908,6 +936,9 @@ pub struct BasinsArgs {
     /// Picture size in pixels, WIDTHxHEIGHT.
     #[arg(long, value_name = "WxH")]
     pub size: Option<String>,
+    /// The loss grid drawn under the basins into (or from) a landscape store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `lossatlas page`.

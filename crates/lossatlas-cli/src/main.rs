@@ -20,6 +20,7 @@ mod output;
 mod overlays;
 mod problem;
 mod progress;
+mod ranks;
 mod settings;
 mod web;
 
@@ -30,6 +31,8 @@ fn main() -> ExitCode {
         Err(error) => return usage_error(&error),
     };
     progress::set_quiet(cli.quiet);
+    // MPI, when this is a rank of an MPI job, until the end of main.
+    let _mpi = ranks::start();
     // A panic of ours must not leave the run's temporary files behind either.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(cli)))
         .unwrap_or_else(|panic| {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Err(error) if !broken_pipe(&error) => Err(error),
         _ => output::commit(),
     };
+    report_peak_memory();
     match finished {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -48,6 +52,20 @@ fn main() -> ExitCode {
             eprintln!("error: {}", one_line(&message(&error)));
             ExitCode::from(exit_code(&error))
         }
+    }
+}
+
+/// With `LOSSATLAS_REPORT_PEAK_MEMORY` set, writes the process's peak resident memory (Linux's
+/// VmHWM) to standard error as `peak memory: N kB`: how the tests check that a large grid's
+/// memory stays bounded by its chunk, measured by the process itself rather than by a timer.
+fn report_peak_memory() {
+    if std::env::var_os("LOSSATLAS_REPORT_PEAK_MEMORY").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    match status.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+        Some(value) => eprintln!("peak memory: {}", value.trim()),
+        None => eprintln!("peak memory: unknown (no /proc/self/status)"),
     }
 }
 

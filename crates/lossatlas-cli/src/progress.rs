@@ -1,4 +1,4 @@
-//! Progress of long work (training, network planes, store chunks): a bar on standard error with
+//! Progress of long work (training, grids, basins, network planes, store chunks): a bar on standard error with
 //! the rate and the time left. indicatif draws it only when standard error is a terminal, so
 //! pipes, files and tests see nothing; `--quiet` turns it off everywhere.
 
@@ -16,7 +16,8 @@ pub fn set_quiet(quiet: bool) {
 /// A bar for `total` units of `what` ("rows", "epochs", "chunks"), finished and cleared when
 /// dropped.
 pub fn bar(total: u64, what: &str) -> Bar {
-    if QUIET.load(Ordering::Relaxed) {
+    // Of an MPI job's ranks, rank 0 alone reports.
+    if QUIET.load(Ordering::Relaxed) || !crate::ranks::current().leads() {
         return Bar(ProgressBar::hidden());
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(5));
@@ -36,6 +37,11 @@ impl Bar {
     /// Counts `n` more units done.
     pub fn inc(&self, n: u64) {
         self.0.inc(n);
+    }
+
+    /// Sets how many units are done (when others, such as other ranks, do some of them).
+    pub fn set_position(&self, done: u64) {
+        self.0.set_position(done);
     }
 
     /// Writes a line to standard error above the bar.

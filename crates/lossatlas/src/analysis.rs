@@ -513,7 +513,10 @@ pub enum BasinLabel {
 /// Basins of attraction: for every start (u, v) of `starts` (a grid spec), runs `spec` for
 /// `options` and labels the start with the minimum of `minima` whose (u, v) is nearest to the end
 /// point, if within `tolerance` (in plane units). Runs in parallel; labels do not depend on the
-/// thread count. `labels[j * nu + i]` belongs to start (u_i, v_j).
+/// thread count. `labels[j * nu + i]` belongs to start (u_i, v_j). `on_start_done` is called
+/// (from any thread) as each start's run ends, for a caller's progress report.
+// Each argument is a separate part of the experiment; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn basins(
     objective: &Objective,
     plane: &crate::plane::Plane,
@@ -522,11 +525,13 @@ pub fn basins(
     options: &crate::trajectory::RunOptions,
     minima: &[[f64; 2]],
     tolerance: f64,
+    on_start_done: impl Fn() + Sync,
 ) -> crate::error::Result<Vec<BasinLabel>> {
     let nu = starts.u().n();
     let label = |k: usize| -> crate::error::Result<BasinLabel> {
         let theta = plane.point(starts.u().value(k % nu), starts.v().value(k / nu));
         let t = crate::trajectory::run(objective, spec, &theta, options)?;
+        on_start_done();
         if t.stopped() == crate::trajectory::Stopped::Diverged {
             return Ok(BasinLabel::Diverged);
         }
@@ -764,7 +769,7 @@ mod tests {
         let spec = crate::OptimizerSpec::parse("gd:lr=0.05").unwrap();
         let options = crate::RunOptions { max_steps: 2000, ..crate::RunOptions::default() };
         let labels =
-            basins(&obj, &plane, &starts, &spec, &options, &[[-1.0, 0.0], [1.0, 0.0]], 1e-3).unwrap();
+            basins(&obj, &plane, &starts, &spec, &options, &[[-1.0, 0.0], [1.0, 0.0]], 1e-3, || {}).unwrap();
         for (k, label) in labels.iter().enumerate() {
             let a = starts.u().value(k % 8);
             let want = if a < 0.0 { BasinLabel::Minimum(0) } else { BasinLabel::Minimum(1) };

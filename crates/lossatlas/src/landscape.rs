@@ -297,6 +297,26 @@ pub fn evaluate_into(
     grid: &GridSpec,
     values: &mut Vec<f64>,
 ) -> Result<()> {
+    evaluate_rows(objective, plane, grid, 0..grid.v.n, values)
+}
+
+/// The rows `rows` (indices along v) of [`evaluate`]'s grid into `values`, resized to them, row by
+/// row: what a landscape store computes one chunk at a time, so memory is bounded by the chunk
+/// rather than the grid. Each value is bit-identical to the same point of a whole-grid
+/// [`evaluate`], however the rows are cut.
+pub fn evaluate_rows(
+    objective: &Objective,
+    plane: &Plane,
+    grid: &GridSpec,
+    rows: std::ops::Range<usize>,
+    values: &mut Vec<f64>,
+) -> Result<()> {
+    if rows.start > rows.end || rows.end > grid.v.n {
+        return Err(Error::Invalid(format!(
+            "rows {}..{} lie outside a grid of {} rows",
+            rows.start, rows.end, grid.v.n
+        )));
+    }
     if plane.dim() != objective.n_params() {
         return Err(Error::Invalid(format!(
             "the plane lives in {} dimensions but the model has {} parameters",
@@ -305,13 +325,13 @@ pub fn evaluate_into(
         )));
     }
     let nu = grid.u.n;
-    values.resize(grid.len(), 0.0);
+    values.resize(nu * rows.len(), 0.0);
     let us = grid.u.values();
     let axes = plane.axis_indices();
-    let vs = grid.v.values();
+    let vs = &grid.v.values()[rows];
     if let (None, Some(axes)) = (objective.quadratic(), axes) {
         if let Some(planned) = Planned::new(objective, plane, axes) {
-            planned.fill(objective, plane, &us, &vs, values);
+            planned.fill(objective, plane, &us, vs, values);
             return Ok(());
         }
     }
@@ -513,6 +533,18 @@ mod tests {
                 }
             }
         }
+        // A store's chunk of rows is the same bits as the whole grid's, by rows and by columns.
+        for case in [cases[0], cases[1]] {
+            let (obj, plane, grid) = formula_grid(case.0, case.1, 2500, case.3, case.2);
+            let whole = evaluate(&obj, &plane, &grid).unwrap();
+            let mut rows = Vec::new();
+            evaluate_rows(&obj, &plane, &grid, 3..7, &mut rows).unwrap();
+            let nu = grid.u.n;
+            assert!(rows
+                .iter()
+                .zip(&whole.values()[3 * nu..7 * nu])
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
         // The case with overflow does reach non-finite losses somewhere.
         let (obj, plane, grid) = formula_grid(cases[3].0, cases[3].1, 2500, Loss::Mse, cases[3].2);
         assert!(evaluate(&obj, &plane, &grid).unwrap().non_finite_count() > 0);
@@ -526,6 +558,35 @@ mod tests {
         let direct = obj.loss(&[2.0, -0.5]);
         assert!((l.values()[5 + 4] - direct).abs() < 1e-12);
         assert!((l.at(4, 1) - direct).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rows_of_a_formula_grid_are_the_direct_losses_at_their_points() {
+        let obj = Objective::new(
+            Dataset::seed(),
+            Arc::new(crate::formula::Formula::parse("tanh(k*x+b)").unwrap()),
+            Loss::Mse,
+        );
+        let plane = Plane::parameter_axes(obj.param_names()).unwrap();
+        let grid = GridSpec::new(
+            Axis::new("k", -1.0, 2.0, 7).unwrap(),
+            Axis::new("b", -0.5, 1.5, 9).unwrap(),
+            DEFAULT_GRID_BUDGET_BYTES,
+        )
+        .unwrap();
+        let mut rows = Vec::new();
+        evaluate_rows(&obj, &plane, &grid, 3..6, &mut rows).unwrap();
+        assert_eq!(rows.len(), 3 * 7);
+        for (r, j) in (3..6).enumerate() {
+            for i in 0..7 {
+                let direct = obj.loss(&[grid.u().value(i), grid.v().value(j)]);
+                assert!((rows[r * 7 + i] - direct).abs() <= 1e-12 * direct.abs().max(1.0), "({i}, {j})");
+            }
+        }
+        // The same bits as the whole grid's rows, however the grid is cut.
+        let whole = evaluate(&obj, &plane, &grid).unwrap();
+        assert!(rows.iter().zip(&whole.values()[3 * 7..6 * 7]).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(evaluate_rows(&obj, &plane, &grid, 8..10, &mut rows).is_err());
     }
 
     #[test]

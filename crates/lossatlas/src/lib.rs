@@ -58,7 +58,7 @@ pub use data::{linspace, read_data_file, Columns, Dataset, MAX_DATA_BYTES, MAX_I
 pub use error::{Error, Result};
 pub use formula::{Formula, FormulaError};
 pub use landscape::{
-    evaluate, evaluate_into, Axis, GridMinimum, GridSpec, Landscape, DEFAULT_GRID_BUDGET_BYTES,
+    evaluate, evaluate_into, evaluate_rows, Axis, GridMinimum, GridSpec, Landscape, DEFAULT_GRID_BUDGET_BYTES,
 };
 pub use loss::Loss;
 pub use minimize::{best_point, minimize_from, NEWTON_POLISH_MAX_PARAMS};

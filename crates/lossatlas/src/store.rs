@@ -99,6 +99,14 @@ impl Shard {
     pub fn owns(&self, c: usize) -> bool {
         c % self.count == self.index
     }
+
+    /// The part of this shard that process `rank` of `ranks` computes (the ranks of an MPI run
+    /// within one `--shard`): shard `index + count * rank` of `count * ranks`. A chunk `c` of it
+    /// has `c % count == index`, so the ranks' parts are disjoint and together are this shard.
+    pub fn split(self, rank: usize, ranks: usize) -> Shard {
+        assert!(rank < ranks, "rank {rank} of {ranks}");
+        Shard { index: self.index + self.count * rank, count: self.count * ranks }
+    }
 }
 
 /// A landscape store folder, opened or created.
@@ -297,6 +305,22 @@ impl LandscapeStore {
     /// The chunks not finished yet, in order.
     pub fn missing(&self) -> Vec<usize> {
         (0..self.chunk_count()).filter(|&c| !self.is_done(c)).collect()
+    }
+
+    /// Refuses, before any work, a store this process cannot add chunks to (a read-only folder),
+    /// leaving it as it is.
+    pub fn check_writable(&self) -> Result<()> {
+        let probe = self.temp_path("loss/c/probe");
+        let written = fs::create_dir_all(probe.parent().expect("a key has a folder"))
+            .and_then(|()| fs::File::create(&probe).and_then(|f| f.sync_all()));
+        let _ = fs::remove_file(&probe);
+        written.map_err(|e| {
+            Error::Invalid(format!(
+                "store `{}` cannot be written ({e}); give a folder you can write, or draw the chunks it has \
+                 once it is finished with `lossatlas store draw`",
+                self.dir.display()
+            ))
+        })
     }
 
     /// Writes chunk `c`: `values` are its rows of the grid, row by row (n_u values each).
@@ -672,6 +696,17 @@ mod tests {
             serde_json::from_slice(&std::fs::read(dir.path().join("zarr.json")).unwrap()).unwrap();
         assert_eq!(group["node_type"], "group");
         assert_eq!(group["attributes"]["lossatlas"]["definition"]["model"], "m");
+    }
+
+    #[test]
+    fn ranks_split_a_shard_into_disjoint_parts_that_cover_it() {
+        let shard = Shard { index: 1, count: 3 };
+        let parts: Vec<Shard> = (0..4).map(|rank| shard.split(rank, 4)).collect();
+        for c in 0..100 {
+            let owners = parts.iter().filter(|p| p.owns(c)).count();
+            assert_eq!(owners, usize::from(c % 3 == 1), "chunk {c}");
+        }
+        assert_eq!(Shard::ALL.split(2, 3), Shard { index: 2, count: 3 });
     }
 
     #[test]

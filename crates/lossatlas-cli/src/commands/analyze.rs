@@ -16,7 +16,10 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
         return transform_table(args, &problem);
     }
     let setup = Setup::with_problem(problem, args.transform.parse()?, &args.problem, &args.grid)?;
-    let landscape = evaluate(&setup.objective, &setup.plane, &setup.grid)?;
+    let title = super::default_title(&setup.problem, setup.transform, &setup.plane);
+    let Some(landscape) = super::grid::formula_landscape(&args.store, &setup, &title)? else {
+        return Ok(());
+    };
     let report = report(&setup.objective, &landscape, setup.transform);
     if args.json {
         say!("{}", serde_json::to_string_pretty(&report)?)?;

@@ -2,13 +2,15 @@
 
 use anyhow::{bail, Result};
 use lossatlas::analysis::{basins, critical_points, BasinLabel, CriticalKind};
-use lossatlas::{evaluate, Axis, GridSpec, OptimizerSpec, RunOptions, DEFAULT_GRID_BUDGET_BYTES};
+use lossatlas::{Axis, GridSpec, OptimizerSpec, RunOptions, DEFAULT_GRID_BUDGET_BYTES};
 use lossatlas_render::{render, BasinFigure};
 use serde_json::json;
 
+use super::grid;
 use crate::args::BasinsArgs;
 use crate::output::write_atomic;
 use crate::problem::Setup;
+use crate::progress;
 use crate::settings;
 
 pub fn run(args: &BasinsArgs) -> Result<()> {
@@ -31,13 +33,16 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
     if !(args.tolerance.is_finite() && args.tolerance > 0.0) {
         bail!("--tolerance {} must be a finite number > 0", args.tolerance);
     }
-    let Setup { problem, objective, plane, grid, .. } =
-        Setup::new(&args.problem, &args.transform, &args.grid)?;
-    let names = plane.names().clone();
+    let setup = Setup::new(&args.problem, &args.transform, &args.grid)?;
     let spec = OptimizerSpec::parse(&args.optimizer)?;
     let size = settings::size_or(args.size.as_deref(), (800, 700))?;
 
-    let landscape = evaluate(&objective, &plane, &grid)?;
+    let title = super::default_title(&setup.problem, setup.transform, &setup.plane);
+    let Some(landscape) = grid::formula_landscape(&args.store, &setup, &title)? else {
+        return Ok(());
+    };
+    let Setup { problem, objective, plane, grid, .. } = setup;
+    let names = plane.names().clone();
     super::warn_non_finite(&landscape);
     super::require_finite(&landscape)?;
     let minima: Vec<_> = critical_points(&objective, &landscape)
@@ -56,7 +61,9 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
     )?;
     let options = RunOptions { max_steps: args.steps, ..RunOptions::default() };
     let at: Vec<[f64; 2]> = minima.iter().map(|m| m.at).collect();
-    let labels = basins(&objective, &plane, &starts, &spec, &options, &at, args.tolerance)?;
+    let bar = progress::bar(starts.len() as u64, "starts");
+    let labels = basins(&objective, &plane, &starts, &spec, &options, &at, args.tolerance, || bar.inc(1))?;
+    drop(bar);
 
     let count = |want: BasinLabel| labels.iter().filter(|l| **l == want).count();
     say!("{} starts, {} under {}:", labels.len(), args.steps, spec.label())?;

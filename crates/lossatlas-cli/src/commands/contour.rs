@@ -1,13 +1,14 @@
-//! `lossatlas contour`: iso-loss lines of a model's loss on a plane of its parameters.
+//! `lossatlas contour`: iso-loss lines of a model's loss on a plane of its parameters, computed
+//! here (in memory or into a `--store`) or read from a finished store (`--from-store`).
 
 use anyhow::{bail, Result};
 use lossatlas::export;
-use lossatlas::{evaluate, isolines};
+use lossatlas::isolines;
 use lossatlas_render::{render, ContourFigure};
 
+use super::grid::{self, Drawn, Source};
 use crate::args::ContourArgs;
 use crate::output::write_atomic;
-use crate::problem::Setup;
 use crate::settings;
 
 pub fn run(args: &ContourArgs) -> Result<()> {
@@ -22,31 +23,30 @@ pub fn run(args: &ContourArgs) -> Result<()> {
     let levels = settings::levels(&args.levels)?;
     let log_color = levels.log_color(args.picture.log_color);
     let size = settings::size(&args.picture, (800, 700))?;
-    let Setup { problem, transform, objective, plane, grid } =
-        Setup::new(&args.problem, &args.transform, &args.grid)?;
-
-    let landscape = evaluate(&objective, &plane, &grid)?;
-    super::warn_non_finite(&landscape);
-    super::require_finite(&landscape)?;
+    let source = Source { from_store: args.from_store.as_deref(), store: &args.store };
+    let Some(Drawn { landscape, title, objective }) =
+        grid::to_draw(source, &args.problem, &args.transform, &args.grid)?
+    else {
+        return Ok(());
+    };
     let levels = levels.resolve(&landscape);
     if levels.is_empty() {
         bail!("the loss is the same everywhere on this grid, so there are no contour lines to draw; widen --range");
     }
 
-    let title =
-        args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform, &plane));
+    let (u_name, v_name) = (landscape.u().name().to_string(), landscape.v().name().to_string());
     let figure = ContourFigure::new(&landscape, levels.clone())
-        .title(title)
-        .x_label(args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string()))
-        .y_label(args.picture.y_label.clone().unwrap_or_else(|| grid.v().name().to_string()))
+        .title(args.picture.title.clone().unwrap_or(title))
+        .x_label(args.picture.x_label.clone().unwrap_or_else(|| u_name.clone()))
+        .y_label(args.picture.y_label.clone().unwrap_or_else(|| v_name.clone()))
         .filled(args.levels.filled)
         .log_color_choice(log_color)
         .label_lines(!args.levels.no_labels)
         .aspect(settings::aspect(&args.aspect));
-    let figure = if args.analysis {
+    let figure = if let (true, Some(objective)) = (args.analysis, &objective) {
         figure
-            .markers(crate::overlays::critical_markers(&objective, &landscape))
-            .segments(crate::overlays::eigen_axes(&objective, &landscape, &levels))
+            .markers(crate::overlays::critical_markers(objective, &landscape))
+            .segments(crate::overlays::eigen_axes(objective, &landscape, &levels))
     } else {
         figure
     };
@@ -63,14 +63,7 @@ pub fn run(args: &ContourArgs) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     if let Some(min) = landscape.minimum() {
-        say!(
-            "grid minimum: {} = {:.6}, {} = {:.6}, loss = {:.6}",
-            grid.u().name(),
-            min.u,
-            grid.v().name(),
-            min.v,
-            min.loss
-        )?;
+        say!("grid minimum: {} = {:.6}, {} = {:.6}, loss = {:.6}", u_name, min.u, v_name, min.v, min.loss)?;
     }
     Ok(())
 }

@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use lossatlas::export;
-use lossatlas::{
-    evaluate, run as run_optimizer, Batch, OptimizerSpec, Plane, RunOptions, Stopped, Trajectory,
-};
+use lossatlas::{run as run_optimizer, Batch, OptimizerSpec, Plane, RunOptions, Stopped, Trajectory};
 use lossatlas_render::{
     render, ContourFigure, FitFigure, ImageFormat, LossCurveFigure, PathOverlay, SurfaceFigure, PATH_COLORS,
 };
@@ -82,8 +80,13 @@ struct Run {
 
 pub fn run(args: &DescendArgs) -> Result<()> {
     let outputs = outputs(args)?;
-    let Setup { problem, transform, objective, plane, grid } =
-        Setup::new(&args.problem, &args.transform, &args.grid)?;
+    let setup = Setup::new(&args.problem, &args.transform, &args.grid)?;
+    // The landscape first: a shard's run of a store that others finish has nothing more to do.
+    let default_title = super::default_title(&setup.problem, setup.transform, &setup.plane);
+    let Some(landscape) = super::grid::formula_landscape(&args.store, &setup, &default_title)? else {
+        return Ok(());
+    };
+    let Setup { problem, objective, plane, grid, .. } = setup;
     let names = objective.param_names().to_vec();
     if !outputs.fit.is_empty() && objective.data().inputs().len() != 1 {
         bail!(
@@ -130,13 +133,11 @@ pub fn run(args: &DescendArgs) -> Result<()> {
     }
     print_table(&runs, &names, &plane)?;
 
-    let landscape = evaluate(&objective, &plane, &grid)?;
     super::warn_non_finite(&landscape);
     super::require_finite(&landscape)?;
     let levels = levels.resolve(&landscape);
     let paths = overlays(&runs, &plane, specs.len() > 1, starts.len() > 1, args.steps);
-    let title =
-        args.picture.title.clone().unwrap_or_else(|| super::default_title(&problem, transform, &plane));
+    let title = args.picture.title.clone().unwrap_or(default_title);
     let x_label = args.picture.x_label.clone().unwrap_or_else(|| grid.u().name().to_string());
     let y_label = args.picture.y_label.clone().unwrap_or_else(|| grid.v().name().to_string());
 

@@ -5,6 +5,7 @@ mod basins;
 mod compare;
 mod contour;
 mod descend;
+mod grid;
 mod maps;
 pub(crate) mod net;
 mod page;

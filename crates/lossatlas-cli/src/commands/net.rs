@@ -20,9 +20,10 @@ use lossatlas::net::{
     LoadedWeights, Mlp, NetObjective, Normalization, PathRecorder, PlaneEvaluator, PlaneValues, Real,
     Samples, TargetKind, Targets, TrainOptions,
 };
-use lossatlas::store::{fingerprint, LandscapeStore, Shard};
+use lossatlas::store::fingerprint;
 use lossatlas::{Landscape, Plane, PlaneKind};
 
+use super::grid::ChunkFn;
 use crate::args::{NetCommand, NetDataArgs, NetDirectionArgs};
 use crate::progress;
 use crate::settings;
@@ -343,26 +344,31 @@ impl Objective {
         }
     }
 
-    /// Computes `store`'s missing chunks of `shard` over the grid `us` x `vs` of the store's
-    /// plane, the first layer's products paid once for all chunks. Returns how many it computed.
-    fn fill_store(&self, store: &LandscapeStore, shard: Shard, us: &[f64], vs: &[f64]) -> Result<usize> {
-        fn fill<T: Real>(
-            o: &NetObjective<T>,
-            store: &LandscapeStore,
-            shard: Shard,
-            us: &[f64],
-            vs: &[f64],
-        ) -> Result<usize> {
-            let plane = store.plane()?;
-            let (d1, d2) = plane.directions();
-            let evaluator = PlaneEvaluator::new(o, plane.origin(), d1, d2)?;
-            let todo = store.missing().into_iter().filter(|&c| shard.owns(c)).count();
-            let bar = progress::bar(todo as u64, "chunks");
-            Ok(store.fill(shard, |rows| Ok(evaluator.evaluate(us, &vs[rows]).loss), |_, _| bar.inc(1))?)
+    /// The function computing a store chunk's rows of the grid `us` x `vs` on the plane
+    /// origin + u d1 + v d2 (see [`super::grid::values`]): the first layer's products are paid
+    /// here, once for all chunks, and a chunk then holds only its own rows.
+    fn chunks<'s>(
+        &'s self,
+        origin: &[f64],
+        d1: &[f64],
+        d2: &[f64],
+        us: &'s [f64],
+        vs: &'s [f64],
+    ) -> Result<ChunkFn<'s>> {
+        fn make<'s, T: Real>(
+            o: &'s NetObjective<T>,
+            origin: &[f64],
+            d1: &[f64],
+            d2: &[f64],
+            us: &'s [f64],
+            vs: &'s [f64],
+        ) -> Result<ChunkFn<'s>> {
+            let evaluator = PlaneEvaluator::new(o, origin, d1, d2)?;
+            Ok(Box::new(move |rows| Ok(evaluator.evaluate(us, &vs[rows]).loss)))
         }
         match self {
-            Objective::F32(o) => fill(o, store, shard, us, vs),
-            Objective::F64(o) => fill(o, store, shard, us, vs),
+            Objective::F32(o) => make(o, origin, d1, d2, us, vs),
+            Objective::F64(o) => make(o, origin, d1, d2, us, vs),
         }
     }
 

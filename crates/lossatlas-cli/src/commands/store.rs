@@ -1,9 +1,13 @@
 //! `lossatlas store`: landscape stores made with `--store DIR`. How far one has got, joining the
 //! stores of separate shards, and the figures and exports of a finished store, drawn without the
-//! model or data that made it.
+//! model or data that made it (`contour --from-store` and `surface --from-store` read a store
+//! the same way, through [`finished`]).
+
+use std::path::Path;
 
 use anyhow::{bail, Result};
 use lossatlas::store::LandscapeStore;
+use lossatlas::Landscape;
 
 use super::maps::{MapText, Maps};
 use crate::args::{StoreCommand, StoreDrawArgs, StoreInfoArgs, StoreMergeArgs};
@@ -75,15 +79,8 @@ fn draw(args: &StoreDrawArgs) -> Result<()> {
         bail!("nothing to write: give -o FILE.png|.svg, --surface FILE or --export-landscape FILE");
     }
     let levels = settings::parse_levels(&args.levels, 200)?;
-    let store = LandscapeStore::open(&args.dir)?;
-    let landscape = store.landscape()?;
-    super::require_finite(&landscape)?;
+    let (landscape, title) = finished(&args.dir)?;
     let levels = levels.resolve(&landscape);
-    let title = store
-        .definition()
-        .get("title")
-        .and_then(|t| t.as_str())
-        .map_or_else(|| format!("landscape of store {}", args.dir.display()), str::to_string);
     let [x, y] = landscape.plane().names().clone();
     maps.write(
         &landscape,
@@ -92,4 +89,20 @@ fn draw(args: &StoreDrawArgs) -> Result<()> {
         Vec::new(),
     )?;
     Ok(())
+}
+
+/// A finished store's landscape, read without the model or data that made it, and its title (as
+/// recorded, or naming the store): what `store draw`, `contour --from-store` and
+/// `surface --from-store` draw.
+pub(super) fn finished(dir: &Path) -> Result<(Landscape, String)> {
+    let store = LandscapeStore::open(dir)?;
+    let landscape = store.landscape()?;
+    super::warn_non_finite(&landscape);
+    super::require_finite(&landscape)?;
+    let title = store
+        .definition()
+        .get("title")
+        .and_then(|t| t.as_str())
+        .map_or_else(|| format!("landscape of store {}", dir.display()), str::to_string);
+    Ok((landscape, title))
 }

@@ -10,8 +10,9 @@ use lossatlas::{Landscape, Plane, PlaneKind};
 use lossatlas_render::{render, PathOverlay, Series, SeriesFigure, SeriesPanel, PATH_COLORS};
 use serde::Serialize;
 
-use super::{describe, load_data, load_network, page_html, two_safetensors, Objective};
+use super::{describe, load_data, load_network, network_definition, page_html, two_safetensors, Objective};
 use crate::args::NetPcaArgs;
+use crate::commands::grid::{self, Job};
 use crate::commands::maps::{MapText, Maps};
 use crate::output::write_atomic;
 use crate::problem::{grid_over, ranges, resolution};
@@ -70,10 +71,15 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
     if let Some(page) = &args.page {
         settings::output_with_extension(page, "html", "--page")?;
     }
-    if maps.is_empty() && args.page.is_none() && off_plane.is_empty() && path_export.is_none() {
+    if maps.is_empty()
+        && args.page.is_none()
+        && off_plane.is_empty()
+        && path_export.is_none()
+        && args.store.store.is_none()
+    {
         bail!(
             "nothing to write: give -o FILE.png|.svg, --surface FILE, --off-plane FILE, \
-             --export-landscape FILE, --export-path FILE or --page FILE.html"
+             --export-landscape FILE, --export-path FILE, --page FILE.html or --store DIR"
         );
     }
     let levels = settings::parse_levels(&args.levels, 200)?;
@@ -136,8 +142,17 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
     let defaults = [given[0].or_else(|| around(|p| p.u)), given[1].or_else(|| around(|p| p.v))];
     let grid = grid_over(defaults, resolution(&args.resolution)?, &plane)?;
     let (us, vs) = (grid.u().values(), grid.v().values());
-    let values = objective.plane(&weights, &pca.d1, &pca.d2, &us, &vs)?;
-    let landscape = Landscape::from_values(grid, plane, values.loss)?;
+    let title = format!("{}: training path in its PCA plane", describe(&mlp, &data));
+    let mut definition = network_definition(&mlp, &weights, &data, &args.data);
+    definition.insert("command".into(), "net pca".into());
+    definition.insert("title".into(), title.clone().into());
+    let job = Job { definition, plane: &plane, grid: &grid };
+    let whole = || Ok(objective.plane(&weights, &pca.d1, &pca.d2, &us, &vs)?.loss);
+    let chunks = || objective.chunks(&weights, &pca.d1, &pca.d2, &us, &vs);
+    let Some(loss) = grid::values(&args.store, job, whole, chunks)? else {
+        return Ok(());
+    };
+    let landscape = Landscape::from_values(grid, plane, loss)?;
     super::super::require_finite(&landscape)?;
     let levels = levels.resolve(&landscape);
 
@@ -145,7 +160,6 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
         [pca.explained_variance_ratio[0], pca.explained_variance_ratio.get(1).copied().unwrap_or(0.0)];
     let x_label = format!("PC 1 ({:.1}% of the path's variance)", 100.0 * r1);
     let y_label = format!("PC 2 ({:.1}%)", 100.0 * r2);
-    let title = format!("{}: training path in its PCA plane", describe(&mlp, &data));
     let overlay = PathOverlay {
         label: format!("training path ({} snapshots)", file.len()),
         color: PATH_COLORS[0],

@@ -6,22 +6,16 @@ use lossatlas::export;
 use lossatlas::net::{tensors_bytes, TensorType};
 use lossatlas::Landscape;
 
-use lossatlas::store::{LandscapeStore, Shard};
-
 use super::{
     describe, load_data, load_network, network_definition, network_plane, page_html, two_safetensors,
     Objective,
 };
 use crate::args::NetPlaneArgs;
+use crate::commands::grid::{self, Job};
 use crate::commands::maps::{MapText, Maps};
 use crate::output::write_atomic;
 use crate::problem::{grid_over, ranges, resolution};
 use crate::settings;
-
-/// Grid points per store chunk: small enough that a killed run loses little and memory stays
-/// bounded by the chunk, large enough that the first layer's products (paid once per run, not
-/// per chunk) and the file count stay modest.
-const STORE_CHUNK_POINTS: usize = 4096;
 
 pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let (contours, surfaces) = (settings::outputs(&args.outputs)?, settings::outputs(&args.surface_outputs)?);
@@ -38,7 +32,8 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     if let Some(path) = &args.export_accuracy {
         settings::output_with_extension(path, "npy", "--export-accuracy")?;
     }
-    if maps.is_empty() && args.page.is_none() && args.export_accuracy.is_none() && args.store.is_none() {
+    if maps.is_empty() && args.page.is_none() && args.export_accuracy.is_none() && args.store.store.is_none()
+    {
         bail!(
             "nothing to write: give -o FILE.png|.svg, --surface FILE, --export-landscape FILE, --page FILE.html \
              or --store DIR"
@@ -65,45 +60,27 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let grid = grid_over(defaults, resolution(&args.resolution)?, &plane)?;
     let (us, vs) = (grid.u().values(), grid.v().values());
     let title = format!("{} ({how})", describe(&mlp, &data));
-    let loss = match &args.store {
-        Some(dir) => {
-            if args.export_accuracy.is_some() {
-                bail!("--export-accuracy: a store keeps the loss only; drop --store or --export-accuracy");
-            }
-            let shard = args.shard.as_deref().map(Shard::parse).transpose()?.unwrap_or(Shard::ALL);
-            let mut definition = network_definition(&mlp, &weights, &data, &args.data);
-            definition.insert("title".into(), title.clone().into());
-            let rows = (STORE_CHUNK_POINTS / us.len()).max(1);
-            let store = LandscapeStore::create_or_resume(dir, definition, &plane, &grid, rows)?;
-            let computed = objective.fill_store(&store, shard, &us, &vs)?;
-            let missing = store.missing().len();
-            if missing > 0 {
-                say!(
-                    "store {}: computed {computed} chunk(s) as shard {}/{}; {missing} of {} chunks are still to do \
-                     (by the other shards); figures and exports come from the run that completes it, or from \
-                     `lossatlas store draw`",
-                    dir.display(),
-                    shard.index,
-                    shard.count,
-                    store.chunk_count()
-                )?;
-                return Ok(());
-            }
-            eprintln!("store {}: computed {computed} chunk(s); complete", dir.display());
-            store.values()?
+    if args.store.store.is_some() && args.export_accuracy.is_some() {
+        bail!("--export-accuracy: a store keeps the loss only; drop --store or --export-accuracy");
+    }
+    let mut definition = network_definition(&mlp, &weights, &data, &args.data);
+    definition.insert("title".into(), title.clone().into());
+    let whole = || -> Result<Vec<f64>> {
+        let values = objective.plane(&weights, &d1, &d2, &us, &vs)?;
+        if let Some(path) = &args.export_accuracy {
+            let Some(accuracy) = values.accuracy.clone() else {
+                bail!("--export-accuracy: an mse network has no accuracy; drop the flag");
+            };
+            let grid = Landscape::from_values(grid.clone(), plane.clone(), accuracy)?;
+            write_atomic(path, &export::landscape(&grid, export::LandscapeFormat::Npy))?;
+            eprintln!("wrote {}", path.display());
         }
-        None => {
-            let values = objective.plane(&weights, &d1, &d2, &us, &vs)?;
-            if let Some(path) = &args.export_accuracy {
-                let Some(accuracy) = values.accuracy.clone() else {
-                    bail!("--export-accuracy: an mse network has no accuracy; drop the flag");
-                };
-                let grid = Landscape::from_values(grid.clone(), plane.clone(), accuracy)?;
-                write_atomic(path, &export::landscape(&grid, export::LandscapeFormat::Npy))?;
-                eprintln!("wrote {}", path.display());
-            }
-            values.loss
-        }
+        Ok(values.loss)
+    };
+    let job = Job { definition, plane: &plane, grid: &grid };
+    let chunks = || objective.chunks(&weights, &d1, &d2, &us, &vs);
+    let Some(loss) = grid::values(&args.store, job, whole, chunks)? else {
+        return Ok(());
     };
     let landscape = Landscape::from_values(grid, plane, loss)?;
     super::super::require_finite(&landscape)?;
