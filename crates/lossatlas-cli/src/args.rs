@@ -296,6 +296,9 @@ pub struct NetPlaneArgs {
     /// Also the grid of losses: .json, .csv or .npy (docs/FORMATS.md).
     #[arg(long, value_name = "FILE")]
     pub export_landscape: Option<PathBuf>,
+    /// Also the grid as a VTK structured grid, .vts, for ParaView (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE.vts")]
+    pub export_vts: Option<PathBuf>,
     /// Also the two directions, D1.safetensors,D2.safetensors, to recompute or share the plane.
     #[arg(long, value_name = "D1,D2")]
     pub save_directions: Option<String>,
@@ -751,6 +754,9 @@ pub struct ContourArgs {
     /// Also write the iso-lines as .json.
     #[arg(long, value_name = "FILE")]
     pub export_isolines: Option<PathBuf>,
+    /// Also the grid as a VTK structured grid, .vts, for ParaView (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE.vts")]
+    pub export_vts: Option<PathBuf>,
 }
 
 /// `lossatlas compare`.
@@ -800,6 +806,9 @@ pub struct SurfaceArgs {
     /// Cut the surface off above this loss, so a steep rim does not flatten the rest.
     #[arg(long, value_name = "LOSS", allow_hyphen_values = true)]
     pub z_max: Option<f64>,
+    /// Also the grid as a VTK structured grid, .vts, for ParaView (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE.vts")]
+    pub export_vts: Option<PathBuf>,
 }
 
 /// `lossatlas descend`.
