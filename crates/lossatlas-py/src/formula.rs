@@ -74,7 +74,9 @@ impl Formula {
             None if d == 1 => vec!["x".to_string()],
             None => (1..=d).map(|k| format!("x{k}")).collect(),
         };
-        let data = Dataset::with_inputs(name, names, columns, y).py()?;
+        // Every error here is about the data (lengths, non-finite values, too few rows).
+        let data =
+            Dataset::with_inputs(name, names, columns, y).map_err(|e| DataError::new_err(e.to_string()))?;
         let order: Option<Vec<&str>> = params.as_ref().map(|p| p.iter().map(String::as_str).collect());
         let formula = lossatlas::Formula::parse_with(expr, data.input_names(), order.as_deref()).py()?;
         if formula.params().is_empty() {

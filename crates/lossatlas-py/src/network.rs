@@ -649,7 +649,8 @@ fn samples(name: &str, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>, mlp: &CoreMlp
         }
         Head::Mse => Targets::Values { values, width: shape.get(1).copied().unwrap_or(1) },
     };
-    Samples::new(name, features, d, targets).py()
+    // Every error here is about the data (shapes, values, labels out of range).
+    Samples::new(name, features, d, targets).map_err(|e| DataError::new_err(e.to_string()))
 }
 
 /// A state_dict (names to arrays) as the bytes of a safetensors file in float64, so it goes

@@ -1,5 +1,6 @@
 """Networks: the CLI's fixtures (numbers computed independently with numpy) and the CLI itself."""
 
+import os
 import subprocess
 
 import numpy as np
@@ -80,6 +81,8 @@ def test_hessian_eigenvalues_against_finite_differences_of_the_loss():
 def test_moons_plane_from_python_equals_the_cli(tmp_path):
     cli = cli_binary()
     if cli is None:
+        if os.environ.get("LOSSATLAS_REQUIRE_CLI"):
+            pytest.fail("LOSSATLAS_REQUIRE_CLI is set but no lossatlas binary was found")
         pytest.skip("no lossatlas binary (build it with `cargo build -p lossatlas-cli` or set LOSSATLAS_BIN)")
     data = ["--dataset", "moons", "--points", "300", "--test-fraction", "0"]
     weights = tmp_path / "moons.safetensors"
