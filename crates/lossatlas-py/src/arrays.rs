@@ -40,7 +40,7 @@ pub fn array1(py: Python<'_>, values: Vec<f64>) -> Bound<'_, PyArray1<f64>> {
 
 /// A 2-D numpy array of `rows` rows owning the row-major `values`.
 pub fn array2(py: Python<'_>, values: Vec<f64>, rows: usize) -> PyResult<Bound<'_, PyArray2<f64>>> {
-    let cols = if rows == 0 { 0 } else { values.len() / rows };
+    let cols = values.len().checked_div(rows).unwrap_or(0);
     let array = Array2::from_shape_vec((rows, cols), values).map_err(|e| invalid(e.to_string()))?;
     Ok(array.into_pyarray(py))
 }

@@ -149,7 +149,7 @@ impl Formula {
         if steps == 0 {
             return Err(invalid("steps 0: take at least 1 step"));
         }
-        if !(tolerance >= 0.0) {
+        if tolerance.is_nan() || tolerance < 0.0 {
             return Err(invalid(format!(
                 "tolerance {tolerance}: use 0 (never stop early) or a positive number"
             )));

@@ -274,6 +274,8 @@ impl Network {
     /// `seed` draws the random ones, `bias` "zero" or "normalize" their bias entries;
     /// `range` (lo, hi) for both axes or ((lo, hi), (lo, hi)); `resolution` points per axis.
     #[pyo3(signature = (directions = None, range = None, resolution = None, seed = 1, bias = "zero", orthogonalize = false))]
+    // The arguments are the Python method's keywords.
+    #[allow(clippy::too_many_arguments)]
     fn plane(
         &self,
         py: Python<'_>,
@@ -675,6 +677,9 @@ fn safetensors_bytes(dict: &Bound<'_, PyDict>) -> PyResult<Vec<u8>> {
     safetensors::serialize(views, None).map_err(|e| WeightsError::new_err(format!("state_dict: {e}")))
 }
 
+/// Features (n, d) and their class labels (n,).
+type Labelled<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<i64>>);
+
 /// A seeded synthetic data set, as `lossatlas net --dataset` makes it: "moons", "circles",
 /// "spirals" or "blobs" of `n` points with `noise`; returns (x of shape (n, 2), labels (n,)).
 #[pyfunction]
@@ -686,7 +691,7 @@ pub fn dataset<'py>(
     noise: f64,
     seed: u64,
     classes: usize,
-) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<i64>>)> {
+) -> PyResult<Labelled<'py>> {
     let samples = match name {
         "moons" => Samples::moons(n, noise, seed),
         "circles" => Samples::circles(n, noise, seed),

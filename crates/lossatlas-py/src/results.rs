@@ -465,6 +465,9 @@ impl Pca {
     }
 }
 
+/// A curve as two arrays of equal length (x, y).
+type Curve<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
+
 /// The curvature of the loss: the largest Hessian eigenvalues and their eigenvectors, and for a
 /// network the trace and the eigenvalue density.
 #[pyclass(frozen, module = "lossatlas")]
@@ -510,10 +513,7 @@ impl Hessian {
 
     /// The eigenvalue density as (grid, density) arrays, or None.
     #[getter]
-    fn density<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> Option<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+    fn density<'py>(&self, py: Python<'py>) -> Option<Curve<'py>> {
         self.density.clone().map(|(g, d)| (array1(py, g), array1(py, d)))
     }
 
