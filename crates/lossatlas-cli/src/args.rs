@@ -296,6 +296,9 @@ pub struct NetPlaneArgs {
     /// Also the grid of losses: .json, .csv or .npy (docs/FORMATS.md).
     #[arg(long, value_name = "FILE")]
     pub export_landscape: Option<PathBuf>,
+    /// Also the grid as a VTK structured grid, .vts, for ParaView (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE.vts")]
+    pub export_vts: Option<PathBuf>,
     /// Also the two directions, D1.safetensors,D2.safetensors, to recompute or share the plane.
     #[arg(long, value_name = "D1,D2")]
     pub save_directions: Option<String>,
@@ -767,6 +770,9 @@ pub struct ContourArgs {
     /// computing: the model, data and grid flags are not used.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["analysis", "store", "ranges", "resolution", "model", "data", "generate", "transform"])]
     pub from_store: Option<PathBuf>,
+    /// Also the grid as a VTK structured grid, .vts, for ParaView (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE.vts")]
+    pub export_vts: Option<PathBuf>,
 }
 
 /// `lossatlas compare`.
@@ -822,6 +828,9 @@ pub struct SurfaceArgs {
     /// computing: the model, data and grid flags are not used.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["analysis", "store", "ranges", "resolution", "model", "data", "generate", "transform"])]
     pub from_store: Option<PathBuf>,
+    /// Also the grid as a VTK structured grid, .vts, for ParaView (docs/FORMATS.md).
+    #[arg(long, value_name = "FILE.vts")]
+    pub export_vts: Option<PathBuf>,
 }
 
 /// `lossatlas descend`.

@@ -136,8 +136,17 @@ pub fn landscape_output(
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     match lossatlas::export::LandscapeFormat::from_extension(ext) {
         Some(format) => Ok(Some((path, format))),
-        None => bail!("--export-landscape `{}`: use a name ending in .json, .csv or .npy", path.display()),
+        None => {
+            bail!("--export-landscape `{}`: use a name ending in .json, .csv, .npy or .vts", path.display())
+        }
     }
+}
+
+/// `--export-vts FILE.vts`: claimed before any work.
+pub fn vts_output(path: Option<&PathBuf>) -> Result<Option<(&PathBuf, lossatlas::export::LandscapeFormat)>> {
+    let Some(path) = path else { return Ok(None) };
+    output_with_extension(path, "vts", "--export-vts")?;
+    Ok(Some((path, lossatlas::export::LandscapeFormat::Vts)))
 }
 
 /// Claims `path` as one of the run's outputs, so a bad path (no such folder, not writable, given

@@ -101,8 +101,15 @@ fn filled_bands_and_exports() {
         "grid.json",
         "--export-isolines",
         "lines.json",
+        "--export-vts",
+        "grid.vts",
     ]);
     ok(dir.path(), &args);
+    // The VTK grid for ParaView (its numbers are checked in the core's export tests).
+    let vts = std::fs::read_to_string(dir.path().join("grid.vts")).unwrap();
+    let doc = roxmltree::Document::parse(&vts).unwrap();
+    assert_eq!(doc.root_element().attribute("type"), Some("StructuredGrid"));
+    assert!(vts.contains(r#"WholeExtent="0 199 0 199 0 0""#), "{}", &vts[..300]);
     let png = decode_png(&dir.path().join("bands.png"));
     assert_eq!(png.dimensions(), (800, 700));
     assert!(distinct_colors(&png) > 50);
@@ -353,7 +360,12 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     bad(d, &c(&["--loss", "l2", "-o", "out.png"]), "unknown loss `l2`");
     bad(d, &c(&["--activation", "softmax", "-o", "out.png"]), "unknown activation");
     bad(d, &c(&["--size", "10x10", "-o", "out.png"]), "out of range");
-    bad(d, &c(&["--export-landscape", "grid.txt", "-o", "out.png"]), ".json, .csv or .npy");
+    bad(d, &c(&["--export-landscape", "grid.txt", "-o", "out.png"]), ".json, .csv, .npy or .vts");
+    bad(
+        d,
+        &c(&["--export-vts", "grid.vtk", "-o", "out.png"]),
+        "--export-vts `grid.vtk`: use a name ending in .vts",
+    );
     bad(d, &["compare", "--transform", "none,standard", "-o", "out.png"], "unknown transform `standard`");
     bad(
         d,

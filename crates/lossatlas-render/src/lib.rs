@@ -33,6 +33,7 @@ mod map_frame;
 mod markers;
 mod output;
 mod overlay;
+pub mod page;
 mod placement;
 mod projection;
 #[cfg(test)]

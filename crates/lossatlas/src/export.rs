@@ -17,6 +17,10 @@ pub enum LandscapeFormat {
     Csv,
     /// A float64 array of shape (n_v, n_u), readable by `numpy.load`.
     Npy,
+    /// A VTK XML structured grid (`.vts`) that ParaView and VisIt open: the grid's points at
+    /// (u, v, 0) and the loss as a point field named `loss` (NaN kept), so ParaView's
+    /// "Warp By Scalar" raises it into the surface.
+    Vts,
 }
 
 impl LandscapeFormat {
@@ -26,6 +30,7 @@ impl LandscapeFormat {
             "json" => Some(LandscapeFormat::Json),
             "csv" => Some(LandscapeFormat::Csv),
             "npy" => Some(LandscapeFormat::Npy),
+            "vts" => Some(LandscapeFormat::Vts),
             _ => None,
         }
     }
@@ -37,6 +42,7 @@ pub fn landscape(landscape: &Landscape, format: LandscapeFormat) -> Vec<u8> {
         LandscapeFormat::Json => landscape_json(landscape),
         LandscapeFormat::Csv => landscape_csv(landscape),
         LandscapeFormat::Npy => landscape_npy(landscape),
+        LandscapeFormat::Vts => landscape_vts(landscape),
     }
 }
 
@@ -133,6 +139,80 @@ fn landscape_npy(l: &Landscape) -> Vec<u8> {
     out.extend_from_slice(header.as_bytes());
     for v in l.values() {
         out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// A VTK XML structured grid (VTK's "StructuredGrid" file format, version 0.1) of one piece:
+/// points x fastest then y, which is the landscape's row-major order, so the values go out as
+/// stored. The arrays are inline base64 ("binary" in VTK's terms) with a UInt64 byte-count
+/// header, because VTK's ASCII reader cannot read NaN and a landscape keeps its non-finite
+/// values as NaN.
+fn landscape_vts(l: &Landscape) -> Vec<u8> {
+    let (nu, nv) = (l.u().n(), l.v().n());
+    let mut points = Vec::with_capacity(3 * nu * nv);
+    for j in 0..nv {
+        for i in 0..nu {
+            points.extend_from_slice(&[l.u().value(i), l.v().value(j), 0.0]);
+        }
+    }
+    let extent = format!("0 {} 0 {} 0 0", nu - 1, nv - 1);
+    let [un, vn] = l.plane().names();
+    let mut out = String::with_capacity(l.values().len() * 48 + 1024);
+    out.push_str("<?xml version=\"1.0\"?>\n");
+    out.push_str(
+        "<VTKFile type=\"StructuredGrid\" version=\"0.1\" byte_order=\"LittleEndian\" header_type=\"UInt64\">\n",
+    );
+    out.push_str(&format!("  <StructuredGrid WholeExtent=\"{extent}\">\n"));
+    // The axis names, for a person reading the file (VTK has no place for coordinate names).
+    out.push_str(&format!(
+        "    <!-- x: {}, y: {}, point field: loss -->\n",
+        xml_comment(un),
+        xml_comment(vn)
+    ));
+    out.push_str(&format!("    <Piece Extent=\"{extent}\">\n"));
+    out.push_str("      <PointData Scalars=\"loss\">\n");
+    out.push_str(
+        "        <DataArray type=\"Float64\" Name=\"loss\" NumberOfComponents=\"1\" format=\"binary\">",
+    );
+    out.push_str(&base64_block(l.values()));
+    out.push_str("</DataArray>\n      </PointData>\n      <Points>\n");
+    out.push_str("        <DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"binary\">");
+    out.push_str(&base64_block(&points));
+    out.push_str("</DataArray>\n      </Points>\n    </Piece>\n  </StructuredGrid>\n</VTKFile>\n");
+    out.into_bytes()
+}
+
+/// `text` safe inside an XML comment (which may not contain `--`).
+fn xml_comment(text: &str) -> String {
+    text.replace("--", "- -")
+}
+
+/// One inline binary VTK array: base64 of the UInt64 byte count followed by the little-endian
+/// values, encoded together.
+fn base64_block(values: &[f64]) -> String {
+    let mut raw = Vec::with_capacity(8 + values.len() * 8);
+    raw.extend_from_slice(&((values.len() * 8) as u64).to_le_bytes());
+    for v in values {
+        raw.extend_from_slice(&v.to_le_bytes());
+    }
+    base64(&raw)
+}
+
+/// Standard base64 (RFC 4648, with padding).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
     }
     out
 }
@@ -319,6 +399,73 @@ mod tests {
         assert_eq!(data.len(), 48);
         assert_eq!(f64::from_le_bytes(data[8..16].try_into().unwrap()), 0.5);
         assert!(f64::from_le_bytes(data[16..24].try_into().unwrap()).is_nan());
+    }
+
+    /// Decodes standard base64, independently of the encoder: each character's 6 bits in order.
+    fn decode_base64(text: &str) -> Vec<u8> {
+        let value = |c: u8| match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {c}"),
+        };
+        let mut bits = 0u32;
+        let mut count = 0;
+        let mut out = Vec::new();
+        for c in text.bytes().filter(|&c| c != b'=') {
+            bits = (bits << 6) | u32::from(value(c));
+            count += 6;
+            if count >= 8 {
+                count -= 8;
+                out.push((bits >> count) as u8);
+                bits &= (1 << count) - 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn base64_matches_the_rfc_examples() {
+        // RFC 4648, section 10.
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn vts_is_a_structured_grid_with_the_loss_at_each_point() {
+        let text = String::from_utf8(landscape(&small(), LandscapeFormat::Vts)).unwrap();
+        assert!(text.contains(r#"<StructuredGrid WholeExtent="0 2 0 1 0 0">"#), "{text}");
+        assert!(text.contains(r#"<Piece Extent="0 2 0 1 0 0">"#), "{text}");
+        let arrays: Vec<&str> = text
+            .split("format=\"binary\">")
+            .skip(1)
+            .map(|rest| rest.split("</DataArray>").next().unwrap())
+            .collect();
+        assert_eq!(arrays.len(), 2);
+        let numbers = |encoded: &str| -> Vec<f64> {
+            let raw = decode_base64(encoded);
+            let count = u64::from_le_bytes(raw[..8].try_into().unwrap()) as usize;
+            assert_eq!(count, raw.len() - 8, "the header holds the byte count");
+            raw[8..].chunks(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()
+        };
+        let loss = numbers(arrays[0]);
+        assert_eq!(loss.len(), 6);
+        assert_eq!((loss[0], loss[1], loss[3], loss[5]), (1.0, 0.5, 4.0, 3.0));
+        assert!(loss[2].is_nan(), "NaN survives");
+        // Points x fastest: k in {0, 1, 2}, b in {-1, 1}.
+        let points = numbers(arrays[1]);
+        assert_eq!(&points[..9], &[0.0, -1.0, 0.0, 1.0, -1.0, 0.0, 2.0, -1.0, 0.0]);
+        assert_eq!(&points[15..], &[2.0, 1.0, 0.0]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::settings;
 pub fn run(args: &ContourArgs) -> Result<()> {
     let outputs = settings::outputs(&args.picture.outputs)?;
     let landscape_format = settings::landscape_output(args.export_landscape.as_ref())?;
+    let vts = settings::vts_output(args.export_vts.as_ref())?;
     if let Some(path) = &args.export_isolines {
         settings::writable(path)?;
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
@@ -54,7 +55,7 @@ pub fn run(args: &ContourArgs) -> Result<()> {
         write_atomic(path, &render(&figure, *format, size)?)?;
         eprintln!("wrote {}", path.display());
     }
-    if let Some((path, format)) = landscape_format {
+    for (path, format) in landscape_format.into_iter().chain(vts) {
         write_atomic(path, &export::landscape(&landscape, format))?;
         eprintln!("wrote {}", path.display());
     }

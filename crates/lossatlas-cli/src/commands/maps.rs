@@ -16,8 +16,8 @@ pub(super) struct Maps<'a> {
     pub contours: &'a [(PathBuf, ImageFormat)],
     /// Surfaces, 900 x 700.
     pub surfaces: &'a [(PathBuf, ImageFormat)],
-    /// The grid of losses.
-    pub export: Option<(&'a PathBuf, LandscapeFormat)>,
+    /// The grid of losses (`--export-landscape`), and again as a VTK grid (`--export-vts`).
+    pub exports: Vec<(&'a PathBuf, LandscapeFormat)>,
 }
 
 /// What the pictures say: the title, and the axis names of the map and of the surface (which has
@@ -31,7 +31,7 @@ pub(super) struct MapText<'a> {
 impl Maps<'_> {
     /// Whether nothing is asked for.
     pub fn is_empty(&self) -> bool {
-        self.contours.is_empty() && self.surfaces.is_empty() && self.export.is_none()
+        self.contours.is_empty() && self.surfaces.is_empty() && self.exports.is_empty()
     }
 
     /// Writes every picture and the export, with `paths` drawn on both kinds of picture.
@@ -66,7 +66,7 @@ impl Maps<'_> {
                 eprintln!("wrote {}", path.display());
             }
         }
-        if let Some((path, format)) = self.export {
+        for &(path, format) in &self.exports {
             write_atomic(path, &export::landscape(landscape, format))?;
             eprintln!("wrote {}", path.display());
         }

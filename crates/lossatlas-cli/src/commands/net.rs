@@ -233,38 +233,17 @@ fn page_view<'a>(
     centre: Evaluation,
     start: Option<[f64; 2]>,
 ) -> LandscapeView<'a> {
-    let grid = landscape.grid();
-    let (lo, hi) = landscape.finite_range().unwrap_or((0.0, 1.0));
-    LandscapeView {
-        params: [grid.u().name().to_string(), grid.v().name().to_string()],
-        u: grid.u().into(),
-        v: grid.v().into(),
-        values: web::page_values(landscape),
-        range: [lo, hi],
-        levels: web::nice_levels(landscape, 12),
-        log_color: lo > 0.0 && hi / lo > 100.0,
-        non_finite: landscape.non_finite_count(),
-        case: "network".into(),
-        case_title: format!("{} network on {}", widths(mlp), data.name),
-        transform: "none",
-        transform_description: "",
-        title,
-        model: mlp.describe(),
-        loss: mlp.head().name().to_string(),
-        data: None,
-        start,
-        lr: 0.0,
-        analysis: None,
-        network: Some(NetworkView {
-            network: mlp.describe(),
-            weights: mlp.n_params(),
-            data: format!("{} ({} points)", data.name, data.train.len()),
-            plane,
-            loss: centre.loss,
-            accuracy: centre.accuracy,
-            lowest: landscape.minimum().map(|m| ([m.u, m.v], m.loss)),
-        }),
-    }
+    let network = NetworkView {
+        network: mlp.describe(),
+        weights: mlp.n_params(),
+        data: format!("{} ({} points)", data.name, data.train.len()),
+        plane,
+        loss: centre.loss,
+        accuracy: centre.accuracy,
+        lowest: landscape.minimum().map(|m| ([m.u, m.v], m.loss)),
+    };
+    let case_title = format!("{} network on {}", widths(mlp), data.name);
+    LandscapeView::network(landscape, title, case_title, mlp.head().name().to_string(), network, start)
 }
 
 /// A network's loss on one data set, computed in the precision the user chose (`f32` as PyTorch,

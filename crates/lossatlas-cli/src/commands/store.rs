@@ -73,7 +73,7 @@ fn draw(args: &StoreDrawArgs) -> Result<()> {
     let maps = Maps {
         contours: &contours,
         surfaces: &surfaces,
-        export: settings::landscape_output(args.export_landscape.as_ref())?,
+        exports: settings::landscape_output(args.export_landscape.as_ref())?.into_iter().collect(),
     };
     if maps.is_empty() {
         bail!("nothing to write: give -o FILE.png|.svg, --surface FILE or --export-landscape FILE");

@@ -11,6 +11,7 @@ use crate::settings;
 
 pub fn run(args: &SurfaceArgs) -> Result<()> {
     let outputs = settings::outputs(&args.picture.outputs)?;
+    let vts = settings::vts_output(args.export_vts.as_ref())?;
     let size = settings::size(&args.picture, (900, 700))?;
     if let Some(z) = args.z_max {
         if !z.is_finite() {
@@ -44,6 +45,10 @@ pub fn run(args: &SurfaceArgs) -> Result<()> {
     figure.validate()?;
     for (path, format) in &outputs {
         write_atomic(path, &render(&figure, *format, size)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some((path, format)) = vts {
+        write_atomic(path, &lossatlas::export::landscape(&landscape, format))?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())

@@ -50,7 +50,7 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
     let maps = Maps {
         contours: &contours,
         surfaces: &surfaces,
-        export: settings::landscape_output(args.export_landscape.as_ref())?,
+        exports: settings::landscape_output(args.export_landscape.as_ref())?.into_iter().collect(),
     };
     let off_plane = settings::outputs(&args.off_plane_outputs)?;
     let path_export = match &args.export_path {

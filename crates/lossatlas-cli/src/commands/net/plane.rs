@@ -22,7 +22,10 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     let maps = Maps {
         contours: &contours,
         surfaces: &surfaces,
-        export: settings::landscape_output(args.export_landscape.as_ref())?,
+        exports: settings::landscape_output(args.export_landscape.as_ref())?
+            .into_iter()
+            .chain(settings::vts_output(args.export_vts.as_ref())?)
+            .collect(),
     };
     let saved =
         args.save_directions.as_deref().map(|t| two_safetensors(t, "--save-directions")).transpose()?;
@@ -35,8 +38,8 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     if maps.is_empty() && args.page.is_none() && args.export_accuracy.is_none() && args.store.store.is_none()
     {
         bail!(
-            "nothing to write: give -o FILE.png|.svg, --surface FILE, --export-landscape FILE, --page FILE.html \
-             or --store DIR"
+            "nothing to write: give -o FILE.png|.svg, --surface FILE, --export-landscape FILE, --export-vts FILE.vts, \
+             --page FILE.html or --store DIR"
         );
     }
     let levels = settings::parse_levels(&args.levels, 200)?;
