@@ -44,6 +44,7 @@ mod loss;
 mod minimize;
 mod model;
 pub mod net;
+pub mod npy;
 mod objective;
 mod optim;
 mod plane;

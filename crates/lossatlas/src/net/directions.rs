@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::mlp::Mlp;
+use super::layout::{check_len, slots, ParamLayout};
 use crate::error::{Error, Result};
 
 /// How a random direction is scaled against the weights.
@@ -81,20 +81,20 @@ impl Directions {
     /// `seed`, each normalized against `weights`; with `orthogonal`, the second is then made
     /// orthogonal to the first ([`orthogonalize`]).
     pub fn random(
-        mlp: &Mlp,
+        layout: &(impl ParamLayout + ?Sized),
         weights: &[f64],
         seed: u64,
         normalization: Normalization,
         bias: BiasDirections,
         orthogonal: bool,
     ) -> Result<Directions> {
-        mlp.check_params("the weights", weights)?;
+        check_len(layout, "the weights", weights)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut draw =
-            || -> Vec<f64> { (0..mlp.n_params()).map(|_| StandardNormal.sample(&mut rng)).collect() };
+        let n = weights.len();
+        let mut draw = || -> Vec<f64> { (0..n).map(|_| StandardNormal.sample(&mut rng)).collect() };
         let (mut d1, mut d2) = (draw(), draw());
-        normalize(mlp, weights, &mut d1, normalization, bias)?;
-        normalize(mlp, weights, &mut d2, normalization, bias)?;
+        normalize(layout, weights, &mut d1, normalization, bias)?;
+        normalize(layout, weights, &mut d2, normalization, bias)?;
         if orthogonal {
             orthogonalize(&mut d2, &d1)?;
         }
@@ -103,42 +103,44 @@ impl Directions {
 }
 
 /// Scales `direction` against `weights` as `normalization` says, and sets its biases as `bias`
-/// says. A row scaled to the norm of a weight row is multiplied by |w_row| / (|d_row| + 1e-10),
-/// Li et al.'s exact rule (the 1e-10 keeps an all-zero row at zero).
+/// says. A filter is the first axis of a weight tensor (a neuron's incoming weights, a
+/// convolution's output channel); tensors of rank 0 or 1 (biases, batch-norm scales and shifts)
+/// follow `bias`, as Li et al.'s `--ignore biasbn` does. A filter scaled to the norm of a weight
+/// filter is multiplied by |w_f| / (|d_f| + 1e-10), Li et al.'s exact rule (the 1e-10 keeps an
+/// all-zero filter at zero).
 pub fn normalize(
-    mlp: &Mlp,
+    layout: &(impl ParamLayout + ?Sized),
     weights: &[f64],
     direction: &mut [f64],
     normalization: Normalization,
     bias: BiasDirections,
 ) -> Result<()> {
-    mlp.check_params("the weights", weights)?;
-    mlp.check_params("the direction", direction)?;
+    check_len(layout, "the weights", weights)?;
+    check_len(layout, "the direction", direction)?;
     let scale_to = |d: &mut [f64], w: &[f64]| {
         let factor = norm(w) / (norm(d) + 1e-10);
         d.iter_mut().for_each(|x| *x *= factor);
     };
-    for layer in mlp.layers() {
-        let (w, b) = (layer.weight_range(), layer.bias_range());
-        match normalization {
-            Normalization::None => {}
-            Normalization::Filter => {
-                for (d_row, w_row) in direction[w.clone()]
-                    .chunks_exact_mut(layer.inputs)
-                    .zip(weights[w.clone()].chunks_exact(layer.inputs))
+    for slot in slots(layout) {
+        let r = slot.range;
+        match (slot.filter_len, normalization) {
+            (Some(_), Normalization::None) => {}
+            (Some(filter_len), Normalization::Filter) => {
+                for (d_row, w_row) in
+                    direction[r.clone()].chunks_exact_mut(filter_len).zip(weights[r].chunks_exact(filter_len))
                 {
                     scale_to(d_row, w_row);
                 }
             }
-            Normalization::Layer => scale_to(&mut direction[w.clone()], &weights[w.clone()]),
-        }
-        match bias {
-            BiasDirections::Zero => direction[b].iter_mut().for_each(|x| *x = 0.0),
-            BiasDirections::Normalize if normalization != Normalization::None => {
-                scale_to(&mut direction[b.clone()], &weights[b])
-            }
-            BiasDirections::Normalize => {}
-            BiasDirections::Weights => direction[b.clone()].copy_from_slice(&weights[b]),
+            (Some(_), Normalization::Layer) => scale_to(&mut direction[r.clone()], &weights[r]),
+            (None, _) => match bias {
+                BiasDirections::Zero => direction[r].iter_mut().for_each(|x| *x = 0.0),
+                BiasDirections::Normalize if normalization != Normalization::None => {
+                    scale_to(&mut direction[r.clone()], &weights[r])
+                }
+                BiasDirections::Normalize => {}
+                BiasDirections::Weights => direction[r.clone()].copy_from_slice(&weights[r]),
+            },
         }
     }
     Ok(())
@@ -176,7 +178,7 @@ fn norm(a: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::{Activation, Head};
+    use crate::net::{Activation, Head, Mlp};
 
     fn setup() -> (Mlp, Vec<f64>) {
         let mlp = Mlp::new(&[3, 5, 4, 2], Activation::Relu, Head::CrossEntropy).unwrap();

@@ -369,6 +369,20 @@ impl Mlp {
     }
 }
 
+impl super::layout::ParamLayout for Mlp {
+    fn tensors(&self) -> Vec<(String, Vec<usize>)> {
+        Mlp::tensors(self)
+    }
+
+    fn describe(&self) -> String {
+        Mlp::describe(self)
+    }
+
+    fn n_params(&self) -> usize {
+        Mlp::n_params(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

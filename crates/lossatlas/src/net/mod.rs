@@ -57,6 +57,7 @@
 mod directions;
 mod hessian;
 mod lanes;
+mod layout;
 mod mlp;
 mod objective;
 mod path;
@@ -69,6 +70,7 @@ mod weights;
 
 pub use directions::{normalize, orthogonalize, BiasDirections, Directions, Normalization};
 pub use hessian::{Curvature, CurvatureOptions, NetHessian, CACHE_BYTES};
+pub use layout::ParamLayout;
 pub use mlp::{Activation, Head, LayerShape, Mlp, ACTIVATION_NAMES};
 pub use objective::{Evaluation, NetObjective};
 pub use path::{PathFile, PathRecorder};

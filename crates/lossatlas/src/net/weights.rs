@@ -11,6 +11,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
+use super::layout::{check_len, ParamLayout};
 use super::mlp::{Activation, Head, Mlp};
 use crate::error::{Error, Result};
 
@@ -69,15 +70,15 @@ pub fn parse_weights(name: &str, bytes: &[u8], activation: Activation, head: Hea
 
 /// Reads a direction (or any vector in the weights' layout, such as a second set of weights for
 /// a line) and checks that its names and shapes are exactly those of `mlp`.
-pub fn read_direction(path: &Path, mlp: &Mlp) -> Result<Vec<f64>> {
+pub fn read_direction(path: &Path, layout: &(impl ParamLayout + ?Sized)) -> Result<Vec<f64>> {
     let bytes = read(path)?;
-    parse_direction(&path.display().to_string(), &bytes, mlp)
+    parse_direction(&path.display().to_string(), &bytes, layout)
 }
 
 /// Parses the bytes of a direction file (see [`read_direction`]).
-pub fn parse_direction(name: &str, bytes: &[u8], mlp: &Mlp) -> Result<Vec<f64>> {
+pub fn parse_direction(name: &str, bytes: &[u8], layout: &(impl ParamLayout + ?Sized)) -> Result<Vec<f64>> {
     let file = open(name, bytes)?;
-    let expected = mlp.tensors();
+    let expected = layout.tensors();
     let mut found: HashMap<&str, Tensor> = HashMap::new();
     for (tensor_name, view) in file.iter() {
         found.insert(tensor_name, tensor(name, tensor_name, &view)?);
@@ -91,7 +92,7 @@ pub fn parse_direction(name: &str, bytes: &[u8], mlp: &Mlp) -> Result<Vec<f64>> 
             format!("has tensor `{extra}` that the weights do not have; a directions file needs the weights' names"),
         ));
     }
-    let mut params = Vec::with_capacity(mlp.n_params());
+    let mut params = Vec::with_capacity(layout.n_params());
     for (tensor_name, shape) in expected {
         let tensor = found.remove(tensor_name.as_str()).ok_or_else(|| {
             bad(
@@ -118,10 +119,14 @@ pub fn parse_direction(name: &str, bytes: &[u8], mlp: &Mlp) -> Result<Vec<f64>> 
 /// The bytes of a safetensors file holding `params` under `mlp`'s names and shapes, as
 /// `safetensors.torch.save_file` writes them (metadata `{"format": "pt"}`), for
 /// `safetensors.torch.load_file` and [`read_weights`] / [`read_direction`].
-pub fn tensors_bytes(mlp: &Mlp, params: &[f64], dtype: TensorType) -> Result<Vec<u8>> {
-    mlp.check_params("the vector to save", params)?;
+pub fn tensors_bytes(
+    layout: &(impl ParamLayout + ?Sized),
+    params: &[f64],
+    dtype: TensorType,
+) -> Result<Vec<u8>> {
+    check_len(layout, "the vector to save", params)?;
     let mut offset = 0;
-    let tensors: Vec<(String, Out)> = mlp
+    let tensors: Vec<(String, Out)> = layout
         .tensors()
         .into_iter()
         .map(|(name, shape)| {
