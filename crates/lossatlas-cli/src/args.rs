@@ -137,6 +137,23 @@ pub enum NetCommand {
     /// The curvature of a trained network: the largest Hessian eigenvalues, the trace and the
     /// eigenvalue density, from exact Hessian-vector products (as PyHessian reports them).
     Hessian(crate::commands::net::hessian::NetHessianArgs),
+    /// What a network file holds: an ONNX model's operators, data input and trainable tensors
+    /// (the float initializers a plane perturbs), or a safetensors file's tensors.
+    #[command(after_help = NET_INSPECT_EXAMPLES)]
+    Inspect(NetInspectArgs),
+}
+
+const NET_INSPECT_EXAMPLES: &str = "\
+Examples:
+  The parameters of a network exported with torch.onnx.export(model, example, 'cnn.onnx'):
+    lossatlas net inspect cnn.onnx";
+
+/// `lossatlas net inspect`.
+#[derive(Debug, Args)]
+pub struct NetInspectArgs {
+    /// The network: .onnx, or .safetensors weights.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 const NET_SERVE_EXAMPLES: &str = "\
@@ -159,7 +176,10 @@ Examples:
   Your PyTorch MLP (safetensors.torch.save_file(model.state_dict(), 'mine.safetensors')) on
   your CSV data, label column `label`:
     lossatlas net plane --weights mine.safetensors --activation relu --data mine.csv \\
-        --target label -o mine-plane.png --save-directions d1.safetensors,d2.safetensors";
+        --target label -o mine-plane.png --save-directions d1.safetensors,d2.safetensors
+
+  Any network exported to ONNX, on images saved with np.savez('data.npz', x=images, y=labels):
+    lossatlas net plane --weights cnn.onnx --data data.npz -o cnn-plane.png --surface cnn-3d.png";
 
 const NET_LINE_EXAMPLES: &str = "\
 Examples:
@@ -188,15 +208,17 @@ pub struct NetDataArgs {
     #[arg(long, default_value = "moons")]
     pub dataset: String,
     /// Your data instead: a CSV file with a header row (or - for standard input), one row per
-    /// sample.
-    #[arg(long, value_name = "FILE.csv", conflicts_with = "dataset")]
+    /// sample; or numpy arrays, .npz (np.savez(file, x=inputs, y=labels)), inputs of any shape
+    /// such as N x C x H x W images.
+    #[arg(long, value_name = "FILE.csv|.npz", conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
-    /// The feature columns of --data, in the network's input order (default: every column but
-    /// the target).
-    #[arg(long, value_name = "COL,COL,...", requires = "data", value_delimiter = ',')]
+    /// The feature columns of a CSV --data, in the network's input order (default: every column
+    /// but the target); of an .npz, the inputs array (default: x).
+    #[arg(long, value_name = "COL,COL,...|KEY", requires = "data", value_delimiter = ',')]
     pub inputs: Option<Vec<String>>,
-    /// The label (class 0, 1, ...) or target column of --data (default: the last column).
-    #[arg(long, value_name = "COL", requires = "data")]
+    /// The label (class 0, 1, ...) or target column of a CSV --data (default: the last column);
+    /// of an .npz, the labels or targets array (default: y).
+    #[arg(long, value_name = "COL|KEY", requires = "data")]
     pub target: Option<String>,
     /// The loss: cross-entropy (softmax over the outputs, integer class labels) or mse
     /// (numeric targets, one output).
@@ -266,10 +288,11 @@ pub struct NetTrainArgs {
 pub struct NetPlaneArgs {
     #[command(flatten)]
     pub data: NetDataArgs,
-    /// The trained weights, .safetensors with PyTorch's state_dict names.
-    #[arg(long, value_name = "FILE.safetensors")]
+    /// The trained network: an MLP's weights, .safetensors with PyTorch's state_dict names; or
+    /// any network exported to .onnx (its float initializers are the weights).
+    #[arg(long, value_name = "FILE.safetensors|.onnx")]
     pub weights: PathBuf,
-    /// The activation the network was trained with.
+    /// The activation the network was trained with (MLPs from .safetensors).
     #[arg(long, default_value = "tanh")]
     pub activation: String,
     /// Two direction files (same names and shapes as the weights), D1,D2; or `hessian`, the top
@@ -338,14 +361,16 @@ pub struct NetDirectionArgs {
 pub struct NetLineArgs {
     #[command(flatten)]
     pub data: NetDataArgs,
-    /// The trained weights, .safetensors: alpha = 1 of an interpolation, alpha = 0 of a direction.
-    #[arg(long, value_name = "FILE.safetensors")]
+    /// The trained network, .safetensors or .onnx: alpha = 1 of an interpolation, alpha = 0 of
+    /// a direction.
+    #[arg(long, value_name = "FILE.safetensors|.onnx")]
     pub weights: PathBuf,
-    /// The activation the network was trained with.
+    /// The activation the network was trained with (MLPs from .safetensors).
     #[arg(long, default_value = "tanh")]
     pub activation: String,
-    /// Interpolate from these weights (alpha = 0) to --weights (alpha = 1).
-    #[arg(long, value_name = "FILE.safetensors", conflicts_with = "direction")]
+    /// Interpolate from these weights (alpha = 0) to --weights (alpha = 1): a file of the same
+    /// kind and shapes (two ONNX exports of one architecture, say).
+    #[arg(long, value_name = "FILE.safetensors|.onnx", conflicts_with = "direction")]
     pub from: Option<PathBuf>,
     /// Go along this direction file (same names and shapes as the weights) instead of a random one.
     #[arg(long, value_name = "FILE.safetensors")]

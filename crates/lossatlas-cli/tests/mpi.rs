@@ -8,13 +8,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::lossatlas;
-
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = lossatlas(dir, args);
-    assert!(out.status.success(), "lossatlas {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::{files, run_ok};
 
 fn plane_args(store: &str) -> Vec<&str> {
     vec![
@@ -32,24 +26,6 @@ fn plane_args(store: &str) -> Vec<&str> {
 }
 
 /// Every file of a store folder (relative path and bytes), in order.
-fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let name = path.strip_prefix(root).unwrap().display().to_string();
-                out.push((name, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
-}
-
 #[test]
 fn three_ranks_fill_the_store_one_process_fills() {
     let dir = tempfile::tempdir().unwrap();

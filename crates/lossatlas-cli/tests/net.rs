@@ -7,13 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::lossatlas;
-
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = lossatlas(dir, args);
-    assert!(out.status.success(), "lossatlas {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::{assert_close, json, lossatlas, numbers, read_npy, run_ok};
 
 /// The header of a safetensors file, read by hand: an 8-byte little-endian length, then JSON.
 fn safetensors_header(path: &Path) -> Value {
@@ -150,21 +144,6 @@ fn fixtures() -> PathBuf {
 
 fn fixture(name: &str) -> String {
     fixtures().join(name).display().to_string()
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect()
-}
-
-fn assert_close(got: &[f64], want: &[f64], rel: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= rel * w.abs().max(1e-3), "{what}[{i}]: {g} vs numpy {w}");
-    }
 }
 
 /// A user's PyTorch-layout MLP and CSV data: the plane along two direction files matches numpy's
@@ -327,22 +306,6 @@ fn a_line_between_two_weight_files_matches_numpy() {
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("alpha,train_loss,train_accuracy,test_loss,test_accuracy"));
     assert_eq!(lines.count(), 9);
-}
-
-/// Reads a float64 C-order .npy of shape (rows, cols), as numpy writes it.
-fn read_npy(path: &Path) -> (usize, usize, Vec<f64>) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(&bytes[..6], b"\x93NUMPY");
-    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-    assert!(header.contains("'descr': '<f8'") && header.contains("'fortran_order': False"), "{header}");
-    let shape = &header[header.find("'shape': (").unwrap() + 10..];
-    let shape: Vec<usize> =
-        shape[..shape.find(')').unwrap()].split(',').filter_map(|s| s.trim().parse().ok()).collect();
-    let data: Vec<f64> =
-        bytes[10 + header_len..].chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect();
-    assert_eq!(data.len(), shape[0] * shape[1]);
-    (shape[0], shape[1], data)
 }
 
 /// The f64 tensors of a safetensors file, concatenated in state_dict order (0.weight, 0.bias, ...).

@@ -11,13 +11,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::lossatlas;
-
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = lossatlas(dir, args);
-    assert!(out.status.success(), "lossatlas {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::{files, lossatlas, run_ok};
 
 fn plane_args<'a>(resolution: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args =
@@ -152,26 +146,6 @@ fn formula<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// Every file of a folder (relative path and bytes), in order: what "unchanged" means for a store.
-fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                out.push((
-                    path.strip_prefix(root).unwrap().display().to_string(),
-                    std::fs::read(&path).unwrap(),
-                ));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
-}
-
 #[test]
 fn formula_grids_shard_resume_share_stores_and_draw_from_them() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,8 +1,8 @@
 //! The Python package `lossatlas`: the engine of the command line under a small numpy API.
 //!
 //! Models carry their data, as the command line's problems do: a [`formula::Formula`] (a formula
-//! with data arrays) and a [`network::Network`] (a trained network with its data; today an
-//! [`network::Mlp`], later other network formats as further subclasses of `Network`). Their
+//! with data arrays) and a [`network::Network`] (a trained network with its data: an
+//! [`network::Mlp`] or an [`network::Onnx`] model, subclasses of `Network`). Their
 //! methods mirror the command line's nouns (`plane`, `line`, `pca`, `hessian`, `descend`,
 //! `analyze`) and return the typed results of [`results`], whose arrays are numpy arrays in the
 //! orientation of the NPY export (rows along the second direction). Every computation runs with
@@ -28,6 +28,7 @@ fn _lossatlas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<formula::Formula>()?;
     m.add_class::<network::Network>()?;
     m.add_class::<network::Mlp>()?;
+    m.add_class::<network::Onnx>()?;
     m.add_class::<results::Landscape>()?;
     m.add_class::<results::Line>()?;
     m.add_class::<results::Pca>()?;

@@ -4,8 +4,8 @@
 //!
 //! `Network` holds what every kind shares (the weights, the data's name and size, the objective)
 //! and its methods; a kind is a subclass that only builds one: [`Mlp`] from a safetensors file or a
-//! state_dict. Other network formats become further subclasses, each adding a variant to
-//! [`NetKind`].
+//! state_dict, [`Onnx`] from an ONNX model (a file, or the bytes `lossatlas.from_torch` exports).
+//! Each kind is a variant of [`NetKind`].
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use lossatlas::net::{
     parse_direction, parse_weights, path_pca, project_path, read_weights, Activation, BiasDirections,
     CurvatureOptions, Directions, Evaluation, Head, Mlp as CoreMlp, NetHessian, NetObjective, Normalization,
-    PathFile, PathPca, PlaneEvaluator, PlaneValues, Projection, Real, Samples, Snapshots, Targets,
+    OnnxModel, OnnxObjective, ParamLayout, PathFile, PathPca, PlaneEvaluator, PlaneValues, Projection, Real,
+    Samples, Snapshots, Targets,
 };
 use lossatlas::spectrum::DensityOptions;
 use lossatlas::{Axis, GridSpec, Plane, PlaneKind, DEFAULT_GRID_BUDGET_BYTES};
@@ -45,12 +46,14 @@ macro_rules! with_objective {
     };
 }
 
-/// The kinds of network. An ONNX model (issue 12) becomes a second variant here, with its own
-/// objective; the methods of [`Network`] dispatch on it.
+/// The kinds of network; the methods of [`Network`] dispatch on them.
 #[derive(Debug)]
 enum NetKind {
     /// A multilayer perceptron in PyTorch's `nn.Sequential`-of-`nn.Linear` layout.
     Mlp { mlp: CoreMlp, objective: Precision },
+    /// Any network exported to ONNX, run in float32 by tract (boxed: it holds the graph and the
+    /// data as tensors).
+    Onnx(Box<OnnxObjective>),
 }
 
 /// A trained network with its data and loss (create one with `lossatlas.Mlp`).
@@ -66,27 +69,76 @@ pub struct Network {
 }
 
 impl Network {
-    fn mlp(&self) -> &CoreMlp {
+    /// The MLP and its objective, for what only MLPs have (exact Hessians).
+    fn mlp_objective(&self, what: &str) -> PyResult<(&CoreMlp, &Precision)> {
+        match &self.kind {
+            NetKind::Mlp { mlp, objective } => Ok((mlp, objective)),
+            NetKind::Onnx(o) => Err(invalid(format!(
+                "{what} needs an Mlp (exact Hessian-vector products); {} is an ONNX model",
+                o.model().name()
+            ))),
+        }
+    }
+
+    /// The names and shapes of the weights.
+    fn layout(&self) -> &dyn ParamLayout {
         match &self.kind {
             NetKind::Mlp { mlp, .. } => mlp,
+            NetKind::Onnx(o) => o.model(),
         }
     }
 
-    fn objective(&self) -> &Precision {
+    fn head(&self) -> Head {
         match &self.kind {
-            NetKind::Mlp { objective, .. } => objective,
+            NetKind::Mlp { mlp, .. } => mlp.head(),
+            NetKind::Onnx(o) => o.head(),
         }
     }
 
-    /// "2-64-64-2 tanh".
-    fn widths(&self) -> String {
-        let mlp = self.mlp();
-        let widths: Vec<String> = mlp.widths().iter().map(|w| w.to_string()).collect();
-        format!("{} {}", widths.join("-"), mlp.activation().name())
+    /// "a 2-64-64-2 tanh network" or "model.onnx": the network in a title.
+    fn short(&self) -> String {
+        match &self.kind {
+            NetKind::Mlp { mlp, .. } => {
+                let widths: Vec<String> = mlp.widths().iter().map(|w| w.to_string()).collect();
+                format!("a {} {} network", widths.join("-"), mlp.activation().name())
+            }
+            NetKind::Onnx(o) => o.model().file_name().to_string(),
+        }
+    }
+
+    /// "2-64-64-2 tanh, cross-entropy" or "model.onnx (Conv, Relu, Gemm; 1234 parameters), cross-entropy".
+    fn describe(&self) -> String {
+        match &self.kind {
+            NetKind::Mlp { mlp, .. } => mlp.describe(),
+            NetKind::Onnx(o) => format!("{}, {}", o.model().describe(), o.head().name()),
+        }
+    }
+
+    /// What the page shows of the network and the plane `how`, with `centre` the loss at the
+    /// trained weights.
+    fn page(&self, landscape: &lossatlas::Landscape, how: String, centre: Evaluation) -> PageSource {
+        let view = NetworkView {
+            network: self.describe(),
+            weights: self.weights.len(),
+            data: format!("{} ({} points)", self.data, self.n_points),
+            plane: how,
+            loss: centre.loss,
+            accuracy: centre.accuracy,
+            lowest: landscape.minimum().map(|m| ([m.u, m.v], m.loss)),
+        };
+        let short = self.short();
+        PageSource::Network {
+            view,
+            case_title: format!("{} on {}", short.strip_prefix("a ").unwrap_or(&short), self.data),
+            loss: self.head().name().to_string(),
+        }
     }
 
     fn evaluate_at(&self, params: &[f64]) -> PyResult<Evaluation> {
-        with_objective!(self.objective(), o => o.evaluate(params)).py()
+        match &self.kind {
+            NetKind::Mlp { objective, .. } => with_objective!(objective, o => o.evaluate(params)).py(),
+            NetKind::Onnx(o) => o.evaluate(params).py(),
+        }
     }
 
     /// Loss and accuracy over the grid `us` x `vs` of origin + u d1 + v d2.
@@ -108,25 +160,30 @@ impl Network {
         ) -> lossatlas::Result<PlaneValues> {
             Ok(PlaneEvaluator::new(o, origin, d1, d2)?.evaluate(us, vs))
         }
-        with_objective!(self.objective(), o => values(o, origin, d1, d2, us, vs)).py()
+        match &self.kind {
+            NetKind::Mlp { objective, .. } => {
+                with_objective!(objective, o => values(o, origin, d1, d2, us, vs)).py()
+            }
+            NetKind::Onnx(o) => o.plane(origin, d1, d2).and_then(|p| p.evaluate(us, vs)).py(),
+        }
     }
 
     /// A vector in the weights' layout: a flat array of n_params numbers, or a state_dict-like
     /// dict of arrays with the weights' names and shapes.
     fn vector(&self, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f64>> {
-        let mlp = self.mlp();
+        let layout = self.layout();
         if let Ok(dict) = value.cast::<PyDict>() {
             let bytes = safetensors_bytes(dict)?;
-            return parse_direction(what, &bytes, mlp).py();
+            return parse_direction(what, &bytes, layout).py();
         }
         let (values, _) = flat(value, what)?;
-        if values.len() != mlp.n_params() {
+        if values.len() != self.weights.len() {
             return Err(WeightsError::new_err(format!(
-                "{what} has {} numbers but the {} network has {} weights; give one number per weight \
+                "{what} has {} numbers but the network ({}) has {} weights; give one number per weight \
                  (flattened in state_dict order) or a dict with the state_dict's names",
                 values.len(),
-                mlp.describe(),
-                mlp.n_params()
+                self.describe(),
+                self.weights.len()
             )));
         }
         Ok(values)
@@ -177,14 +234,13 @@ impl Network {
         bias: &str,
         orthogonalize: bool,
     ) -> PyResult<(Vec<f64>, Vec<f64>, PlaneKind, String)> {
-        let mlp = self.mlp();
         if let Ok(name) = directions.extract::<String>() {
             if name == "hessian" {
-                let (d, pairs) =
-                    with_objective!(self.objective(), o => py.detach(|| -> lossatlas::Result<_> {
-                        NetHessian::new(o, &self.weights)?.top_directions(1e-4, 300, seed)
-                    }))
-                    .py()?;
+                let (_, objective) = self.mlp_objective("directions=\"hessian\"")?;
+                let (d, pairs) = with_objective!(objective, o => py.detach(|| -> lossatlas::Result<_> {
+                    NetHessian::new(o, &self.weights)?.top_directions(1e-4, 300, seed)
+                }))
+                .py()?;
                 let how = format!(
                     "top two Hessian eigenvectors, eigenvalues {:.4}, {:.4}",
                     pairs.values[0], pairs.values[1]
@@ -197,9 +253,15 @@ impl Network {
                 ))
             })?;
             let bias_directions = BiasDirections::parse(bias).py()?;
-            let d =
-                Directions::random(mlp, &self.weights, seed, normalization, bias_directions, orthogonalize)
-                    .py()?;
+            let d = Directions::random(
+                self.layout(),
+                &self.weights,
+                seed,
+                normalization,
+                bias_directions,
+                orthogonalize,
+            )
+            .py()?;
             let orthogonal = if orthogonalize { ", orthogonalized" } else { "" };
             let how = format!("{name}-normalized random plane, seed {seed}{orthogonal}");
             return Ok((d.d1, d.d2, PlaneKind::Normalized { seed }, how));
@@ -253,7 +315,7 @@ impl Network {
     /// The network, e.g. "2-64-64-2 tanh, cross-entropy".
     #[getter]
     fn description(&self) -> String {
-        self.mlp().describe()
+        self.describe()
     }
 
     /// Loss and accuracy (None for a regression network) at `weights` (default: the trained
@@ -300,22 +362,8 @@ impl Network {
             Ok((self.plane_values(&self.weights, d1, d2, &us, &vs)?, self.evaluate_at(&self.weights)?))
         })?;
         let landscape = lossatlas::Landscape::from_values(grid, plane, values.loss).py()?;
-        let mlp = self.mlp();
-        let title = format!("{} of a {} network on {} ({how})", mlp.head().name(), self.widths(), self.data);
-        let view = NetworkView {
-            network: mlp.describe(),
-            weights: mlp.n_params(),
-            data: format!("{} ({} points)", self.data, self.n_points),
-            plane: how,
-            loss: centre.loss,
-            accuracy: centre.accuracy,
-            lowest: landscape.minimum().map(|m| ([m.u, m.v], m.loss)),
-        };
-        let page = PageSource::Network {
-            view,
-            case_title: format!("{} network on {}", self.widths(), self.data),
-            loss: mlp.head().name().to_string(),
-        };
+        let title = format!("{} of {} on {} ({how})", self.head().name(), self.short(), self.data);
+        let page = self.page(&landscape, how, centre);
         Ok(Landscape::new(landscape, values.accuracy, title, page))
     }
 
@@ -356,7 +404,7 @@ impl Network {
             (None, None) => {
                 let n = Normalization::parse(normalization).py()?;
                 let b = BiasDirections::parse(bias).py()?;
-                let d = Directions::random(self.mlp(), &self.weights, seed, n, b, false).py()?;
+                let d = Directions::random(self.layout(), &self.weights, seed, n, b, false).py()?;
                 (
                     self.weights.clone(),
                     d.d1,
@@ -434,33 +482,19 @@ impl Network {
             Ok((self.plane_values(weights, &d1, &d2, &us, &vs)?, self.evaluate_at(weights)?))
         })?;
         let landscape = lossatlas::Landscape::from_values(grid, plane, values.loss).py()?;
-        let mlp = self.mlp();
         let ratio = &pca.explained_variance_ratio;
         let how = format!(
             "principal directions of the training path ({:.1}% and {:.1}% of its variance)",
             100.0 * ratio[0],
             100.0 * ratio.get(1).copied().unwrap_or(0.0)
         );
-        let view = NetworkView {
-            network: mlp.describe(),
-            weights: mlp.n_params(),
-            data: format!("{} ({} points)", self.data, self.n_points),
-            plane: how,
-            loss: centre.loss,
-            accuracy: centre.accuracy,
-            lowest: landscape.minimum().map(|m| ([m.u, m.v], m.loss)),
-        };
         let title = format!(
-            "{} of a {} network on {}: training path in its PCA plane",
-            mlp.head().name(),
-            self.widths(),
+            "{} of {} on {}: training path in its PCA plane",
+            self.head().name(),
+            self.short(),
             self.data
         );
-        let page = PageSource::Network {
-            view,
-            case_title: format!("{} network on {}", self.widths(), self.data),
-            loss: mlp.head().name().to_string(),
-        };
+        let page = self.page(&landscape, how, centre);
         let landscape = Py::new(py, Landscape::new(landscape, values.accuracy, title, page))?;
         Ok(Pca {
             explained_variance_ratio: pca.explained_variance_ratio.clone(),
@@ -525,7 +559,8 @@ impl Network {
             },
             seed,
         };
-        let curvature = with_objective!(self.objective(), o => py.detach(|| -> lossatlas::Result<_> {
+        let (_, objective) = self.mlp_objective("hessian()")?;
+        let curvature = with_objective!(objective, o => py.detach(|| -> lossatlas::Result<_> {
             NetHessian::new(o, &self.weights)?.curvature(&options)
         }))
         .py()?;
@@ -539,7 +574,7 @@ impl Network {
     }
 
     fn __repr__(&self) -> String {
-        format!("<lossatlas.Network {} on {} ({} points)>", self.mlp().describe(), self.data, self.n_points)
+        format!("<lossatlas.Network {} on {} ({} points)>", self.describe(), self.data, self.n_points)
     }
 }
 
@@ -568,15 +603,7 @@ impl Mlp {
         name: &str,
     ) -> PyResult<PyClassInitializer<Mlp>> {
         let activation = Activation::parse(activation).py()?;
-        let head = match loss {
-            "cross-entropy" | "cross_entropy" => Head::CrossEntropy,
-            "mse" => Head::Mse,
-            other => {
-                return Err(invalid(format!(
-                    "loss `{other}`: a network's loss is \"cross-entropy\" or \"mse\""
-                )))
-            }
-        };
+        let head = head(loss)?;
         let loaded = if let Ok(dict) = weights.cast::<PyDict>() {
             parse_weights("state_dict", &safetensors_bytes(dict)?, activation, head).py()?
         } else if let Ok(path) = weights.extract::<PathBuf>() {
@@ -585,7 +612,8 @@ impl Mlp {
             return Err(invalid("weights: give a .safetensors file name or a state_dict (a dict of arrays)"));
         };
         let mlp = loaded.mlp;
-        let samples = samples(name, x, y, &mlp)?;
+        let inputs = Some((mlp.inputs(), mlp.describe()));
+        let samples = samples(name, x, y, mlp.head(), mlp.outputs(), inputs)?;
         let objective = match precision {
             "f32" => Precision::F32(NetObjective::new(&mlp, &samples).py()?),
             "f64" => Precision::F64(NetObjective::new(&mlp, &samples).py()?),
@@ -603,21 +631,83 @@ impl Mlp {
     }
 }
 
-/// The network's data from numpy arrays: features (n, d), labels or targets.
-fn samples(name: &str, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>, mlp: &CoreMlp) -> PyResult<Samples> {
+/// The head a `loss` keyword names.
+fn head(loss: &str) -> PyResult<Head> {
+    match loss {
+        "cross-entropy" | "cross_entropy" => Ok(Head::CrossEntropy),
+        "mse" => Ok(Head::Mse),
+        other => Err(invalid(format!("loss `{other}`: a network's loss is \"cross-entropy\" or \"mse\""))),
+    }
+}
+
+/// Any network exported to ONNX (`torch.onnx.export(model, example, "model.onnx")`), with its
+/// data and loss; its weights are the graph's float initializers.
+#[pyclass(extends = Network, frozen, module = "lossatlas")]
+#[derive(Debug)]
+pub struct Onnx;
+
+#[pymethods]
+impl Onnx {
+    /// `model` is an .onnx file or its bytes; `x` the inputs (n, ...) in the model's input shape
+    /// (images (n, C, H, W), say); `y` the class labels (n,) for "cross-entropy" or the targets
+    /// (n,) or (n, k) for "mse". The model runs in float32, as exported.
+    #[new]
+    #[pyo3(signature = (model, x, y, *, loss = "cross-entropy", name = "data"))]
+    fn new(
+        py: Python<'_>,
+        model: &Bound<'_, PyAny>,
+        x: &Bound<'_, PyAny>,
+        y: &Bound<'_, PyAny>,
+        loss: &str,
+        name: &str,
+    ) -> PyResult<PyClassInitializer<Onnx>> {
+        let head = head(loss)?;
+        let model = if let Ok(bytes) = model.cast::<pyo3::types::PyBytes>() {
+            OnnxModel::parse("model", bytes.as_bytes())
+        } else if let Ok(path) = model.extract::<PathBuf>() {
+            OnnxModel::load(&path)
+        } else {
+            return Err(invalid("model: give an .onnx file name or the model's bytes"));
+        }
+        .map_err(|e| WeightsError::new_err(e.to_string()))?;
+        let samples = samples(name, x, y, head, model.outputs().max(1), None)?;
+        let objective = py
+            .detach(|| OnnxObjective::new(&model, &samples, head))
+            .map_err(|e| DataError::new_err(e.to_string()))?;
+        let network = Network {
+            weights: model.values().to_vec(),
+            kind: NetKind::Onnx(Box::new(objective)),
+            data: name.to_string(),
+            n_points: samples.len(),
+        };
+        Ok(PyClassInitializer::from(network).add_subclass(Onnx))
+    }
+}
+
+/// The network's data from numpy arrays: inputs (n, d), or (n, ...) of any per-sample shape when
+/// `inputs` is `None` (an ONNX model checks the shape itself), and labels below `outputs` or
+/// targets. `inputs` is the width an MLP takes and its description.
+fn samples(
+    name: &str,
+    x: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    head: Head,
+    outputs: usize,
+    inputs: Option<(usize, String)>,
+) -> PyResult<Samples> {
     let x = float64(x, "x")?;
-    let (n, d) = match x.shape() {
-        [n, d] => (*n, *d),
-        [n] => (*n, 1),
-        shape => return Err(DataError::new_err(format!("x: expected shape (n, d), got {shape:?}"))),
+    let (n, d, sample_shape) = match (x.shape(), &inputs) {
+        ([n, d], _) => (*n, *d, vec![*d]),
+        ([n], _) => (*n, 1, vec![1]),
+        ([n, rest @ ..], None) if !rest.is_empty() => (*n, rest.iter().product(), rest.to_vec()),
+        (shape, _) => return Err(DataError::new_err(format!("x: expected shape (n, d), got {shape:?}"))),
     };
-    if d != mlp.inputs() {
-        return Err(DataError::new_err(format!(
-            "x has {d} feature(s) per row but the {} network takes {}; give x of shape (n, {})",
-            mlp.describe(),
-            mlp.inputs(),
-            mlp.inputs()
-        )));
+    if let Some((width, network)) = &inputs {
+        if d != *width {
+            return Err(DataError::new_err(format!(
+                "x has {d} feature(s) per row but the {network} network takes {width}; give x of shape (n, {width})"
+            )));
+        }
     }
     let features = x.readonly().as_slice()?.to_vec();
     let (values, shape) = flat(y, "y")?;
@@ -626,7 +716,7 @@ fn samples(name: &str, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>, mlp: &CoreMlp
             "x has {n} rows but y has shape {shape:?}; give one target per row"
         )));
     }
-    let targets = match mlp.head() {
+    let targets = match head {
         Head::CrossEntropy => {
             if shape.len() != 1 {
                 return Err(DataError::new_err(format!(
@@ -642,17 +732,19 @@ fn samples(name: &str, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>, mlp: &CoreMlp
                     } else {
                         Err(DataError::new_err(format!(
                             "y: label {l} in row {row} is not a class number; labels must be 0..{}",
-                            mlp.outputs().saturating_sub(1)
+                            outputs.saturating_sub(1)
                         )))
                     }
                 })
                 .collect::<PyResult<Vec<u32>>>()?;
-            Targets::Classes { labels, n_classes: mlp.outputs() }
+            Targets::Classes { labels, n_classes: outputs }
         }
         Head::Mse => Targets::Values { values, width: shape.get(1).copied().unwrap_or(1) },
     };
     // Every error here is about the data (shapes, values, labels out of range).
-    Samples::new(name, features, d, targets).map_err(|e| DataError::new_err(e.to_string()))
+    Samples::new(name, features, d, targets)
+        .and_then(|s| s.with_sample_shape(sample_shape))
+        .map_err(|e| DataError::new_err(e.to_string()))
 }
 
 /// A state_dict (names to arrays) as the bytes of a safetensors file in float64, so it goes

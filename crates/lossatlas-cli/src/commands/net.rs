@@ -6,6 +6,7 @@
 //! weights file, the objective in the chosen precision, and random directions.
 
 pub(crate) mod hessian;
+mod inspect;
 mod line;
 mod pca;
 mod plane;
@@ -17,9 +18,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use lossatlas::net::{
     read_direction, read_weights, Activation, BiasDirections, Directions, EpochReport, Evaluation, Head,
-    LoadedWeights, Mlp, NetObjective, Normalization, PathRecorder, PlaneEvaluator, PlaneValues, Real,
-    Samples, TargetKind, Targets, TrainOptions,
+    LoadedWeights, Mlp, NetObjective, Normalization, ParamLayout, PathRecorder, PlaneEvaluator, PlaneValues,
+    Real, Samples, TargetKind, Targets, TrainOptions,
 };
+#[cfg(feature = "onnx")]
+use lossatlas::net::{OnnxModel, OnnxObjective};
 use lossatlas::store::fingerprint;
 use lossatlas::{Landscape, Plane, PlaneKind};
 
@@ -37,11 +40,16 @@ pub fn run(command: NetCommand) -> Result<()> {
         NetCommand::Line(args) => line::run(&args),
         NetCommand::Pca(args) => pca::run(&args),
         NetCommand::Serve(args) => serve::run(&args),
+        NetCommand::Inspect(args) => inspect::run(&args),
     }
 }
 
 /// Grid points evaluated between two updates of a large plane's progress bar.
 const PROGRESS_BLOCK_POINTS: usize = 65_536;
+
+/// Grid rows of an ONNX plane between two updates of its progress bar.
+#[cfg(feature = "onnx")]
+const ONNX_PROGRESS_ROWS: usize = 1;
 
 /// Most points of a synthetic data set (2 features each: 16 bytes a point).
 const MAX_POINTS: usize = 10_000_000;
@@ -75,7 +83,18 @@ fn load_data(args: &NetDataArgs, outputs: usize) -> Result<NetData> {
                 Head::CrossEntropy => TargetKind::Classes { n_classes: outputs },
                 Head::Mse => TargetKind::Values,
             };
-            let samples = Samples::load_csv(path, args.inputs.as_deref(), args.target.as_deref(), kind)?;
+            let samples = if is_array_file(path) {
+                let key = match args.inputs.as_deref() {
+                    None => None,
+                    Some([key]) => Some(key.as_str()),
+                    Some(_) => {
+                        bail!("--inputs: name one array of {} (the inputs), e.g. --inputs x", path.display())
+                    }
+                };
+                Samples::load_arrays(path, key, args.target.as_deref(), kind)?
+            } else {
+                Samples::load_csv(path, args.inputs.as_deref(), args.target.as_deref(), kind)?
+            };
             let name = if path == Path::new("-") {
                 "standard input".to_string()
             } else {
@@ -109,14 +128,133 @@ fn load_data(args: &NetDataArgs, outputs: usize) -> Result<NetData> {
     Ok(NetData { train, test, name })
 }
 
+/// True for numpy's `.npz` and `.npy` files (anything else is read as CSV).
+fn is_array_file(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    matches!(ext.as_deref(), Some("npz" | "npy"))
+}
+
+/// True for an `.onnx` file.
+fn is_onnx(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+}
+
+/// A network the plane and line commands slice: an MLP from safetensors weights, or any network
+/// from an ONNX file.
+enum Network {
+    Mlp(Mlp),
+    #[cfg(feature = "onnx")]
+    Onnx(OnnxModel, Head),
+}
+
+impl Network {
+    /// The network in `path` (`.onnx`, else safetensors weights), and its trained parameters.
+    fn load(path: &Path, activation: &str, data: &NetDataArgs) -> Result<(Network, Vec<f64>)> {
+        if is_onnx(path) {
+            #[cfg(feature = "onnx")]
+            {
+                let model = OnnxModel::load(path)?;
+                let weights = model.values().to_vec();
+                return Ok((Network::Onnx(model, head(data)), weights));
+            }
+            #[cfg(not(feature = "onnx"))]
+            bail!(
+                "{}: this lossatlas was built without ONNX support; build it with --features onnx",
+                path.display()
+            );
+        }
+        let loaded = load_network(path, activation, data)?;
+        Ok((Network::Mlp(loaded.mlp), loaded.params))
+    }
+
+    /// The names and shapes of its parameters.
+    fn layout(&self) -> &dyn ParamLayout {
+        match self {
+            Network::Mlp(mlp) => mlp,
+            #[cfg(feature = "onnx")]
+            Network::Onnx(model, _) => model,
+        }
+    }
+
+    /// The MLP, for what only MLPs have (training, exact Hessians).
+    fn mlp(&self, what: &str) -> Result<&Mlp> {
+        match self {
+            Network::Mlp(mlp) => Ok(mlp),
+            #[cfg(feature = "onnx")]
+            Network::Onnx(model, _) => {
+                bail!("{what} needs an MLP from a .safetensors file; {} is an ONNX model", model.name())
+            }
+        }
+    }
+
+    fn head(&self) -> Head {
+        match self {
+            Network::Mlp(mlp) => mlp.head(),
+            #[cfg(feature = "onnx")]
+            Network::Onnx(_, head) => *head,
+        }
+    }
+
+    /// The output width (how many classes a CSV file's labels may name); 0 when the data decide.
+    fn outputs(&self) -> usize {
+        match self {
+            Network::Mlp(mlp) => mlp.outputs(),
+            #[cfg(feature = "onnx")]
+            Network::Onnx(model, _) => model.outputs(),
+        }
+    }
+
+    /// "2-64-64-2 tanh, cross-entropy" or "cnn.onnx (Conv, Relu, Gemm; 1234 parameters), cross-entropy".
+    fn describe(&self) -> String {
+        match self {
+            Network::Mlp(mlp) => mlp.describe(),
+            #[cfg(feature = "onnx")]
+            Network::Onnx(model, head) => format!("{}, {}", model.describe(), head.name()),
+        }
+    }
+
+    /// "2-64-64-2 tanh network" or "cnn.onnx": the network in a title.
+    fn short(&self) -> String {
+        match self {
+            Network::Mlp(mlp) => format!("{} network", widths(mlp)),
+            #[cfg(feature = "onnx")]
+            Network::Onnx(model, _) => model.file_name().to_string(),
+        }
+    }
+
+    /// Its loss on `samples` in `precision` (ONNX models run in float32, as exported).
+    fn objective(&self, samples: &Samples, precision: &str) -> Result<Objective> {
+        match self {
+            Network::Mlp(mlp) => Objective::new(mlp, samples, precision),
+            #[cfg(feature = "onnx")]
+            Network::Onnx(model, head) => {
+                if precision == "f64" {
+                    bail!("--precision f64: an ONNX model runs in float32 as exported; drop the flag");
+                }
+                Ok(Objective::Onnx(Box::new(OnnxObjective::new(model, samples, *head)?)))
+            }
+        }
+    }
+
+    /// Its loss on the test part, or none when that is empty.
+    fn test_objective(&self, data: &NetData, precision: &str) -> Result<Option<Objective>> {
+        if data.test.is_empty() {
+            Ok(None)
+        } else {
+            self.objective(&data.test, precision).map(Some)
+        }
+    }
+}
+
 /// The network in a weights file, with the activation and loss the flags give.
 fn load_network(path: &Path, activation: &str, data: &NetDataArgs) -> Result<LoadedWeights> {
     Ok(read_weights(path, Activation::parse(activation)?, head(data))?)
 }
 
 /// "cross-entropy of a 2-64-64-2 tanh network on moons": what a figure shows.
-fn describe(mlp: &Mlp, data: &NetData) -> String {
-    format!("{} of a {} network on {}", mlp.head().name(), widths(mlp), data.name)
+fn describe(network: &Network, data: &NetData) -> String {
+    let article = if matches!(network, Network::Mlp(_)) { "a " } else { "" };
+    format!("{} of {article}{} on {}", network.head().name(), network.short(), data.name)
 }
 
 /// "2-64-64-2 tanh".
@@ -126,16 +264,20 @@ fn widths(mlp: &Mlp) -> String {
 }
 
 /// Two random directions through `weights`, scaled as the flags say (Li et al. 2018 by default).
-fn random_directions(mlp: &Mlp, weights: &[f64], args: &NetDirectionArgs) -> Result<Directions> {
+fn random_directions(
+    layout: &dyn ParamLayout,
+    weights: &[f64],
+    args: &NetDirectionArgs,
+) -> Result<Directions> {
     let normalization = Normalization::parse(&args.normalization)?;
     let bias = BiasDirections::parse(&args.bias)?;
-    Ok(Directions::random(mlp, weights, args.seed, normalization, bias, args.orthogonalize)?)
+    Ok(Directions::random(layout, weights, args.seed, normalization, bias, args.orthogonalize)?)
 }
 
 /// The plane through `weights` along two direction files (`D1,D2`) or random directions as
 /// `random` says, and how the plane was chosen, for titles.
 fn network_plane(
-    mlp: &Mlp,
+    layout: &dyn ParamLayout,
     weights: &[f64],
     files: Option<&str>,
     random: &NetDirectionArgs,
@@ -146,11 +288,11 @@ fn network_plane(
             let [a, b] = files[..] else {
                 bail!("--directions `{text}` should name two files, D1.safetensors,D2.safetensors");
             };
-            let (d1, d2) = (read_direction(Path::new(a), mlp)?, read_direction(Path::new(b), mlp)?);
+            let (d1, d2) = (read_direction(Path::new(a), layout)?, read_direction(Path::new(b), layout)?);
             (PlaneKind::Given, d1, d2, "plane of the direction files".to_string())
         }
         None => {
-            let d = random_directions(mlp, weights, random)?;
+            let d = random_directions(layout, weights, random)?;
             let orthogonal = if random.orthogonalize { ", orthogonalized" } else { "" };
             let how =
                 format!("{}-normalized random plane, seed {}{orthogonal}", random.normalization, random.seed);
@@ -164,7 +306,7 @@ fn network_plane(
 /// What decides a network plane's numbers, for a store's definition: the network and its
 /// weights, the data, the loss and the precision (the plane's vectors are added by the store).
 fn network_definition(
-    mlp: &Mlp,
+    network: &Network,
     weights: &[f64],
     data: &NetData,
     args: &NetDataArgs,
@@ -175,7 +317,7 @@ fn network_definition(
     };
     let mut definition = serde_json::Map::new();
     definition.insert("command".into(), "net plane".into());
-    definition.insert("network".into(), mlp.describe().into());
+    definition.insert("network".into(), network.describe().into());
     definition.insert("weights".into(), fingerprint(weights).into());
     definition.insert("data".into(), format!("{} ({} points)", data.name, data.train.len()).into());
     definition.insert("features".into(), fingerprint(data.train.features()).into());
@@ -203,14 +345,14 @@ fn two_safetensors(text: &str, flag: &str) -> Result<[PathBuf; 2]> {
 fn page_html(
     landscape: &Landscape,
     title: String,
-    mlp: &Mlp,
+    network: &Network,
     data: &NetData,
     plane: String,
     centre: Evaluation,
     paths: Vec<PathView>,
     start: Option<[f64; 2]>,
 ) -> Result<String> {
-    let view = page_view(landscape, title, mlp, data, plane, centre, start);
+    let view = page_view(landscape, title, network, data, plane, centre, start);
     let page = web::page_data(
         Mode::Static,
         &[],
@@ -227,23 +369,23 @@ fn page_html(
 fn page_view<'a>(
     landscape: &Landscape,
     title: String,
-    mlp: &Mlp,
+    network: &Network,
     data: &NetData,
     plane: String,
     centre: Evaluation,
     start: Option<[f64; 2]>,
 ) -> LandscapeView<'a> {
-    let network = NetworkView {
-        network: mlp.describe(),
-        weights: mlp.n_params(),
+    let view = NetworkView {
+        network: network.describe(),
+        weights: network.layout().n_params(),
         data: format!("{} ({} points)", data.name, data.train.len()),
         plane,
         loss: centre.loss,
         accuracy: centre.accuracy,
         lowest: landscape.minimum().map(|m| ([m.u, m.v], m.loss)),
     };
-    let case_title = format!("{} network on {}", widths(mlp), data.name);
-    LandscapeView::network(landscape, title, case_title, mlp.head().name().to_string(), network, start)
+    let case_title = format!("{} on {}", network.short(), data.name);
+    LandscapeView::network(landscape, title, case_title, network.head().name().to_string(), view, start)
 }
 
 /// A network's loss on one data set, computed in the precision the user chose (`f32` as PyTorch,
@@ -251,6 +393,9 @@ fn page_view<'a>(
 enum Objective {
     F32(NetObjective<f32>),
     F64(NetObjective<f64>),
+    /// Boxed: an ONNX objective holds the model's graph and the data as tensors.
+    #[cfg(feature = "onnx")]
+    Onnx(Box<OnnxObjective>),
 }
 
 impl Objective {
@@ -262,20 +407,13 @@ impl Objective {
         })
     }
 
-    /// The objective on the test part, or none when it is empty.
-    fn for_test(mlp: &Mlp, data: &NetData, precision: &str) -> Result<Option<Objective>> {
-        if data.test.is_empty() {
-            Ok(None)
-        } else {
-            Ok(Some(Objective::new(mlp, &data.test, precision)?))
-        }
-    }
-
     /// Loss and accuracy at `params`.
     fn evaluate(&self, params: &[f64]) -> Result<Evaluation> {
         Ok(match self {
             Objective::F32(o) => o.evaluate(params)?,
             Objective::F64(o) => o.evaluate(params)?,
+            #[cfg(feature = "onnx")]
+            Objective::Onnx(o) => o.evaluate(params)?,
         })
     }
 
@@ -284,6 +422,10 @@ impl Objective {
         Ok(match self {
             Objective::F32(o) => o.gradient(params, grad)?,
             Objective::F64(o) => o.gradient(params, grad)?,
+            #[cfg(feature = "onnx")]
+            Objective::Onnx(o) => {
+                bail!("{}: gradients of ONNX models are not computed; use an MLP", o.model().name())
+            }
         })
     }
 
@@ -320,6 +462,24 @@ impl Objective {
         match self {
             Objective::F32(o) => values(o, origin, d1, d2, us, vs),
             Objective::F64(o) => values(o, origin, d1, d2, us, vs),
+            #[cfg(feature = "onnx")]
+            Objective::Onnx(o) => {
+                // A grid point of a convolutional network costs milliseconds: rows go in blocks
+                // under a progress bar whatever the grid's size.
+                let plane = o.plane(origin, d1, d2)?;
+                let bar = progress::bar(vs.len() as u64, "rows");
+                let mut all = PlaneValues { nu: us.len(), nv: 0, loss: Vec::new(), accuracy: None };
+                for row in vs.chunks(ONNX_PROGRESS_ROWS) {
+                    let part = plane.evaluate(us, row)?;
+                    all.nv += part.nv;
+                    all.loss.extend(part.loss);
+                    if let Some(accuracy) = part.accuracy {
+                        all.accuracy.get_or_insert_with(Vec::new).extend(accuracy);
+                    }
+                    bar.inc(row.len() as u64);
+                }
+                Ok(all)
+            }
         }
     }
 
@@ -348,6 +508,11 @@ impl Objective {
         match self {
             Objective::F32(o) => make(o, origin, d1, d2, us, vs),
             Objective::F64(o) => make(o, origin, d1, d2, us, vs),
+            #[cfg(feature = "onnx")]
+            Objective::Onnx(o) => {
+                let plane = o.plane(origin, d1, d2)?;
+                Ok(Box::new(move |rows| Ok(plane.evaluate(us, &vs[rows])?.loss)))
+            }
         }
     }
 
@@ -369,6 +534,8 @@ impl Objective {
             }
             (Objective::F32(o), _) => lossatlas::net::train(o, params, options, None, recorder, report)?,
             (Objective::F64(o), _) => lossatlas::net::train(o, params, options, None, recorder, report)?,
+            #[cfg(feature = "onnx")]
+            (Objective::Onnx(o), _) => bail!("{}: training ONNX models is not supported", o.model().name()),
         })
     }
 }

@@ -4,7 +4,9 @@ The engine of the ``lossatlas`` command line under a small numpy API. Models car
 
 - :class:`Formula` -- a formula such as ``"sin(b*cos(a*x))"`` with data arrays and a loss;
 - :class:`Mlp` -- a trained multilayer perceptron (a ``.safetensors`` file or a PyTorch
-  ``state_dict``) with its features and labels or targets; it is a :class:`Network`.
+  ``state_dict``) with its features and labels or targets; it is a :class:`Network`;
+- :class:`Onnx` -- any network exported to ONNX (a file or its bytes) with its data, also a
+  :class:`Network`; :func:`from_torch` makes one from a ``torch.nn.Module`` in one call.
 
 Their methods mirror the command line's nouns and return typed results whose arrays are numpy
 arrays: ``plane`` (a :class:`Landscape`, rows along the second direction as the NPY export),
@@ -31,6 +33,7 @@ from ._lossatlas import (
     LossatlasError,
     Mlp,
     Network,
+    Onnx,
     Pca,
     WeightsError,
     __version__,
@@ -50,12 +53,14 @@ __all__ = [
     "LossatlasError",
     "Mlp",
     "Network",
+    "Onnx",
     "Pca",
     "WeightsError",
     "__version__",
     "analyze",
     "dataset",
     "descend",
+    "from_torch",
     "hessian",
     "line",
     "pca",
@@ -91,3 +96,44 @@ def descend(formula, start, /, **kwargs):
 def analyze(formula, /, **kwargs):
     """What ``lossatlas analyze`` measures: ``formula.analyze(**kwargs)``."""
     return formula.analyze(**kwargs)
+
+
+def from_torch(module, example_input, x, y, /, *, loss="cross-entropy", name="data", opset=17):
+    """A :class:`Onnx` network from a ``torch.nn.Module``, exported to ONNX in memory.
+
+    ``example_input`` is one batch the module accepts (a tensor or array; its batch axis is
+    exported as dynamic); ``x`` and ``y`` are the data and labels (or targets) to slice the loss
+    on, as for :class:`Onnx`. The module is exported in eval mode (batch norm with its running
+    statistics, no dropout) and left as it was. Needs ``torch`` (and ``onnx`` for its exporter):
+    ``pip install lossatlas[torch]``.
+    """
+    import io
+
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("lossatlas.from_torch needs PyTorch: pip install torch onnx") from e
+    if not isinstance(module, torch.nn.Module):
+        raise LossatlasError(f"from_torch: module must be a torch.nn.Module, not {type(module).__name__}")
+    example = example_input if isinstance(example_input, torch.Tensor) else torch.as_tensor(example_input)
+    example = example.to(torch.float32)
+    was_training = module.training
+    buffer = io.BytesIO()
+    options = dict(
+        input_names=["x"],
+        output_names=["output"],
+        dynamic_axes={"x": {0: "batch"}, "output": {0: "batch"}},
+        opset_version=opset,
+    )
+    try:
+        module.eval()
+        with torch.no_grad():
+            try:
+                # The TorchScript exporter: no extra packages, a dynamic batch axis as asked.
+                torch.onnx.export(module, (example,), buffer, dynamo=False, **options)
+            except TypeError:  # torch before 2.5 has no `dynamo` keyword
+                buffer = io.BytesIO()
+                torch.onnx.export(module, (example,), buffer, **options)
+    finally:
+        module.train(was_training)
+    return Onnx(buffer.getvalue(), x, y, loss=loss, name=name)

@@ -201,6 +201,30 @@ class Mlp(Network):
         name: str = "data",
     ) -> None: ...
 
+class Onnx(Network):
+    """Any network exported to ONNX (``torch.onnx.export(model, example, "model.onnx")``) with
+    its data and loss. Its weights are the graph's float initializers (the tensors a plane
+    perturbs); it runs in float32, as exported, on tract, a pure-Rust ONNX runtime.
+
+    ``model``: an ``.onnx`` file or the model's bytes. ``x``: inputs (n, ...) in the model's
+    input shape, e.g. images (n, C, H, W). ``y``: class labels (n,) for
+    ``loss="cross-entropy"``, targets (n,) or (n, k) for ``loss="mse"``.
+
+    Raises WeightsError for a file that is not a usable ONNX model (naming an unsupported
+    operator), DataError for data that does not fit it. ``hessian()`` and
+    ``plane(directions="hessian")`` need an :class:`Mlp`.
+    """
+
+    def __init__(
+        self,
+        model: Union[Path, bytes],
+        x: ArrayLike,
+        y: ArrayLike,
+        *,
+        loss: str = "cross-entropy",
+        name: str = "data",
+    ) -> None: ...
+
 class Landscape:
     """The loss over a grid of a plane theta(u, v) = origin + u * d1 + v * d2."""
 

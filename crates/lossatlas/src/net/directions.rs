@@ -210,6 +210,50 @@ mod tests {
         );
     }
 
+    /// A convolutional layout: filters are output channels (the first axis of a 4-D kernel),
+    /// and rank-1 tensors (bias, batch-norm scale and shift) follow the bias rule.
+    struct Conv;
+
+    impl ParamLayout for Conv {
+        fn tensors(&self) -> Vec<(String, Vec<usize>)> {
+            vec![
+                ("conv.weight".into(), vec![3, 2, 3, 3]),
+                ("conv.bias".into(), vec![3]),
+                ("bn.weight".into(), vec![3]),
+                ("fc.weight".into(), vec![4, 12]),
+            ]
+        }
+        fn describe(&self) -> String {
+            "a small CNN".into()
+        }
+    }
+
+    #[test]
+    fn filter_normalization_of_a_convolution_scales_each_output_channel() {
+        let n = Conv.n_params();
+        assert_eq!(n, 54 + 3 + 3 + 48);
+        let weights: Vec<f64> = (0..n).map(|k| ((k * 37 % 11) as f64 - 5.0) / 3.0).collect();
+        let dirs = Directions::random(&Conv, &weights, 9, Normalization::Filter, BiasDirections::Zero, false)
+            .unwrap();
+        for channel in 0..3 {
+            let r = channel * 18..(channel + 1) * 18;
+            let (dn, wn) = (norm(&dirs.d1[r.clone()]), norm(&weights[r]));
+            assert!((dn - wn).abs() < 1e-9 * wn, "channel {channel}: {dn} vs {wn}");
+        }
+        for row in 0..4 {
+            let r = 60 + row * 12..60 + (row + 1) * 12;
+            assert!((norm(&dirs.d1[r.clone()]) - norm(&weights[r])).abs() < 1e-9);
+        }
+        assert!(dirs.d1[54..60].iter().all(|&b| b == 0.0), "bias and batch norm get zero");
+        let kept =
+            Directions::random(&Conv, &weights, 9, Normalization::Filter, BiasDirections::Weights, false)
+                .unwrap();
+        assert_eq!(kept.d1[54..60], weights[54..60]);
+        let short =
+            Directions::random(&Conv, &weights[1..], 9, Normalization::Filter, BiasDirections::Zero, false);
+        assert!(short.unwrap_err().to_string().contains("the network (a small CNN) has 108 parameters"));
+    }
+
     #[test]
     fn layer_normalization_and_the_bias_options() {
         let (mlp, weights) = setup();

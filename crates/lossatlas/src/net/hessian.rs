@@ -230,7 +230,7 @@ impl<'a, T: Real> NetHessian<'a, T> {
         let k = mlp.outputs();
         let mut dlogits = vec![T::default(); m * k];
         let rows = objective.target_rows(start, end);
-        score(mlp, &logits, m, rows, Some(&mut dlogits), loss_scale(mlp, n));
+        score(mlp.outputs(), &logits, m, rows, Some(&mut dlogits), loss_scale(mlp, n));
         let softmax = match rows {
             TargetRows::Classes(_) => softmax(&logits, k),
             TargetRows::Values(_) => Vec::new(),

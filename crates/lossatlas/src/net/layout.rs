@@ -55,7 +55,7 @@ pub(crate) fn check_len(
     let n = layout.n_params();
     if values.len() != n {
         return Err(crate::error::Error::Invalid(format!(
-            "{what} has {} values but the {} network has {n} parameters; use weights made for this network",
+            "{what} has {} values but the network ({}) has {n} parameters; use weights made for this network",
             values.len(),
             layout.describe(),
         )));

@@ -60,6 +60,8 @@ mod lanes;
 mod layout;
 mod mlp;
 mod objective;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod path;
 mod pca;
 mod plane;
@@ -73,6 +75,8 @@ pub use hessian::{Curvature, CurvatureOptions, NetHessian, CACHE_BYTES};
 pub use layout::ParamLayout;
 pub use mlp::{Activation, Head, LayerShape, Mlp, ACTIVATION_NAMES};
 pub use objective::{Evaluation, NetObjective};
+#[cfg(feature = "onnx")]
+pub use onnx::{OnnxModel, OnnxObjective, OnnxParam, OnnxPlane};
 pub use path::{PathFile, PathRecorder};
 pub use pca::{path_pca, project, project_path, PathPca, Projection, Snapshots};
 pub use plane::{PlaneEvaluator, PlaneValues};

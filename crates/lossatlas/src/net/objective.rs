@@ -227,7 +227,8 @@ impl<T: Real> NetObjective<T> {
                 forward_first(mlp, p, &x[start * d..end * d], m, &mut buffers);
                 forward_rest(mlp, p, 0, m, &mut buffers);
                 let mut dlogits = want_grad.then(|| vec![T::default(); m * mlp.outputs()]);
-                let (loss, ok) = score(mlp, buffers.logits(), m, rows, dlogits.as_deref_mut(), scale);
+                let (loss, ok) =
+                    score(mlp.outputs(), buffers.logits(), m, rows, dlogits.as_deref_mut(), scale);
                 let g = dlogits.map(|dl| {
                     let mut g = vec![T::default(); mlp.n_params()];
                     backward(mlp, p, &x[start * d..end * d], m, &mut buffers, dl, &mut g);
@@ -322,17 +323,16 @@ pub(crate) fn forward_after_first<T: Real>(
     }
 }
 
-/// Sums the per-sample losses of m rows of logits (in f64) and counts the correct ones; with
+/// Sums the per-sample losses of m rows of `k` logits (in f64) and counts the correct ones; with
 /// `dlogits`, writes d(mean loss)/d(logits), `scale` being d(mean)/d(sum) (times 2 for mse).
 pub(crate) fn score<T: Real>(
-    mlp: &Mlp,
+    k: usize,
     logits: &[T],
     m: usize,
     targets: TargetRows<'_, T>,
     mut dlogits: Option<&mut [T]>,
     scale: T,
 ) -> (f64, usize) {
-    let k = mlp.outputs();
     let (mut sum, mut correct) = (0.0f64, 0usize);
     match targets {
         TargetRows::Classes(labels) => {

@@ -53,6 +53,8 @@ pub struct Samples {
     name: String,
     features: Vec<f64>,
     n_features: usize,
+    /// One sample's shape (`[n_features]`, or e.g. `[1, 28, 28]` for images from an array file).
+    sample_shape: Vec<usize>,
     targets: Targets,
 }
 
@@ -115,7 +117,7 @@ impl Samples {
                 }
             }
         }
-        Ok(Samples { name, features, n_features, targets })
+        Ok(Samples { name, features, n_features, sample_shape: vec![n_features], targets })
     }
 
     /// Reads a network's data from a CSV file with a header row (or standard input for `-`):
@@ -186,6 +188,103 @@ impl Samples {
         Samples::new(name, features, d, targets)
     }
 
+    /// Reads a network's data from numpy arrays: an `.npz` file holding the inputs under
+    /// `inputs_key` (default `x`: shape (n, ...), any per-sample shape such as C x H x W) and the
+    /// labels or targets under `target_key` (default `y`: integer labels of shape (n,), or
+    /// values of shape (n,) or (n, width)).
+    pub fn load_arrays(
+        path: &Path,
+        inputs_key: Option<&str>,
+        target_key: Option<&str>,
+        kind: TargetKind,
+    ) -> Result<Samples> {
+        let name = display_name(path);
+        let arrays = crate::npy::read_arrays(path)?;
+        let keys: Vec<&str> = arrays.iter().map(|(k, _)| k.as_str()).collect();
+        let take = |key: &str, flag: &str| {
+            arrays.iter().find(|(k, _)| k == key).map(|(_, a)| a).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "data `{name}` has no array `{key}` (it has {}); name the arrays with {flag} KEY, or save them \
+                     with np.savez(file, x=inputs, y=labels)",
+                    keys.join(", ")
+                ))
+            })
+        };
+        let x = take(inputs_key.unwrap_or("x"), "--inputs")?;
+        let y = take(target_key.unwrap_or("y"), "--target")?;
+        let n = x.shape.first().copied().unwrap_or(0);
+        if x.shape.len() < 2 || n == 0 {
+            return Err(Error::Invalid(format!(
+                "data `{name}`: the inputs have shape {:?}; they need a first axis of samples and at least one \
+                 more, (n, features) or (n, C, H, W)",
+                x.shape
+            )));
+        }
+        if y.shape.first() != Some(&n) || y.shape.len() > 2 {
+            return Err(Error::Invalid(format!(
+                "data `{name}`: {n} inputs but targets of shape {:?}; give one label or row of targets per sample",
+                y.shape
+            )));
+        }
+        let targets = match kind {
+            TargetKind::Classes { n_classes } => {
+                let crate::npy::NpyValues::Int(labels) = &y.values else {
+                    return Err(Error::Invalid(format!(
+                        "data `{name}`: the labels are floats; save integer class labels (y.astype(np.int64)) \
+                         or use --loss mse"
+                    )));
+                };
+                if y.shape.len() != 1 {
+                    return Err(Error::Invalid(format!(
+                        "data `{name}`: labels of shape {:?}; give one class label per sample, shape ({n},)",
+                        y.shape
+                    )));
+                }
+                let labels = labels
+                    .iter()
+                    .enumerate()
+                    .map(|(row, &l)| {
+                        u32::try_from(l).map_err(|_| {
+                            Error::Invalid(format!(
+                                "data `{name}`: label {l} in row {row} is out of range for {n_classes} classes; \
+                                 labels must be 0..{} (the network's output width)",
+                                n_classes.saturating_sub(1)
+                            ))
+                        })
+                    })
+                    .collect::<Result<Vec<u32>>>()?;
+                Targets::Classes { labels, n_classes }
+            }
+            TargetKind::Values => {
+                Targets::Values { values: y.to_f64(), width: y.shape.get(1).copied().unwrap_or(1) }
+            }
+        };
+        let sample_shape = x.shape[1..].to_vec();
+        let n_features = sample_shape.iter().product();
+        Samples::new(name, x.to_f64(), n_features, targets)?.with_sample_shape(sample_shape)
+    }
+
+    /// The same samples, each of shape `shape` (C x H x W, say) rather than a flat row; the
+    /// shape's size must be the number of features.
+    pub fn with_sample_shape(mut self, shape: Vec<usize>) -> Result<Samples> {
+        if shape.iter().product::<usize>() != self.n_features {
+            return Err(Error::Invalid(format!(
+                "data `{}`: samples of shape {shape:?} would hold {} values, but each has {}",
+                self.name,
+                shape.iter().product::<usize>(),
+                self.n_features
+            )));
+        }
+        self.sample_shape = shape;
+        Ok(self)
+    }
+
+    /// One sample's shape: `[n_features]` for rows of a table, the array's trailing axes for data
+    /// from [`Samples::load_arrays`].
+    pub fn sample_shape(&self) -> &[usize] {
+        &self.sample_shape
+    }
+
     /// Where the data came from, for messages and titles.
     pub fn name(&self) -> &str {
         &self.name
@@ -232,7 +331,13 @@ impl Samples {
                 width: *width,
             },
         };
-        Samples { name: name.into(), features, n_features: d, targets }
+        Samples {
+            name: name.into(),
+            features,
+            n_features: d,
+            sample_shape: self.sample_shape.clone(),
+            targets,
+        }
     }
 
     /// A seeded shuffle split into (train, test), `test_fraction` of the rows (rounded, at least one

@@ -8,7 +8,7 @@ use lossatlas::net::{read_direction, tensors_bytes, Evaluation, PlaneValues, Ten
 use lossatlas_render::{render, Series, SeriesFigure, SeriesPanel, PATH_COLORS};
 use serde::Serialize;
 
-use super::{describe, load_data, load_network, random_directions, Objective};
+use super::{describe, load_data, random_directions, Network, Objective};
 use crate::args::NetLineArgs;
 use crate::output::write_atomic;
 use crate::settings;
@@ -73,37 +73,36 @@ pub fn run(args: &NetLineArgs) -> Result<()> {
         Some(text) => settings::min_max(text, "--range")?,
         None => default_range,
     };
-    let loaded = load_network(&args.weights, &args.activation, &args.data)?;
-    let (mlp, weights) = (loaded.mlp, loaded.params);
-    let data = load_data(&args.data, mlp.outputs())?;
-    let train = Objective::new(&mlp, &data.train, &args.data.precision)?;
-    let test = Objective::for_test(&mlp, &data, &args.data.precision)?;
+    let (network, weights) = Network::load(&args.weights, &args.activation, &args.data)?;
+    let data = load_data(&args.data, network.outputs())?;
+    let train = network.objective(&data.train, &args.data.precision)?;
+    let test = network.test_objective(&data, &args.data.precision)?;
 
     // The line is origin + alpha * direction.
     let shown = |p: &std::path::Path| p.display().to_string();
     let (origin, direction, doc) = match (&args.from, &args.direction) {
         (Some(from), _) => {
-            let start = load_network(from, &args.activation, &args.data)?;
-            if start.mlp.tensors() != mlp.tensors() {
+            let (start, start_weights) = Network::load(from, &args.activation, &args.data)?;
+            if start.layout().tensors() != network.layout().tensors() {
                 bail!(
-                    "--from {} holds a {} network but --weights {} a {} one; interpolate between networks of one shape",
+                    "--from {} holds {} but --weights {} holds {}; interpolate between networks of one shape",
                     from.display(),
-                    start.mlp.describe(),
+                    start.describe(),
                     args.weights.display(),
-                    mlp.describe()
+                    network.describe()
                 );
             }
-            let direction: Vec<f64> = weights.iter().zip(&start.params).map(|(w, s)| w - s).collect();
+            let direction: Vec<f64> = weights.iter().zip(&start_weights).map(|(w, s)| w - s).collect();
             let doc = LineDoc::Interpolation { from: shown(from), to: shown(&args.weights) };
-            (start.params, direction, doc)
+            (start_weights, direction, doc)
         }
         (None, Some(file)) => {
-            let direction = read_direction(file, &mlp)?;
+            let direction = read_direction(file, network.layout())?;
             let doc = LineDoc::GivenDirection { weights: shown(&args.weights), direction: shown(file) };
             (weights.clone(), direction, doc)
         }
         (None, None) => {
-            let d = random_directions(&mlp, &weights, &args.directions)?;
+            let d = random_directions(network.layout(), &weights, &args.directions)?;
             let doc = LineDoc::RandomDirection {
                 weights: shown(&args.weights),
                 seed: args.directions.seed,
@@ -134,10 +133,10 @@ pub fn run(args: &NetLineArgs) -> Result<()> {
         ),
         _ => ("alpha: weights + alpha * direction", vec![(0.0, "trained".to_string())]),
     };
-    let title = format!("{} along a line", describe(&mlp, &data));
+    let title = format!("{} along a line", describe(&network, &data));
     let points = |values: &[f64]| alpha.iter().copied().zip(values.iter().copied()).collect::<Vec<_>>();
     let (train_color, test_color) = (PATH_COLORS[1], PATH_COLORS[0]);
-    let mut loss_panel = SeriesPanel::new(format!("{} loss", mlp.head().name())).series(Series::line(
+    let mut loss_panel = SeriesPanel::new(format!("{} loss", network.head().name())).series(Series::line(
         "train",
         train_color,
         points(&train_curve.loss),
@@ -175,7 +174,7 @@ pub fn run(args: &NetLineArgs) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.save_direction {
-        write_atomic(path, &tensors_bytes(&mlp, &direction, TensorType::F64)?)?;
+        write_atomic(path, &tensors_bytes(network.layout(), &direction, TensorType::F64)?)?;
         eprintln!("wrote {}", path.display());
     }
     let [at0, at1] = ends(&train)?;
@@ -184,7 +183,7 @@ pub fn run(args: &NetLineArgs) -> Result<()> {
         train_curve.loss.iter().zip(&alpha).filter(|(l, _)| l.is_finite()).min_by(|a, b| a.0.total_cmp(b.0));
     say!(
         "{}: train loss {:.4}{} at alpha 0, {:.4}{} at alpha 1; lowest {}",
-        mlp.describe(),
+        network.describe(),
         at0.loss,
         accuracy(&at0),
         at1.loss,

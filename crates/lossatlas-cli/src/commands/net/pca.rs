@@ -10,7 +10,9 @@ use lossatlas::{Landscape, Plane, PlaneKind};
 use lossatlas_render::{render, PathOverlay, Series, SeriesFigure, SeriesPanel, PATH_COLORS};
 use serde::Serialize;
 
-use super::{describe, load_data, load_network, network_definition, page_html, two_safetensors, Objective};
+use super::{
+    describe, load_data, load_network, network_definition, page_html, two_safetensors, Network, Objective,
+};
 use crate::args::NetPcaArgs;
 use crate::commands::grid::{self, Job};
 use crate::commands::maps::{MapText, Maps};
@@ -85,6 +87,7 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
     let levels = settings::parse_levels(&args.levels, 200)?;
     let loaded = load_network(&args.weights, &args.activation, &args.data)?;
     let (mlp, weights) = (loaded.mlp, loaded.params);
+    let network = Network::Mlp(mlp.clone());
     let file = PathFile::open(&args.path)?;
     if file.n_params() != mlp.n_params() {
         bail!(
@@ -142,8 +145,8 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
     let defaults = [given[0].or_else(|| around(|p| p.u)), given[1].or_else(|| around(|p| p.v))];
     let grid = grid_over(defaults, resolution(&args.resolution)?, &plane)?;
     let (us, vs) = (grid.u().values(), grid.v().values());
-    let title = format!("{}: training path in its PCA plane", describe(&mlp, &data));
-    let mut definition = network_definition(&mlp, &weights, &data, &args.data);
+    let title = format!("{}: training path in its PCA plane", describe(&network, &data));
+    let mut definition = network_definition(&network, &weights, &data, &args.data);
     definition.insert("command".into(), "net pca".into());
     definition.insert("title".into(), title.clone().into());
     let job = Job { definition, plane: &plane, grid: &grid };
@@ -169,7 +172,8 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
     let text = MapText { title: &title, map_axes: [&x_label, &y_label], surface_axes: ["PC 1", "PC 2"] };
     maps.write(&landscape, levels, &text, vec![overlay])?;
     if !off_plane.is_empty() {
-        let figure = off_plane_chart(&mlp, &data, &steps, &losses, &plane_losses, &projections, &to_origin);
+        let figure =
+            off_plane_chart(&network, &data, &steps, &losses, &plane_losses, &projections, &to_origin);
         for (path, format) in &off_plane {
             write_atomic(path, &render(&figure, *format, figure.size())?)?;
             eprintln!("wrote {}", path.display());
@@ -215,7 +219,7 @@ pub fn run(args: &NetPcaArgs) -> Result<()> {
         let html = page_html(
             &landscape,
             title,
-            &mlp,
+            &network,
             &data,
             plane_text,
             centre,
@@ -290,7 +294,7 @@ fn path_view(points: &[PathPoint], snapshots: usize) -> PathView {
 /// the plane's loss at the projection (top), and the distance from the plane beside the distance
 /// to the trained weights (bottom), against the training step.
 fn off_plane_chart(
-    mlp: &lossatlas::net::Mlp,
+    network: &Network,
     data: &super::NetData,
     steps: &[u64],
     losses: &[f64],
@@ -312,7 +316,7 @@ fn off_plane_chart(
             Series::line(label, color, xy(values))
         }
     };
-    let loss = SeriesPanel::new(format!("{} loss", mlp.head().name()))
+    let loss = SeriesPanel::new(format!("{} loss", network.head().name()))
         .series(dots("at the snapshot (true)", PATH_COLORS[1], losses))
         .series(dots("at its projection (drawn)", PATH_COLORS[0], plane_losses))
         .log(spread(losses) || spread(plane_losses));
@@ -320,7 +324,7 @@ fn off_plane_chart(
         .series(dots("from the plane", PATH_COLORS[2], &distances))
         .series(dots("from the trained weights", PATH_COLORS[3], to_origin));
     SeriesFigure::new(
-        format!("{}: how far the path leaves its PCA plane", describe(mlp, data)),
+        format!("{}: how far the path leaves its PCA plane", describe(network, data)),
         "training step",
     )
     .panel(loss)

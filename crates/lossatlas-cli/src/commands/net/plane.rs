@@ -6,10 +6,7 @@ use lossatlas::export;
 use lossatlas::net::{tensors_bytes, TensorType};
 use lossatlas::Landscape;
 
-use super::{
-    describe, load_data, load_network, network_definition, network_plane, page_html, two_safetensors,
-    Objective,
-};
+use super::{describe, load_data, network_definition, network_plane, page_html, two_safetensors, Network};
 use crate::args::NetPlaneArgs;
 use crate::commands::grid::{self, Job};
 use crate::commands::maps::{MapText, Maps};
@@ -43,30 +40,29 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
         );
     }
     let levels = settings::parse_levels(&args.levels, 200)?;
-    let loaded = load_network(&args.weights, &args.activation, &args.data)?;
-    let (mlp, weights) = (loaded.mlp, loaded.params);
-    let data = load_data(&args.data, mlp.outputs())?;
-    let objective = Objective::new(&mlp, &data.train, &args.data.precision)?;
+    let (network, weights) = Network::load(&args.weights, &args.activation, &args.data)?;
+    let data = load_data(&args.data, network.outputs())?;
+    let objective = network.objective(&data.train, &args.data.precision)?;
     let (plane, how) = match args.directions.as_deref() {
         Some("hessian") => super::hessian::hessian_plane(
-            &mlp,
+            network.mlp("--directions hessian")?,
             &data.train,
             &weights,
             &args.data.precision,
             args.random.seed,
         )?,
-        files => network_plane(&mlp, &weights, files, &args.random)?,
+        files => network_plane(network.layout(), &weights, files, &args.random)?,
     };
     let (d1, d2) = (plane.directions().0.to_vec(), plane.directions().1.to_vec());
     let grid_ranges = ranges(&args.ranges, &plane)?;
     let defaults = [grid_ranges[0].or(Some((-1.0, 1.0))), grid_ranges[1].or(Some((-1.0, 1.0)))];
     let grid = grid_over(defaults, resolution(&args.resolution)?, &plane)?;
     let (us, vs) = (grid.u().values(), grid.v().values());
-    let title = format!("{} ({how})", describe(&mlp, &data));
+    let title = format!("{} ({how})", describe(&network, &data));
     if args.store.store.is_some() && args.export_accuracy.is_some() {
         bail!("--export-accuracy: a store keeps the loss only; drop --store or --export-accuracy");
     }
-    let mut definition = network_definition(&mlp, &weights, &data, &args.data);
+    let mut definition = network_definition(&network, &weights, &data, &args.data);
     definition.insert("title".into(), title.clone().into());
     let whole = || -> Result<Vec<f64>> {
         let values = objective.plane(&weights, &d1, &d2, &us, &vs)?;
@@ -96,26 +92,30 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
     maps.write(&landscape, levels, &text, Vec::new())?;
     if let Some([a, b]) = &saved {
         // In f64 whatever the weights' type, so that the plane recomputes exactly from the files.
-        write_atomic(a, &tensors_bytes(&mlp, &d1, TensorType::F64)?)?;
-        write_atomic(b, &tensors_bytes(&mlp, &d2, TensorType::F64)?)?;
+        write_atomic(a, &tensors_bytes(network.layout(), &d1, TensorType::F64)?)?;
+        write_atomic(b, &tensors_bytes(network.layout(), &d2, TensorType::F64)?)?;
         eprintln!("wrote {} and {}", a.display(), b.display());
     }
     // The trained weights themselves, whether or not the grid has a point there.
     let centre = objective.evaluate(&weights)?;
     if let Some(page) = &args.page {
-        let html = page_html(&landscape, title.clone(), &mlp, &data, how.clone(), centre, Vec::new(), None)?;
+        let html =
+            page_html(&landscape, title.clone(), &network, &data, how.clone(), centre, Vec::new(), None)?;
         write_atomic(page, html.as_bytes())?;
         eprintln!("wrote {} (open it in any browser, it needs no network)", page.display());
     }
     say!(
         "{}: loss at the trained weights {:.4}{}, lowest on the plane {:.4}",
-        mlp.describe(),
+        network.describe(),
         centre.loss,
         centre.accuracy.map_or(String::new(), |a| format!(" (accuracy {a:.3})")),
         landscape.minimum().map_or(f64::NAN, |m| m.loss)
     )?;
-    let [c1, c2] =
-        super::hessian::curvature_along(&mlp, &data.train, &weights, &args.data.precision, [&d1, &d2])?;
-    say!("curvature v'Hv/v'v along direction 1 {c1:.6}, direction 2 {c2:.6}")?;
+    // Exact Hessian-vector products need the MLP's own backward pass.
+    if let Network::Mlp(mlp) = &network {
+        let [c1, c2] =
+            super::hessian::curvature_along(mlp, &data.train, &weights, &args.data.precision, [&d1, &d2])?;
+        say!("curvature v'Hv/v'v along direction 1 {c1:.6}, direction 2 {c2:.6}")?;
+    }
     Ok(())
 }

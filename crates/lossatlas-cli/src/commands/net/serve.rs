@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use lossatlas::{Landscape, OptimizerSpec, Plane, Stopped};
 use serde_json::json;
 
-use super::{load_data, load_network, network_plane, page_view, NetData, Objective};
+use super::{load_data, load_network, network_plane, page_view, NetData, Network, Objective};
 use crate::args::NetServeArgs;
 use crate::commands::serve::{listen, Site};
 use crate::problem::{grid_over, ranges};
@@ -30,7 +30,8 @@ pub fn run(args: &NetServeArgs) -> Result<()> {
     let (plane, how) = network_plane(&mlp, &weights, args.directions.as_deref(), &args.random)?;
     let given = ranges(&args.ranges, &plane)?;
     let range = [given[0].unwrap_or((-1.0, 1.0)), given[1].unwrap_or((-1.0, 1.0))];
-    let site = NetworkSite { page: String::new(), mlp, data, objective, plane, how, range };
+    let site =
+        NetworkSite { page: String::new(), network: Network::Mlp(mlp), data, objective, plane, how, range };
     let page = site.first_page()?;
     listen(&args.host, args.port, NetworkSite { page, ..site })
 }
@@ -38,7 +39,7 @@ pub fn run(args: &NetServeArgs) -> Result<()> {
 /// A network, its data and a plane through its weights.
 struct NetworkSite {
     page: String,
-    mlp: lossatlas::net::Mlp,
+    network: Network,
     data: NetData,
     objective: Objective,
     plane: Plane,
@@ -63,8 +64,8 @@ impl NetworkSite {
         let landscape = Landscape::from_values(grid, self.plane.clone(), values.loss)?;
         crate::commands::require_finite(&landscape)?;
         let centre = self.objective.evaluate(self.plane.origin())?;
-        let title = format!("{} ({})", super::describe(&self.mlp, &self.data), self.how);
-        let view = page_view(&landscape, title, &self.mlp, &self.data, self.how.clone(), centre, start);
+        let title = format!("{} ({})", super::describe(&self.network, &self.data), self.how);
+        let view = page_view(&landscape, title, &self.network, &self.data, self.how.clone(), centre, start);
         Ok(serde_json::to_value(&view)?)
     }
 

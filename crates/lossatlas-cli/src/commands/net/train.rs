@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use lossatlas::net::{tensors_bytes, Activation, EpochReport, Mlp, PathRecorder, TensorType, TrainOptions};
 use lossatlas::OptimizerSpec;
 
-use super::{head, load_data, Objective};
+use super::{head, load_data, Network};
 use crate::args::NetTrainArgs;
 use crate::output::{stage_stream, write_atomic};
 use crate::progress;
@@ -35,8 +35,9 @@ pub fn run(args: &NetTrainArgs) -> Result<()> {
         bail!("--record-every 0: record every 1 or more steps");
     }
     let data = load_data(&args.data, mlp.outputs())?;
-    let objective = Objective::new(&mlp, &data.train, &args.data.precision)?;
-    let test = Objective::for_test(&mlp, &data, &args.data.precision)?;
+    let network = Network::Mlp(mlp.clone());
+    let objective = network.objective(&data.train, &args.data.precision)?;
+    let test = network.test_objective(&data, &args.data.precision)?;
     let options = TrainOptions {
         optimizer,
         epochs: args.epochs,
