@@ -87,7 +87,7 @@ fn slow_clients_do_not_lock_out_normal_ones_and_memory_stays_bounded() {
                 if tick < 4 {
                     slow.extend((0..40).map(|_| Slow::open(addr)));
                 }
-                if tick % 4 == 0 {
+                if tick.is_multiple_of(4) {
                     slow.iter_mut().for_each(Slow::send_byte);
                 }
                 std::thread::sleep(Duration::from_millis(250));

@@ -48,6 +48,8 @@ macro_rules! with_objective {
 
 /// The kinds of network; the methods of [`Network`] dispatch on them.
 #[derive(Debug)]
+// One per network object, never in bulk: the MLP's objective stays inline.
+#[allow(clippy::large_enum_variant)]
 enum NetKind {
     /// A multilayer perceptron in PyTorch's `nn.Sequential`-of-`nn.Linear` layout.
     Mlp { mlp: CoreMlp, objective: Precision },

@@ -115,7 +115,7 @@ pub(crate) fn place_labels(
         in_first[id] = true;
     }
     let mut others: Vec<usize> =
-        (0..lines.len()).filter(|&id| !in_first[id] && lines[id].level % stride == 0).collect();
+        (0..lines.len()).filter(|&id| !in_first[id] && lines[id].level.is_multiple_of(stride)).collect();
     others.sort_by(|&a, &b| lines[b].length().total_cmp(&lines[a].length()));
 
     let try_place = |id: usize, placed: &[Placed], strict: bool, min_len_factor: f64| -> Option<Placed> {

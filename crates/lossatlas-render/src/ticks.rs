@@ -147,7 +147,7 @@ fn log_ticks(lo: f64, hi: f64, max_n: usize) -> Ticks {
         let stride = decades.len().div_ceil(max_n.max(2));
         let major = decades
             .iter()
-            .filter(|&&e| (e - e0) as usize % stride == 0)
+            .filter(|&&e| ((e - e0) as usize).is_multiple_of(stride))
             .map(|&e| 10f64.powi(e))
             .map(|v| (v, label(v)))
             .collect();
@@ -155,7 +155,11 @@ fn log_ticks(lo: f64, hi: f64, max_n: usize) -> Ticks {
             multiples_of(&[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
         } else if stride > 1 {
             // The skipped powers of ten.
-            decades.iter().filter(|&&e| (e - e0) as usize % stride != 0).map(|&e| 10f64.powi(e)).collect()
+            decades
+                .iter()
+                .filter(|&&e| !((e - e0) as usize).is_multiple_of(stride))
+                .map(|&e| 10f64.powi(e))
+                .collect()
         } else {
             Vec::new()
         };

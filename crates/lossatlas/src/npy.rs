@@ -133,11 +133,11 @@ pub fn parse_npy(name: &str, bytes: &[u8]) -> Result<NpyArray> {
                 .collect(),
             _ => data.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect(),
         }),
-        'i' => NpyValues::Int(data.chunks_exact(size).map(|b| signed(b)).collect()),
+        'i' => NpyValues::Int(data.chunks_exact(size).map(signed).collect()),
         _ => {
             let values: Vec<i64> = data
                 .chunks_exact(size)
-                .map(|b| unsigned(b))
+                .map(unsigned)
                 .collect::<Option<_>>()
                 .ok_or_else(|| bad("an unsigned value is above 2^63"))?;
             NpyValues::Int(values)

@@ -144,7 +144,7 @@ fn is_onnx(path: &Path) -> bool {
 enum Network {
     Mlp(Mlp),
     #[cfg(feature = "onnx")]
-    Onnx(OnnxModel, Head),
+    Onnx(Box<OnnxModel>, Head),
 }
 
 impl Network {
@@ -155,7 +155,7 @@ impl Network {
             {
                 let model = OnnxModel::load(path)?;
                 let weights = model.values().to_vec();
-                return Ok((Network::Onnx(model, head(data)), weights));
+                return Ok((Network::Onnx(Box::new(model), head(data)), weights));
             }
             #[cfg(not(feature = "onnx"))]
             bail!(
@@ -172,7 +172,7 @@ impl Network {
         match self {
             Network::Mlp(mlp) => mlp,
             #[cfg(feature = "onnx")]
-            Network::Onnx(model, _) => model,
+            Network::Onnx(model, _) => model.as_ref(),
         }
     }
 

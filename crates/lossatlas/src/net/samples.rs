@@ -68,7 +68,7 @@ impl Samples {
         targets: Targets,
     ) -> Result<Samples> {
         let name = name.into();
-        if n_features == 0 || features.is_empty() || features.len() % n_features != 0 {
+        if n_features == 0 || features.is_empty() || !features.len().is_multiple_of(n_features) {
             return Err(Error::Invalid(format!(
                 "data `{name}`: {} feature values do not make whole rows of {n_features}; it needs at least one row",
                 features.len()

@@ -92,7 +92,7 @@ pub fn train<T: Real>(
             optimizer.step(params, &grad);
             steps += 1;
             if let Some(r) = recorder.as_deref_mut() {
-                if steps % options.record_every == 0 {
+                if steps.is_multiple_of(options.record_every) {
                     r.record(steps, params)?;
                     last_recorded = Some(steps);
                 }

@@ -326,7 +326,7 @@ mod tests {
     /// tensors' bytes in the header's (sorted by name) order.
     fn torch_file(header: &str, data: &[u8]) -> Vec<u8> {
         let mut header = header.as_bytes().to_vec();
-        while header.len() % 8 != 0 {
+        while !header.len().is_multiple_of(8) {
             header.push(b' ');
         }
         let mut bytes = (header.len() as u64).to_le_bytes().to_vec();

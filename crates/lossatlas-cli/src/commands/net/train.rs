@@ -59,7 +59,7 @@ pub fn run(args: &NetTrainArgs) -> Result<()> {
     let bar = progress::bar(args.epochs as u64, "epochs");
     let report = |r: &EpochReport| {
         bar.inc(1);
-        if r.epoch % report_every == 0 || r.epoch == args.epochs {
+        if r.epoch.is_multiple_of(report_every) || r.epoch == args.epochs {
             let accuracy = |a: Option<f64>| a.map_or(String::new(), |a| format!("  accuracy {a:.3}"));
             let test = r
                 .test
