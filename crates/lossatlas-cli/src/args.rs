@@ -220,9 +220,10 @@ pub struct NetDataArgs {
     /// of an .npz, the labels or targets array (default: y).
     #[arg(long, value_name = "COL|KEY", requires = "data")]
     pub target: Option<String>,
-    /// The loss: cross-entropy (softmax over the outputs, integer class labels) or mse
-    /// (numeric targets, one output).
-    #[arg(long, default_value = "cross-entropy", value_parser = ["cross-entropy", "mse"])]
+    /// The loss: cross-entropy (softmax over the outputs, integer class labels), mse (numeric
+    /// targets, one per output), or output (an ONNX model that ends in its loss: its second
+    /// input takes the targets, its output is the loss).
+    #[arg(long, default_value = "cross-entropy", value_parser = ["cross-entropy", "mse", "output"])]
     pub loss: String,
     /// How many points.
     #[arg(long = "points", default_value_t = 1000)]
@@ -819,6 +820,10 @@ pub struct CompareArgs {
     pub grid: GridArgs,
     #[command(flatten)]
     pub levels: LevelArgs,
+    /// Compute each panel's grid into (or resume it from) a landscape store, one per transform
+    /// in DIR/<transform> (every store flag means what it means for `contour`).
+    #[command(flatten)]
+    pub store: StoreArgs,
     #[command(flatten)]
     pub picture: PictureArgs,
 }
@@ -1010,6 +1015,9 @@ pub struct PageArgs {
     /// The most update steps each path takes.
     #[arg(long, default_value_t = 400)]
     pub steps: usize,
+    /// The page's loss grid, into (or from) a landscape store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `lossatlas serve`.

@@ -205,6 +205,42 @@ fn a_line_from_the_initial_to_the_trained_export_moves_batch_norm_too_and_matche
     assert!(stdout.contains("at alpha 0") && stdout.contains("at alpha 1"), "{stdout}");
 }
 
+#[test]
+fn a_model_that_ends_in_its_own_loss_is_fed_the_targets_and_matches_onnxruntime() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let directions =
+        format!("{},{}", fixture("onnx/own-loss-d1.safetensors"), fixture("onnx/own-loss-d2.safetensors"));
+    let mut args = vec![
+        "net",
+        "plane",
+        "--weights",
+        &fixture("onnx/own-loss.onnx"),
+        "--data",
+        &fixture("net/reg.csv"),
+        "--test-fraction",
+        "0",
+        "--directions",
+        &directions,
+        "--resolution",
+        "5",
+        "--export-landscape",
+        "own.npy",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    let refused_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Without --loss output the second input is a surprise, and the fix is named.
+    let out = lossatlas(d, &refused_args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use --loss output"));
+    args.extend(["--loss".to_string(), "output".to_string()]);
+    run_ok(d, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (_, _, loss) = read_npy(&d.join("own.npy"));
+    assert_close(&loss, &grid(&reference()["own_loss"]["loss"]), 2e-5, "own loss");
+}
+
 /// The names (in the order of their data in the file) and the shapes and values of a float64 safetensors file.
 #[allow(clippy::type_complexity)]
 fn safetensors_f64(path: &Path) -> (Vec<String>, Vec<(Vec<usize>, Vec<f64>)>) {

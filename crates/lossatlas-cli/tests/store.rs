@@ -215,6 +215,34 @@ fn formula_grids_shard_resume_share_stores_and_draw_from_them() {
 }
 
 #[test]
+fn compare_and_page_compute_into_stores_and_resume_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let compare = formula("compare", &["--transform", "none,zscore", "--store", "st", "-o", "c.png"]);
+    let first = lossatlas(d, &compare);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    // One store per panel, each a landscape of its own, drawn from later without the model.
+    run_ok(
+        d,
+        &formula("contour", &["--transform", "zscore", "--export-landscape", "plain.npy", "-o", "p.png"]),
+    );
+    run_ok(d, &["contour", "--from-store", "st/zscore", "--export-landscape", "stored.npy", "-o", "s.png"]);
+    assert_eq!(std::fs::read(d.join("stored.npy")).unwrap(), std::fs::read(d.join("plain.npy")).unwrap());
+    let png = std::fs::read(d.join("c.png")).unwrap();
+    let again = lossatlas(d, &compare);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(stderr.matches("computed 0 chunk(s); complete").count(), 2, "{stderr}");
+    assert_eq!(std::fs::read(d.join("c.png")).unwrap(), png, "the resumed stores draw the same figure");
+    // The page's grid too: a second run computes nothing and writes the same page.
+    let page = ["page", "--resolution", "101", "--store", "pg", "-o", "page.html"];
+    run_ok(d, &page);
+    let html = std::fs::read(d.join("page.html")).unwrap();
+    let out = lossatlas(d, &page);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("computed 0 chunk(s); complete"));
+    assert_eq!(std::fs::read(d.join("page.html")).unwrap(), html);
+}
+
+#[test]
 fn a_killed_formula_run_resumes_to_the_uninterrupted_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

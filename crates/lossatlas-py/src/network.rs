@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use lossatlas::net::{
     parse_direction, parse_weights, path_pca, project_path, read_weights, Activation, BiasDirections,
     CurvatureOptions, Directions, Evaluation, Head, Mlp as CoreMlp, NetHessian, NetObjective, Normalization,
-    OnnxModel, OnnxObjective, ParamLayout, PathFile, PathPca, PlaneEvaluator, PlaneValues, Projection, Real,
-    Samples, Snapshots, Targets,
+    OnnxLoss, OnnxModel, OnnxObjective, ParamLayout, PathFile, PathPca, PlaneEvaluator, PlaneValues,
+    Projection, Real, Samples, Snapshots, Targets,
 };
 use lossatlas::spectrum::DensityOptions;
 use lossatlas::{Axis, GridSpec, Plane, PlaneKind, DEFAULT_GRID_BUDGET_BYTES};
@@ -90,10 +90,14 @@ impl Network {
         }
     }
 
-    fn head(&self) -> Head {
+    /// "cross-entropy", "mse", or "loss" for a model that computes its own.
+    fn loss_name(&self) -> &'static str {
         match &self.kind {
-            NetKind::Mlp { mlp, .. } => mlp.head(),
-            NetKind::Onnx(o) => o.head(),
+            NetKind::Mlp { mlp, .. } => mlp.head().name(),
+            NetKind::Onnx(o) => match o.loss() {
+                OnnxLoss::Head(head) => head.name(),
+                OnnxLoss::Output => "loss",
+            },
         }
     }
 
@@ -112,7 +116,7 @@ impl Network {
     fn describe(&self) -> String {
         match &self.kind {
             NetKind::Mlp { mlp, .. } => mlp.describe(),
-            NetKind::Onnx(o) => format!("{}, {}", o.model().describe(), o.head().name()),
+            NetKind::Onnx(o) => format!("{}, {}", o.model().describe(), self.loss_name()),
         }
     }
 
@@ -132,7 +136,7 @@ impl Network {
         PageSource::Network {
             view,
             case_title: format!("{} on {}", short.strip_prefix("a ").unwrap_or(&short), self.data),
-            loss: self.head().name().to_string(),
+            loss: self.loss_name().to_string(),
         }
     }
 
@@ -364,7 +368,7 @@ impl Network {
             Ok((self.plane_values(&self.weights, d1, d2, &us, &vs)?, self.evaluate_at(&self.weights)?))
         })?;
         let landscape = lossatlas::Landscape::from_values(grid, plane, values.loss).py()?;
-        let title = format!("{} of {} on {} ({how})", self.head().name(), self.short(), self.data);
+        let title = format!("{} of {} on {} ({how})", self.loss_name(), self.short(), self.data);
         let page = self.page(&landscape, how, centre);
         Ok(Landscape::new(landscape, values.accuracy, title, page))
     }
@@ -492,7 +496,7 @@ impl Network {
         );
         let title = format!(
             "{} of {} on {}: training path in its PCA plane",
-            self.head().name(),
+            self.loss_name(),
             self.short(),
             self.data
         );
@@ -651,8 +655,9 @@ pub struct Onnx;
 #[pymethods]
 impl Onnx {
     /// `model` is an .onnx file or its bytes; `x` the inputs (n, ...) in the model's input shape
-    /// (images (n, C, H, W), say); `y` the class labels (n,) for "cross-entropy" or the targets
-    /// (n,) or (n, k) for "mse". The model runs in float32, as exported.
+    /// (images (n, C, H, W), say); `y` the class labels (n,) for "cross-entropy", the targets
+    /// (n,) or (n, k) for "mse", or what the model's second input takes for "output" (a model
+    /// that ends in its own loss). The model runs in float32, as exported.
     #[new]
     #[pyo3(signature = (model, x, y, *, loss = "cross-entropy", name = "data"))]
     fn new(
@@ -663,7 +668,10 @@ impl Onnx {
         loss: &str,
         name: &str,
     ) -> PyResult<PyClassInitializer<Onnx>> {
-        let head = head(loss)?;
+        let loss = match loss {
+            "output" => OnnxLoss::Output,
+            other => OnnxLoss::Head(head(other)?),
+        };
         let model = if let Ok(bytes) = model.cast::<pyo3::types::PyBytes>() {
             OnnxModel::parse("model", bytes.as_bytes())
         } else if let Ok(path) = model.extract::<PathBuf>() {

@@ -56,6 +56,16 @@ def test_the_same_mlp_as_onnx_and_as_safetensors_gives_the_same_plane(onnx_refer
     np.testing.assert_allclose(onnx.values, onnx_reference["mlp"]["loss"], rtol=1e-5)
 
 
+def test_a_model_that_ends_in_its_own_loss(onnx_reference):
+    reg = np.loadtxt(FIXTURES / "reg.csv", delimiter=",", skiprows=1)
+    net = la.Onnx(str(ONNX / "own-loss.onnx"), reg[:, :2], reg[:, 2], loss="output")
+    d1 = read_safetensors(ONNX / "own-loss-d1.safetensors")
+    d2 = read_safetensors(ONNX / "own-loss-d2.safetensors")
+    plane = net.plane(directions=(d1, d2), resolution=5)
+    np.testing.assert_allclose(plane.values, onnx_reference["own_loss"]["loss"], rtol=2e-5)
+    assert plane.accuracy is None
+
+
 def test_bad_onnx_arguments_raise_the_documented_exceptions(tmp_path):
     x, y = cnn_data()
     with pytest.raises(la.WeightsError, match="not an ONNX model"):

@@ -4,10 +4,9 @@
 
 use anyhow::{bail, Result};
 use lossatlas::analysis::{curvature_at_minimum, StepSizeReport};
-use lossatlas::evaluate;
 use lossatlas_render::{render, ContourFigure, Layout, Panels};
 
-use crate::args::CompareArgs;
+use crate::args::{CompareArgs, StoreArgs};
 use crate::output::write_atomic;
 use crate::problem::{Problem, Setup};
 use crate::settings;
@@ -34,8 +33,19 @@ pub fn run(args: &CompareArgs) -> Result<()> {
 
     let mut landscapes = Vec::new();
     let mut titles = Vec::new();
-    for Setup { transform, objective, plane, grid, .. } in &setups {
-        let landscape = evaluate(objective, plane, grid)?;
+    let mut unfinished = false;
+    for setup in &setups {
+        let Setup { transform, objective, plane, .. } = setup;
+        // One store per panel, each a landscape of its own (the transform changes every value).
+        let store = StoreArgs {
+            store: args.store.store.as_ref().map(|dir| dir.join(transform.name())),
+            shard: args.store.shard.clone(),
+        };
+        let title = super::default_title(&setup.problem, *transform, plane);
+        let Some(landscape) = super::grid::formula_landscape(&store, setup, &title)? else {
+            unfinished = true;
+            continue;
+        };
         super::warn_non_finite(&landscape);
         super::require_finite(&landscape)?;
         let stats =
@@ -50,6 +60,10 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         };
         titles.push(format!("{}: {condition}", transform.short_description()));
         landscapes.push(landscape);
+    }
+    if unfinished {
+        // Other shards still owe chunks; the run that completes the stores draws.
+        return Ok(());
     }
     // Shared levels: explicit ones as given, automatic ones from the first panel.
     let levels = levels.resolve(&landscapes[0]);

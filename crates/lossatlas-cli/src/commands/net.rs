@@ -22,7 +22,7 @@ use lossatlas::net::{
     Real, Samples, TargetKind, Targets, TrainOptions,
 };
 #[cfg(feature = "onnx")]
-use lossatlas::net::{OnnxModel, OnnxObjective};
+use lossatlas::net::{OnnxLoss, OnnxModel, OnnxObjective};
 use lossatlas::store::fingerprint;
 use lossatlas::{Landscape, Plane, PlaneKind};
 
@@ -62,12 +62,14 @@ struct NetData {
     name: String,
 }
 
-/// The head that scores the network, as `--loss` names it.
-fn head(args: &NetDataArgs) -> Head {
-    if args.loss == "mse" {
-        Head::Mse
-    } else {
-        Head::CrossEntropy
+/// The head that scores an MLP (or an ONNX model's logits), as `--loss` names it.
+fn head(args: &NetDataArgs) -> Result<Head> {
+    match args.loss.as_str() {
+        "mse" => Ok(Head::Mse),
+        "output" => {
+            bail!("--loss output is for an ONNX model that ends in its own loss; use cross-entropy or mse")
+        }
+        _ => Ok(Head::CrossEntropy),
     }
 }
 
@@ -79,9 +81,10 @@ fn load_data(args: &NetDataArgs, outputs: usize) -> Result<NetData> {
     }
     let (all, name) = match &args.data {
         Some(path) => {
-            let kind = match head(args) {
-                Head::CrossEntropy => TargetKind::Classes { n_classes: outputs },
-                Head::Mse => TargetKind::Values,
+            // A model that computes its own loss takes the targets as they are.
+            let kind = match args.loss.as_str() {
+                "cross-entropy" => TargetKind::Classes { n_classes: outputs },
+                _ => TargetKind::Values,
             };
             let samples = if is_array_file(path) {
                 let key = match args.inputs.as_deref() {
@@ -144,7 +147,7 @@ fn is_onnx(path: &Path) -> bool {
 enum Network {
     Mlp(Mlp),
     #[cfg(feature = "onnx")]
-    Onnx(Box<OnnxModel>, Head),
+    Onnx(Box<OnnxModel>, OnnxLoss),
 }
 
 impl Network {
@@ -155,7 +158,15 @@ impl Network {
             {
                 let model = OnnxModel::load(path)?;
                 let weights = model.values().to_vec();
-                return Ok((Network::Onnx(Box::new(model), head(data)), weights));
+                if let (Some(targets), false) = (model.targets_input(), data.loss == "output") {
+                    bail!(
+                        "{}: the model takes the targets as input `{targets}`, so it ends in its own loss; \
+                         use --loss output",
+                        path.display()
+                    );
+                }
+                let loss = if data.loss == "output" { OnnxLoss::Output } else { OnnxLoss::Head(head(data)?) };
+                return Ok((Network::Onnx(Box::new(model), loss), weights));
             }
             #[cfg(not(feature = "onnx"))]
             bail!(
@@ -187,11 +198,22 @@ impl Network {
         }
     }
 
-    fn head(&self) -> Head {
+    /// "cross-entropy", "mse", or "loss" for a model that computes its own.
+    fn loss_name(&self) -> &'static str {
         match self {
-            Network::Mlp(mlp) => mlp.head(),
+            Network::Mlp(mlp) => mlp.head().name(),
             #[cfg(feature = "onnx")]
-            Network::Onnx(_, head) => *head,
+            Network::Onnx(_, OnnxLoss::Head(head)) => head.name(),
+            #[cfg(feature = "onnx")]
+            Network::Onnx(_, OnnxLoss::Output) => "loss",
+        }
+    }
+
+    /// What the loss axis of a chart says: "cross-entropy loss", or "loss".
+    fn loss_label(&self) -> String {
+        match self.loss_name() {
+            "loss" => "loss".to_string(),
+            name => format!("{name} loss"),
         }
     }
 
@@ -209,7 +231,7 @@ impl Network {
         match self {
             Network::Mlp(mlp) => mlp.describe(),
             #[cfg(feature = "onnx")]
-            Network::Onnx(model, head) => format!("{}, {}", model.describe(), head.name()),
+            Network::Onnx(model, _) => format!("{}, {}", model.describe(), self.loss_name()),
         }
     }
 
@@ -227,11 +249,11 @@ impl Network {
         match self {
             Network::Mlp(mlp) => Objective::new(mlp, samples, precision),
             #[cfg(feature = "onnx")]
-            Network::Onnx(model, head) => {
+            Network::Onnx(model, loss) => {
                 if precision == "f64" {
                     bail!("--precision f64: an ONNX model runs in float32 as exported; drop the flag");
                 }
-                Ok(Objective::Onnx(Box::new(OnnxObjective::new(model, samples, *head)?)))
+                Ok(Objective::Onnx(Box::new(OnnxObjective::new(model, samples, *loss)?)))
             }
         }
     }
@@ -248,13 +270,13 @@ impl Network {
 
 /// The network in a weights file, with the activation and loss the flags give.
 fn load_network(path: &Path, activation: &str, data: &NetDataArgs) -> Result<LoadedWeights> {
-    Ok(read_weights(path, Activation::parse(activation)?, head(data))?)
+    Ok(read_weights(path, Activation::parse(activation)?, head(data)?)?)
 }
 
 /// "cross-entropy of a 2-64-64-2 tanh network on moons": what a figure shows.
 fn describe(network: &Network, data: &NetData) -> String {
     let article = if matches!(network, Network::Mlp(_)) { "a " } else { "" };
-    format!("{} of {article}{} on {}", network.head().name(), network.short(), data.name)
+    format!("{} of {article}{} on {}", network.loss_name(), network.short(), data.name)
 }
 
 /// "2-64-64-2 tanh".
@@ -385,7 +407,7 @@ fn page_view<'a>(
         lowest: landscape.minimum().map(|m| ([m.u, m.v], m.loss)),
     };
     let case_title = format!("{} on {}", network.short(), data.name);
-    LandscapeView::network(landscape, title, case_title, network.head().name().to_string(), view, start)
+    LandscapeView::network(landscape, title, case_title, network.loss_name().to_string(), view, start)
 }
 
 /// A network's loss on one data set, computed in the precision the user chose (`f32` as PyTorch,

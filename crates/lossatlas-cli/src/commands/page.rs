@@ -6,7 +6,7 @@ use lossatlas::report::report;
 use lossatlas::{evaluate, Axis, GridSpec, OptimizerSpec, Transform, DEFAULT_GRID_BUDGET_BYTES};
 use serde_json::{json, Value};
 
-use crate::args::PageArgs;
+use crate::args::{PageArgs, StoreArgs};
 use crate::output::write_atomic;
 use crate::problem::{Notes, Setup};
 use crate::settings::{self, Levels};
@@ -43,7 +43,10 @@ pub fn run(args: &PageArgs) -> Result<()> {
         Some(text) => start(text, setup.plane.names())?,
         None => scene.start(&setup),
     };
-    let mut view = view(&scene, &setup, &levels)?;
+    let Some(mut view) = view(&scene, &setup, &levels, &args.store)? else {
+        // Other shards still owe chunks of the store; the run that completes it writes the page.
+        return Ok(());
+    };
     view["start"] = json!(start);
     let paths = web::run_paths(&setup.objective, &setup.plane, &specs, start, args.steps)?;
     let selected: Vec<&str> = specs.iter().map(|s| s.name()).collect();
@@ -68,10 +71,20 @@ fn start(text: &str, names: &[String; 2]) -> Result<[f64; 2]> {
     }
 }
 
-/// Everything the page draws of one landscape: the values, levels and the `analyze` report.
-pub(super) fn view(scene: &Scene, setup: &Setup, levels: &Levels) -> Result<Value> {
+/// Everything the page draws of one landscape: the values, levels and the `analyze` report; the
+/// grid computed in memory or through the store `store` names (`None` while other shards of it
+/// are unfinished).
+pub(super) fn view(
+    scene: &Scene,
+    setup: &Setup,
+    levels: &Levels,
+    store: &StoreArgs,
+) -> Result<Option<Value>> {
     let Setup { objective, plane, grid, transform, problem } = setup;
-    let landscape = evaluate(objective, plane, grid)?;
+    let title = super::default_title(problem, *transform, plane);
+    let Some(landscape) = super::grid::formula_landscape(store, setup, &title)? else {
+        return Ok(None);
+    };
     super::require_finite(&landscape)?;
     let levels = match levels {
         Levels::Explicit(levels) => levels.clone(),
@@ -97,7 +110,7 @@ pub(super) fn view(scene: &Scene, setup: &Setup, levels: &Levels) -> Result<Valu
         case_title: scene.title.clone(),
         transform: transform.name(),
         transform_description: transform.description(),
-        title: super::default_title(problem, *transform, plane),
+        title,
         model: problem.model.name().to_string(),
         loss: problem.loss.to_string(),
         data: Some(analysis.data.clone()),
@@ -106,7 +119,7 @@ pub(super) fn view(scene: &Scene, setup: &Setup, levels: &Levels) -> Result<Valu
         analysis: Some(analysis),
         network: None,
     };
-    Ok(serde_json::to_value(&view)?)
+    Ok(Some(serde_json::to_value(&view)?))
 }
 
 /// The live page's first landscape and paths (the scene's defaults); `scenes` fill the menu.
@@ -114,7 +127,9 @@ pub(super) fn live_page(scene: &Scene, scenes: &[&Scene]) -> Result<String> {
     let setup = scene
         .setup(Transform::None, None, api::DEFAULT_RESOLUTION, Notes::Print)
         .with_context(|| format!("case `{}`", scene.name))?;
-    let view = view(scene, &setup, &Levels::Auto(12)).with_context(|| format!("case `{}`", scene.name))?;
+    let view = view(scene, &setup, &Levels::Auto(12), &StoreArgs::default())
+        .with_context(|| format!("case `{}`", scene.name))?
+        .context("a page without a store always has its landscape")?;
     let selected = ["gd", "momentum", "adam"];
     let specs = selected
         .iter()

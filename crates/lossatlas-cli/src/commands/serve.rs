@@ -101,7 +101,8 @@ impl Site for FormulaSite {
     fn landscape(&self, request: LandscapeRequest) -> Result<serde_json::Value> {
         let scene = self.scene(&request.case)?;
         let setup = scene.setup(request.transform, request.range, request.resolution, Notes::Quiet)?;
-        super::page::view(scene, &setup, &crate::settings::Levels::Auto(12))
+        let view = super::page::view(scene, &setup, &crate::settings::Levels::Auto(12), &Default::default())?;
+        view.ok_or_else(|| anyhow::anyhow!("a landscape without a store is always computed"))
     }
 
     fn paths(&self, request: PathsRequest) -> Result<serde_json::Value> {

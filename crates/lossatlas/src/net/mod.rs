@@ -76,7 +76,7 @@ pub use layout::ParamLayout;
 pub use mlp::{Activation, Head, LayerShape, Mlp, ACTIVATION_NAMES};
 pub use objective::{Evaluation, NetObjective};
 #[cfg(feature = "onnx")]
-pub use onnx::{OnnxModel, OnnxObjective, OnnxParam, OnnxPlane};
+pub use onnx::{OnnxLoss, OnnxModel, OnnxObjective, OnnxParam, OnnxPlane};
 pub use path::{PathFile, PathRecorder};
 pub use pca::{path_pca, project, project_path, PathPca, Projection, Snapshots};
 pub use plane::{PlaneEvaluator, PlaneValues};

@@ -41,7 +41,7 @@ pub(crate) enum TargetRows<'a, T> {
 }
 
 impl<T> TargetData<T> {
-    fn rows(&self, start: usize, end: usize, width: usize) -> TargetRows<'_, T> {
+    pub(crate) fn rows(&self, start: usize, end: usize, width: usize) -> TargetRows<'_, T> {
         match self {
             TargetData::Classes(l) => TargetRows::Classes(&l[start..end]),
             TargetData::Values(v) => TargetRows::Values(&v[start * width..end * width]),

@@ -29,7 +29,7 @@ use tract_onnx::tract_hir::infer::Factoid;
 
 use super::layout::{check_len, ParamLayout};
 use super::mlp::Head;
-use super::objective::{score, Evaluation, TargetRows};
+use super::objective::{score, Evaluation, TargetData};
 use super::plane::PlaneValues;
 use super::samples::{Samples, Targets};
 use crate::data::display_name;
@@ -55,6 +55,26 @@ pub struct OnnxParam {
     pub used_by: Vec<String>,
 }
 
+/// The targets input of a model that computes its own loss.
+#[derive(Debug, Clone)]
+struct TargetsInput {
+    name: String,
+    /// Integer class labels (int64 or int32), else float targets.
+    integer: bool,
+    /// 1 for (batch,), 2 for (batch, k).
+    rank: usize,
+}
+
+/// How an ONNX model's output becomes the loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnnxLoss {
+    /// Softmax cross-entropy on the output logits, or mse against the targets.
+    Head(Head),
+    /// The model ends in its loss: its second input takes the targets, its output is the loss
+    /// (a scalar, the batch's mean, or one value per sample).
+    Output,
+}
+
 /// An ONNX model: its graph, its trainable parameters and their trained values.
 #[derive(Debug, Clone)]
 pub struct OnnxModel {
@@ -63,6 +83,8 @@ pub struct OnnxModel {
     params: Vec<OnnxParam>,
     values: Vec<f64>,
     input: String,
+    /// The second input of a model that ends in its loss: it takes the targets.
+    targets_input: Option<TargetsInput>,
     /// One sample's shape as the graph declares it (after the batch axis; `None` where symbolic).
     sample_shape: Vec<Option<usize>>,
     outputs: usize,
@@ -142,16 +164,38 @@ impl OnnxModel {
         let initializer_names: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
         let inputs: Vec<&ValueInfoProto> =
             graph.input.iter().filter(|i| !initializer_names.contains(&i.name.as_str())).collect();
-        let [input] = inputs[..] else {
-            return Err(onnx_error(
-                name,
-                format!(
-                    "the graph has {} data inputs ({}); lossatlas feeds one, the batch of samples",
-                    inputs.len(),
-                    inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            ));
+        let (input, targets_input) = match inputs[..] {
+            [input] => (input, None),
+            [input, targets] => (input, Some(targets)),
+            _ => {
+                return Err(onnx_error(
+                    name,
+                    format!(
+                        "the graph has {} data inputs ({}); lossatlas feeds the samples, and the targets \
+                         to a model that ends in its loss",
+                        inputs.len(),
+                        inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            }
         };
+        let targets_input = targets_input
+            .map(|t| -> Result<TargetsInput> {
+                let dims = declared_shape(t).unwrap_or_default();
+                let integer = matches!(
+                    t.r#type.as_ref().and_then(|ty| ty.value.as_ref()),
+                    Some(type_proto::Value::TensorType(tt))
+                        if matches!(DataType::try_from(tt.elem_type), Ok(DataType::Int64 | DataType::Int32))
+                );
+                if dims.is_empty() || dims.len() > 2 {
+                    return Err(onnx_error(
+                        name,
+                        format!("targets input `{}` should have shape (batch,) or (batch, k)", t.name),
+                    ));
+                }
+                Ok(TargetsInput { name: t.name.clone(), integer, rank: dims.len() })
+            })
+            .transpose()?;
         let dims = declared_shape(input).ok_or_else(|| {
             onnx_error(
                 name,
@@ -217,6 +261,7 @@ impl OnnxModel {
         let mut model = OnnxModel {
             name: name.to_string(),
             input: input.name.clone(),
+            targets_input,
             sample_shape: dims[1..].to_vec(),
             proto,
             params,
@@ -231,11 +276,15 @@ impl OnnxModel {
     /// The width of the model's output (its logits per sample), from tract's shape analysis of
     /// the graph with constant weights and a batch of one.
     fn probe_outputs(&self) -> Result<usize> {
+        if self.targets_input.is_some() {
+            // Its output is a loss, not logits.
+            return Ok(0);
+        }
         let Some(sample) = self.sample_shape.iter().copied().collect::<Option<Vec<usize>>>() else {
             // Symbolic sample axes: the width is known once the data gives the shape.
             return Ok(0);
         };
-        let plan = self.typed_model(&[], 1, &sample)?;
+        let plan = self.typed_model(&[], 1, &sample, 1)?;
         let fact = plan.output_fact(0).map_err(|e| onnx_error(&self.name, tract_message(&e)))?;
         output_width(&self.name, fact)
     }
@@ -269,6 +318,11 @@ impl OnnxModel {
     /// The graph's data input: its name and one sample's declared shape (`None` where symbolic).
     pub fn input(&self) -> (&str, &[Option<usize>]) {
         (&self.input, &self.sample_shape)
+    }
+
+    /// The name of the input that takes the targets, for a model that ends in its own loss.
+    pub fn targets_input(&self) -> Option<&str> {
+        self.targets_input.as_ref().map(|t| t.name.as_str())
     }
 
     /// The output width (logits per sample); 0 when only the data's shape decides it.
@@ -323,7 +377,13 @@ impl OnnxModel {
 
     /// The graph with the parameters marked in `moving` turned into inputs (after the data
     /// input, in parameter order), typed for batches of `batch` samples of shape `sample`.
-    fn typed_model(&self, moving: &[usize], batch: usize, sample: &[usize]) -> Result<TypedModel> {
+    fn typed_model(
+        &self,
+        moving: &[usize],
+        batch: usize,
+        sample: &[usize],
+        targets_width: usize,
+    ) -> Result<TypedModel> {
         let fail = |e: TractError| onnx_error(&self.name, tract_message(&e));
         let mut proto = self.proto.clone();
         let graph = proto.graph.as_mut().expect("parsed models have a graph");
@@ -338,15 +398,22 @@ impl OnnxModel {
         let onnx = tract_onnx::onnx();
         let mut model = onnx.model_for_proto_model(&proto).map_err(fail)?;
         let names: Vec<String> = std::iter::once(self.input.clone())
+            .chain(self.targets_input.iter().map(|t| t.name.clone()))
             .chain(moving.iter().map(|&i| self.params[i].name.clone()))
             .collect();
         model = model.with_input_names(&names).map_err(fail)?;
         let mut shape = vec![batch];
         shape.extend_from_slice(sample);
         model.set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), &shape[..])).map_err(fail)?;
+        if let Some(t) = &self.targets_input {
+            let dt = if t.integer { i64::datum_type() } else { f32::datum_type() };
+            let dims = if t.rank == 1 { vec![batch] } else { vec![batch, targets_width] };
+            model.set_input_fact(1, InferenceFact::dt_shape(dt, &dims[..])).map_err(fail)?;
+        }
+        let first_param = 1 + usize::from(self.targets_input.is_some());
         for (k, &i) in moving.iter().enumerate() {
             let fact = InferenceFact::dt_shape(f32::datum_type(), &self.params[i].shape[..]);
-            model.set_input_fact(k + 1, fact).map_err(fail)?;
+            model.set_input_fact(k + first_param, fact).map_err(fail)?;
         }
         let typed = model.into_typed().map_err(|e| {
             onnx_error(
@@ -517,19 +584,31 @@ type Plan = Arc<TypedRunnableModel>;
 #[derive(Debug)]
 pub struct OnnxObjective {
     model: OnnxModel,
-    head: Head,
+    loss: OnnxLoss,
     n: usize,
+    /// The output width (0 for a model that outputs its loss).
     outputs: usize,
+    targets_width: usize,
     sample: Vec<usize>,
     /// The data in chunks of [`CHUNK`] samples (the last one shorter), as tract tensors.
-    chunks: Vec<(usize, TValue)>,
-    targets: Targets,
+    chunks: Vec<Chunk>,
+    /// Labels, or targets in float32 as the logits.
+    targets: TargetData<f32>,
+}
+
+/// Some consecutive samples as the graph takes them.
+#[derive(Debug)]
+struct Chunk {
+    rows: usize,
+    x: TValue,
+    /// The targets, for a model that computes its own loss.
+    y: Option<TValue>,
 }
 
 impl OnnxObjective {
     /// Pairs a model with data: the samples' shape must be the model's input shape, and the
-    /// targets must suit the head and the output width.
-    pub fn new(model: &OnnxModel, samples: &Samples, head: Head) -> Result<OnnxObjective> {
+    /// targets must suit the loss and the output width.
+    pub fn new(model: &OnnxModel, samples: &Samples, loss: OnnxLoss) -> Result<OnnxObjective> {
         let name = &model.name;
         let sample = samples.sample_shape().to_vec();
         let declared = &model.sample_shape;
@@ -556,14 +635,30 @@ impl OnnxObjective {
                 ),
             ));
         };
-        let outputs = if model.outputs > 0 {
-            model.outputs
-        } else {
-            let typed = model.typed_model(&[], 1, &sample)?;
-            output_width(name, typed.output_fact(0).map_err(|e| onnx_error(name, tract_message(&e)))?)?
+        if model.targets_input.is_some() != (loss == OnnxLoss::Output) {
+            return Err(onnx_error(
+                name,
+                match &model.targets_input {
+                    Some(t) => format!(
+                        "the model takes the targets as input `{}`, so it ends in its own loss; use --loss output",
+                        t.name
+                    ),
+                    None => "--loss output needs a model that takes the targets as a second input and \
+                             outputs its loss; this one takes only the samples"
+                        .to_string(),
+                },
+            ));
+        }
+        let outputs = match loss {
+            OnnxLoss::Output => 0,
+            OnnxLoss::Head(_) if model.outputs > 0 => model.outputs,
+            OnnxLoss::Head(_) => {
+                let typed = model.typed_model(&[], 1, &sample, 1)?;
+                output_width(name, typed.output_fact(0).map_err(|e| onnx_error(name, tract_message(&e)))?)?
+            }
         };
-        match (samples.targets(), head) {
-            (Targets::Classes { labels, .. }, Head::CrossEntropy) => {
+        match (samples.targets(), loss) {
+            (Targets::Classes { labels, .. }, OnnxLoss::Head(Head::CrossEntropy)) => {
                 if let Some(row) = labels.iter().position(|&l| l as usize >= outputs) {
                     return Err(Error::Invalid(format!(
                         "data `{}`: label {} in row {row} is out of range for the model's {outputs} outputs; \
@@ -574,7 +669,7 @@ impl OnnxObjective {
                     )));
                 }
             }
-            (Targets::Values { width, .. }, Head::Mse) => {
+            (Targets::Values { width, .. }, OnnxLoss::Head(Head::Mse)) => {
                 if *width != outputs {
                     return Err(Error::Invalid(format!(
                         "data `{}` has {width} target(s) per sample but the model has {outputs} output(s); \
@@ -583,19 +678,25 @@ impl OnnxObjective {
                     )));
                 }
             }
-            (Targets::Classes { .. }, Head::Mse) => {
+            (_, OnnxLoss::Output) => {}
+            (Targets::Classes { .. }, OnnxLoss::Head(Head::Mse)) => {
                 return Err(Error::Invalid(
                     "mse needs numeric targets, not class labels; use --loss cross-entropy".into(),
                 ))
             }
-            (Targets::Values { .. }, Head::CrossEntropy) => {
+            (Targets::Values { .. }, OnnxLoss::Head(Head::CrossEntropy)) => {
                 return Err(Error::Invalid(
                     "cross-entropy needs class labels; use --loss mse for numeric targets".into(),
                 ))
             }
         }
+        let targets_width = match samples.targets() {
+            Targets::Classes { .. } => 1,
+            Targets::Values { width, .. } => *width,
+        };
         let per_sample = samples.n_features();
         let n = samples.len();
+        let fail = |e: TractError| onnx_error(name, tract_message(&e));
         let chunks = (0..n)
             .step_by(CHUNK)
             .map(|start| {
@@ -606,20 +707,37 @@ impl OnnxObjective {
                     .collect();
                 let mut shape = vec![rows];
                 shape.extend_from_slice(&sample);
-                let tensor =
-                    Tensor::from_shape(&shape, &values).map_err(|e| onnx_error(name, tract_message(&e)))?;
-                Ok((rows, tensor.into_tvalue()))
+                let x = Tensor::from_shape(&shape, &values).map_err(fail)?.into_tvalue();
+                let y = match &model.targets_input {
+                    None => None,
+                    Some(t) => {
+                        let dims = if t.rank == 1 { vec![rows] } else { vec![rows, targets_width] };
+                        let range = start * targets_width..(start + rows) * targets_width;
+                        let tensor = match samples.targets() {
+                            Targets::Values { values, .. } if t.integer => {
+                                let ints: Vec<i64> = values[range].iter().map(|&v| v as i64).collect();
+                                Tensor::from_shape(&dims, &ints)
+                            }
+                            Targets::Values { values, .. } => {
+                                let floats: Vec<f32> = values[range].iter().map(|&v| v as f32).collect();
+                                Tensor::from_shape(&dims, &floats)
+                            }
+                            Targets::Classes { labels, .. } => {
+                                let ints: Vec<i64> = labels[range].iter().map(|&l| i64::from(l)).collect();
+                                Tensor::from_shape(&dims, &ints)
+                            }
+                        };
+                        Some(tensor.map_err(fail)?.into_tvalue())
+                    }
+                };
+                Ok(Chunk { rows, x, y })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(OnnxObjective {
-            model: model.clone(),
-            head,
-            n,
-            outputs,
-            sample,
-            chunks,
-            targets: samples.targets().clone(),
-        })
+        let targets = match samples.targets() {
+            Targets::Classes { labels, .. } => TargetData::Classes(labels.clone()),
+            Targets::Values { values, .. } => TargetData::Values(values.iter().map(|&v| v as f32).collect()),
+        };
+        Ok(OnnxObjective { model: model.clone(), loss, n, outputs, targets_width, sample, chunks, targets })
     }
 
     /// The model.
@@ -633,8 +751,8 @@ impl OnnxObjective {
     }
 
     /// How the outputs are scored.
-    pub fn head(&self) -> Head {
-        self.head
+    pub fn loss(&self) -> OnnxLoss {
+        self.loss
     }
 
     /// The loss and accuracy at `params`.
@@ -692,15 +810,18 @@ impl OnnxObjective {
         moving: Vec<usize>,
     ) -> Result<OnnxPlane<'_>> {
         let sizes: Vec<usize> = {
-            let mut s: Vec<usize> = self.chunks.iter().map(|(rows, _)| *rows).collect();
+            let mut s: Vec<usize> = self.chunks.iter().map(|c| c.rows).collect();
             s.dedup();
             s
         };
         let mut plans = Vec::with_capacity(sizes.len());
         for &rows in &sizes {
-            let typed = self.model.typed_model(&moving, rows, &self.sample)?;
+            let typed = self.model.typed_model(&moving, rows, &self.sample, self.targets_width)?;
             let fail = |e: TractError| onnx_error(&self.model.name, tract_message(&e));
-            let width = output_width(&self.model.name, typed.output_fact(0).map_err(fail)?)?;
+            let width = match self.loss {
+                OnnxLoss::Output => 0,
+                OnnxLoss::Head(_) => output_width(&self.model.name, typed.output_fact(0).map_err(fail)?)?,
+            };
             if width != self.outputs {
                 return Err(onnx_error(
                     &self.model.name,
@@ -767,37 +888,45 @@ impl OnnxPlane<'_> {
             .collect::<TractResult<_>>()
             .map_err(fail)?;
         let (mut sum, mut correct, mut start) = (0.0, 0usize, 0usize);
-        for (rows, x) in &o.chunks {
-            let plan = &self.plans.iter().find(|(r, _)| r == rows).expect("a plan per chunk size").1;
-            let mut inputs: TVec<TValue> = tvec![x.clone()];
+        for chunk in &o.chunks {
+            let rows = chunk.rows;
+            let plan = &self.plans.iter().find(|(r, _)| *r == rows).expect("a plan per chunk size").1;
+            let mut inputs: TVec<TValue> = tvec![chunk.x.clone()];
+            inputs.extend(chunk.y.iter().cloned());
             inputs.extend(params.iter().cloned());
             let outputs = plan.run(inputs).map_err(fail)?;
-            let logits = outputs[0].to_plain_array_view::<f32>().map_err(fail)?;
-            let logits: Vec<f32> = logits.iter().copied().collect();
-            let targets = match &o.targets {
-                Targets::Classes { labels, .. } => TargetRows::Classes(&labels[start..start + rows]),
-                Targets::Values { .. } => TargetRows::Values(&[]),
-            };
-            let (s, c) = match (&o.targets, targets) {
-                (Targets::Values { values, width }, _) => {
-                    let y: Vec<f32> =
-                        values[start * width..(start + rows) * width].iter().map(|&v| v as f32).collect();
-                    score(o.outputs, &logits, *rows, TargetRows::Values(&y), None, 0.0)
+            let output: Vec<f32> =
+                outputs[0].to_plain_array_view::<f32>().map_err(fail)?.iter().copied().collect();
+            match o.loss {
+                OnnxLoss::Head(_) => {
+                    let targets = o.targets.rows(start, start + rows, o.outputs);
+                    let (s, c) = score(o.outputs, &output, rows, targets, None, 0.0);
+                    sum += s;
+                    correct += c;
                 }
-                (_, t) => score(o.outputs, &logits, *rows, t, None, 0.0),
-            };
-            sum += s;
-            correct += c;
+                // The batch's mean loss, or one loss per sample.
+                OnnxLoss::Output => match output.len() {
+                    1 => sum += f64::from(output[0]) * rows as f64,
+                    len if len == rows => sum += output.iter().map(|&l| f64::from(l)).sum::<f64>(),
+                    len => {
+                        return Err(onnx_error(
+                            &o.model.name,
+                            format!(
+                                "--loss output: the model's output has {len} values for a batch of {rows}; \
+                                 it should be the loss, one value or one per sample"
+                            ),
+                        ))
+                    }
+                },
+            }
             start += rows;
         }
-        let divisor = match o.head {
-            Head::CrossEntropy => o.n,
-            Head::Mse => o.n * o.outputs,
+        let (divisor, accuracy) = match o.loss {
+            OnnxLoss::Head(Head::CrossEntropy) => (o.n, Some(correct as f64 / o.n as f64)),
+            OnnxLoss::Head(Head::Mse) => (o.n * o.outputs, None),
+            OnnxLoss::Output => (o.n, None),
         };
-        Ok(Evaluation {
-            loss: sum / divisor as f64,
-            accuracy: matches!(o.head, Head::CrossEntropy).then(|| correct as f64 / o.n as f64),
-        })
+        Ok(Evaluation { loss: sum / divisor as f64, accuracy })
     }
 
     /// The loss (and accuracy, for classes) over the grid `us` x `vs`, rows along `vs`; the
@@ -812,7 +941,7 @@ impl OnnxPlane<'_> {
             loss.push(p.loss);
             accuracy.extend(p.accuracy);
         }
-        let classes = matches!(self.objective.head, Head::CrossEntropy);
+        let classes = self.objective.loss == OnnxLoss::Head(Head::CrossEntropy);
         Ok(PlaneValues { nu: us.len(), nv: vs.len(), loss, accuracy: classes.then_some(accuracy) })
     }
 }

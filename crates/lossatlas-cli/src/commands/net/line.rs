@@ -136,7 +136,7 @@ pub fn run(args: &NetLineArgs) -> Result<()> {
     let title = format!("{} along a line", describe(&network, &data));
     let points = |values: &[f64]| alpha.iter().copied().zip(values.iter().copied()).collect::<Vec<_>>();
     let (train_color, test_color) = (PATH_COLORS[1], PATH_COLORS[0]);
-    let mut loss_panel = SeriesPanel::new(format!("{} loss", network.head().name())).series(Series::line(
+    let mut loss_panel = SeriesPanel::new(network.loss_label()).series(Series::line(
         "train",
         train_color,
         points(&train_curve.loss),

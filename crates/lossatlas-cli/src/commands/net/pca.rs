@@ -316,7 +316,7 @@ fn off_plane_chart(
             Series::line(label, color, xy(values))
         }
     };
-    let loss = SeriesPanel::new(format!("{} loss", network.head().name()))
+    let loss = SeriesPanel::new(network.loss_label())
         .series(dots("at the snapshot (true)", PATH_COLORS[1], losses))
         .series(dots("at its projection (drawn)", PATH_COLORS[0], plane_losses))
         .log(spread(losses) || spread(plane_losses));

@@ -26,7 +26,7 @@ pub fn run(args: &NetTrainArgs) -> Result<()> {
         .collect::<Option<Vec<usize>>>()
         .with_context(|| format!("--layers `{}` should be widths like 2,64,64,2", args.layers))?;
     let activation = Activation::parse(&args.activation)?;
-    let mlp = Mlp::new(&widths, activation, head(&args.data))?;
+    let mlp = Mlp::new(&widths, activation, head(&args.data)?)?;
     let optimizer = OptimizerSpec::parse(&args.optimizer)?;
     if !(1..=100_000).contains(&args.epochs) {
         bail!("--epochs {}: use 1 to 100000", args.epochs);
