@@ -642,7 +642,10 @@ fn head(loss: &str) -> PyResult<Head> {
     match loss {
         "cross-entropy" | "cross_entropy" => Ok(Head::CrossEntropy),
         "mse" => Ok(Head::Mse),
-        other => Err(invalid(format!("loss `{other}`: a network's loss is \"cross-entropy\" or \"mse\""))),
+        other => Err(invalid(format!(
+            "loss `{other}`: a network's loss is \"cross-entropy\" or \"mse\" (or \"output\" for an ONNX model \
+             that ends in its own loss)"
+        ))),
     }
 }
 
@@ -680,9 +683,14 @@ impl Onnx {
             return Err(invalid("model: give an .onnx file name or the model's bytes"));
         }
         .map_err(|e| WeightsError::new_err(e.to_string()))?;
-        let samples = samples(name, x, y, head, model.outputs().max(1), None)?;
+        // Targets for a model's own loss go in as numbers, like mse's.
+        let as_head = match loss {
+            OnnxLoss::Head(head) => head,
+            OnnxLoss::Output => Head::Mse,
+        };
+        let samples = samples(name, x, y, as_head, model.outputs().max(1), None)?;
         let objective = py
-            .detach(|| OnnxObjective::new(&model, &samples, head))
+            .detach(|| OnnxObjective::new(&model, &samples, loss))
             .map_err(|e| DataError::new_err(e.to_string()))?;
         let network = Network {
             weights: model.values().to_vec(),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lossatlas::net::{
-    BiasDirections, Directions, Head, Normalization, OnnxModel, OnnxObjective, Samples, Targets,
+    BiasDirections, Directions, Head, Normalization, OnnxLoss, OnnxModel, OnnxObjective, Samples, Targets,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -44,7 +44,7 @@ fn cnn_plane(c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lossatlas-cli/tests/fixtures/onnx/cnn.onnx");
     let model = OnnxModel::load(&path).unwrap();
     let data = images(1000);
-    let objective = OnnxObjective::new(&model, &data, Head::CrossEntropy).unwrap();
+    let objective = OnnxObjective::new(&model, &data, OnnxLoss::Head(Head::CrossEntropy)).unwrap();
     let weights = model.values().to_vec();
     let dirs =
         Directions::random(&model, &weights, 1, Normalization::Filter, BiasDirections::Zero, false).unwrap();

@@ -47,10 +47,6 @@ pub fn run(command: NetCommand) -> Result<()> {
 /// Grid points evaluated between two updates of a large plane's progress bar.
 const PROGRESS_BLOCK_POINTS: usize = 65_536;
 
-/// Grid rows of an ONNX plane between two updates of its progress bar.
-#[cfg(feature = "onnx")]
-const ONNX_PROGRESS_ROWS: usize = 1;
-
 /// Most points of a synthetic data set (2 features each: 16 bytes a point).
 const MAX_POINTS: usize = 10_000_000;
 
@@ -410,6 +406,27 @@ fn page_view<'a>(
     LandscapeView::network(landscape, title, case_title, network.loss_name().to_string(), view, start)
 }
 
+/// The grid `us` x `vs` computed `rows` rows of `vs` at a time by `block`, under a progress bar.
+fn in_blocks(
+    us: &[f64],
+    vs: &[f64],
+    rows: usize,
+    block: impl Fn(&[f64]) -> Result<PlaneValues>,
+) -> Result<PlaneValues> {
+    let bar = progress::bar(vs.len() as u64, "rows");
+    let mut all = PlaneValues { nu: us.len(), nv: 0, loss: Vec::new(), accuracy: None };
+    for part_vs in vs.chunks(rows) {
+        let part = block(part_vs)?;
+        all.nv += part.nv;
+        all.loss.extend(part.loss);
+        if let Some(accuracy) = part.accuracy {
+            all.accuracy.get_or_insert_with(Vec::new).extend(accuracy);
+        }
+        bar.inc(part_vs.len() as u64);
+    }
+    Ok(all)
+}
+
 /// A network's loss on one data set, computed in the precision the user chose (`f32` as PyTorch,
 /// or `f64`); the parameters are `f64` either way.
 enum Objective {
@@ -467,40 +484,19 @@ impl Objective {
             if us.len() * vs.len() <= PROGRESS_BLOCK_POINTS {
                 return Ok(evaluator.evaluate(us, vs));
             }
-            let rows = (PROGRESS_BLOCK_POINTS / us.len()).max(1);
-            let bar = progress::bar(vs.len() as u64, "rows");
-            let mut all = PlaneValues { nu: us.len(), nv: 0, loss: Vec::new(), accuracy: None };
-            for block in vs.chunks(rows) {
-                let part = evaluator.evaluate(us, block);
-                all.nv += part.nv;
-                all.loss.extend(part.loss);
-                if let Some(accuracy) = part.accuracy {
-                    all.accuracy.get_or_insert_with(Vec::new).extend(accuracy);
-                }
-                bar.inc(block.len() as u64);
-            }
-            Ok(all)
+            in_blocks(us, vs, (PROGRESS_BLOCK_POINTS / us.len()).max(1), |block| {
+                Ok(evaluator.evaluate(us, block))
+            })
         }
         match self {
             Objective::F32(o) => values(o, origin, d1, d2, us, vs),
             Objective::F64(o) => values(o, origin, d1, d2, us, vs),
+            // A grid point of a convolutional network costs milliseconds: rows go one at a time
+            // under a progress bar whatever the grid's size.
             #[cfg(feature = "onnx")]
             Objective::Onnx(o) => {
-                // A grid point of a convolutional network costs milliseconds: rows go in blocks
-                // under a progress bar whatever the grid's size.
                 let plane = o.plane(origin, d1, d2)?;
-                let bar = progress::bar(vs.len() as u64, "rows");
-                let mut all = PlaneValues { nu: us.len(), nv: 0, loss: Vec::new(), accuracy: None };
-                for row in vs.chunks(ONNX_PROGRESS_ROWS) {
-                    let part = plane.evaluate(us, row)?;
-                    all.nv += part.nv;
-                    all.loss.extend(part.loss);
-                    if let Some(accuracy) = part.accuracy {
-                        all.accuracy.get_or_insert_with(Vec::new).extend(accuracy);
-                    }
-                    bar.inc(row.len() as u64);
-                }
-                Ok(all)
+                in_blocks(us, vs, 1, |row| Ok(plane.evaluate(us, row)?))
             }
         }
     }
