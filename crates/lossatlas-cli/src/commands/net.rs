@@ -183,15 +183,20 @@ impl Network {
         }
     }
 
-    /// The MLP, for what only MLPs have (training, exact Hessians).
-    fn mlp(&self, what: &str) -> Result<&Mlp> {
+    /// The MLP, if it is one.
+    fn as_mlp(&self) -> Option<&Mlp> {
         match self {
-            Network::Mlp(mlp) => Ok(mlp),
+            Network::Mlp(mlp) => Some(mlp),
             #[cfg(feature = "onnx")]
-            Network::Onnx(model, _) => {
-                bail!("{what} needs an MLP from a .safetensors file; {} is an ONNX model", model.name())
-            }
+            Network::Onnx(..) => None,
         }
+    }
+
+    /// The MLP, for what only MLPs have (exact Hessians).
+    fn mlp(&self, what: &str) -> Result<&Mlp> {
+        self.as_mlp().ok_or_else(|| {
+            anyhow::anyhow!("{what} needs an MLP from a .safetensors file; {} is an ONNX model", self.short())
+        })
     }
 
     /// "cross-entropy", "mse", or "loss" for a model that computes its own.

@@ -2,7 +2,7 @@
 //! will perturb before computing one.
 
 use anyhow::Result;
-use lossatlas::net::{read_weights, Activation, Head, ParamLayout};
+use lossatlas::net::{read_weights, Activation, Head};
 
 use super::is_onnx;
 use crate::args::NetInspectArgs;
@@ -26,6 +26,7 @@ pub fn run(args: &NetInspectArgs) -> Result<()> {
 
 #[cfg(feature = "onnx")]
 fn onnx(args: &NetInspectArgs) -> Result<()> {
+    use lossatlas::net::ParamLayout;
     let model = lossatlas::net::OnnxModel::load(&args.file)?;
     let operators: Vec<String> = model.operators().iter().map(|(op, n)| format!("{op} x{n}")).collect();
     say!("{}: an ONNX graph of {}", model.name(), operators.join(", "))?;

@@ -112,7 +112,7 @@ pub fn run(args: &NetPlaneArgs) -> Result<()> {
         landscape.minimum().map_or(f64::NAN, |m| m.loss)
     )?;
     // Exact Hessian-vector products need the MLP's own backward pass.
-    if let Network::Mlp(mlp) = &network {
+    if let Some(mlp) = network.as_mlp() {
         let [c1, c2] =
             super::hessian::curvature_along(mlp, &data.train, &weights, &args.data.precision, [&d1, &d2])?;
         say!("curvature v'Hv/v'v along direction 1 {c1:.6}, direction 2 {c2:.6}")?;
