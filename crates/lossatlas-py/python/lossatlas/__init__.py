@@ -108,6 +108,7 @@ def from_torch(module, example_input, x, y, /, *, loss="cross-entropy", name="da
     ``pip install lossatlas[torch]``.
     """
     import io
+    import warnings
 
     try:
         import torch
@@ -127,9 +128,11 @@ def from_torch(module, example_input, x, y, /, *, loss="cross-entropy", name="da
     )
     try:
         module.eval()
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            # The TorchScript exporter: no extra packages (the torch.export one needs onnxscript),
+            # a dynamic batch axis as asked; torch 2.9+ calls it legacy, which the user need not see.
+            warnings.simplefilter("ignore", DeprecationWarning)
             try:
-                # The TorchScript exporter: no extra packages, a dynamic batch axis as asked.
                 torch.onnx.export(module, (example,), buffer, dynamo=False, **options)
             except TypeError:  # torch before 2.5 has no `dynamo` keyword
                 buffer = io.BytesIO()
