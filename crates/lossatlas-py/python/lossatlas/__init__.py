@@ -98,7 +98,17 @@ def analyze(formula, /, **kwargs):
     return formula.analyze(**kwargs)
 
 
-def from_torch(module, example_input, x, y, /, *, loss="cross-entropy", name="data", opset=17):
+def from_torch(
+    module: "torch.nn.Module",  # noqa: F821 - torch is optional
+    example_input: "ArrayLike",  # noqa: F821
+    x: "ArrayLike",  # noqa: F821
+    y: "ArrayLike",  # noqa: F821
+    /,
+    *,
+    loss: str = "cross-entropy",
+    name: str = "data",
+    opset: int = 17,
+) -> Onnx:
     """A :class:`Onnx` network from a ``torch.nn.Module``, exported to ONNX in memory.
 
     ``example_input`` is one batch the module accepts (a tensor or array; its batch axis is
