@@ -27,7 +27,7 @@ use tract_onnx::tensor::load_tensor;
 use tract_onnx::tract_core::internal::DimLike;
 use tract_onnx::tract_hir::infer::Factoid;
 
-use super::layout::{check_len, ParamLayout};
+use super::layout::{check_len, slots, ParamLayout};
 use super::mlp::Head;
 use super::objective::{score, Evaluation, TargetData};
 use super::plane::PlaneValues;
@@ -759,7 +759,10 @@ impl OnnxObjective {
     pub fn evaluate(&self, params: &[f64]) -> Result<Evaluation> {
         check_len(&self.model, "the parameters", params)?;
         let zero = vec![0.0; params.len()];
-        let moving: Vec<usize> = self.moving(&[params, &self.model.values], true);
+        let own = &self.model.values;
+        let moving = self.tensors_where(|r| {
+            params[r.clone()].iter().zip(&own[r]).any(|(a, b)| a.to_bits() != b.to_bits())
+        });
         let plane = self.plane_moving(params, &zero, &zero, moving)?;
         plane.at(0.0, 0.0)
     }
@@ -770,36 +773,23 @@ impl OnnxObjective {
         for (what, v) in [("the origin", origin), ("the first direction", d1), ("the second direction", d2)] {
             check_len(&self.model, what, v)?;
         }
-        let mut moving = self.moving(&[d1], false);
-        moving.extend(self.moving(&[d2], false));
-        moving.sort_unstable();
-        moving.dedup();
-        // Where the origin is not the model's own weights, those tensors must be fed too.
-        moving.extend(self.moving(&[origin, &self.model.values], true));
-        moving.sort_unstable();
-        moving.dedup();
+        let own = &self.model.values;
+        let moving = self.tensors_where(|r| {
+            // Where the origin is not the model's own weights, those tensors must be fed too.
+            d1[r.clone()].iter().chain(&d2[r.clone()]).any(|&x| x != 0.0)
+                || origin[r.clone()].iter().zip(&own[r]).any(|(a, b)| a.to_bits() != b.to_bits())
+        });
         self.plane_moving(origin, d1, d2, moving)
     }
 
-    /// Indices of the parameter tensors that are nonzero in `v[0]` (`differ` false), or where
-    /// `v[0]` and `v[1]` differ (`differ` true).
-    fn moving(&self, v: &[&[f64]], differ: bool) -> Vec<usize> {
-        let mut offset = 0;
-        let mut out = Vec::new();
-        for (i, p) in self.model.params.iter().enumerate() {
-            let len: usize = p.shape.iter().product();
-            let r = offset..offset + len;
-            offset += len;
-            let moves = if differ {
-                v[0][r.clone()].iter().zip(&v[1][r]).any(|(a, b)| a.to_bits() != b.to_bits())
-            } else {
-                v[0][r].iter().any(|&x| x != 0.0)
-            };
-            if moves {
-                out.push(i);
-            }
-        }
-        out
+    /// Indices (in order) of the parameter tensors whose range of the flat vector `moves` holds.
+    fn tensors_where(&self, moves: impl Fn(std::ops::Range<usize>) -> bool) -> Vec<usize> {
+        slots(&self.model)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, slot)| moves(slot.range.clone()))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     fn plane_moving(
@@ -831,15 +821,10 @@ impl OnnxObjective {
             let plan = typed.into_optimized().and_then(|m| m.into_runnable()).map_err(fail)?;
             plans.push((rows, plan));
         }
-        let mut offsets = Vec::new();
-        let mut offset = 0;
-        for p in &self.model.params {
-            let len: usize = p.shape.iter().product();
-            offsets.push(offset..offset + len);
-            offset += len;
-        }
-        let slices =
-            |v: &[f64]| -> Vec<Vec<f64>> { moving.iter().map(|&i| v[offsets[i].clone()].to_vec()).collect() };
+        let slots = slots(&self.model);
+        let slices = |v: &[f64]| -> Vec<Vec<f64>> {
+            moving.iter().map(|&i| v[slots[i].range.clone()].to_vec()).collect()
+        };
         Ok(OnnxPlane {
             objective: self,
             plans,
