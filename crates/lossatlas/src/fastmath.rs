@@ -29,6 +29,8 @@
 
 use std::f64::consts::{FRAC_PI_2, LOG2_E};
 
+pub(crate) mod lanes;
+
 /// 1.5 * 2^52: adding it rounds a float of magnitude below 2^51 to an integer (ties to even), and
 /// the integer then sits, in two's complement, in the low bits of the sum's mantissa.
 const SHIFTER: f64 = 6_755_399_441_055_744.0;
@@ -59,25 +61,31 @@ const LN2_LO: f64 = 1.9082149292705877e-10;
 /// the number of operations.
 #[inline(always)]
 fn expm1_kernel(r: f64) -> f64 {
-    const C0: f64 = 0.5;
-    const C1: f64 = 0.166_666_666_666_666_7;
-    const C2: f64 = 0.041_666_666_666_666_67;
-    const C3: f64 = 0.008_333_333_333_326_136;
-    const C4: f64 = 0.001_388_888_888_888_374_8;
-    const C5: f64 = 0.000_198_412_698_748_206_27;
-    const C6: f64 = 2.480_158_732_554_774_3e-5;
-    const C7: f64 = 2.755_725_540_020_642_2e-6;
-    const C8: f64 = 2.755_727_364_311_03e-7;
-    const C9: f64 = 2.510_521_700_472_074_5e-8;
-    const C10: f64 = 2.091_468_696_808_687_6e-9;
+    let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10] = EXPM1;
     let r2 = r * r;
     let r4 = r2 * r2;
     let r8 = r4 * r4;
-    let low = (C0 + r * C1) + r2 * (C2 + r * C3);
-    let mid = (C4 + r * C5) + r2 * (C6 + r * C7);
-    let high = (C8 + r * C9) + r2 * C10;
+    let low = (c0 + r * c1) + r2 * (c2 + r * c3);
+    let mid = (c4 + r * c5) + r2 * (c6 + r * c7);
+    let high = (c8 + r * c9) + r2 * c10;
     r + r2 * ((low + r4 * mid) + r8 * high)
 }
+
+/// The coefficients of [`expm1_kernel`]'s s(r), lowest degree first (shared with the vector
+/// version in [`lanes`]).
+const EXPM1: [f64; 11] = [
+    0.5,
+    0.166_666_666_666_666_7,
+    0.041_666_666_666_666_67,
+    0.008_333_333_333_326_136,
+    0.001_388_888_888_888_374_8,
+    0.000_198_412_698_748_206_27,
+    2.480_158_732_554_774_3e-5,
+    2.755_725_540_020_642_2e-6,
+    2.755_727_364_311_03e-7,
+    2.510_521_700_472_074_5e-8,
+    2.091_468_696_808_687_6e-9,
+];
 
 /// Splits x = k ln 2 + r with k an integer (as a float) and |r| <= ln(2)/2, for |x| <= 1000.
 #[inline(always)]
@@ -329,7 +337,7 @@ mod tests {
     use super::*;
 
     /// Distance in units in the last place, treating equal NaNs and equal infinities as 0.
-    fn ulps(a: f64, b: f64) -> f64 {
+    pub(super) fn ulps(a: f64, b: f64) -> f64 {
         if a == b || (a.is_nan() && b.is_nan()) {
             return 0.0;
         }
@@ -352,7 +360,7 @@ mod tests {
     }
 
     /// Points spread over [-limit, limit]: uniform, log-uniform in magnitude from 1e-30, and a sweep.
-    fn sample_points(limit: f64, count: usize, seed: u64) -> Vec<f64> {
+    pub(super) fn sample_points(limit: f64, count: usize, seed: u64) -> Vec<f64> {
         let mut u = uniform(seed);
         let (lo, hi) = (1e-30f64.ln(), limit.ln());
         let mut v = Vec::with_capacity(3 * count);

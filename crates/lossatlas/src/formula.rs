@@ -26,6 +26,7 @@ use std::sync::OnceLock;
 use expr::{write_expr, Graph, Id, Node};
 use parse::Params;
 pub(crate) use partial::GridPlan;
+pub(crate) use program::{kernels_arch, WIDE_ROWS_FROM};
 use program::{Outputs, Program, Target};
 
 /// Deepest expression tree accepted, so that printing (which recurses) cannot exhaust the stack.

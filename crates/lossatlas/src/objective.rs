@@ -217,12 +217,37 @@ impl Objective {
 }
 
 /// Sum of penalties of the predictions against the targets, written per loss so each loop
-/// vectorises.
+/// vectorises, and compiled for the same instruction sets as the formula kernels (a grid point's
+/// loss is this sum over the formula's values, so it costs as much as a cheap formula).
 fn penalty_sum(loss: Loss, predicted: &[f64], target: &[f64]) -> f64 {
-    match loss {
-        Loss::Mse => lane_sum(predicted, target, |p, t| (p - t) * (p - t)),
-        Loss::Mae => lane_sum(predicted, target, |p, t| (p - t).abs()),
-        _ => lane_sum(predicted, target, |p, t| loss.penalty(p, t)),
+    let sum = PenaltySum { loss, predicted, target };
+    if predicted.len() >= crate::formula::WIDE_ROWS_FROM {
+        crate::formula::kernels_arch().dispatch(sum)
+    } else {
+        pulp::WithSimd::with_simd(sum, pulp::Scalar::new())
+    }
+}
+
+/// [`penalty_sum`]'s loops, as pulp runs them on an instruction set (a struct, not a closure,
+/// so that the loops are inlined into pulp's `#[target_feature]` function; see
+/// `formula/program.rs`). The additions are the same on every instruction set, so the sum is.
+struct PenaltySum<'a> {
+    loss: Loss,
+    predicted: &'a [f64],
+    target: &'a [f64],
+}
+
+impl pulp::WithSimd for PenaltySum<'_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
+        let PenaltySum { loss, predicted, target } = self;
+        match loss {
+            Loss::Mse => lane_sum(predicted, target, |p, t| (p - t) * (p - t)),
+            Loss::Mae => lane_sum(predicted, target, |p, t| (p - t).abs()),
+            _ => lane_sum(predicted, target, |p, t| loss.penalty(p, t)),
+        }
     }
 }
 
@@ -230,7 +255,7 @@ fn penalty_sum(loss: Loss, predicted: &[f64], target: &[f64]) -> f64 {
 /// chain of dependent additions (about 4 cycles each), which capped the formula path at about 7e8
 /// samples/s per core; eight independent lanes vectorise. The order of additions is fixed, so the
 /// result does not depend on the machine or thread count.
-#[inline]
+#[inline(always)]
 fn lane_sum(predicted: &[f64], target: &[f64], penalty: impl Fn(f64, f64) -> f64) -> f64 {
     const LANES: usize = 8;
     let mut acc = [0.0; LANES];

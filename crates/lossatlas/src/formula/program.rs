@@ -502,35 +502,14 @@ impl Program {
                 regs.resize(self.n_regs * CHUNK, 0.0);
             }
             let slots = &slots[..];
-            // The chunk loop with every kernel inlined into it, compiled once for each
-            // instruction set `arch` may pick (see `kernels_arch`).
-            #[inline(always)]
-            fn chunks(
-                program: &Program,
-                row_len: usize,
-                inputs: &[&[f64]],
-                slots: &[f64],
-                regs: &mut [f64],
-                outputs: &mut Outputs<'_>,
-            ) {
-                for start in (0..row_len).step_by(CHUNK) {
-                    let len = CHUNK.min(row_len - start);
-                    let chunk = Chunk { inputs, start, len, row_len };
-                    for step in &program.steps {
-                        program.run_step(step, &chunk, slots, regs, outputs);
-                    }
-                }
-            }
-            arch.dispatch(
-                #[inline(always)]
-                || chunks(self, row_len, inputs, slots, regs, outputs),
-            );
+            arch.dispatch(ChunkLoop { program: self, row_len, inputs, slots, regs, outputs });
         });
     }
 
     #[inline(always)]
-    fn run_step(
+    fn run_step<S: pulp::Simd>(
         &self,
+        simd: S,
         step: &Step,
         chunk: &Chunk<'_>,
         slots: &[f64],
@@ -570,7 +549,7 @@ impl Program {
         match *step {
             Step::Unary { op, a, .. } => {
                 let (scale, shift) = (a.scale.map(|s| slots[s]), a.shift.map(|s| slots[s]));
-                unary_kernel(op, vector(a.src), scale, shift, out);
+                unary_kernel(simd, op, vector(a.src), scale, shift, out);
             }
             Step::Binary { op, a, b, .. } => {
                 let arg = |o: Operand| match o {
@@ -584,8 +563,41 @@ impl Program {
     }
 }
 
+/// The chunk loop with every kernel inlined into it, compiled once for each instruction set
+/// `arch` may pick (see [`kernels_arch`]).
+///
+/// Why a struct and not a closure: pulp compiles `with_simd` inside its `#[target_feature]`
+/// function, where an `#[inline(always)]` method is inlined and so gets the wider instruction
+/// set; a closure passed to `Arch::dispatch` is reached through a separate `FnOnce::call_once`
+/// shim that rustc 1.95 does not inline there, so its body stayed baseline SSE2 code on every
+/// path (found by looking at the machine code: no ymm or zmm register anywhere in it).
+struct ChunkLoop<'a, 'o> {
+    program: &'a Program,
+    row_len: usize,
+    inputs: &'a [&'a [f64]],
+    slots: &'a [f64],
+    regs: &'a mut [f64],
+    outputs: &'a mut Outputs<'o>,
+}
+
+impl pulp::WithSimd for ChunkLoop<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let ChunkLoop { program, row_len, inputs, slots, regs, outputs } = self;
+        for start in (0..row_len).step_by(CHUNK) {
+            let len = CHUNK.min(row_len - start);
+            let chunk = Chunk { inputs, start, len, row_len };
+            for step in &program.steps {
+                program.run_step(simd, step, &chunk, slots, regs, outputs);
+            }
+        }
+    }
+}
+
 /// The fewest samples for which [`Program::run`] uses the instruction set of [`kernels_arch`].
-const WIDE_ROWS_FROM: usize = 64;
+pub(crate) const WIDE_ROWS_FROM: usize = 64;
 
 /// The instruction set the grid kernels run with, chosen once per process from what the CPU has
 /// (pulp's runtime detection: AVX2 with FMA, x86-64-v3, where present, else the baseline x86-64
@@ -616,7 +628,19 @@ fn map(a: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
 
 /// `out[i] = op(a[i] * scale + shift)`, with absent parts skipped.
 #[inline(always)]
-fn unary_kernel(op: Unary, a: &[f64], scale: Option<f64>, shift: Option<f64>, out: &mut [f64]) {
+fn unary_kernel<S: pulp::Simd>(
+    simd: S,
+    op: Unary,
+    a: &[f64],
+    scale: Option<f64>,
+    shift: Option<f64>,
+    out: &mut [f64],
+) {
+    // On instruction sets with an FMA, the exponential family runs on explicit vectors (see
+    // `fastmath::lanes` for why); elsewhere, the scalar functions the compiler vectorizes.
+    if let (false, Unary::Call(f @ (Func::Tanh | Func::Exp | Func::Sigmoid))) = (S::IS_SCALAR, op) {
+        return lanes_kernel(simd, f, a, scale, shift, out);
+    }
     // One loop per function and affine shape, with the affine map inlined into it.
     macro_rules! with_input {
         (|$pre:ident| $body:expr) => {
@@ -666,6 +690,25 @@ fn unary_kernel(op: Unary, a: &[f64], scale: Option<f64>, shift: Option<f64>, ou
                 map(a, out, |v| f.apply(pre(v))),
         },
     })
+}
+
+/// [`unary_kernel`] for a function of [`fastmath::lanes`].
+#[inline(always)]
+fn lanes_kernel<S: pulp::Simd>(
+    s: S,
+    f: Func,
+    a: &[f64],
+    scale: Option<f64>,
+    shift: Option<f64>,
+    out: &mut [f64],
+) {
+    use fastmath::lanes::{map, Exp, Sigmoid, Tanh};
+    match f {
+        Func::Tanh => map::<S, Tanh>(s, a, out, scale, shift),
+        Func::Exp => map::<S, Exp>(s, a, out, scale, shift),
+        Func::Sigmoid => map::<S, Sigmoid>(s, a, out, scale, shift),
+        _ => unreachable!("{f:?} has no vector version"),
+    }
 }
 
 #[inline(always)]
