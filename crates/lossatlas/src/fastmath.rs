@@ -337,7 +337,7 @@ mod tests {
     use super::*;
 
     /// Distance in units in the last place, treating equal NaNs and equal infinities as 0.
-    pub(super) fn ulps(a: f64, b: f64) -> f64 {
+    fn ulps(a: f64, b: f64) -> f64 {
         if a == b || (a.is_nan() && b.is_nan()) {
             return 0.0;
         }

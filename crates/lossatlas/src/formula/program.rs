@@ -156,6 +156,9 @@ enum Source {
 #[derive(Debug, Clone, Copy)]
 enum Operand {
     Vector(Source),
+    /// `src * slots[scale]`, fused into the two-operand step that reads it (`a*u + b*v` is one
+    /// pass, not three).
+    Scaled(Source, usize),
     /// A value that is the same for every sample.
     Slot(usize),
 }
@@ -251,6 +254,8 @@ struct Analysis<'n> {
     readers: Vec<usize>,
     /// Whether a one-operand step reads the node.
     read_by_unary: Vec<bool>,
+    /// A node reading the node (the only one when `readers` is 1).
+    reader: Vec<usize>,
     targets: Vec<Vec<Target>>,
     affine: Vec<Option<Affine>>,
 }
@@ -322,6 +327,7 @@ impl Program {
             prelude: Vec::new(),
             readers: vec![0; n],
             read_by_unary: vec![false; n],
+            reader: vec![usize::MAX; n],
             targets: vec![Vec::new(); n],
             affine: vec![None; n],
         };
@@ -360,6 +366,7 @@ impl Program {
             for c in nodes[id].operands() {
                 an.readers[c as usize] += 1;
                 an.read_by_unary[c as usize] |= unary;
+                an.reader[c as usize] = id;
             }
         }
         for &(id, target) in outputs {
@@ -376,12 +383,20 @@ impl Program {
                 absorbed[m as usize] = true;
             }
         }
+        // An affine node read by one step and stored nowhere is computed inside that step's loop:
+        // any affine form by a one-operand step, a scaled vector (`v*s`) by a two-operand step
+        // (a reader that is not affine itself, so it is a step and not fused anywhere).
         let fused: Vec<bool> = (0..n)
-            .map(|i| {
-                an.affine[i].is_some()
-                    && an.readers[i] == 1
-                    && an.read_by_unary[i]
-                    && an.targets[i].is_empty()
+            .map(|i| match an.affine[i] {
+                Some(f) if an.readers[i] == 1 && an.targets[i].is_empty() => {
+                    let r = an.reader[i];
+                    an.read_by_unary[i]
+                        || (f.shift.is_none()
+                            && f.scale.is_some()
+                            && an.affine[r].is_none()
+                            && matches!(operation(nodes[r]), Operation::Binary(..)))
+                }
+                _ => false,
             })
             .collect();
 
@@ -397,7 +412,7 @@ impl Program {
             let vectors: Vec<Id> = match (an.affine[id], operation(nodes[id])) {
                 (Some(f), _) => vec![f.src],
                 (None, Operation::Unary(_, a)) => vec![input_of(a).0],
-                (None, Operation::Binary(_, a, b)) => vec![a, b],
+                (None, Operation::Binary(_, a, b)) => vec![input_of(a).0, input_of(b).0],
                 (None, Operation::Leaf) => Vec::new(),
             };
             vectors.into_iter().filter(|&v| an.varying[v as usize] && !is_input(nodes[v as usize])).collect()
@@ -433,9 +448,12 @@ impl Program {
                 Node::Input(k) => Source::Input(k as usize),
                 _ => Source::Reg(reg_of[v as usize]),
             };
-            let operand = |c: Id| match an.uniform(c) {
-                Some(slot) => Operand::Slot(slot),
-                None => Operand::Vector(source(c)),
+            let operand = |c: Id| match (an.uniform(c), an.affine[c as usize]) {
+                (Some(slot), _) => Operand::Slot(slot),
+                (None, Some(Affine { src, scale: Some(scale), .. })) if fused[c as usize] => {
+                    Operand::Scaled(source(src), scale)
+                }
+                (None, _) => Operand::Vector(source(c)),
             };
             let input = |(src, scale, shift): (Id, Option<usize>, Option<usize>)| Input {
                 src: source(src),
@@ -525,6 +543,7 @@ impl Program {
                     Operand::Vector(Source::Input(k)) => out.copy_from_slice(chunk.input(k)),
                     Operand::Vector(Source::Reg(r)) => out.copy_from_slice(&regs[r * CHUNK..][..len]),
                     Operand::Slot(s) => out.fill(slots[s]),
+                    Operand::Scaled(..) => unreachable!("scaled operands are fused, never stored"),
                 }
                 return;
             }
@@ -554,6 +573,7 @@ impl Program {
             Step::Binary { op, a, b, .. } => {
                 let arg = |o: Operand| match o {
                     Operand::Vector(src) => Arg::Vector(vector(src)),
+                    Operand::Scaled(src, s) => Arg::Scaled(vector(src), slots[s]),
                     Operand::Slot(s) => Arg::Scalar(slots[s]),
                 };
                 binary_kernel(op, arg(a), arg(b), out);
@@ -615,6 +635,8 @@ pub(crate) fn kernels_arch() -> pulp::Arch {
 #[derive(Clone, Copy)]
 enum Arg<'a> {
     Vector(&'a [f64]),
+    /// A vector times a number, multiplied inside the step's loop.
+    Scaled(&'a [f64], f64),
     Scalar(f64),
 }
 
@@ -721,6 +743,23 @@ fn binary_kernel(op: Binary, a: Arg<'_>, b: Arg<'_>, out: &mut [f64]) {
                         *o = $f(u, v);
                     }
                 }
+                (Arg::Vector(a), Arg::Scaled(b, t)) => {
+                    for ((o, &u), &v) in out.iter_mut().zip(a).zip(b) {
+                        *o = $f(u, v * t);
+                    }
+                }
+                (Arg::Scaled(a, s), Arg::Vector(b)) => {
+                    for ((o, &u), &v) in out.iter_mut().zip(a).zip(b) {
+                        *o = $f(u * s, v);
+                    }
+                }
+                (Arg::Scaled(a, s), Arg::Scaled(b, t)) => {
+                    for ((o, &u), &v) in out.iter_mut().zip(a).zip(b) {
+                        *o = $f(u * s, v * t);
+                    }
+                }
+                (Arg::Scaled(a, s), Arg::Scalar(v)) => map(a, out, |u| $f(u * s, v)),
+                (Arg::Scalar(u), Arg::Scaled(b, t)) => map(b, out, |v| $f(u, v * t)),
                 (Arg::Vector(a), Arg::Scalar(v)) => map(a, out, |u| $f(u, v)),
                 (Arg::Scalar(u), Arg::Vector(b)) => map(b, out, |v| $f(u, v)),
                 (Arg::Scalar(u), Arg::Scalar(v)) => out.fill($f(u, v)),
