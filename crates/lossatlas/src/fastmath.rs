@@ -15,10 +15,11 @@
 //!   does not have), so every polynomial uses a separate multiply and add.
 //! - Runtime CPU dispatch: the formula interpreter runs its chunk loop, with these functions
 //!   inlined into it, through `pulp` (`formula/program.rs`, `kernels_arch`), which compiles it for
-//!   AVX2+FMA as well as the baseline and picks once at run time, without `unsafe` in our crates
-//!   (the `multiversion` crate's macro expands to `unsafe` blocks inside the calling crate, so it
-//!   is out). pulp's AVX-512 level needs a nightly compiler. No explicit fused multiply-add yet:
-//!   results are bit-identical on every path, which a test checks.
+//!   AVX-512 and AVX2+FMA as well as the baseline and picks once at run time, without `unsafe` in
+//!   our crates (the `multiversion` crate's macro expands to `unsafe` blocks inside the calling
+//!   crate, so it is out). `exp`, `tanh` and `sigmoid` also exist on whole registers
+//!   ([`lanes`]), because the compiler left their loops scalar on the wide paths. No fused
+//!   multiply-add, on purpose: results are bit-identical on every path, which tests check.
 //!
 //! Accuracy: the kernels are fdlibm's (`log`, `__sin`, `__cos`) and a fitted polynomial for
 //! e^r - 1, after Cody-Waite argument reductions (ln 2 and pi/2 split into pieces whose products

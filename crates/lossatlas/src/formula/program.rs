@@ -620,12 +620,13 @@ impl pulp::WithSimd for ChunkLoop<'_, '_> {
 pub(crate) const WIDE_ROWS_FROM: usize = 64;
 
 /// The instruction set the grid kernels run with, chosen once per process from what the CPU has
-/// (pulp's runtime detection: AVX2 with FMA, x86-64-v3, where present, else the baseline x86-64
-/// build; pulp's AVX-512 level needs a nightly compiler).
+/// (pulp's runtime detection: AVX-512, x86-64-v4, else AVX2 with FMA, x86-64-v3, else the
+/// baseline x86-64 build).
 ///
-/// The kernels are plain loops over `f64` with no `mul_add`, and Rust never contracts `a * b + c`
-/// into a fused multiply-add by itself, so every path computes bit-identical results: the wider
-/// registers change how many samples a loop handles at once, not what it computes for each.
+/// The kernels are plain loops over `f64` and the vector functions of `fastmath::lanes`, with no
+/// `mul_add` (and Rust never contracts `a * b + c` into a fused multiply-add by itself), so every
+/// path computes bit-identical results: the wider registers change how many samples a loop
+/// handles at once, not what it computes for each.
 pub(crate) fn kernels_arch() -> pulp::Arch {
     static ARCH: std::sync::OnceLock<pulp::Arch> = std::sync::OnceLock::new();
     *ARCH.get_or_init(pulp::Arch::new)
