@@ -659,7 +659,7 @@ fn unary_kernel<S: pulp::Simd>(
     shift: Option<f64>,
     out: &mut [f64],
 ) {
-    // On instruction sets with an FMA, the exponential family runs on explicit vectors (see
+    // On the wide instruction sets the exponential family runs on explicit vectors (see
     // `fastmath::lanes` for why); elsewhere, the scalar functions the compiler vectorizes.
     if let (false, Unary::Call(f @ (Func::Tanh | Func::Exp | Func::Sigmoid))) = (S::IS_SCALAR, op) {
         return lanes_kernel(simd, f, a, scale, shift, out);

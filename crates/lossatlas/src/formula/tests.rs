@@ -430,6 +430,10 @@ fn compiled_programs_equal_a_tree_walk_bit_for_bit() {
         "relu(2 - a*x)*b + sigmoid(x*b)",
         "(x + a)*(x - a)/b",
         "ln(a*x^2 + b) - x/(a + b)",
+        // Scaled vectors fused into two-operand steps, on either side and on both.
+        "a*x^3 + b*x^2 - x*a",
+        "(a*x)/(b*x^2 + 1)*(x*b)",
+        "(a*x)^b + 2^(b*x)",
     ];
     let mut cases: Vec<(&str, [f64; 2], f64, f64)> = DERIVATIVE_CASES.to_vec();
     cases.extend(extra.iter().map(|&s| (s, [0.7, 1.3], -2.0, 2.0)));
