@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use expr::{write_expr, Graph, Id, Node};
 use parse::Params;
 pub(crate) use partial::GridPlan;
-pub(crate) use program::{kernels_arch, WIDE_ROWS_FROM};
+pub(crate) use program::arch_for_rows;
 use program::{Outputs, Program, Target};
 
 /// Deepest expression tree accepted, so that printing (which recurses) cannot exhaust the stack.

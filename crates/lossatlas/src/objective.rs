@@ -220,12 +220,7 @@ impl Objective {
 /// vectorises, and compiled for the same instruction sets as the formula kernels (a grid point's
 /// loss is this sum over the formula's values, so it costs as much as a cheap formula).
 fn penalty_sum(loss: Loss, predicted: &[f64], target: &[f64]) -> f64 {
-    let sum = PenaltySum { loss, predicted, target };
-    if predicted.len() >= crate::formula::WIDE_ROWS_FROM {
-        crate::formula::kernels_arch().dispatch(sum)
-    } else {
-        pulp::WithSimd::with_simd(sum, pulp::Scalar::new())
-    }
+    crate::formula::arch_for_rows(predicted.len()).dispatch(PenaltySum { loss, predicted, target })
 }
 
 /// [`penalty_sum`]'s loops, as pulp runs them on an instruction set (a struct, not a closure,

@@ -487,9 +487,7 @@ impl Program {
     /// Evaluates the program at `params` over the input columns `inputs` (all of one length, as
     /// many as the formula has inputs, each as long as the value row), writing every output row.
     pub(crate) fn run(&self, params: &[f64], inputs: &[&[f64]], outputs: &mut Outputs<'_>) {
-        // Rows of a few samples (the seed's six) never fill a wide register; there the baseline
-        // build's smaller loops measured 1.4x faster than the AVX2 ones.
-        let arch = if outputs.value.len() >= WIDE_ROWS_FROM { kernels_arch() } else { pulp::Arch::Scalar };
+        let arch = arch_for_rows(outputs.value.len());
         self.run_on(arch, params, inputs, outputs)
     }
 
@@ -616,8 +614,17 @@ impl pulp::WithSimd for ChunkLoop<'_, '_> {
     }
 }
 
-/// The fewest samples for which [`Program::run`] uses the instruction set of [`kernels_arch`].
-pub(crate) const WIDE_ROWS_FROM: usize = 64;
+/// The instruction set for loops over rows of `len` samples: [`kernels_arch`], except for rows
+/// of a few samples (the seed's six), which never fill a wide register; there the baseline
+/// build's smaller loops measured 1.4x faster than the AVX2 ones.
+pub(crate) fn arch_for_rows(len: usize) -> pulp::Arch {
+    const WIDE_ROWS_FROM: usize = 64;
+    if len >= WIDE_ROWS_FROM {
+        kernels_arch()
+    } else {
+        pulp::Arch::Scalar
+    }
+}
 
 /// The instruction set the grid kernels run with, chosen once per process from what the CPU has
 /// (pulp's runtime detection: AVX-512, x86-64-v4, else AVX2 with FMA, x86-64-v3, else the

@@ -760,9 +760,7 @@ impl OnnxObjective {
         check_len(&self.model, "the parameters", params)?;
         let zero = vec![0.0; params.len()];
         let own = &self.model.values;
-        let moving = self.tensors_where(|r| {
-            params[r.clone()].iter().zip(&own[r]).any(|(a, b)| a.to_bits() != b.to_bits())
-        });
+        let moving = self.tensors_where(|r| differ(&params[r.clone()], &own[r]));
         let plane = self.plane_moving(params, &zero, &zero, moving)?;
         plane.at(0.0, 0.0)
     }
@@ -777,7 +775,7 @@ impl OnnxObjective {
         let moving = self.tensors_where(|r| {
             // Where the origin is not the model's own weights, those tensors must be fed too.
             d1[r.clone()].iter().chain(&d2[r.clone()]).any(|&x| x != 0.0)
-                || origin[r.clone()].iter().zip(&own[r]).any(|(a, b)| a.to_bits() != b.to_bits())
+                || differ(&origin[r.clone()], &own[r])
         });
         self.plane_moving(origin, d1, d2, moving)
     }
@@ -929,4 +927,10 @@ impl OnnxPlane<'_> {
         let classes = self.objective.loss == OnnxLoss::Head(Head::CrossEntropy);
         Ok(PlaneValues { nu: us.len(), nv: vs.len(), loss, accuracy: classes.then_some(accuracy) })
     }
+}
+
+/// Whether two parameter slices differ in any bit (a tensor whose values are not the model's
+/// own must be fed to the graph, even where they compare equal as numbers, such as -0 and 0).
+fn differ(a: &[f64], b: &[f64]) -> bool {
+    a.iter().zip(b).any(|(x, y)| x.to_bits() != y.to_bits())
 }
