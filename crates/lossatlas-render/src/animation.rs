@@ -245,9 +245,9 @@ impl FrameSpec {
             root.fill(&WHITE)?;
             if self.counter {
                 let strip = draw_counter(root, step, self.total)?;
-                figure.draw(&root.margin(strip, 0, 0, 0))
+                figure.draw_bitmap(&root.margin(strip, 0, 0, 0))
             } else {
-                figure.draw(root)
+                figure.draw_bitmap(root)
             }
         };
         draw_rgb(self.size, self.factor, draw, |rgb| Ok(rgb.to_vec()))

@@ -36,6 +36,7 @@ mod overlay;
 pub mod page;
 mod placement;
 mod projection;
+mod raster;
 #[cfg(test)]
 mod test_support;
 mod text;

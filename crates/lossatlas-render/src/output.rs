@@ -41,6 +41,14 @@ pub trait Figure {
     /// Draws onto `root`, which covers the whole picture.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>;
 
+    /// Draws onto a bitmap (PNGs and GIF frames). By default as on any backend; a figure with
+    /// its own raster code for the bulk of its shapes (the surface's thousands of cells, see
+    /// [`crate::raster`]) draws them here without going through plotters one shape at a time,
+    /// while [`Figure::draw`] keeps them shapes for SVG.
+    fn draw_bitmap(&self, root: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()> {
+        self.draw(root)
+    }
+
     /// How many times wider and taller a PNG is drawn before it is scaled down to the requested
     /// size. plotters fills shapes and draws lines without anti-aliasing, so edges come out
     /// stair-stepped; drawing at 2x and averaging each 2 x 2 block smooths them (and text, which
@@ -72,7 +80,7 @@ pub fn render(figure: &impl Figure, format: ImageFormat, size: (u32, u32)) -> Re
             draw_rgb(
                 (w, h),
                 factor,
-                |root| figure.draw(root),
+                |root| figure.draw_bitmap(root),
                 |rgb| {
                     let mut png = Vec::new();
                     // Fast deflate (the default) and the Paeth filter on every row: on figure 1 the
