@@ -14,6 +14,8 @@
 //! here: figures that use this are drawn at twice the size and scaled down ([`crate::Figure`]'s
 //! supersampling), which smooths the edges.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 /// Polygons with more corners than this are filled as a fan of triangles (see [`fill_convex`]).
@@ -35,18 +37,23 @@ impl RgbBand<'_> {
     }
 
     /// Paints the pixels of row `y` (picture coordinates, inside the band) from column `first`
-    /// to `last` inclusive.
-    fn span(&mut self, y: usize, first: usize, last: usize, color: [u8; 3]) {
+    /// to `last` inclusive with `quad`, four pixels of one colour.
+    fn span(&mut self, y: usize, first: usize, last: usize, quad: &[u8; 12]) {
         let row = (y - self.top) * self.width;
-        for pixel in self.pixels[(row + first) * 3..(row + last + 1) * 3].chunks_exact_mut(3) {
-            pixel.copy_from_slice(&color);
+        let span = &mut self.pixels[(row + first) * 3..(row + last + 1) * 3];
+        let mut quads = span.chunks_exact_mut(12);
+        for chunk in &mut quads {
+            chunk.copy_from_slice(quad);
+        }
+        for pixel in quads.into_remainder().chunks_exact_mut(3) {
+            pixel.copy_from_slice(&quad[..3]);
         }
     }
 
     /// Paints, in `color`, every pixel of the band whose centre lies inside the convex polygon
     /// `outline` (pixel coordinates, either winding, corners not repeated) or on its edge.
     /// Non-finite corners make the polygon empty.
-    pub fn fill_convex(&mut self, outline: &[(f64, f64)], color: [u8; 3]) {
+    fn fill_convex(&mut self, outline: &[(f64, f64)], color: [u8; 3]) {
         // Every band is offered every shape: most are rejected here, on their rows alone.
         let (y_min, y_max) =
             outline.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
@@ -78,6 +85,11 @@ impl RgbBand<'_> {
                 count += 1;
             }
         }
+        // Spans are written four pixels (12 bytes) at a time. The pattern goes through
+        // `black_box` so the compiler copies it as the 8- and 4-byte words it is: seeing the three
+        // bytes it is made of, it wrote every pixel as three one-byte stores.
+        let [r, g, b] = color;
+        let quad = std::hint::black_box([r, g, b, r, g, b, r, g, b, r, g, b]);
         // Rows whose centre (y + 0.5) lies within [y_min, y_max] (found above).
         for y in first_row as usize..end_row as usize {
             let centre = y as f64 + 0.5;
@@ -93,7 +105,7 @@ impl RgbBand<'_> {
             let first = ceil(left - 0.5).max(0);
             let last = floor(right - 0.5).min(self.width as i64 - 1);
             if first <= last {
-                self.span(y, first as usize, last as usize, color);
+                self.span(y, first as usize, last as usize, &quad);
             }
         }
     }
@@ -121,17 +133,57 @@ pub(crate) fn ceil(value: f64) -> i64 {
     }
 }
 
-/// Splits an RGB8 picture `width` pixels wide into bands of rows and calls `paint` on each, in
-/// parallel. Whatever `paint` draws is clipped to its band, so painting every shape in every band
-/// in the same order gives the picture a single thread would, overlaps included.
-pub(crate) fn paint_in_bands(pixels: &mut [u8], width: usize, paint: impl Fn(&mut RgbBand<'_>) + Sync) {
-    if width == 0 || pixels.is_empty() {
-        return;
+/// Convex polygons with their colours, to be painted in the order they were added.
+#[derive(Debug, Default)]
+pub(crate) struct Shapes {
+    /// Every outline's corners, one after another.
+    corners: Vec<(f64, f64)>,
+    /// Each shape's corners in `corners`, and its colour.
+    shapes: Vec<(Range<usize>, [u8; 3])>,
+}
+
+impl Shapes {
+    /// Room for `count` shapes of four corners.
+    pub fn with_capacity(count: usize) -> Shapes {
+        Shapes { corners: Vec::with_capacity(4 * count), shapes: Vec::with_capacity(count) }
     }
-    let rows = band_rows(pixels.len() / (3 * width));
-    pixels.par_chunks_mut(rows * width * 3).enumerate().for_each(|(k, chunk)| {
-        paint(&mut RgbBand { pixels: chunk, width, top: k * rows });
-    });
+
+    /// Adds a convex polygon (see [`RgbBand::fill_convex`]).
+    pub fn push(&mut self, outline: impl IntoIterator<Item = (f64, f64)>, color: [u8; 3]) {
+        let start = self.corners.len();
+        self.corners.extend(outline);
+        self.shapes.push((start..self.corners.len(), color));
+    }
+
+    /// Paints every shape, in order, into an RGB8 picture `width` pixels wide. Bands of rows are
+    /// painted in parallel, each with the shapes that reach it (sorted into bands first, keeping
+    /// their order), so overlaps come out as a single thread would paint them.
+    pub fn paint(&self, pixels: &mut [u8], width: usize) {
+        if width == 0 || pixels.is_empty() {
+            return;
+        }
+        let rows = band_rows(pixels.len() / (3 * width));
+        let band_count = (pixels.len() / (3 * width)).div_ceil(rows);
+        let mut bins = vec![Vec::new(); band_count];
+        for (n, (outline, _)) in self.shapes.iter().enumerate() {
+            let (lo, hi) = self.corners[outline.clone()]
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+            // The bands holding the rows whose centres lie within [lo, hi], give or take one.
+            let first = (floor(lo).max(0) as usize) / rows;
+            let end = ((ceil(hi) + 1).max(0) as usize).div_ceil(rows).min(band_count);
+            for bin in bins.iter_mut().take(end).skip(first) {
+                bin.push(n as u32);
+            }
+        }
+        pixels.par_chunks_mut(rows * width * 3).zip(&bins).enumerate().for_each(|(k, (chunk, bin))| {
+            let mut band = RgbBand { pixels: chunk, width, top: k * rows };
+            for &n in bin {
+                let (outline, color) = &self.shapes[n as usize];
+                band.fill_convex(&self.corners[outline.clone()], *color);
+            }
+        });
+    }
 }
 
 /// How many rows each parallel band of a picture `height` rows high gets: a few bands per
@@ -168,7 +220,9 @@ mod tests {
 
     fn painted(outline: &[(f64, f64)], width: usize, height: usize) -> Vec<bool> {
         let mut pixels = vec![0u8; width * height * 3];
-        paint_in_bands(&mut pixels, width, |band| band.fill_convex(outline, [9, 8, 7]));
+        let mut shapes = Shapes::default();
+        shapes.push(outline.iter().copied(), [9, 8, 7]);
+        shapes.paint(&mut pixels, width);
         pixels.chunks_exact(3).map(|p| p == [9, 8, 7]).collect()
     }
 
@@ -221,11 +275,14 @@ mod tests {
     fn later_shapes_cover_earlier_ones_in_every_band() {
         let (w, h) = (40, 70);
         let mut pixels = vec![0u8; w * h * 3];
-        paint_in_bands(&mut pixels, w, |band| {
-            band.fill_convex(&[(0.0, 0.0), (40.0, 0.0), (40.0, 70.0), (0.0, 70.0)], [1, 1, 1]);
-            band.fill_convex(&[(10.0, 10.0), (30.0, 10.0), (30.0, 60.0), (10.0, 60.0)], [2, 2, 2]);
-        });
+        let mut shapes = Shapes::default();
+        shapes.push([(0.0, 0.0), (40.0, 0.0), (40.0, 70.0), (0.0, 70.0)], [1, 1, 1]);
+        shapes.push([(10.0, 10.0), (30.0, 10.0), (30.0, 60.0), (10.0, 60.0)], [2, 2, 2]);
+        // Shapes reaching past the picture's bottom and top.
+        shapes.push([(35.0, -20.0), (39.0, -20.0), (39.0, 200.0)], [3, 3, 3]);
+        shapes.paint(&mut pixels, w);
         let at = |x: usize, y: usize| pixels[(y * w + x) * 3];
         assert_eq!((at(5, 5), at(20, 35), at(20, 59), at(20, 60)), (1, 2, 2, 1));
+        assert_eq!((at(38, 0), at(38, 69), at(36, 69)), (3, 3, 1));
     }
 }

@@ -23,6 +23,8 @@
 
 use std::sync::OnceLock;
 
+use rayon::prelude::*;
+
 use lossatlas::Landscape;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -38,7 +40,7 @@ use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay};
 use crate::placement::beside_end;
 use crate::projection::{box_corners, DepthBuffer, Projected, Projection, HALF};
-use crate::raster::paint_in_bands;
+use crate::raster::Shapes;
 use crate::text::text_box_pad;
 
 /// The floor of the box (the pane under the surface).
@@ -443,8 +445,11 @@ impl<'a> SurfaceFigure<'a> {
         let eye = projection.eye();
         let light = projection.light();
         let edges = self.show_edges();
-        let mut cells = Vec::with_capacity((nu - 1) * (nv - 1));
-        for j in 0..nv - 1 {
+        let cap = HALF[2];
+        // Rows of cells in parallel (a row's cells are independent of every other row's), then
+        // one sort.
+        let row = |j: usize| {
+            let mut cells = Vec::with_capacity(nu - 1);
             for i in 0..nu - 1 {
                 let ids = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
                 let values = ids.map(|(a, b)| l.at(a, b));
@@ -455,29 +460,9 @@ impl<'a> SurfaceFigure<'a> {
                     let (a, b) = ids[k];
                     projection.to_box(us[a], vs[b], values[k])
                 });
-                // A cell that crosses the clip height is cut along it: the part below keeps its
-                // shape, the part above lies flat at the cap, and the cut line is the exact iso-line.
-                let cap = HALF[2];
-                let pieces = if points.iter().all(|p| p[2] <= cap) {
-                    vec![points.to_vec()]
-                } else {
-                    let mut above = clip_z(&points, cap, false);
-                    above.iter_mut().for_each(|p| p[2] = cap);
-                    vec![clip_z(&points, cap, true), above]
-                };
-                // A strongly twisted cell can project to a non-convex or self-crossing outline;
-                // such a cell is drawn as the two triangles the depth buffer uses.
-                let polygons = pieces.into_iter().filter(|p| p.len() >= 3).flat_map(|piece| {
-                    let corners: Vec<Projected> = piece.iter().map(|&p| projection.project_box(p)).collect();
-                    if is_convex(&corners) {
-                        vec![piece]
-                    } else {
-                        (1..piece.len() - 1).map(|k| vec![piece[0], piece[k], piece[k + 1]]).collect()
-                    }
-                });
-                for piece in polygons {
-                    let corners: Vec<Projected> = piece.iter().map(|&p| projection.project_box(p)).collect();
-                    let mut normal = newell_normal(&piece);
+                // One cell or piece of a cell (box coordinates), shaded and coloured.
+                let mut push = |piece: &[[f64; 3]], corners: Vec<Projected>| {
+                    let mut normal = newell_normal(piece);
                     if dot(normal, eye) < 0.0 {
                         // We see the underside: light the side that faces us.
                         normal = normal.map(|c| -c);
@@ -495,9 +480,37 @@ impl<'a> SurfaceFigure<'a> {
                     let edge = edges.then(|| scale_color(fill, 0.72));
                     let centre = corners.iter().map(|c| c.depth).sum::<f64>() / corners.len() as f64;
                     cells.push(Cell { i, j, corners, fill, edge, depth: centre });
+                };
+                // A strongly twisted cell can project to a non-convex or self-crossing outline;
+                // such a cell is drawn as the two triangles the depth buffer uses.
+                let mut convex_parts = |piece: &[[f64; 3]]| {
+                    let corners: Vec<Projected> = piece.iter().map(|&p| projection.project_box(p)).collect();
+                    if is_convex(&corners) {
+                        push(piece, corners);
+                    } else {
+                        for k in 1..piece.len() - 1 {
+                            let triangle = [piece[0], piece[k], piece[k + 1]];
+                            push(&triangle, vec![corners[0], corners[k], corners[k + 1]]);
+                        }
+                    }
+                };
+                // A cell that crosses the clip height is cut along it: the part below keeps its
+                // shape, the part above lies flat at the cap, and the cut line is the exact iso-line.
+                if points.iter().all(|p| p[2] <= cap) {
+                    convex_parts(&points);
+                } else {
+                    let mut above = clip_z(&points, cap, false);
+                    above.iter_mut().for_each(|p| p[2] = cap);
+                    for piece in [clip_z(&points, cap, true), above] {
+                        if piece.len() >= 3 {
+                            convex_parts(&piece);
+                        }
+                    }
                 }
             }
-        }
+            cells
+        };
+        let mut cells: Vec<Cell> = (0..nv - 1).into_par_iter().flat_map_iter(row).collect();
         cells.sort_by(|a, b| a.depth.total_cmp(&b.depth).then((a.j, a.i).cmp(&(b.j, b.i))));
         cells
     }
@@ -519,7 +532,7 @@ impl<'a> SurfaceFigure<'a> {
 
         match painting {
             Painting::Shapes => {
-                self.draw_box_back(root, scene, &axes, (0, 0))?;
+                self.draw_box_back(root, scene, &axes, (0, 0), false)?;
                 // The surface, back to front. Each cell's outline is pushed out by `GROW` pixels, so
                 // neighbours overlap and no hairline seams open between them (rasterizers and SVG
                 // viewers' antialiasing both leave seams between polygons that merely touch, and a steep
@@ -679,34 +692,47 @@ impl<'a> SurfaceFigure<'a> {
         Ok(())
     }
 
-    /// The box's floor and back walls with their outlines and grid lines, drawn on `area`, whose
-    /// top-left corner is at `origin` in the picture.
+    /// The box's floor and two back walls: their corners in the picture and their colours.
+    fn panes(scene: &Scene) -> [([(i32, i32); 4], RGBColor); 3] {
+        let eye = scene.projection.eye();
+        let far = [-HALF[0] * eye[0].signum(), -HALF[1] * eye[1].signum()];
+        let [hx, hy, hz] = HALF;
+        let at = |corners: [[f64; 3]; 4]| corners.map(|c| pixel(scene.projection.project_box(c)));
+        [
+            (at([[-hx, -hy, -hz], [hx, -hy, -hz], [hx, hy, -hz], [-hx, hy, -hz]]), FLOOR_COLOR),
+            (at([[far[0], -hy, -hz], [far[0], hy, -hz], [far[0], hy, hz], [far[0], -hy, hz]]), WALL_COLOR),
+            (at([[-hx, far[1], -hz], [hx, far[1], -hz], [hx, far[1], hz], [-hx, far[1], hz]]), WALL_COLOR),
+        ]
+    }
+
+    /// The box's floor and back walls (filled unless `filled` says they already are) with their
+    /// outlines and grid lines, drawn on `area`, whose top-left corner is at `origin` in the
+    /// picture.
     fn draw_box_back<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         scene: &Scene,
         axes: &AxisLayout,
         origin: (i32, i32),
+        filled: bool,
     ) -> Result<()> {
         let at = |p: [f64; 3]| {
             let (x, y) = pixel(scene.projection.project_box(p));
             (x - origin.0, y - origin.1)
         };
-        let eye = scene.projection.eye();
-        let far = [-HALF[0] * eye[0].signum(), -HALF[1] * eye[1].signum()];
-        let [hx, hy, hz] = HALF;
-        let panes = [
-            ([[-hx, -hy, -hz], [hx, -hy, -hz], [hx, hy, -hz], [-hx, hy, -hz]], FLOOR_COLOR),
-            ([[far[0], -hy, -hz], [far[0], hy, -hz], [far[0], hy, hz], [far[0], -hy, hz]], WALL_COLOR),
-            ([[-hx, far[1], -hz], [hx, far[1], -hz], [hx, far[1], hz], [-hx, far[1], hz]], WALL_COLOR),
-        ];
-        for (corners, color) in panes {
-            let points: Vec<(i32, i32)> = corners.iter().map(|&c| at(c)).collect();
-            area.draw(&Polygon::new(points.clone(), color.filled()))?;
+        for (corners, color) in Self::panes(scene) {
+            let points: Vec<(i32, i32)> =
+                corners.iter().map(|&(x, y)| (x - origin.0, y - origin.1)).collect();
+            if !filled {
+                area.draw(&Polygon::new(points.clone(), color.filled()))?;
+            }
             let mut outline = points;
             outline.push(outline[0]);
             area.draw(&PathElement::new(outline, GRID_COLOR.stroke_width(1)))?;
         }
+        let eye = scene.projection.eye();
+        let far = [-HALF[0] * eye[0].signum(), -HALF[1] * eye[1].signum()];
+        let [hx, hy, hz] = HALF;
         let grid_style = GRID_COLOR.stroke_width(1);
         let line = |a: [f64; 3], b: [f64; 3]| PathElement::new(vec![at(a), at(b)], grid_style);
         for &t in &axes.ticks[0] {
@@ -747,28 +773,27 @@ impl<'a> SurfaceFigure<'a> {
             return Ok(());
         }
         let (width, height) = ((r - l) as u32, (b - t) as u32);
-        // White, as the picture under the box is.
+        // White, as the picture under the box is; the panes filled by our rasterizer too (each
+        // is a third of the box, which plotters fills a scan line at a time).
         let mut pixels = vec![255u8; width as usize * height as usize * 3];
+        let rgb = |RGBColor(red, green, blue): RGBColor| [red, green, blue];
+        let mut panes = Shapes::default();
+        for (corners, color) in Self::panes(scene) {
+            panes.push(corners.map(|(x, y)| (x as f64 - l, y as f64 - t)), rgb(color));
+        }
+        panes.paint(&mut pixels, width as usize);
         {
             let area = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
-            self.draw_box_back(&area, scene, axes, (l as i32, t as i32))?;
+            self.draw_box_back(&area, scene, axes, (l as i32, t as i32), true)?;
             area.present()?;
         }
         // Every cell's outline pushed out by `GROW` pixels, as in the shapes (see `draw_scene`),
         // in the bitmap's coordinates.
-        let mut outlines = Vec::with_capacity(scene.cells.len() * 4);
-        let mut cells = Vec::with_capacity(scene.cells.len());
+        let mut cells = Shapes::with_capacity(scene.cells.len());
         for cell in &scene.cells {
-            let start = outlines.len();
-            outlines.extend(grown(&cell.corners, GROW).into_iter().map(|(x, y)| (x - l, y - t)));
-            let RGBColor(red, green, blue) = cell.fill;
-            cells.push((start..outlines.len(), [red, green, blue]));
+            cells.push(grown(&cell.corners, GROW).into_iter().map(|(x, y)| (x - l, y - t)), rgb(cell.fill));
         }
-        paint_in_bands(&mut pixels, width as usize, |band| {
-            for (outline, color) in &cells {
-                band.fill_convex(&outlines[outline.clone()], *color);
-            }
-        });
+        cells.paint(&mut pixels, width as usize);
         let bitmap = BitMapElement::with_ref((l as i32, t as i32), (width, height), &pixels[..])
             .ok_or_else(|| Error::Drawing("the surface's bitmap is smaller than its size".into()))?;
         root.draw(&bitmap)?;
@@ -1657,29 +1682,32 @@ fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
 fn grown(corners: &[Projected], by: f64) -> Vec<(f64, f64)> {
     let n = corners.len();
     let (cx, cy) = corners.iter().fold((0.0, 0.0), |acc, c| (acc.0 + c.x / n as f64, acc.1 + c.y / n as f64));
-    let normals: Vec<Option<(f64, f64)>> = (0..n)
-        .map(|k| {
-            let (a, b) = (corners[k], corners[(k + 1) % n]);
-            let (dx, dy) = (b.x - a.x, b.y - a.y);
-            let length = dx.hypot(dy);
-            if length < 1e-9 {
-                return None;
-            }
-            let normal = (dy / length, -dx / length);
-            let outward = normal.0 * ((a.x + b.x) / 2.0 - cx) + normal.1 * ((a.y + b.y) / 2.0 - cy);
-            Some(if outward < 0.0 { (-normal.0, -normal.1) } else { normal })
-        })
-        .collect();
+    // The outward unit normal of side k (from corner k to k + 1), `None` for a side of no length.
+    let normal = |k: usize| {
+        let (a, b) = (corners[k], corners[(k + 1) % n]);
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        // Not `hypot`: a libm call (no overflow to guard against at pixel scale), and this runs
+        // for every side of every cell.
+        let length = (dx * dx + dy * dy).sqrt();
+        if length < 1e-9 {
+            return None;
+        }
+        let normal = (dy / length, -dx / length);
+        let outward = normal.0 * ((a.x + b.x) / 2.0 - cx) + normal.1 * ((a.y + b.y) / 2.0 - cy);
+        Some(if outward < 0.0 { (-normal.0, -normal.1) } else { normal })
+    };
+    let mut previous = normal(n - 1);
     (0..n)
         .map(|k| {
             let c = corners[k];
-            let offset = match (normals[(k + n - 1) % n], normals[k]) {
+            let next = normal(k);
+            let offset = match (previous, next) {
                 (Some(p), Some(q)) => {
                     let cos = p.0 * q.0 + p.1 * q.1;
                     let (mx, my) = (p.0 + q.0, p.1 + q.1);
                     let scale = by / (1.0 + cos).max(1e-9);
                     let (ox, oy) = (mx * scale, my * scale);
-                    let length = ox.hypot(oy);
+                    let length = (ox * ox + oy * oy).sqrt();
                     let cap = 3.0 * by;
                     if length > cap {
                         (ox * cap / length, oy * cap / length)
@@ -1690,6 +1718,7 @@ fn grown(corners: &[Projected], by: f64) -> Vec<(f64, f64)> {
                 (Some(p), None) | (None, Some(p)) => (p.0 * by, p.1 * by),
                 (None, None) => (0.0, 0.0),
             };
+            previous = next;
             (c.x + offset.0, c.y + offset.1)
         })
         .collect()
