@@ -146,8 +146,10 @@ pub(crate) struct DepthBuffer {
     width: usize,
     height: usize,
     triangles: Vec<[Projected; 3]>,
-    /// For each tile (row by row, [`TILE`] pixels square), the triangles that may cover it.
-    bins: Vec<Vec<u32>>,
+    /// The triangles that may cover each tile (tiles row by row, [`TILE`] pixels square): those
+    /// of tile `t` are `binned[starts[t]..starts[t + 1]]`.
+    starts: Vec<u32>,
+    binned: Vec<u32>,
     /// Each tile's depths, row by row, once asked for.
     tiles: Vec<OnceLock<Box<[f32]>>>,
 }
@@ -161,23 +163,37 @@ impl DepthBuffer {
     pub fn of_triangles(width: u32, height: u32, triangles: Vec<[Projected; 3]>) -> DepthBuffer {
         let (width, height) = (width as usize, height as usize);
         let (columns, rows) = (width.div_ceil(TILE), height.div_ceil(TILE));
-        let mut bins = vec![Vec::new(); columns * rows];
-        for (n, &[a, b, c]) in triangles.iter().enumerate() {
-            // The pixels `fill_rows` may touch (its bounds), as tile indices.
-            let tile = |lo: f64, hi: f64, count: usize| {
+        // The tiles a triangle's bounds touch (the pixels `fill_rows` may reach).
+        let tiles = |&[a, b, c]: &[Projected; 3]| {
+            let span = |lo: f64, hi: f64, count: usize| {
                 let first = floor(lo).max(0) as usize / TILE;
                 let end = (ceil(hi).max(0) as usize).div_ceil(TILE).min(count);
                 first..end
             };
-            let across = tile(a.x.min(b.x).min(c.x), a.x.max(b.x).max(c.x), columns);
-            for row in tile(a.y.min(b.y).min(c.y), a.y.max(b.y).max(c.y), rows) {
-                for column in across.clone() {
-                    bins[row * columns + column].push(n as u32);
-                }
+            let across = span(a.x.min(b.x).min(c.x), a.x.max(b.x).max(c.x), columns);
+            let down = span(a.y.min(b.y).min(c.y), a.y.max(b.y).max(c.y), rows);
+            down.flat_map(move |row| across.clone().map(move |column| row * columns + column))
+        };
+        // Counted, then placed: one array for all tiles rather than a list per tile.
+        let mut starts = vec![0u32; columns * rows + 1];
+        for triangle in &triangles {
+            for tile in tiles(triangle) {
+                starts[tile + 1] += 1;
+            }
+        }
+        for t in 1..starts.len() {
+            starts[t] += starts[t - 1];
+        }
+        let mut next = starts.clone();
+        let mut binned = vec![0u32; starts[columns * rows] as usize];
+        for (n, triangle) in triangles.iter().enumerate() {
+            for tile in tiles(triangle) {
+                binned[next[tile] as usize] = n as u32;
+                next[tile] += 1;
             }
         }
         let tiles = (0..columns * rows).map(|_| OnceLock::new()).collect();
-        DepthBuffer { width, height, triangles, bins, tiles }
+        DepthBuffer { width, height, triangles, starts, binned, tiles }
     }
 
     /// The depth of the nearest surface at pixel (x, y), `None` where no surface was drawn or
@@ -192,7 +208,7 @@ impl DepthBuffer {
         let tile = self.tiles[index].get_or_init(|| {
             let window = Window { left: x / TILE * TILE, top: y / TILE * TILE, width: TILE };
             let mut depth = vec![f32::NEG_INFINITY; TILE * TILE].into_boxed_slice();
-            for &n in &self.bins[index] {
+            for &n in &self.binned[self.starts[index] as usize..self.starts[index + 1] as usize] {
                 fill_rows(&mut depth, window, self.triangles[n as usize]);
             }
             depth

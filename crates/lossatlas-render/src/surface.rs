@@ -461,7 +461,7 @@ impl<'a> SurfaceFigure<'a> {
                     projection.to_box(us[a], vs[b], values[k])
                 });
                 // One cell or piece of a cell (box coordinates), shaded and coloured.
-                let mut push = |piece: &[[f64; 3]], corners: Vec<Projected>| {
+                let mut push = |piece: &[[f64; 3]], corners: Outline| {
                     let mut normal = newell_normal(piece);
                     if dot(normal, eye) < 0.0 {
                         // We see the underside: light the side that faces us.
@@ -484,13 +484,13 @@ impl<'a> SurfaceFigure<'a> {
                 // A strongly twisted cell can project to a non-convex or self-crossing outline;
                 // such a cell is drawn as the two triangles the depth buffer uses.
                 let mut convex_parts = |piece: &[[f64; 3]]| {
-                    let corners: Vec<Projected> = piece.iter().map(|&p| projection.project_box(p)).collect();
+                    let corners = Outline::new(piece.iter().map(|&p| projection.project_box(p)));
                     if is_convex(&corners) {
                         push(piece, corners);
                     } else {
                         for k in 1..piece.len() - 1 {
                             let triangle = [piece[0], piece[k], piece[k + 1]];
-                            push(&triangle, vec![corners[0], corners[k], corners[k + 1]]);
+                            push(&triangle, Outline::new([corners[0], corners[k], corners[k + 1]]));
                         }
                     }
                 };
@@ -510,9 +510,14 @@ impl<'a> SurfaceFigure<'a> {
             }
             cells
         };
-        let mut cells: Vec<Cell> = (0..nv - 1).into_par_iter().flat_map_iter(row).collect();
-        cells.sort_by(|a, b| a.depth.total_cmp(&b.depth).then((a.j, a.i).cmp(&(b.j, b.i))));
-        cells
+        let cells: Vec<Cell> = (0..nv - 1).into_par_iter().flat_map_iter(row).collect();
+        // Back to front by the depth of each cell's centre; ties by grid position, then by the
+        // order the pieces of one cell were made. The keys are all different, so an unstable
+        // sort of small keys gives the one order, without moving the cells around while sorting.
+        let mut order: Vec<(f64, usize, usize, usize)> =
+            cells.iter().enumerate().map(|(n, c)| (c.depth, c.j, c.i, n)).collect();
+        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2, a.3).cmp(&(b.1, b.2, b.3))));
+        order.into_iter().map(|(.., n)| cells[n]).collect()
     }
 
     fn draw_scene<DB: DrawingBackend>(
@@ -539,8 +544,7 @@ impl<'a> SurfaceFigure<'a> {
                 // cell seen nearly edge-on would round to a line); the nearer cell, painted later, wins
                 // the overlap.
                 for cell in &scene.cells {
-                    let points: Vec<(i32, i32)> =
-                        grown(&cell.corners, GROW).into_iter().map(pixel_xy).collect();
+                    let points: Vec<(i32, i32)> = grown(&cell.corners, GROW).map(pixel_xy).collect();
                     root.draw(&Polygon::new(points, cell.fill.filled()))?;
                     if let Some(edge) = cell.edge {
                         let mut outline: Vec<(i32, i32)> = cell.corners.iter().map(|&c| pixel(c)).collect();
@@ -791,7 +795,7 @@ impl<'a> SurfaceFigure<'a> {
         // in the bitmap's coordinates.
         let mut cells = Shapes::with_capacity(scene.cells.len());
         for cell in &scene.cells {
-            cells.push(grown(&cell.corners, GROW).into_iter().map(|(x, y)| (x - l, y - t)), rgb(cell.fill));
+            cells.push(grown(&cell.corners, GROW).map(|(x, y)| (x - l, y - t)), rgb(cell.fill));
         }
         cells.paint(&mut pixels, width as usize);
         let bitmap = BitMapElement::with_ref((l as i32, t as i32), (width, height), &pixels[..])
@@ -917,18 +921,53 @@ impl Rect {
 }
 
 /// One grid cell (or the part of it on one side of the clip height), projected.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Cell {
     /// Column index of the cell's lower-left grid point.
     pub i: usize,
     /// Row index of the cell's lower-left grid point.
     pub j: usize,
     /// The outline: the cell's four corners, or a part of them where a clip height cuts it.
-    corners: Vec<Projected>,
+    corners: Outline,
     fill: RGBColor,
     edge: Option<RGBColor>,
     /// The depth of the cell's centre (larger is nearer).
     pub depth: f64,
+}
+
+/// A cell's outline on screen, kept inline: ten thousand cells then need no allocation each.
+/// A cell has four corners, a piece of one cut by the clip height at most five (a plane cuts a
+/// quadrilateral into a pentagon and a triangle at most), a piece of a twisted one three.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outline {
+    corners: [Projected; Outline::MAX],
+    len: usize,
+}
+
+impl Outline {
+    const MAX: usize = 5;
+
+    /// The outline through `corners`, of which there are at most [`Outline::MAX`].
+    fn new(corners: impl IntoIterator<Item = Projected>) -> Outline {
+        let mut outline =
+            Outline { corners: [Projected { x: 0.0, y: 0.0, depth: 0.0 }; Outline::MAX], len: 0 };
+        for corner in corners {
+            debug_assert!(outline.len < Outline::MAX, "a cell's outline has at most five corners");
+            if outline.len < Outline::MAX {
+                outline.corners[outline.len] = corner;
+                outline.len += 1;
+            }
+        }
+        outline
+    }
+}
+
+impl std::ops::Deref for Outline {
+    type Target = [Projected];
+
+    fn deref(&self) -> &[Projected] {
+        &self.corners[..self.len]
+    }
 }
 
 /// A surface figure laid out for one picture size.
@@ -1679,11 +1718,11 @@ fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
 
 /// A convex polygon with every side moved outwards by `by` pixels (corners mitred, the miter
 /// capped at three times `by` so a needle-sharp corner does not spike).
-fn grown(corners: &[Projected], by: f64) -> Vec<(f64, f64)> {
+fn grown(corners: &[Projected], by: f64) -> impl Iterator<Item = (f64, f64)> + '_ {
     let n = corners.len();
     let (cx, cy) = corners.iter().fold((0.0, 0.0), |acc, c| (acc.0 + c.x / n as f64, acc.1 + c.y / n as f64));
     // The outward unit normal of side k (from corner k to k + 1), `None` for a side of no length.
-    let normal = |k: usize| {
+    let normal = move |k: usize| {
         let (a, b) = (corners[k], corners[(k + 1) % n]);
         let (dx, dy) = (b.x - a.x, b.y - a.y);
         // Not `hypot`: a libm call (no overflow to guard against at pixel scale), and this runs
@@ -1696,32 +1735,30 @@ fn grown(corners: &[Projected], by: f64) -> Vec<(f64, f64)> {
         let outward = normal.0 * ((a.x + b.x) / 2.0 - cx) + normal.1 * ((a.y + b.y) / 2.0 - cy);
         Some(if outward < 0.0 { (-normal.0, -normal.1) } else { normal })
     };
-    let mut previous = normal(n - 1);
-    (0..n)
-        .map(|k| {
-            let c = corners[k];
-            let next = normal(k);
-            let offset = match (previous, next) {
-                (Some(p), Some(q)) => {
-                    let cos = p.0 * q.0 + p.1 * q.1;
-                    let (mx, my) = (p.0 + q.0, p.1 + q.1);
-                    let scale = by / (1.0 + cos).max(1e-9);
-                    let (ox, oy) = (mx * scale, my * scale);
-                    let length = (ox * ox + oy * oy).sqrt();
-                    let cap = 3.0 * by;
-                    if length > cap {
-                        (ox * cap / length, oy * cap / length)
-                    } else {
-                        (ox, oy)
-                    }
+    let first = if n > 0 { normal(n - 1) } else { None };
+    (0..n).scan(first, move |previous, k| {
+        let c = corners[k];
+        let next = normal(k);
+        let offset = match (*previous, next) {
+            (Some(p), Some(q)) => {
+                let cos = p.0 * q.0 + p.1 * q.1;
+                let (mx, my) = (p.0 + q.0, p.1 + q.1);
+                let scale = by / (1.0 + cos).max(1e-9);
+                let (ox, oy) = (mx * scale, my * scale);
+                let length = (ox * ox + oy * oy).sqrt();
+                let cap = 3.0 * by;
+                if length > cap {
+                    (ox * cap / length, oy * cap / length)
+                } else {
+                    (ox, oy)
                 }
-                (Some(p), None) | (None, Some(p)) => (p.0 * by, p.1 * by),
-                (None, None) => (0.0, 0.0),
-            };
-            previous = next;
-            (c.x + offset.0, c.y + offset.1)
-        })
-        .collect()
+            }
+            (Some(p), None) | (None, Some(p)) => (p.0 * by, p.1 * by),
+            (None, None) => (0.0, 0.0),
+        };
+        *previous = next;
+        Some((c.x + offset.0, c.y + offset.1))
+    })
 }
 
 /// Whether a projected polygon is convex (and not self-crossing): its turns all go one way.
