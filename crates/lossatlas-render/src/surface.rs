@@ -14,8 +14,12 @@
 //!    empty), coloured by viridis at its mean loss and shaded by Lambert's cosine law from its
 //!    normal, so the form reads without a legend. Quads are painted back to front by the depth of
 //!    their centre (the painter's algorithm), which is exact for a height field seen from above
-//!    except for a few pixels where two steep cells interleave.
-//! 3. The same triangles are rasterized by our code into a depth buffer at the output resolution.
+//!    except for a few pixels where two steep cells interleave. In an SVG each cell is a shape;
+//!    in a PNG the box's panes and the cells are painted by [`crate::raster`] into a bitmap of
+//!    the box, copied onto the picture in one piece (plotters' polygon filler, one call per cell,
+//!    took most of the figure's time).
+//! 3. The same triangles are rasterized by our code into a depth buffer at the output resolution,
+//!    a tile at a time where an overlay asks ([`crate::projection::DepthBuffer`]).
 //!    Paths are cut into pieces of about 1.5 pixels and only the pieces in front of the surface
 //!    (within a small tolerance) are drawn. The decision is ours, not the backend's, so PNG and
 //!    SVG hide exactly the same parts. Segments are draped on the surface (sampled finer than the
