@@ -49,6 +49,8 @@ mod objective;
 mod optim;
 mod plane;
 pub mod report;
+#[cfg(test)]
+mod simd_paths;
 pub mod spectrum;
 pub mod store;
 mod trajectory;

@@ -189,22 +189,6 @@ mod tests {
         }
     }
 
-    /// The wide instruction sets this CPU has.
-    fn levels() -> Vec<pulp::Arch> {
-        #[allow(unused_mut)]
-        let mut all = Vec::new();
-        #[cfg(target_arch = "x86_64")]
-        {
-            if let Some(v3) = pulp::x86::V3::try_new() {
-                all.push(pulp::Arch::V3(v3));
-            }
-            if let Some(v4) = pulp::x86::V4::try_new() {
-                all.push(pulp::Arch::V4(v4));
-            }
-        }
-        all
-    }
-
     fn apply(arch: pulp::Arch, function: Which, xs: &[f64]) -> Vec<f64> {
         arch.dispatch(Apply { xs, function })
     }
@@ -243,7 +227,7 @@ mod tests {
             (Which::Tanh, super::super::tanh),
             (Which::Sigmoid, super::super::sigmoid),
         ];
-        for arch in levels() {
+        for arch in crate::simd_paths::wide() {
             for (which, reference) in scalar {
                 let ys = apply(arch, which, &xs);
                 for (&x, &y) in xs.iter().zip(&ys) {

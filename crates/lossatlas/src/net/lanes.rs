@@ -694,40 +694,6 @@ pub(crate) fn dispatch<Op: pulp::WithSimd>(op: Op) -> Op::Output {
 mod tests {
     use super::*;
 
-    /// Every instruction set this CPU has, the scalar one included.
-    #[derive(Debug, Clone, Copy)]
-    pub(crate) enum Level {
-        Scalar,
-        #[cfg(target_arch = "x86_64")]
-        V3,
-        #[cfg(target_arch = "x86_64")]
-        V4,
-    }
-
-    pub(crate) fn levels() -> Vec<Level> {
-        let mut all = vec![Level::Scalar];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if pulp::x86::V3::try_new().is_some() {
-                all.push(Level::V3);
-            }
-            if pulp::x86::V4::try_new().is_some() {
-                all.push(Level::V4);
-            }
-        }
-        all
-    }
-
-    pub(crate) fn run<Op: pulp::WithSimd>(level: Level, op: Op) -> Op::Output {
-        match level {
-            Level::Scalar => Simd::vectorize(pulp::Scalar::new(), op),
-            #[cfg(target_arch = "x86_64")]
-            Level::V3 => Simd::vectorize(pulp::x86::V3::try_new().unwrap(), op),
-            #[cfg(target_arch = "x86_64")]
-            Level::V4 => Simd::vectorize(pulp::x86::V4::try_new().unwrap(), op),
-        }
-    }
-
     enum Function {
         Tanh,
         Exp,
@@ -761,14 +727,14 @@ mod tests {
         // 64 * 1000 points: a multiple of every vector width.
         let tanh_xs: Vec<f32> = (0..64_000).map(|i| (i as f32 - 32_000.0) * 3e-4).collect();
         let exp_xs: Vec<f32> = (0..64_000).map(|i| -(i as f32) * 1.35e-3).collect();
-        for level in levels() {
-            let tanh = run(level, Elementwise { xs: &tanh_xs, which: Function::Tanh });
+        for level in crate::simd_paths::all() {
+            let tanh = level.dispatch(Elementwise { xs: &tanh_xs, which: Function::Tanh });
             for (&x, &y) in tanh_xs.iter().zip(&tanh) {
                 let exact = (x as f64).tanh();
                 let err = (y as f64 - exact).abs() / exact.abs().max(1e-30);
                 assert!(x == 0.0 || err < 6e-7, "{level:?} tanh({x}) = {y}, want {exact}");
             }
-            let exp = run(level, Elementwise { xs: &exp_xs, which: Function::Exp });
+            let exp = level.dispatch(Elementwise { xs: &exp_xs, which: Function::Exp });
             for (&x, &y) in exp_xs.iter().zip(&exp) {
                 let exact = (x as f64).exp();
                 let err = (y as f64 - exact).abs() / exact;
@@ -778,26 +744,26 @@ mod tests {
             }
             // ln over [1, 1e6] (a softmax's sum of exponentials is in [1, classes]).
             let ln_xs: Vec<f32> = (0..64_000).map(|i| 1.0 + (i as f32).powi(2) * 2.5e-4).collect();
-            let ln = run(level, Elementwise { xs: &ln_xs, which: Function::Ln });
+            let ln = level.dispatch(Elementwise { xs: &ln_xs, which: Function::Ln });
             for (&x, &y) in ln_xs.iter().zip(&ln) {
                 let exact = (x as f64).ln();
                 // Relative to ln, and absolute near x = 1 where ln x -> 0.
                 let err = (y as f64 - exact).abs() / exact.max(1e-3);
                 assert!(err < 3e-7, "{level:?} ln({x}) = {y}, want {exact}, error {err}");
             }
-            assert_eq!(run(level, Elementwise { xs: &[1.0; 64], which: Function::Ln })[0], 0.0);
-            assert!(run(level, Elementwise { xs: &[f32::NAN; 64], which: Function::Ln })[0].is_nan());
+            assert_eq!(level.dispatch(Elementwise { xs: &[1.0; 64], which: Function::Ln })[0], 0.0);
+            assert!(level.dispatch(Elementwise { xs: &[f32::NAN; 64], which: Function::Ln })[0].is_nan());
             // Non-finite and edge inputs.
             let mut special = vec![0.0f32; 64];
             special[..5].copy_from_slice(&[f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, -200.0]);
-            let t = run(level, Elementwise { xs: &special, which: Function::Tanh });
+            let t = level.dispatch(Elementwise { xs: &special, which: Function::Tanh });
             assert!(t[0].is_nan(), "{level:?}");
             // Clamped to +-7.9, where tanh is 1 - 2.7e-7: within 3e-7 of +-1.
             for (y, want) in [(t[1], 1.0), (t[2], -1.0), (t[4], -1.0)] {
                 assert!((y - want).abs() < 3e-7, "{level:?}: {y} vs {want}");
             }
             assert!(t[3] == 0.0 && t[3].is_sign_negative(), "{level:?}");
-            let e = run(level, Elementwise { xs: &special, which: Function::Exp });
+            let e = level.dispatch(Elementwise { xs: &special, which: Function::Exp });
             assert!(e[0].is_nan(), "{level:?}");
             assert_eq!(e[3], 1.0);
             assert!((0.0..2e-38).contains(&e[2]) && (0.0..2e-38).contains(&e[4]), "{level:?} {e:?}");
@@ -871,7 +837,7 @@ mod tests {
                 Activation::Identity,
             ] {
                 let f = |z: f64| activation.at(z);
-                for level in levels() {
+                for level in crate::simd_paths::all() {
                     let layers = Layers {
                         activation,
                         weight: &weight,
@@ -881,7 +847,7 @@ mod tests {
                         first_bias: &first_bias,
                         u,
                     };
-                    let (dense_out, fused_out) = run(level, layers);
+                    let (dense_out, fused_out) = level.dispatch(layers);
                     let (w, b, x, x0, c0) =
                         (f64s(&weight), f64s(&bias), f64s(&input), f64s(&base), f64s(&first_bias));
                     for j in 0..outputs {
@@ -957,13 +923,13 @@ mod tests {
             hits += usize::from(best == label);
         }
         assert_eq!(labels[3], 4.0, "sample 3 is labelled with the second of its tied classes");
-        for level in levels() {
-            let (sum, correct) = run(level, CrossEntropy { logits: &logits, labels: &labels, real });
+        for level in crate::simd_paths::all() {
+            let (sum, correct) = level.dispatch(CrossEntropy { logits: &logits, labels: &labels, real });
             assert!((sum - want).abs() < 1e-12 * want, "{level:?} f64: {sum} vs {want}");
             assert_eq!(correct, hits, "{level:?}");
             let (l32, t32): (Vec<f32>, Vec<f32>) =
                 (logits.iter().map(|&v| v as f32).collect(), labels.iter().map(|&v| v as f32).collect());
-            let (sum, correct) = run(level, CrossEntropy { logits: &l32, labels: &t32, real });
+            let (sum, correct) = level.dispatch(CrossEntropy { logits: &l32, labels: &t32, real });
             assert!((sum - want).abs() < 1e-6 * want, "{level:?} f32: {sum} vs {want}");
             assert_eq!(correct, hits, "{level:?}");
         }
