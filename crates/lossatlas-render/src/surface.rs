@@ -524,6 +524,16 @@ impl<'a> SurfaceFigure<'a> {
         order.into_iter().map(|(.., n)| cells[n]).collect()
     }
 
+    /// Draws the whole figure on `root`, its cells as `painting` says.
+    fn draw_with<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, painting: Painting) -> Result<()> {
+        self.validate()?;
+        let (width, height) = root.dim_in_pixel();
+        let sizes = Sizes::for_area(width, height);
+        let bar_width = colorbar_width(root, &self.color_scale(), None, &self.z_label, sizes.tick);
+        let scene = self.scene_with_bar(width, height, Some(bar_width as f64))?;
+        self.draw_scene(root, &scene, painting)
+    }
+
     fn draw_scene<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
@@ -542,11 +552,11 @@ impl<'a> SurfaceFigure<'a> {
         match painting {
             Painting::Shapes => {
                 self.draw_box_back(root, scene, &axes, (0, 0), false)?;
-                // The surface, back to front. Each cell's outline is pushed out by `GROW` pixels, so
-                // neighbours overlap and no hairline seams open between them (rasterizers and SVG
-                // viewers' antialiasing both leave seams between polygons that merely touch, and a steep
-                // cell seen nearly edge-on would round to a line); the nearer cell, painted later, wins
-                // the overlap.
+                // The surface, back to front. Each cell's outline is pushed out by `GROW` pixels,
+                // so neighbours overlap and no hairline seams open between them (rasterizers and
+                // SVG viewers' antialiasing both leave seams between polygons that merely touch,
+                // and a steep cell seen nearly edge-on would round to a line); the nearer cell,
+                // painted later, wins the overlap.
                 for cell in &scene.cells {
                     let points: Vec<(i32, i32)> = grown(&cell.corners, GROW).map(pixel_xy).collect();
                     root.draw(&Polygon::new(points, cell.fill.filled()))?;
@@ -843,18 +853,6 @@ impl<'a> SurfaceFigure<'a> {
             }
         }
         Ok(())
-    }
-}
-
-impl SurfaceFigure<'_> {
-    /// Draws the whole figure on `root`, its cells as `painting` says.
-    fn draw_with<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, painting: Painting) -> Result<()> {
-        self.validate()?;
-        let (width, height) = root.dim_in_pixel();
-        let sizes = Sizes::for_area(width, height);
-        let bar_width = colorbar_width(root, &self.color_scale(), None, &self.z_label, sizes.tick);
-        let scene = self.scene_with_bar(width, height, Some(bar_width as f64))?;
-        self.draw_scene(root, &scene, painting)
     }
 }
 
