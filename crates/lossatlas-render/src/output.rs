@@ -161,18 +161,8 @@ impl Canvas {
                 *buffer = Vec::new();
             }
         }
-        if self.drawn.capacity() < drawn {
-            // A new buffer straight from the allocator's zeroed memory (fresh pages are zero
-            // already, so nothing is written twice: a one-picture process such as the CLI used
-            // to write all 6.7 MB of figure 1's canvas with zeros just before painting it white).
-            self.drawn = vec![0; drawn];
-        } else {
-            self.drawn.clear();
-            self.drawn.resize(drawn, 0);
-        }
-        if self.small.capacity() < small {
-            self.small = vec![0; small];
-        }
+        self.drawn.clear();
+        self.drawn.resize(drawn, 0);
         self.small.resize(small, 0);
         (&mut self.drawn[..], &mut self.small[..small])
     }
