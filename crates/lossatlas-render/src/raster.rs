@@ -18,13 +18,14 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-/// Polygons with more corners than this are filled as a fan of triangles (see [`fill_convex`]).
+/// Polygons with more corners than this are filled as a fan of triangles (see
+/// [`RgbBand::fill_convex`]).
 const MAX_CORNERS: usize = 8;
 
 /// A band of whole rows of an RGB8 picture `width` pixels wide, whose first row is row `top` of
 /// the picture.
 #[derive(Debug)]
-pub(crate) struct RgbBand<'a> {
+struct RgbBand<'a> {
     pixels: &'a mut [u8],
     width: usize,
     top: usize,
@@ -54,7 +55,8 @@ impl RgbBand<'_> {
     /// `outline` (pixel coordinates, either winding, corners not repeated) or on its edge.
     /// Non-finite corners make the polygon empty.
     fn fill_convex(&mut self, outline: &[(f64, f64)], color: [u8; 3]) {
-        // Every band is offered every shape: most are rejected here, on their rows alone.
+        // A shape is offered to every band its rows might reach (`Shapes::paint`); one that
+        // misses this band's rows is rejected here, before anything else.
         let (y_min, y_max) =
             outline.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
         let (first_row, end_row) = (ceil(y_min - 0.5).max(self.top as i64), floor(y_max - 0.5) + 1);
