@@ -42,9 +42,9 @@ pub trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>;
 
     /// Draws onto a bitmap (PNGs and GIF frames). By default as on any backend; a figure with
-    /// its own raster code for the bulk of its shapes (the surface's thousands of cells, see
-    /// [`crate::raster`]) draws them here without going through plotters one shape at a time,
-    /// while [`Figure::draw`] keeps them shapes for SVG.
+    /// its own raster code for the bulk of its shapes (the surface's thousands of cells, see the
+    /// crate's `raster` module) draws them here without going through plotters one shape at a
+    /// time, while [`Figure::draw`] keeps them shapes for SVG.
     fn draw_bitmap(&self, root: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()> {
         self.draw(root)
     }

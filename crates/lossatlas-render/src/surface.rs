@@ -322,8 +322,9 @@ impl<'a> SurfaceFigure<'a> {
         self.scene_with_bar(width, height, None)
     }
 
-    /// [`SurfaceFigure::scene`] with the colour bar's strip `bar_width` pixels wide (measured by
-    /// the backend when drawing).
+    /// Everything about the picture that does not need a backend (as the test-only `scene`),
+    /// with the colour bar's strip `bar_width` pixels wide (measured by the backend when
+    /// drawing).
     fn scene_with_bar(&self, width: u32, height: u32, bar_width: Option<f64>) -> Result<Scene> {
         self.validate()?;
         let sizes = Sizes::for_area(width, height);
@@ -871,9 +872,9 @@ impl Figure for SurfaceFigure<'_> {
         self.draw_with(root, Painting::Shapes)
     }
 
-    /// The cells painted by [`crate::raster`] (about ten times faster than one plotters polygon
-    /// each on a 100 x 100 grid), except on the small grids that show cell edges: their few
-    /// cells are quick either way, and each cell's edge is drawn right after its fill.
+    /// The cells painted by the crate's own rasterizer (figure 3 as a whole went from 28 to 12 ms,
+    /// BENCHMARKS.md), except on the small grids that show cell edges: their few cells are quick
+    /// either way, and each cell's edge is drawn right after its fill.
     fn draw_bitmap(&self, root: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()> {
         let painting = if self.show_edges() { Painting::Shapes } else { Painting::Raster };
         self.draw_with(root, painting)
