@@ -26,7 +26,7 @@ const LINE: RGBColor = RGBColor(31, 119, 180);
 const MARK: RGBColor = RGBColor(214, 39, 40);
 
 /// An eigenvalue density: `density[i]` at eigenvalue `grid[i]`, drawn as a line over a log density
-/// axis from [`DECADES`] below the peak to a little above it (lower values run along the bottom of
+/// axis from ten decades below the peak to a little above it (lower values run along the bottom of
 /// the frame), with optional dashed vertical marks at given eigenvalues (the top ones Lanczos
 /// found), each labelled.
 ///
