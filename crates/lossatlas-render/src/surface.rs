@@ -27,8 +27,6 @@
 
 use std::sync::OnceLock;
 
-use rayon::prelude::*;
-
 use lossatlas::Landscape;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -319,13 +317,15 @@ impl<'a> SurfaceFigure<'a> {
     /// cells and the depth buffer at `width` x `height` pixels.
     #[cfg(test)]
     pub(crate) fn scene(&self, width: u32, height: u32) -> Result<Scene> {
-        self.scene_with_bar(width, height, None)
+        let mut scene = self.layout(width, height, None)?;
+        scene.cells = self.cells(&scene.projection, &scene.color, self.z_range());
+        Ok(scene)
     }
 
-    /// Everything about the picture that does not need a backend (as the test-only `scene`),
-    /// with the colour bar's strip `bar_width` pixels wide (measured by the backend when
-    /// drawing).
-    fn scene_with_bar(&self, width: u32, height: u32, bar_width: Option<f64>) -> Result<Scene> {
+    /// The picture's layout and projection, with the colour bar's strip `bar_width` pixels wide
+    /// (measured by the backend when drawing): a [`Scene`] whose cells are still to be made
+    /// ([`SurfaceFigure::cells`]).
+    fn layout(&self, width: u32, height: u32, bar_width: Option<f64>) -> Result<Scene> {
         self.validate()?;
         let sizes = Sizes::for_area(width, height);
         let (w, h) = (width as f64, height as f64);
@@ -411,12 +411,11 @@ impl<'a> SurfaceFigure<'a> {
             b: (box_bounds.b - inset + bar_pad).min(area.b),
         };
 
-        let cells = self.cells(&projection, &color, z_range);
         Ok(Scene {
             projection,
             ranges,
             color,
-            cells,
+            cells: Vec::new(),
             depth: OnceLock::new(),
             pixels: (width, height),
             sizes,
@@ -451,8 +450,6 @@ impl<'a> SurfaceFigure<'a> {
         let light = projection.light();
         let edges = self.show_edges();
         let cap = HALF[2];
-        // Rows of cells in parallel (a row's cells are independent of every other row's), then
-        // one sort.
         let row = |j: usize| {
             let mut cells = Vec::with_capacity(nu - 1);
             for i in 0..nu - 1 {
@@ -515,7 +512,7 @@ impl<'a> SurfaceFigure<'a> {
             }
             cells
         };
-        let cells: Vec<Cell> = (0..nv - 1).into_par_iter().flat_map_iter(row).collect();
+        let cells: Vec<Cell> = (0..nv - 1).flat_map(row).collect();
         // Back to front by the depth of each cell's centre; ties by grid position, then by the
         // order the pieces of one cell were made. The keys are all different, so an unstable
         // sort of small keys gives the one order, without moving the cells around while sorting.
@@ -531,28 +528,40 @@ impl<'a> SurfaceFigure<'a> {
         let (width, height) = root.dim_in_pixel();
         let sizes = Sizes::for_area(width, height);
         let bar_width = colorbar_width(root, &self.color_scale(), None, &self.z_label, sizes.tick);
-        let scene = self.scene_with_bar(width, height, Some(bar_width as f64))?;
-        self.draw_scene(root, &scene, painting)
+        let mut scene = self.layout(width, height, Some(bar_width as f64))?;
+        let (projection, color) = (scene.projection.clone(), scene.color);
+        std::thread::scope(|threads| {
+            // The cells depend on nothing drawn before them: they are made on another core while
+            // this one clears the picture and draws the box's back (on this 2-core machine,
+            // rayon's workers asleep since the last parallel section woke too late to help).
+            let cells = threads.spawn(move || self.cells(&projection, &color, self.z_range()));
+            let cells = || cells.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            self.draw_scene(root, &mut scene, painting, cells)
+        })
     }
 
+    /// Draws `scene` on `root`; its cells are the ones `cells` gives, asked for only when the
+    /// drawing reaches them.
     fn draw_scene<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        scene: &Scene,
+        scene: &mut Scene,
         painting: Painting,
+        cells: impl FnOnce() -> Vec<Cell>,
     ) -> Result<()> {
-        let sizes = &scene.sizes;
         let measure = |text: &str, size: f64, bold: bool| -> (f64, f64) {
             root.estimate_text_size(text, &text_style(size, bold, false, TEXT_COLOR))
                 .map(|(w, h)| (w as f64, h as f64))
                 .unwrap_or_else(|_| estimate(text, size, bold))
         };
         root.fill(&WHITE)?;
-        let axes = AxisLayout::compute(&scene.projection, scene.ranges, self.labels(), sizes, &measure);
+        let axes =
+            AxisLayout::compute(&scene.projection, scene.ranges, self.labels(), &scene.sizes, &measure);
 
         match painting {
             Painting::Shapes => {
                 self.draw_box_back(root, scene, &axes, (0, 0), false)?;
+                scene.cells = cells();
                 // The surface, back to front. Each cell's outline is pushed out by `GROW` pixels,
                 // so neighbours overlap and no hairline seams open between them (rasterizers and
                 // SVG viewers' antialiasing both leave seams between polygons that merely touch,
@@ -568,8 +577,10 @@ impl<'a> SurfaceFigure<'a> {
                     }
                 }
             }
-            Painting::Raster => self.paint_box(root, scene, &axes)?,
+            Painting::Raster => self.paint_box(root, scene, &axes, cells)?,
         }
+        let scene = &*scene;
+        let sizes = &scene.sizes;
 
         // Axis lines and ticks.
         for axis in axes.axes.iter().flatten() {
@@ -777,8 +788,9 @@ impl<'a> SurfaceFigure<'a> {
     fn paint_box<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        scene: &Scene,
+        scene: &mut Scene,
         axes: &AxisLayout,
+        cells: impl FnOnce() -> Vec<Cell>,
     ) -> Result<()> {
         // The box's bounds with room for the cells' growth and the outlines' pixel rounding,
         // within the picture.
@@ -806,6 +818,7 @@ impl<'a> SurfaceFigure<'a> {
             self.draw_box_back(&area, scene, axes, (l as i32, t as i32), true)?;
             area.present()?;
         }
+        scene.cells = cells();
         // Every cell's outline pushed out by `GROW` pixels, as in the shapes (see `draw_scene`),
         // in the bitmap's coordinates.
         let mut cells = Shapes::with_capacity(scene.cells.len());
