@@ -530,12 +530,17 @@ impl<'a> SurfaceFigure<'a> {
         let bar_width = colorbar_width(root, &self.color_scale(), None, &self.z_label, sizes.tick);
         let mut scene = self.layout(width, height, Some(bar_width as f64))?;
         let (projection, color) = (scene.projection.clone(), scene.color);
+        let make_cells = || self.cells(&projection, &color, self.z_range());
         std::thread::scope(|threads| {
             // The cells depend on nothing drawn before them: they are made on another core while
             // this one clears the picture and draws the box's back (on this 2-core machine,
             // rayon's workers asleep since the last parallel section woke too late to help).
-            let cells = threads.spawn(move || self.cells(&projection, &color, self.z_range()));
-            let cells = || cells.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            // Where no thread can be started, they are made here when needed.
+            let made = std::thread::Builder::new().spawn_scoped(threads, make_cells).ok();
+            let cells = || match made {
+                Some(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => make_cells(),
+            };
             self.draw_scene(root, &mut scene, painting, cells)
         })
     }
