@@ -191,7 +191,7 @@ impl Shapes {
 /// How many rows each parallel band of a picture `height` rows high gets: a few bands per
 /// thread, so a band full of shapes next to an empty one does not leave a core idle, and no band
 /// so thin that walking every shape's bounds costs more than filling it.
-pub(crate) fn band_rows(height: usize) -> usize {
+fn band_rows(height: usize) -> usize {
     height.div_ceil(4 * rayon::current_num_threads()).max(16)
 }
 

@@ -450,8 +450,8 @@ impl<'a> SurfaceFigure<'a> {
         let light = projection.light();
         let edges = self.show_edges();
         let cap = HALF[2];
-        let row = |j: usize| {
-            let mut cells = Vec::with_capacity(nu - 1);
+        let mut cells = Vec::with_capacity((nu - 1) * (nv - 1));
+        for j in 0..nv - 1 {
             for i in 0..nu - 1 {
                 let ids = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
                 let values = ids.map(|(a, b)| l.at(a, b));
@@ -510,9 +510,7 @@ impl<'a> SurfaceFigure<'a> {
                     }
                 }
             }
-            cells
-        };
-        let cells: Vec<Cell> = (0..nv - 1).flat_map(row).collect();
+        }
         // Back to front by the depth of each cell's centre; ties by grid position, then by the
         // order the pieces of one cell were made. The keys are all different, so an unstable
         // sort of small keys gives the one order, without moving the cells around while sorting.
@@ -727,10 +725,15 @@ impl<'a> SurfaceFigure<'a> {
         Ok(())
     }
 
+    /// Where the two back walls stand: the u and the v of the box's sides away from the eye.
+    fn far_walls(scene: &Scene) -> [f64; 2] {
+        let eye = scene.projection.eye();
+        [-HALF[0] * eye[0].signum(), -HALF[1] * eye[1].signum()]
+    }
+
     /// The box's floor and two back walls: their corners in the picture and their colours.
     fn panes(scene: &Scene) -> [([(i32, i32); 4], RGBColor); 3] {
-        let eye = scene.projection.eye();
-        let far = [-HALF[0] * eye[0].signum(), -HALF[1] * eye[1].signum()];
+        let far = Self::far_walls(scene);
         let [hx, hy, hz] = HALF;
         let at = |corners: [[f64; 3]; 4]| corners.map(|c| pixel(scene.projection.project_box(c)));
         [
@@ -765,8 +768,7 @@ impl<'a> SurfaceFigure<'a> {
             outline.push(outline[0]);
             area.draw(&PathElement::new(outline, GRID_COLOR.stroke_width(1)))?;
         }
-        let eye = scene.projection.eye();
-        let far = [-HALF[0] * eye[0].signum(), -HALF[1] * eye[1].signum()];
+        let far = Self::far_walls(scene);
         let [hx, hy, hz] = HALF;
         let grid_style = GRID_COLOR.stroke_width(1);
         let line = |a: [f64; 3], b: [f64; 3]| PathElement::new(vec![at(a), at(b)], grid_style);
@@ -890,8 +892,8 @@ impl Figure for SurfaceFigure<'_> {
         self.draw_with(root, Painting::Shapes)
     }
 
-    /// The cells painted by the crate's own rasterizer (figure 3 as a whole went from 28 to 12 ms,
-    /// BENCHMARKS.md), except on the small grids that show cell edges: their few cells are quick
+    /// The cells painted by the crate's own rasterizer (figure 3 as a whole went from 28 to 12 ms
+    /// with it, BENCHMARKS.md), except on the small grids that show cell edges: their few cells are quick
     /// either way, and each cell's edge is drawn right after its fill.
     fn draw_bitmap(&self, root: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()> {
         let painting = if self.show_edges() { Painting::Shapes } else { Painting::Raster };
