@@ -6,11 +6,10 @@
 //! scalar (one value per instruction, found in the machine code), so the widest paths were the
 //! slowest for `tanh`. Written on pulp's vector types they are vectorized by construction.
 //!
-//! Every operation is the scalar function's, in the same order, with the same roundings: no fused
-//! multiply-add. So a value is bit for bit the same whichever path computes it (a grid in wide
-//! chunks, one point on the baseline path, another CPU), which the tests check; FMAs would save
-//! about a fifth of the operations, but values would then depend on the CPU and on how many
-//! samples a call has.
+//! Every operation is the scalar function's, in the same order, with the same roundings, fused
+//! multiply-adds included (a fused multiply-add rounds once, whatever computes it). So a value is
+//! bit for bit the same whichever path computes it (a grid in wide chunks, one point on the
+//! baseline path, another CPU), which the tests check.
 
 use pulp::Simd;
 use std::f64::consts::LOG2_E;
@@ -21,10 +20,10 @@ use super::{EXPM1, LN2_HI, LN2_LO, SHIFTER};
 /// k, for [`pow2`]), k and r, as the scalar `reduce_ln2` computes them.
 #[inline(always)]
 fn reduce_ln2<S: Simd>(s: S, x: S::f64s) -> (S::f64s, S::f64s, S::f64s) {
-    let shifted = s.add_f64s(s.mul_f64s(x, s.splat_f64s(LOG2_E)), s.splat_f64s(SHIFTER));
+    let shifted = s.mul_add_f64s(x, s.splat_f64s(LOG2_E), s.splat_f64s(SHIFTER));
     let k = s.sub_f64s(shifted, s.splat_f64s(SHIFTER));
-    let r = s.sub_f64s(x, s.mul_f64s(k, s.splat_f64s(LN2_HI)));
-    (shifted, k, s.sub_f64s(r, s.mul_f64s(k, s.splat_f64s(LN2_LO))))
+    let r = s.mul_add_f64s(k, s.splat_f64s(-LN2_HI), x);
+    (shifted, k, s.mul_add_f64s(k, s.splat_f64s(-LN2_LO), r))
 }
 
 /// 2^k from `shifted` = k + SHIFTER, k an integer in -1022..=1023: k's bits moved into the
@@ -35,20 +34,21 @@ fn pow2<S: Simd>(s: S, shifted: S::f64s) -> S::f64s {
     s.transmute_f64s_u64s(s.add_u64s(bits, s.splat_u64s(1023 << 52)))
 }
 
-/// e^r - 1 for |r| <= ln(2)/2: the scalar kernel's polynomial (Estrin's scheme).
+/// e^r - 1 for |r| <= ln(2)/2: the scalar kernel's polynomial (Estrin's scheme), with its
+/// fused multiply-adds.
 #[inline(always)]
 fn expm1_kernel<S: Simd>(s: S, r: S::f64s) -> S::f64s {
     let c = |i: usize| s.splat_f64s(EXPM1[i]);
-    let (add, mul) = (|a, b| s.add_f64s(a, b), |a, b| s.mul_f64s(a, b));
-    // (c_i + r c_{i+1})
-    let pair = |i: usize| add(c(i), mul(r, c(i + 1)));
+    let (fma, mul) = (|a, b, c| s.mul_add_f64s(a, b, c), |a, b| s.mul_f64s(a, b));
+    // c_i + r c_{i+1}
+    let pair = |i: usize| fma(r, c(i + 1), c(i));
     let r2 = mul(r, r);
     let r4 = mul(r2, r2);
     let r8 = mul(r4, r4);
-    let low = add(pair(0), mul(r2, pair(2)));
-    let mid = add(pair(4), mul(r2, pair(6)));
-    let high = add(pair(8), mul(r2, c(10)));
-    add(r, mul(r2, add(add(low, mul(r4, mid)), mul(r8, high))))
+    let low = fma(r2, pair(2), pair(0));
+    let mid = fma(r2, pair(6), pair(4));
+    let high = fma(r2, c(10), pair(8));
+    fma(r2, fma(r8, high, fma(r4, mid, low)), r)
 }
 
 /// `x` with every value above `limit` replaced by `limit`; NaN passes (the comparison is false).
@@ -83,7 +83,7 @@ pub(crate) fn tanh<S: Simd>(s: S, x: S::f64s) -> S::f64s {
     let a = clamp_above(s, ax, 22.0);
     let (shifted, _, r) = reduce_ln2(s, s.mul_f64s(s.splat_f64s(2.0), a));
     let scale = pow2(s, shifted);
-    let m = s.add_f64s(s.mul_f64s(scale, expm1_kernel(s, r)), s.sub_f64s(scale, s.splat_f64s(1.0)));
+    let m = s.mul_add_f64s(scale, expm1_kernel(s, r), s.sub_f64s(scale, s.splat_f64s(1.0)));
     let t = s.div_f64s(m, s.add_f64s(m, s.splat_f64s(2.0)));
     // copysign: t's own sign bit replaced by x's.
     s.or_f64s(s.and_f64s(t, s.not_f64s(sign)), s.and_f64s(x, sign))

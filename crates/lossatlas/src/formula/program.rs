@@ -615,25 +615,31 @@ impl pulp::WithSimd for ChunkLoop<'_, '_> {
 }
 
 /// The instruction set for loops over rows of `len` samples: [`kernels_arch`], except for rows
-/// of a few samples (the seed's six), which never fill a wide register; there the baseline
-/// build's smaller loops measured 1.4x faster than the AVX2 ones.
+/// of a few samples (the seed's six), which never fill a wide register: those run on AVX2 where
+/// the CPU has it. The baseline build would call the C library once per fused multiply-add of
+/// the exponential family (see [`crate::fastmath`]), and the AVX-512 loops measured 1.25x slower
+/// than the AVX2 ones for `sin(b*cos(a*x))` on six samples (AVX2 and the old FMA-free baseline
+/// path were within 7% of each other).
 pub(crate) fn arch_for_rows(len: usize) -> pulp::Arch {
     const WIDE_ROWS_FROM: usize = 64;
     if len >= WIDE_ROWS_FROM {
-        kernels_arch()
-    } else {
-        pulp::Arch::Scalar
+        return kernels_arch();
     }
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = pulp::x86::V3::try_new() {
+        return pulp::Arch::V3(v3);
+    }
+    kernels_arch()
 }
 
 /// The instruction set the grid kernels run with, chosen once per process from what the CPU has
 /// (pulp's runtime detection: AVX-512, x86-64-v4, else AVX2 with FMA, x86-64-v3, else the
 /// baseline x86-64 build).
 ///
-/// The kernels are plain loops over `f64` and the vector functions of `fastmath::lanes`, with no
-/// `mul_add` (and Rust never contracts `a * b + c` into a fused multiply-add by itself), so every
-/// path computes bit-identical results: the wider registers change how many samples a loop
-/// handles at once, not what it computes for each.
+/// The kernels are plain loops over `f64` and the vector functions of `fastmath::lanes`; their
+/// only fused multiply-adds are explicit ones (Rust never contracts `a * b + c` by itself), which
+/// round once on every path, so every path computes bit-identical results: the wider registers
+/// change how many samples a loop handles at once, not what it computes for each.
 pub(crate) fn kernels_arch() -> pulp::Arch {
     static ARCH: std::sync::OnceLock<pulp::Arch> = std::sync::OnceLock::new();
     *ARCH.get_or_init(pulp::Arch::new)
