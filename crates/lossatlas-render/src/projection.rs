@@ -11,6 +11,7 @@
 //! screen position over every projected triangle, so interpolating it linearly while rasterizing
 //! (below) is exact rather than an approximation.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crate::raster::{ceil, floor};
@@ -140,44 +141,57 @@ pub(crate) fn box_corners() -> [[f64; 3]; 8] {
 /// The buffer is made a tile at a time, when a question first touches the tile: a figure asks
 /// about a marker or the pixels along a few paths, and rasterizing all of a 100 x 100 surface's
 /// 20,000 triangles at 1800 x 1400 pixels to answer them took longer than painting the surface.
-/// Triangles are sorted into the tiles their bounds touch once, when the buffer is made.
+/// The first few tiles find their triangles by looking at every one; after that, the triangles
+/// are sorted once into the tiles their bounds touch ([`Bins`]). Sorting costs about as much as
+/// twenty such looks, and the usual question, the minimum's marker, touches one to four tiles.
 #[derive(Debug)]
 pub(crate) struct DepthBuffer {
     width: usize,
     height: usize,
     triangles: Vec<[Projected; 3]>,
-    /// The triangles that may cover each tile (tiles row by row, [`TILE`] pixels square): those
-    /// of tile `t` are `binned[starts[t]..starts[t + 1]]`.
-    starts: Vec<u32>,
-    binned: Vec<u32>,
+    /// How many tiles have been made by looking at every triangle.
+    scanned: AtomicUsize,
+    /// The triangles sorted into tiles, once more than [`SCANNED_TILES`] tiles are asked for.
+    bins: OnceLock<Bins>,
     /// Each tile's depths, row by row, once asked for.
     tiles: Vec<OnceLock<Box<[f32]>>>,
 }
 
-/// The side of a [`DepthBuffer`] tile in pixels.
-const TILE: usize = 32;
+/// The triangles that may cover each tile of a [`DepthBuffer`] (tiles row by row, [`TILE`]
+/// pixels square): those of tile `t` are `binned[starts[t]..starts[t + 1]]`.
+#[derive(Debug)]
+struct Bins {
+    starts: Vec<u32>,
+    binned: Vec<u32>,
+}
 
-impl DepthBuffer {
-    /// The depth buffer of `triangles` on a picture `width` x `height` pixels large (nothing
-    /// drawn where no triangle is: every point there is visible).
-    pub fn of_triangles(width: u32, height: u32, triangles: Vec<[Projected; 3]>) -> DepthBuffer {
-        let (width, height) = (width as usize, height as usize);
-        let (columns, rows) = (width.div_ceil(TILE), height.div_ceil(TILE));
-        // The tiles a triangle's bounds touch (the pixels `fill_rows` may reach).
-        let tiles = |&[a, b, c]: &[Projected; 3]| {
-            let span = |lo: f64, hi: f64, count: usize| {
-                let first = floor(lo).max(0) as usize / TILE;
-                let end = (ceil(hi).max(0) as usize).div_ceil(TILE).min(count);
-                first..end
-            };
-            let across = span(a.x.min(b.x).min(c.x), a.x.max(b.x).max(c.x), columns);
-            let down = span(a.y.min(b.y).min(c.y), a.y.max(b.y).max(c.y), rows);
-            down.flat_map(move |row| across.clone().map(move |column| row * columns + column))
-        };
-        // Counted, then placed: one array for all tiles rather than a list per tile.
+/// The side of a [`DepthBuffer`] tile in pixels (smaller in tests, so that small buffers have
+/// many tiles).
+const TILE: usize = if cfg!(test) { 16 } else { 32 };
+
+/// Tiles a [`DepthBuffer`] makes by looking at every triangle before it sorts them into tiles.
+const SCANNED_TILES: usize = 8;
+
+/// The tiles (in a grid `columns` x `rows` tiles large, row by row) that a triangle's bounds
+/// touch: the pixels [`fill_rows`] may reach.
+fn tiles_touched(&[a, b, c]: &[Projected; 3], columns: usize, rows: usize) -> impl Iterator<Item = usize> {
+    let span = |lo: f64, hi: f64, count: usize| {
+        let first = floor(lo).max(0) as usize / TILE;
+        let end = (ceil(hi).max(0) as usize).div_ceil(TILE).min(count);
+        first..end
+    };
+    let across = span(a.x.min(b.x).min(c.x), a.x.max(b.x).max(c.x), columns);
+    let down = span(a.y.min(b.y).min(c.y), a.y.max(b.y).max(c.y), rows);
+    down.flat_map(move |row| across.clone().map(move |column| row * columns + column))
+}
+
+impl Bins {
+    /// `triangles` sorted into the tiles of a grid `columns` x `rows` tiles large: counted, then
+    /// placed, in one array for all tiles rather than a list per tile.
+    fn of(triangles: &[[Projected; 3]], columns: usize, rows: usize) -> Bins {
         let mut starts = vec![0u32; columns * rows + 1];
-        for triangle in &triangles {
-            for tile in tiles(triangle) {
+        for triangle in triangles {
+            for tile in tiles_touched(triangle, columns, rows) {
                 starts[tile + 1] += 1;
             }
         }
@@ -187,13 +201,22 @@ impl DepthBuffer {
         let mut next = starts.clone();
         let mut binned = vec![0u32; starts[columns * rows] as usize];
         for (n, triangle) in triangles.iter().enumerate() {
-            for tile in tiles(triangle) {
+            for tile in tiles_touched(triangle, columns, rows) {
                 binned[next[tile] as usize] = n as u32;
                 next[tile] += 1;
             }
         }
-        let tiles = (0..columns * rows).map(|_| OnceLock::new()).collect();
-        DepthBuffer { width, height, triangles, starts, binned, tiles }
+        Bins { starts, binned }
+    }
+}
+
+impl DepthBuffer {
+    /// The depth buffer of `triangles` on a picture `width` x `height` pixels large (nothing
+    /// drawn where no triangle is: every point there is visible).
+    pub fn of_triangles(width: u32, height: u32, triangles: Vec<[Projected; 3]>) -> DepthBuffer {
+        let (width, height) = (width as usize, height as usize);
+        let tiles = (0..width.div_ceil(TILE) * height.div_ceil(TILE)).map(|_| OnceLock::new()).collect();
+        DepthBuffer { width, height, triangles, scanned: AtomicUsize::new(0), bins: OnceLock::new(), tiles }
     }
 
     /// The depth of the nearest surface at pixel (x, y), `None` where no surface was drawn or
@@ -203,13 +226,30 @@ impl DepthBuffer {
             return None;
         }
         let (x, y) = (x as usize, y as usize);
-        let columns = self.width.div_ceil(TILE);
+        let (columns, rows) = (self.width.div_ceil(TILE), self.height.div_ceil(TILE));
         let index = (y / TILE) * columns + x / TILE;
         let tile = self.tiles[index].get_or_init(|| {
             let window = Window { left: x / TILE * TILE, top: y / TILE * TILE, width: TILE };
             let mut depth = vec![f32::NEG_INFINITY; TILE * TILE].into_boxed_slice();
-            for &n in &self.binned[self.starts[index] as usize..self.starts[index + 1] as usize] {
-                fill_rows(&mut depth, window, self.triangles[n as usize]);
+            let bins = match self.bins.get() {
+                Some(bins) => Some(bins),
+                None if self.scanned.fetch_add(1, Ordering::Relaxed) < SCANNED_TILES => None,
+                None => Some(self.bins.get_or_init(|| Bins::of(&self.triangles, columns, rows))),
+            };
+            match bins {
+                Some(Bins { starts, binned }) => {
+                    for &n in &binned[starts[index] as usize..starts[index + 1] as usize] {
+                        fill_rows(&mut depth, window, self.triangles[n as usize]);
+                    }
+                }
+                // The same triangles in the same order as the tile's bin would give.
+                None => {
+                    for triangle in &self.triangles {
+                        if tiles_touched(triangle, columns, rows).any(|t| t == index) {
+                            fill_rows(&mut depth, window, *triangle);
+                        }
+                    }
+                }
             }
             depth
         });
@@ -380,7 +420,10 @@ mod tests {
     #[test]
     fn the_span_fill_matches_the_per_pixel_rule_on_random_triangles() {
         // A fixed pseudo-random sequence (an LCG): triangles of every size and both windings,
-        // some reaching past the buffer, in a buffer split into several bands.
+        // some reaching past the buffer, in a buffer of several tiles. Its 5 x 6 tiles (of 16
+        // pixels, the test build's size) are more than `SCANNED_TILES`: some tiles are made by
+        // looking at every triangle and the rest from the sorted bins.
+        assert!(70usize.div_ceil(TILE) * 90usize.div_ceil(TILE) > SCANNED_TILES + 4);
         let mut state = 7u64;
         let mut next = |scale: f64| {
             state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
