@@ -105,6 +105,15 @@ pub fn staged(path: &Path) -> Option<PathBuf> {
     registry().staged.iter().find(|s| s.key == key).map(|s| s.temp.to_path_buf())
 }
 
+/// The path a file read by this run is known by: for the temporary file of an output this run
+/// has staged (see [`staged`]), the output's path as it was given; any other path unchanged. What
+/// a report says it read must name the file the user will find, not a temporary one.
+pub fn known_as(path: &Path) -> PathBuf {
+    let registry = registry();
+    let staged = registry.staged.iter().find(|s| s.temp.as_os_str() == path.as_os_str());
+    staged.map_or_else(|| path.to_path_buf(), |s| s.shown.clone())
+}
+
 /// Creates and registers the temporary file of the output `path`, with the mode the output will
 /// have, and returns it open for writing with its path.
 fn stage(path: &Path) -> Result<(fs::File, PathBuf)> {

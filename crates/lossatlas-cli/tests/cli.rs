@@ -300,8 +300,18 @@ fn the_tour_writes_every_file_its_index_lists() {
         listed += 1;
     }
     assert!(listed >= 10, "index lists only {listed} files");
+    // A stop that reads what an earlier one wrote reads it where it is staged until the tour
+    // ends; a report must still name the file the user finds (it once named the temporary one).
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("t/moons-hessian.json")).unwrap())
+            .unwrap();
+    let weights = std::path::PathBuf::from(report["weights"].as_str().unwrap());
+    assert_eq!(weights.file_name().unwrap(), "moons.safetensors", "{}", weights.display());
     for entry in std::fs::read_dir(dir.path().join("t")).unwrap() {
         let path = entry.unwrap().path();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            assert!(!text.contains(".lossatlas-"), "{} names a temporary file", path.display());
+        }
         match path.extension().and_then(|e| e.to_str()) {
             Some("png") => assert!(distinct_colors(&decode_png(&path)) > 20, "{}", path.display()),
             Some("svg") => {

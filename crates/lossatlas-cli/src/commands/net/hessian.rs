@@ -181,7 +181,7 @@ pub fn run(args: &NetHessianArgs) -> Result<()> {
         let density = &curvature.density;
         let document = json!({
             "network": mlp.describe(),
-            "weights": args.weights.display().to_string(),
+            "weights": crate::output::known_as(&args.weights).display().to_string(),
             "n_weights": mlp.n_params(),
             "data": {
                 "name": data.name,

@@ -79,7 +79,7 @@ pub fn run(args: &NetLineArgs) -> Result<()> {
     let test = network.test_objective(&data, &args.data.precision)?;
 
     // The line is origin + alpha * direction.
-    let shown = |p: &std::path::Path| p.display().to_string();
+    let shown = |p: &std::path::Path| crate::output::known_as(p).display().to_string();
     let (origin, direction, doc) = match (&args.from, &args.direction) {
         (Some(from), _) => {
             let (start, start_weights) = Network::load(from, &args.activation, &args.data)?;
