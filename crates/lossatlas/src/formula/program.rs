@@ -625,11 +625,14 @@ pub(crate) fn arch_for_rows(len: usize) -> pulp::Arch {
     if len >= WIDE_ROWS_FROM {
         return kernels_arch();
     }
-    #[cfg(target_arch = "x86_64")]
-    if let Some(v3) = pulp::x86::V3::try_new() {
-        return pulp::Arch::V3(v3);
-    }
-    kernels_arch()
+    static SHORT_ROWS: std::sync::OnceLock<pulp::Arch> = std::sync::OnceLock::new();
+    *SHORT_ROWS.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            return pulp::Arch::V3(v3);
+        }
+        kernels_arch()
+    })
 }
 
 /// The instruction set the grid kernels run with, chosen once per process from what the CPU has
