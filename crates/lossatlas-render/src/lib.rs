@@ -21,6 +21,7 @@ mod surface;
 // What figures share: a kit of parts.
 mod animation;
 mod bands;
+mod canvas;
 mod colorbar;
 pub mod colormap;
 mod error;

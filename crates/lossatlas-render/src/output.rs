@@ -5,6 +5,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::canvas::CANVAS;
 use crate::error::{Error, Result};
 
 /// The picture formats lossatlas writes.
@@ -117,55 +118,24 @@ pub(crate) fn draw_rgb<T>(
 ) -> Result<T> {
     let (dw, dh) = (w * factor, h * factor);
     CANVAS.with_borrow_mut(|canvas| {
-        let (drawn, small) = canvas.lend(dw as usize * dh as usize * 3, w as usize * h as usize * 3);
-        {
-            let root = BitMapBackend::with_buffer(drawn, (dw, dh)).into_drawing_area();
-            draw(&root)?;
-            root.present()?;
-        }
-        if factor > 1 {
-            downsample(drawn, (dw, dh), factor, small);
-            then(small)
-        } else {
-            then(drawn)
-        }
-    })
-}
-
-/// Canvases bigger than this many bytes are not kept between pictures (a 4000 x 4000 supersampled
-/// picture should not hold 190 MB for the rest of the process).
-const MAX_KEPT_CANVAS_BYTES: usize = 32 << 20;
-
-thread_local! {
-    /// The drawing buffer and the scaled-down picture, kept for the next PNG drawn on this thread.
-    /// A fresh 1600 x 1400 canvas costs more to allocate and fault in (about 4 ms) than to draw
-    /// figure 1's lines on; animations, the live server and repeated figures reuse it instead.
-    static CANVAS: std::cell::RefCell<Canvas> = const { std::cell::RefCell::new(Canvas { drawn: Vec::new(), small: Vec::new() }) };
-}
-
-/// Reusable pixel buffers for [`render`].
-#[derive(Debug)]
-struct Canvas {
-    drawn: Vec<u8>,
-    small: Vec<u8>,
-}
-
-impl Canvas {
-    /// A zeroed drawing buffer of `drawn` bytes (as a fresh one would be: what a figure does not
-    /// paint stays black, whatever the last picture was) and a buffer of `small` bytes for the
-    /// scaled-down picture, whose every byte the downsampling writes. Buffers beyond
-    /// [`MAX_KEPT_CANVAS_BYTES`] are given back to the allocator first.
-    fn lend(&mut self, drawn: usize, small: usize) -> (&mut [u8], &mut [u8]) {
-        for buffer in [&mut self.drawn, &mut self.small] {
-            if buffer.capacity() > MAX_KEPT_CANVAS_BYTES {
-                *buffer = Vec::new();
+        let small_bytes = if factor > 1 { w as usize * h as usize * 3 } else { 0 };
+        let (drawn, small) = canvas.lend(dw as usize * dh as usize * 3, small_bytes);
+        let result = (|| {
+            {
+                let root = BitMapBackend::with_buffer(drawn, (dw, dh)).into_drawing_area();
+                draw(&root)?;
+                root.present()?;
             }
-        }
-        self.drawn.clear();
-        self.drawn.resize(drawn, 0);
-        self.small.resize(small, 0);
-        (&mut self.drawn[..], &mut self.small[..small])
-    }
+            if factor > 1 {
+                downsample(drawn, (dw, dh), factor, small);
+                then(small)
+            } else {
+                then(drawn)
+            }
+        })();
+        canvas.shrink();
+        result
+    })
 }
 
 /// Averages each `factor` x `factor` block of an RGB buffer `size` pixels large (a box filter,
@@ -301,12 +271,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reused_canvas_starts_blank_and_the_same_picture_comes_out_twice() {
-        let mut canvas = Canvas { drawn: Vec::new(), small: Vec::new() };
-        canvas.lend(12, 3).0.fill(200);
-        let (drawn, small) = canvas.lend(24, 6);
-        assert_eq!((drawn.len(), small.len()), (24, 6));
-        assert!(drawn.iter().all(|&b| b == 0));
+    fn the_same_picture_comes_out_twice_on_a_reused_canvas() {
         let seed = crate::test_support::seed_landscape(60);
         let figure = crate::ContourFigure::new(&seed, vec![0.5, 1.0, 3.0]);
         let first = render(&figure, ImageFormat::Png, (300, 250)).unwrap();

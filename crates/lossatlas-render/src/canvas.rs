@@ -1,0 +1,127 @@
+//! The memory a PNG is drawn in: one buffer for the (supersampled) drawing and the scaled-down
+//! picture, kept for the next picture drawn on the same thread.
+//!
+//! Why this is its own thing and not a `Vec`: for a short command such as figure 1 (a 1600 x 1400
+//! drawing scaled to 800 x 700, 8.4 MB), getting the memory costs more than drawing on it. A
+//! fresh heap buffer is about 2,050 pages of 4 KiB, and each one is a page fault when first
+//! written: 2.5 ms of a 12 ms process on the machine BENCHMARKS.md names. Mapped directly and
+//! marked for transparent huge pages, the same memory is five 2 MiB pages, and asking the kernel
+//! to fill them in up front avoids even those faults: 0.8 ms. Fresh mappings also read as zero
+//! already, so a new canvas is not cleared a second time by hand.
+
+use memmap2::{MmapMut, MmapOptions};
+
+/// Canvases bigger than this many bytes are not kept between pictures (a 4000 x 4000 supersampled
+/// picture should not hold 190 MB for the rest of the process).
+const MAX_KEPT_CANVAS_BYTES: usize = 32 << 20;
+
+/// The size of a transparent huge page on x86-64 and on arm64 with 4 KiB pages. Mappings are
+/// rounded up to it so the kernel can back all of them with huge pages.
+const HUGE_PAGE_BYTES: usize = 2 << 20;
+
+thread_local! {
+    /// The buffer the next PNG on this thread is drawn in; animations, the live server and
+    /// repeated figures reuse it rather than map a new one each time.
+    pub(crate) static CANVAS: std::cell::RefCell<Canvas> = const { std::cell::RefCell::new(Canvas { memory: None, cleared: false }) };
+}
+
+/// Reusable pixel memory for PNGs and GIF frames.
+#[derive(Debug)]
+pub(crate) struct Canvas {
+    memory: Option<Memory>,
+    /// Whether every byte of `memory` is still zero (true of a fresh mapping, until lent).
+    cleared: bool,
+}
+
+/// Where a canvas's bytes live: an anonymous mapping, or the heap where mapping is not
+/// available (some platforms and sandboxes).
+#[derive(Debug)]
+enum Memory {
+    Mapped(MmapMut),
+    Heap(Vec<u8>),
+}
+
+impl Memory {
+    /// At least `bytes` zeroed bytes.
+    fn zeroed(bytes: usize) -> Memory {
+        let len = bytes.div_ceil(HUGE_PAGE_BYTES).max(1) * HUGE_PAGE_BYTES;
+        match MmapOptions::new().len(len).map_anon() {
+            Ok(map) => {
+                // Both are hints: on a kernel without transparent huge pages, or with them
+                // turned off, the mapping is ordinary 4 KiB pages and the faults come back.
+                #[cfg(target_os = "linux")]
+                {
+                    let _ = map.advise(memmap2::Advice::HugePage);
+                    let _ = map.advise_range(memmap2::Advice::PopulateWrite, 0, bytes);
+                }
+                Memory::Mapped(map)
+            }
+            // `vec!` of zeros asks the allocator for zeroed memory; it writes no zeros itself.
+            Err(_) => Memory::Heap(vec![0; bytes]),
+        }
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        match self {
+            Memory::Mapped(map) => &mut map[..],
+            Memory::Heap(vec) => &mut vec[..],
+        }
+    }
+}
+
+impl Canvas {
+    /// A zeroed drawing buffer of `drawn` bytes (as a fresh one would be: what a figure does not
+    /// paint stays black, whatever the last picture was) and a buffer of `small` bytes for the
+    /// scaled-down picture, whose every byte the downsampling writes.
+    pub(crate) fn lend(&mut self, drawn: usize, small: usize) -> (&mut [u8], &mut [u8]) {
+        let needed = drawn + small;
+        if self.memory.as_mut().is_none_or(|memory| memory.bytes().len() < needed) {
+            self.memory = None;
+            self.memory = Some(Memory::zeroed(needed));
+            self.cleared = true;
+        }
+        let bytes = self.memory.as_mut().expect("a canvas was just made").bytes();
+        let (drawn_bytes, rest) = bytes.split_at_mut(drawn);
+        if !self.cleared {
+            drawn_bytes.fill(0);
+        }
+        self.cleared = false;
+        (drawn_bytes, &mut rest[..small])
+    }
+
+    /// Gives the memory back if it is more than a picture of ordinary size needs (called when a
+    /// picture is done with it).
+    pub(crate) fn shrink(&mut self) {
+        if self.memory.as_mut().is_some_and(|memory| memory.bytes().len() > MAX_KEPT_CANVAS_BYTES) {
+            self.memory = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reused_canvas_starts_blank() {
+        let mut canvas = Canvas { memory: None, cleared: false };
+        let (drawn, small) = canvas.lend(12, 3);
+        assert!(drawn.iter().all(|&b| b == 0));
+        drawn.fill(200);
+        small.fill(9);
+        let (drawn, small) = canvas.lend(24, 6);
+        assert_eq!((drawn.len(), small.len()), (24, 6));
+        assert!(drawn.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn a_large_canvas_is_not_kept() {
+        let mut canvas = Canvas { memory: None, cleared: false };
+        canvas.lend(MAX_KEPT_CANVAS_BYTES + 1, 0).0[7] = 1;
+        canvas.shrink();
+        assert!(canvas.memory.is_none());
+        canvas.lend(100, 10);
+        canvas.shrink();
+        assert!(canvas.memory.is_some());
+    }
+}
