@@ -250,7 +250,7 @@ impl FrameSpec {
                 figure.draw_bitmap(root)
             }
         };
-        draw_rgb(self.size, self.factor, draw, |rgb| Ok(rgb.to_vec()))
+        draw_rgb(self.size, self.factor, draw, |drawing| Ok(drawing.into_picture().to_vec()))
     }
 }
 

@@ -11,6 +11,8 @@
 
 use memmap2::{MmapMut, MmapOptions};
 
+use crate::downsample::downsample;
+
 /// Canvases bigger than this many bytes are not kept between pictures (a 4000 x 4000 supersampled
 /// picture should not hold 190 MB for the rest of the process).
 const MAX_KEPT_CANVAS_BYTES: usize = 32 << 20;
@@ -95,6 +97,36 @@ impl Canvas {
         if self.memory.as_mut().is_some_and(|memory| memory.bytes().len() > MAX_KEPT_CANVAS_BYTES) {
             self.memory = None;
         }
+    }
+}
+
+/// A finished drawing on a canvas, `factor` times the picture's width and height, and the room
+/// lent beside it for the picture.
+#[derive(Debug)]
+pub(crate) struct Drawing<'a> {
+    /// The drawing's RGB bytes.
+    pub rgb: &'a [u8],
+    /// The drawing's width and height in pixels.
+    pub size: (u32, u32),
+    /// How many times larger than the picture the drawing is, in each direction.
+    pub factor: u32,
+    /// Room for the picture's RGB bytes (none when `factor` is 1: the drawing is the picture).
+    pub picture: &'a mut [u8],
+}
+
+impl<'a> Drawing<'a> {
+    /// The picture's width and height in pixels.
+    pub fn picture_size(&self) -> (u32, u32) {
+        (self.size.0 / self.factor, self.size.1 / self.factor)
+    }
+
+    /// The picture's RGB bytes: the drawing, scaled down if it is larger.
+    pub fn into_picture(self) -> &'a [u8] {
+        if self.factor == 1 {
+            return self.rgb;
+        }
+        downsample(self.rgb, self.size, self.factor, self.picture);
+        self.picture
     }
 }
 

@@ -24,6 +24,7 @@ mod bands;
 mod canvas;
 mod colorbar;
 pub mod colormap;
+mod downsample;
 mod error;
 pub mod font;
 mod geometry;
@@ -36,6 +37,7 @@ mod output;
 mod overlay;
 pub mod page;
 mod placement;
+mod png;
 mod projection;
 mod raster;
 #[cfg(test)]
