@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::deferred::Deferred;
+
 /// See what a loss function looks like.
 ///
 /// With no command, lossatlas writes the tour: every figure of the teaching example with a short
@@ -19,45 +21,46 @@ pub struct Cli {
     pub quiet: bool,
 }
 
-/// The subcommands.
+/// The subcommands, each with its arguments defined only when it is the one given (see
+/// [`Deferred`]).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Draw iso-loss contour lines (and optionally filled bands) on a plane of a model's parameters.
     #[command(after_help = CONTOUR_EXAMPLES)]
-    Contour(ContourArgs),
+    Contour(Deferred<ContourArgs>),
     /// Draw the same landscape under several input transforms, side by side, with shared levels.
     #[command(after_help = COMPARE_EXAMPLES)]
-    Compare(CompareArgs),
+    Compare(Deferred<CompareArgs>),
     /// Draw the loss as a shaded 3D surface with hidden parts hidden.
     #[command(after_help = SURFACE_EXAMPLES)]
-    Surface(SurfaceArgs),
+    Surface(Deferred<SurfaceArgs>),
     /// Run optimizers from start points and draw their paths on the contour map and the surface,
     /// the fitted curves and the loss per step; print the final parameters of each run.
     #[command(after_help = DESCEND_EXAMPLES)]
-    Descend(DescendArgs),
+    Descend(Deferred<DescendArgs>),
     /// Measure the landscape: the minimum, the Hessian there, its eigenvalues and condition number,
     /// stable and best learning rates, and every critical point in range.
     #[command(after_help = ANALYZE_EXAMPLES)]
-    Analyze(AnalyzeArgs),
+    Analyze(Deferred<AnalyzeArgs>),
     /// Colour every start point of a grid by the minimum an optimizer reaches from it.
     #[command(after_help = BASINS_EXAMPLES)]
-    Basins(BasinsArgs),
+    Basins(Deferred<BasinsArgs>),
     /// Write every figure of the teaching example and an index.html that explains them.
-    Tour(TourArgs),
+    Tour(Deferred<TourArgs>),
     /// Write one self-contained HTML page to explore a landscape in a browser: contour map and 3D
     /// surface side by side, hover to read the loss, toggles for lines, bands and paths.
     #[command(after_help = PAGE_EXAMPLES)]
-    Page(PageArgs),
+    Page(Deferred<PageArgs>),
     /// Serve the page live on this machine: click to start optimizers anywhere, change the
     /// learning rate and momentum with sliders, switch between cases (yours among them).
     #[command(after_help = SERVE_EXAMPLES)]
-    Serve(ServeArgs),
+    Serve(Deferred<ServeArgs>),
     /// Neural networks: train a multilayer perceptron, or slice its loss along a plane through its
     /// weights (Li et al. 2018).
     #[command(subcommand)]
     Net(NetCommand),
     /// Print a shell completion script, e.g. `lossatlas completions bash > ~/.local/share/bash-completion/completions/lossatlas`.
-    Completions(CompletionsArgs),
+    Completions(Deferred<CompletionsArgs>),
     /// Landscape stores (`--store DIR`): how far one has got, joining shards' stores, and the
     /// figures and exports of a finished one without recomputing it.
     #[command(subcommand)]
@@ -68,11 +71,11 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
     /// What a store holds and how many of its chunks are finished.
-    Info(StoreInfoArgs),
+    Info(Deferred<StoreInfoArgs>),
     /// Copies the finished chunks of other stores of the same landscape into one.
-    Merge(StoreMergeArgs),
+    Merge(Deferred<StoreMergeArgs>),
     /// The contour map, surface and exports of a finished store.
-    Draw(StoreDrawArgs),
+    Draw(Deferred<StoreDrawArgs>),
 }
 
 /// `lossatlas store info`.
@@ -117,30 +120,30 @@ pub enum NetCommand {
     /// Train a multilayer perceptron with the optimizers of `descend` and save its weights as
     /// safetensors (PyTorch's state_dict names).
     #[command(after_help = NET_TRAIN_EXAMPLES)]
-    Train(NetTrainArgs),
+    Train(Deferred<NetTrainArgs>),
     /// The loss (and accuracy) of a trained network over a plane through its weights, along two
     /// filter-normalized random directions or two direction files: contours, surface, exports.
     #[command(after_help = NET_PLANE_EXAMPLES)]
-    Plane(NetPlaneArgs),
+    Plane(Deferred<NetPlaneArgs>),
     /// The loss and accuracy along a straight line: from one weights file to another (initial to
     /// trained, or two trained networks), or along one direction through the weights.
     #[command(after_help = NET_LINE_EXAMPLES)]
-    Line(NetLineArgs),
+    Line(Deferred<NetLineArgs>),
     /// The principal plane of a recorded training path: the path projected on its contour map,
     /// and how far each point lies from the plane, with its true loss beside the plane's.
     #[command(after_help = NET_PCA_EXAMPLES)]
-    Pca(NetPcaArgs),
+    Pca(Deferred<NetPcaArgs>),
     /// The interactive page of a network's plane, live: a click starts the optimizers there, in
     /// all the network's weights, and their paths are drawn projected on the plane.
     #[command(after_help = NET_SERVE_EXAMPLES)]
-    Serve(NetServeArgs),
+    Serve(Deferred<NetServeArgs>),
     /// The curvature of a trained network: the largest Hessian eigenvalues, the trace and the
     /// eigenvalue density, from exact Hessian-vector products (as PyHessian reports them).
-    Hessian(crate::commands::net::hessian::NetHessianArgs),
+    Hessian(Deferred<crate::commands::net::hessian::NetHessianArgs>),
     /// What a network file holds: an ONNX model's operators, data input and trainable tensors
     /// (the float initializers a plane perturbs), or a safetensors file's tensors.
     #[command(after_help = NET_INSPECT_EXAMPLES)]
-    Inspect(NetInspectArgs),
+    Inspect(Deferred<NetInspectArgs>),
 }
 
 const NET_INSPECT_EXAMPLES: &str = "\

@@ -16,6 +16,7 @@ macro_rules! say {
 
 mod args;
 mod commands;
+mod deferred;
 mod output;
 mod overlays;
 mod problem;
