@@ -6,8 +6,9 @@
 //! fresh heap buffer is about 2,050 pages of 4 KiB, and each one is a page fault when first
 //! written: 2.5 ms of a 12 ms process on the machine BENCHMARKS.md names. Mapped directly and
 //! marked for transparent huge pages, the same memory is five 2 MiB pages, and asking the kernel
-//! to fill them in up front avoids even those faults: 0.8 ms. Fresh mappings also read as zero
-//! already, so a new canvas is not cleared a second time by hand.
+//! to fill them in up front avoids even those five faults: about 0.8 ms for the 8.4 MB, most of it
+//! the kernel clearing them. Fresh mappings read as zero already, so a new canvas is not cleared
+//! a second time by hand.
 
 use memmap2::{MmapMut, MmapOptions};
 
