@@ -16,7 +16,8 @@ use std::ops::Deref;
 
 use clap::{ArgMatches, Args, FromArgMatches};
 
-/// The arguments `T` of one subcommand, defined only when that subcommand is used. Reads as a `T` wherever a `&T` is expected.
+/// The arguments `T` of one subcommand, defined only when that subcommand is used. Reads as a
+/// `T` wherever a `&T` is expected.
 #[derive(Debug)]
 pub struct Deferred<T>(pub T);
 

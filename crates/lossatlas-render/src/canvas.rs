@@ -79,6 +79,7 @@ impl Canvas {
     pub(crate) fn lend(&mut self, drawn: usize, small: usize) -> (&mut [u8], &mut [u8]) {
         let needed = drawn + small;
         if self.memory.as_mut().is_none_or(|memory| memory.bytes().len() < needed) {
+            // The smaller canvas goes back first, so the two are never held at once.
             self.memory = None;
             self.memory = Some(Memory::zeroed(needed));
             self.cleared = true;

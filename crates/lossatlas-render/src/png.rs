@@ -96,7 +96,7 @@ fn compress<'a>(row: usize, height: usize, rows: impl Iterator<Item = &'a [u8]>)
         count += 1;
     }
     if count != height {
-        return Err(Error::Drawing(format!("PNG encoding: {count} rows of {height} were scaled")));
+        return Err(Error::Drawing(format!("PNG encoding: {count} rows of {height} reached the encoder")));
     }
     Ok(compressor.finish().map_err(encoding)?.into_inner())
 }
