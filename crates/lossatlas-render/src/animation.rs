@@ -16,6 +16,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 use crate::font::FAMILY;
 use crate::labels::Sizes;
@@ -241,14 +242,16 @@ struct FrameSpec {
 impl FrameSpec {
     /// The frame at `step` as RGB bytes of the final size.
     fn draw(&self, figure: &impl Figure, step: usize) -> Result<Vec<u8>> {
-        let draw = |root: &DrawingArea<BitMapBackend<'_>, Shift>| {
-            root.fill(&WHITE)?;
-            if self.counter {
-                let strip = draw_counter(root, step, self.total)?;
-                figure.draw_bitmap(&root.margin(strip, 0, 0, 0))
-            } else {
-                figure.draw_bitmap(root)
-            }
+        let draw = |bitmap: &mut Bitmap<'_>| {
+            let strip = bitmap.draw(|root| {
+                root.fill(&WHITE)?;
+                if self.counter {
+                    draw_counter(root, step, self.total)
+                } else {
+                    Ok(0)
+                }
+            })?;
+            figure.draw_bitmap(&mut bitmap.below(strip))
         };
         draw_rgb(self.size, self.factor, draw, |drawing| Ok(drawing.into_picture().to_vec()))
     }

@@ -21,6 +21,7 @@ mod surface;
 // What figures share: a kit of parts.
 mod animation;
 mod bands;
+mod bitmap;
 mod canvas;
 mod colorbar;
 pub mod colormap;
@@ -48,6 +49,7 @@ mod xy_chart;
 
 pub use animation::{frame_steps, paths_at, render_gif, GifOptions};
 pub use basin_figure::BasinFigure;
+pub use bitmap::Bitmap;
 pub use contour_figure::ContourFigure;
 pub use error::{Error, Result};
 pub use fit_figure::FitFigure;

@@ -5,6 +5,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::bitmap::Bitmap;
 use crate::canvas::{Drawing, CANVAS};
 use crate::error::{Error, Result};
 
@@ -44,10 +45,10 @@ pub trait Figure {
 
     /// Draws onto a bitmap (PNGs and GIF frames). By default as on any backend; a figure with
     /// its own raster code for the bulk of its shapes (the surface's thousands of cells, see the
-    /// crate's `raster` module) draws them here without going through plotters one shape at a
-    /// time, while [`Figure::draw`] keeps them shapes for SVG.
-    fn draw_bitmap(&self, root: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()> {
-        self.draw(root)
+    /// crate's `raster` module) paints them into the bitmap's pixels between stretches of
+    /// plotters drawing, while [`Figure::draw`] keeps them shapes for SVG.
+    fn draw_bitmap(&self, bitmap: &mut Bitmap<'_>) -> Result<()> {
+        bitmap.draw(|root| self.draw(root))
     }
 
     /// How many times wider and taller a PNG is drawn before it is scaled down to the requested
@@ -78,7 +79,7 @@ pub fn render(figure: &impl Figure, format: ImageFormat, size: (u32, u32)) -> Re
             while factor > 1 && (w as u64 * h as u64) * (factor as u64).pow(2) > MAX_SUPERSAMPLED_PIXELS {
                 factor -= 1;
             }
-            draw_rgb((w, h), factor, |root| figure.draw_bitmap(root), crate::png::encode)
+            draw_rgb((w, h), factor, |bitmap| figure.draw_bitmap(bitmap), crate::png::encode)
         }
         ImageFormat::Svg => {
             let mut svg = String::new();
@@ -98,7 +99,7 @@ pub fn render(figure: &impl Figure, format: ImageFormat, size: (u32, u32)) -> Re
 pub(crate) fn draw_rgb<T>(
     (w, h): (u32, u32),
     factor: u32,
-    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
+    draw: impl FnOnce(&mut Bitmap<'_>) -> Result<()>,
     then: impl FnOnce(Drawing<'_>) -> Result<T>,
 ) -> Result<T> {
     let (dw, dh) = (w * factor, h * factor);
@@ -106,11 +107,7 @@ pub(crate) fn draw_rgb<T>(
         let small_bytes = if factor > 1 { w as usize * h as usize * 3 } else { 0 };
         let (drawn, small) = canvas.lend(dw as usize * dh as usize * 3, small_bytes);
         let result = (|| {
-            {
-                let root = BitMapBackend::with_buffer(drawn, (dw, dh)).into_drawing_area();
-                draw(&root)?;
-                root.present()?;
-            }
+            draw(&mut Bitmap::new(drawn, (dw, dh)))?;
             then(Drawing { rgb: drawn, size: (dw, dh), factor, picture: small })
         })();
         canvas.shrink();

@@ -22,25 +22,37 @@ use rayon::prelude::*;
 /// [`RgbBand::fill_convex`]).
 const MAX_CORNERS: usize = 8;
 
-/// A band of whole rows of an RGB8 picture `width` pixels wide, whose first row is row `top` of
-/// the picture.
+/// A rectangle of a picture in whole pixels: its top-left pixel and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PixelRect {
+    pub left: usize,
+    pub top: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// A band of rows of a window of an RGB8 picture: `pixels` holds whole rows of the picture,
+/// `stride` pixels wide, of which the band paints columns `left..left + width`. Positions are
+/// the window's: its first row is the window's row `top`, its column 0 the picture's `left`.
 #[derive(Debug)]
 struct RgbBand<'a> {
     pixels: &'a mut [u8],
+    stride: usize,
+    left: usize,
     width: usize,
     top: usize,
 }
 
 impl RgbBand<'_> {
-    /// The picture row index one past the band's last row.
+    /// The window row index one past the band's last row.
     fn bottom(&self) -> usize {
-        self.top + self.pixels.len() / (3 * self.width)
+        self.top + self.pixels.len() / (3 * self.stride)
     }
 
-    /// Paints the pixels of row `y` (picture coordinates, inside the band) from column `first`
+    /// Paints the pixels of row `y` (window coordinates, inside the band) from column `first`
     /// to `last` inclusive with `quad`, four pixels of one colour.
     fn span(&mut self, y: usize, first: usize, last: usize, quad: &[u8; 12]) {
-        let row = (y - self.top) * self.width;
+        let row = (y - self.top) * self.stride + self.left;
         let span = &mut self.pixels[(row + first) * 3..(row + last + 1) * 3];
         let mut quads = span.chunks_exact_mut(12);
         for chunk in &mut quads {
@@ -157,15 +169,20 @@ impl Shapes {
         self.shapes.push((start..self.corners.len(), color));
     }
 
-    /// Paints every shape, in order, into an RGB8 picture `width` pixels wide. Bands of rows are
-    /// painted in parallel, each with the shapes that reach it (sorted into bands first, keeping
-    /// their order), so overlaps come out as a single thread would paint them.
-    pub fn paint(&self, pixels: &mut [u8], width: usize) {
-        if width == 0 || pixels.is_empty() {
+    /// Paints every shape, in order, into `window` of an RGB8 picture `stride` pixels wide; the
+    /// shapes' coordinates are the window's (its top-left corner at 0, 0), and nothing outside it
+    /// is painted. Bands of rows are painted in parallel, each with the shapes that reach it
+    /// (sorted into bands first, keeping their order), so overlaps come out as a single thread
+    /// would paint them.
+    pub fn paint(&self, pixels: &mut [u8], stride: usize, window: PixelRect) {
+        let picture_rows = if stride == 0 { 0 } else { pixels.len() / (3 * stride) };
+        let width = window.width.min(stride.saturating_sub(window.left));
+        let height = window.height.min(picture_rows.saturating_sub(window.top));
+        if width == 0 || height == 0 {
             return;
         }
-        let rows = band_rows(pixels.len() / (3 * width));
-        let band_count = (pixels.len() / (3 * width)).div_ceil(rows);
+        let rows = band_rows(height);
+        let band_count = height.div_ceil(rows);
         let mut bins = vec![Vec::new(); band_count];
         for (n, (outline, _)) in self.shapes.iter().enumerate() {
             let (lo, hi) = self.corners[outline.clone()]
@@ -178,8 +195,9 @@ impl Shapes {
                 bin.push(n as u32);
             }
         }
-        pixels.par_chunks_mut(rows * width * 3).zip(&bins).enumerate().for_each(|(k, (chunk, bin))| {
-            let mut band = RgbBand { pixels: chunk, width, top: k * rows };
+        let window_rows = &mut pixels[window.top * stride * 3..(window.top + height) * stride * 3];
+        window_rows.par_chunks_mut(rows * stride * 3).zip(&bins).enumerate().for_each(|(k, (chunk, bin))| {
+            let mut band = RgbBand { pixels: chunk, stride, left: window.left, width, top: k * rows };
             for &n in bin {
                 let (outline, color) = &self.shapes[n as usize];
                 band.fill_convex(&self.corners[outline.clone()], *color);
@@ -224,7 +242,7 @@ mod tests {
         let mut pixels = vec![0u8; width * height * 3];
         let mut shapes = Shapes::default();
         shapes.push(outline.iter().copied(), [9, 8, 7]);
-        shapes.paint(&mut pixels, width);
+        shapes.paint(&mut pixels, width, PixelRect { left: 0, top: 0, width, height });
         pixels.chunks_exact(3).map(|p| p == [9, 8, 7]).collect()
     }
 
@@ -282,9 +300,35 @@ mod tests {
         shapes.push([(10.0, 10.0), (30.0, 10.0), (30.0, 60.0), (10.0, 60.0)], [2, 2, 2]);
         // Shapes reaching past the picture's bottom and top.
         shapes.push([(35.0, -20.0), (39.0, -20.0), (39.0, 200.0)], [3, 3, 3]);
-        shapes.paint(&mut pixels, w);
+        shapes.paint(&mut pixels, w, PixelRect { left: 0, top: 0, width: w, height: h });
         let at = |x: usize, y: usize| pixels[(y * w + x) * 3];
         assert_eq!((at(5, 5), at(20, 35), at(20, 59), at(20, 60)), (1, 2, 2, 1));
         assert_eq!((at(38, 0), at(38, 69), at(36, 69)), (3, 3, 1));
+    }
+
+    #[test]
+    fn a_window_is_painted_as_a_picture_of_its_own_and_nothing_outside_it() {
+        let (w, h) = (50, 90);
+        let window = PixelRect { left: 7, top: 11, width: 31, height: 60 };
+        let mut shapes = Shapes::default();
+        shapes.push([(-5.0, -5.0), (20.3, 3.0), (40.0, 70.0), (2.0, 50.5)], [4, 5, 6]);
+        shapes.push([(10.5, 20.5), (29.0, 33.3), (12.0, 58.9)], [7, 8, 9]);
+        let mut picture = vec![0u8; w * h * 3];
+        shapes.paint(&mut picture, w, window);
+        let mut alone = vec![0u8; window.width * window.height * 3];
+        let whole = PixelRect { left: 0, top: 0, width: window.width, height: window.height };
+        shapes.paint(&mut alone, window.width, whole);
+        for y in 0..h {
+            for x in 0..w {
+                let at = &picture[(y * w + x) * 3..][..3];
+                let (wx, wy) = (x.wrapping_sub(window.left), y.wrapping_sub(window.top));
+                if wx < window.width && wy < window.height {
+                    assert_eq!(at, &alone[(wy * window.width + wx) * 3..][..3], "({x}, {y})");
+                } else {
+                    assert_eq!(at, [0, 0, 0], "({x}, {y}) is outside the window");
+                }
+            }
+        }
+        assert!(alone.chunks_exact(3).filter(|p| *p == [7, 8, 9]).count() > 100);
     }
 }

@@ -15,9 +15,9 @@
 //!    normal, so the form reads without a legend. Quads are painted back to front by the depth of
 //!    their centre (the painter's algorithm), which is exact for a height field seen from above
 //!    except for a few pixels where two steep cells interleave. In an SVG each cell is a shape;
-//!    in a PNG the box's panes and the cells are painted by [`crate::raster`] into a bitmap of
-//!    the box, copied onto the picture in one piece (plotters' polygon filler, one call per cell,
-//!    took most of the figure's time).
+//!    in a PNG the box's panes and the cells are painted by [`crate::raster`] straight into the
+//!    picture's pixels (plotters' polygon filler, one call per cell, took most of the figure's
+//!    time).
 //! 3. The same triangles are rasterized by our code into a depth buffer at the output resolution,
 //!    a tile at a time where an overlay asks ([`crate::projection::DepthBuffer`]).
 //!    Paths are cut into pieces of about 1.5 pixels and only the pieces in front of the surface
@@ -33,6 +33,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontDesc, FontFamily, FontStyle, FontTransform};
 
+use crate::bitmap::Bitmap;
 use crate::colorbar::{colorbar_pad, colorbar_width, draw_colorbar};
 use crate::colormap::{viridis, ColorScale};
 use crate::error::{Error, Result};
@@ -42,7 +43,7 @@ use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay};
 use crate::placement::beside_end;
 use crate::projection::{box_corners, DepthBuffer, Projected, Projection, HALF};
-use crate::raster::Shapes;
+use crate::raster::{PixelRect, Shapes};
 use crate::text::text_box_pad;
 
 /// The floor of the box (the pane under the surface).
@@ -61,7 +62,7 @@ const LIFT: f64 = 0.006;
 const DEPTH_TOLERANCE: f64 = 0.02;
 /// The length of the pieces a path is cut into for the visibility test, in pixels.
 const PIECE_PX: f64 = 1.5;
-/// How far each cell's outline is pushed out when painted, in pixels (see `draw_scene`).
+/// How far each cell's outline is pushed out when painted, in pixels (see `draw_shapes`).
 const GROW: f64 = 0.6;
 /// Grids with at most this many cells along both axes get darker cell edges by default.
 const EDGE_CELLS: usize = 40;
@@ -520,56 +521,49 @@ impl<'a> SurfaceFigure<'a> {
         order.into_iter().map(|(.., n)| cells[n]).collect()
     }
 
-    /// Draws the whole figure on `root`, its cells as `painting` says.
-    fn draw_with<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, painting: Painting) -> Result<()> {
+    /// The scene laid out for `root` (whose fonts measure the colour bar's labels), its cells
+    /// still to be made.
+    fn prepare<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Scene> {
         self.validate()?;
         let (width, height) = root.dim_in_pixel();
         let sizes = Sizes::for_area(width, height);
         let bar_width = colorbar_width(root, &self.color_scale(), None, &self.z_label, sizes.tick);
-        let mut scene = self.layout(width, height, Some(bar_width as f64))?;
-        let (projection, color) = (scene.projection.clone(), scene.color);
-        let make_cells = || self.cells(&projection, &color, self.z_range());
-        std::thread::scope(|threads| {
-            // The cells depend on nothing drawn before them: they are made on another core while
-            // this one clears the picture and draws the box's back (on this 2-core machine,
-            // rayon's workers asleep since the last parallel section woke too late to help).
-            // Where no thread can be started, they are made here when needed.
-            let made = std::thread::Builder::new().spawn_scoped(threads, make_cells).ok();
-            let cells = || match made {
-                Some(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                None => make_cells(),
-            };
-            self.draw_scene(root, &mut scene, painting, cells)
-        })
+        self.layout(width, height, Some(bar_width as f64))
     }
 
-    /// Draws `scene` on `root`; its cells are the ones `cells` gives, asked for only when the
-    /// drawing reaches them.
-    fn draw_scene<DB: DrawingBackend>(
+    /// Clears `root` to white and lays out the box's axes, measuring their labels with `root`'s
+    /// fonts.
+    fn clear_and_lay_out_axes<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        scene: &mut Scene,
-        painting: Painting,
-        cells: impl FnOnce() -> Vec<Cell>,
-    ) -> Result<()> {
-        let measure = |text: &str, size: f64, bold: bool| -> (f64, f64) {
-            root.estimate_text_size(text, &text_style(size, bold, false, TEXT_COLOR))
-                .map(|(w, h)| (w as f64, h as f64))
-                .unwrap_or_else(|_| estimate(text, size, bold))
-        };
+        scene: &Scene,
+    ) -> Result<AxisLayout> {
         root.fill(&WHITE)?;
-        let axes =
-            AxisLayout::compute(&scene.projection, scene.ranges, self.labels(), &scene.sizes, &measure);
+        Ok(AxisLayout::compute(
+            &scene.projection,
+            scene.ranges,
+            self.labels(),
+            &scene.sizes,
+            &measure_with(root),
+        ))
+    }
 
-        match painting {
-            Painting::Shapes => {
-                self.draw_box_back(root, scene, &axes, (0, 0), false)?;
+    /// Draws the whole figure on `root`, every cell a plotters polygon (an SVG keeps every cell
+    /// a shape, and each cell's edge is drawn right after its fill).
+    fn draw_shapes<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let mut scene = self.prepare(root)?;
+        let (projection, color) = (scene.projection.clone(), scene.color);
+        made_beside(
+            || self.cells(&projection, &color, self.z_range()),
+            |cells| {
+                let axes = self.clear_and_lay_out_axes(root, &scene)?;
+                self.draw_box_back(root, &scene, &axes, false)?;
                 scene.cells = cells();
-                // The surface, back to front. Each cell's outline is pushed out by `GROW` pixels,
-                // so neighbours overlap and no hairline seams open between them (rasterizers and
-                // SVG viewers' antialiasing both leave seams between polygons that merely touch,
-                // and a steep cell seen nearly edge-on would round to a line); the nearer cell,
-                // painted later, wins the overlap.
+                // The surface, back to front. Each cell's outline is pushed out by `GROW`
+                // pixels, so neighbours overlap and no hairline seams open between them
+                // (rasterizers and SVG viewers' antialiasing both leave seams between polygons
+                // that merely touch, and a steep cell seen nearly edge-on would round to a
+                // line); the nearer cell, painted later, wins the overlap.
                 for cell in &scene.cells {
                     let points: Vec<(i32, i32)> = grown(&cell.corners, GROW).map(pixel_xy).collect();
                     root.draw(&Polygon::new(points, cell.fill.filled()))?;
@@ -579,10 +573,68 @@ impl<'a> SurfaceFigure<'a> {
                         root.draw(&PathElement::new(outline, edge.stroke_width(1)))?;
                     }
                 }
+                self.draw_front(root, &scene, &axes)
+            },
+        )
+    }
+
+    /// Draws the whole figure on `bitmap`, the box's panes and the cells painted by
+    /// [`crate::raster`] straight into its pixels (plotters' polygon filler, one call per cell,
+    /// took most of the figure's time), the rest by plotters. The cells, and the outlines they
+    /// are painted with, are made on another core while this one clears the picture and draws
+    /// the box's back.
+    fn draw_raster(&self, bitmap: &mut Bitmap<'_>) -> Result<()> {
+        let mut scene = bitmap.draw(|root| self.prepare(root))?;
+        // Everything the box holds lies within its projected bounds, with room for the cells'
+        // growth and the outlines' rounding; painting is kept to them.
+        let bounds = projected_box_bounds(&scene.projection);
+        let margin = GROW + 2.0;
+        let l = (bounds.l - margin).floor().max(0.0);
+        let t = (bounds.t - margin).floor().max(0.0);
+        let r = (bounds.r + margin).ceil().min(scene.width);
+        let b = (bounds.b + margin).ceil().min(scene.height);
+        // The outlines are given from the clip's corner (as when the box was painted into a
+        // bitmap of its own), which keeps every pixel as it was.
+        let clip = PixelRect {
+            left: l as usize,
+            top: t as usize,
+            width: (r - l).max(0.0) as usize,
+            height: (b - t).max(0.0) as usize,
+        };
+        let (projection, color) = (scene.projection.clone(), scene.color);
+        let make_cells = || {
+            let cells = self.cells(&projection, &color, self.z_range());
+            // Every cell's outline pushed out by `GROW` pixels, as in `draw_shapes`.
+            let mut shapes = Shapes::with_capacity(cells.len());
+            for cell in &cells {
+                shapes.push(grown(&cell.corners, GROW).map(|(x, y)| (x - l, y - t)), rgb(cell.fill));
             }
-            Painting::Raster => self.paint_box(root, scene, &axes, cells)?,
-        }
-        let scene = &*scene;
+            (cells, shapes)
+        };
+        made_beside(make_cells, |cells| {
+            let axes = bitmap.draw(|root| self.clear_and_lay_out_axes(root, &scene))?;
+            let mut panes = Shapes::default();
+            for (corners, color) in Self::panes(&scene) {
+                panes.push(corners.map(|(x, y)| (x as f64 - l, y as f64 - t)), rgb(color));
+            }
+            bitmap.paint(&panes, clip);
+            bitmap.draw(|root| self.draw_box_back(root, &scene, &axes, true))?;
+            let (cells, shapes) = cells();
+            scene.cells = cells;
+            bitmap.paint(&shapes, clip);
+            bitmap.draw(|root| self.draw_front(root, &scene, &axes))
+        })
+    }
+
+    /// Draws everything in front of the surface: axes, overlays, labels, the colour bar, the
+    /// legend and the title.
+    fn draw_front<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        scene: &Scene,
+        axes: &AxisLayout,
+    ) -> Result<()> {
+        let measure = measure_with(root);
         let sizes = &scene.sizes;
 
         // Axis lines and ticks.
@@ -744,23 +796,17 @@ impl<'a> SurfaceFigure<'a> {
     }
 
     /// The box's floor and back walls (filled unless `filled` says they already are) with their
-    /// outlines and grid lines, drawn on `area`, whose top-left corner is at `origin` in the
-    /// picture.
+    /// outlines and grid lines, drawn on `area`.
     fn draw_box_back<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         scene: &Scene,
         axes: &AxisLayout,
-        origin: (i32, i32),
         filled: bool,
     ) -> Result<()> {
-        let at = |p: [f64; 3]| {
-            let (x, y) = pixel(scene.projection.project_box(p));
-            (x - origin.0, y - origin.1)
-        };
+        let at = |p: [f64; 3]| pixel(scene.projection.project_box(p));
         for (corners, color) in Self::panes(scene) {
-            let points: Vec<(i32, i32)> =
-                corners.iter().map(|&(x, y)| (x - origin.0, y - origin.1)).collect();
+            let points = corners.to_vec();
             if !filled {
                 area.draw(&Polygon::new(points.clone(), color.filled()))?;
             }
@@ -787,55 +833,6 @@ impl<'a> SurfaceFigure<'a> {
             area.draw(&line([far[0], -hy, z], [far[0], hy, z]))?;
             area.draw(&line([-hx, far[1], z], [hx, far[1], z]))?;
         }
-        Ok(())
-    }
-
-    /// The box's back ([`SurfaceFigure::draw_box_back`]) and the surface painted by
-    /// [`crate::raster`] into one bitmap of the box's bounds, copied onto `root` in one piece.
-    fn paint_box<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        scene: &mut Scene,
-        axes: &AxisLayout,
-        cells: impl FnOnce() -> Vec<Cell>,
-    ) -> Result<()> {
-        // The box's bounds with room for the cells' growth and the outlines' pixel rounding,
-        // within the picture.
-        let bounds = projected_box_bounds(&scene.projection);
-        let margin = GROW + 2.0;
-        let l = (bounds.l - margin).floor().max(0.0);
-        let t = (bounds.t - margin).floor().max(0.0);
-        let r = (bounds.r + margin).ceil().min(scene.width);
-        let b = (bounds.b + margin).ceil().min(scene.height);
-        if r <= l || b <= t {
-            return Ok(());
-        }
-        let (width, height) = ((r - l) as u32, (b - t) as u32);
-        // White, as the picture under the box is; the panes filled by our rasterizer too (each
-        // is a third of the box, which plotters fills a scan line at a time).
-        let mut pixels = vec![255u8; width as usize * height as usize * 3];
-        let rgb = |RGBColor(red, green, blue): RGBColor| [red, green, blue];
-        let mut panes = Shapes::default();
-        for (corners, color) in Self::panes(scene) {
-            panes.push(corners.map(|(x, y)| (x as f64 - l, y as f64 - t)), rgb(color));
-        }
-        panes.paint(&mut pixels, width as usize);
-        {
-            let area = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
-            self.draw_box_back(&area, scene, axes, (l as i32, t as i32), true)?;
-            area.present()?;
-        }
-        scene.cells = cells();
-        // Every cell's outline pushed out by `GROW` pixels, as in the shapes (see `draw_scene`),
-        // in the bitmap's coordinates.
-        let mut cells = Shapes::with_capacity(scene.cells.len());
-        for cell in &scene.cells {
-            cells.push(grown(&cell.corners, GROW).map(|(x, y)| (x - l, y - t)), rgb(cell.fill));
-        }
-        cells.paint(&mut pixels, width as usize);
-        let bitmap = BitMapElement::with_ref((l as i32, t as i32), (width, height), &pixels[..])
-            .ok_or_else(|| Error::Drawing("the surface's bitmap is smaller than its size".into()))?;
-        root.draw(&bitmap)?;
         Ok(())
     }
 
@@ -877,27 +874,20 @@ impl<'a> SurfaceFigure<'a> {
     }
 }
 
-/// How the surface's cells reach the picture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Painting {
-    /// One plotters polygon per cell: an SVG keeps every cell a shape, and cell edges (drawn
-    /// after each cell's fill) stay in painting order.
-    Shapes,
-    /// Painted by our own rasterizer into a bitmap of the box ([`SurfaceFigure::paint_box`]).
-    Raster,
-}
-
 impl Figure for SurfaceFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
-        self.draw_with(root, Painting::Shapes)
+        self.draw_shapes(root)
     }
 
     /// The cells painted by the crate's own rasterizer (figure 3 as a whole went from 28 to 12 ms
     /// with it, BENCHMARKS.md), except on the small grids that show cell edges: their few cells are quick
     /// either way, and each cell's edge is drawn right after its fill.
-    fn draw_bitmap(&self, root: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()> {
-        let painting = if self.show_edges() { Painting::Shapes } else { Painting::Raster };
-        self.draw_with(root, painting)
+    fn draw_bitmap(&self, bitmap: &mut Bitmap<'_>) -> Result<()> {
+        if self.show_edges() {
+            bitmap.draw(|root| self.draw_shapes(root))
+        } else {
+            self.draw_raster(bitmap)
+        }
     }
 
     /// Twice: sizes and widths here grow with the picture, so a PNG drawn at 2x and scaled down
@@ -1706,6 +1696,37 @@ fn draw_placed<DB: DrawingBackend>(
 fn estimate(text: &str, size: f64, bold: bool) -> (f64, f64) {
     let per_char = if bold { 0.64 } else { 0.6 };
     (text.chars().count() as f64 * per_char * size, size / 1.24)
+}
+
+/// Text measured with `root`'s fonts (estimated where the backend cannot say): width and
+/// height in pixels of `text` at `size`, bold or not.
+fn measure_with<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+) -> impl Fn(&str, f64, bool) -> (f64, f64) + '_ {
+    move |text: &str, size: f64, bold: bool| -> (f64, f64) {
+        root.estimate_text_size(text, &text_style(size, bold, false, TEXT_COLOR))
+            .map(|(w, h)| (w as f64, h as f64))
+            .unwrap_or_else(|_| estimate(text, size, bold))
+    }
+}
+
+/// Calls `then` while `make` runs on another core; `then` gets `make`'s result by calling the
+/// function it is given. Where no thread can be started, `make` runs when its result is asked
+/// for. (On this 2-core machine rayon's workers, asleep since the last parallel section, woke
+/// too late to help; a scoped thread is started at once.)
+fn made_beside<T: Send, R>(make: impl Fn() -> T + Sync, then: impl FnOnce(&mut dyn FnMut() -> T) -> R) -> R {
+    std::thread::scope(|threads| {
+        let mut made = std::thread::Builder::new().spawn_scoped(threads, &make).ok();
+        let mut result = || match made.take() {
+            Some(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => make(),
+        };
+        then(&mut result)
+    })
+}
+
+fn rgb(RGBColor(red, green, blue): RGBColor) -> [u8; 3] {
+    [red, green, blue]
 }
 
 fn projected_box_bounds(projection: &Projection) -> Rect {
