@@ -451,20 +451,35 @@ impl<'a> SurfaceFigure<'a> {
         let light = projection.light();
         let edges = self.show_edges();
         let cap = HALF[2];
+        // Where a box point's height falls on the colour scale.
+        let color_at =
+            |p: &[f64; 3]| color.position(z_range.0 + (p[2] / cap + 1.0) / 2.0 * (z_range.1 - z_range.0));
+        // Each grid point in the box, projected and placed on the colour scale once, for the up
+        // to four cells that share it (`None` where the loss is not finite).
+        let grid: Vec<Option<GridPoint>> = vs
+            .iter()
+            .enumerate()
+            .flat_map(|(b, &v)| us.iter().enumerate().map(move |(a, &u)| (a, b, u, v)))
+            .map(|(a, b, u, v)| {
+                let value = l.at(a, b);
+                value.is_finite().then(|| {
+                    let at = projection.to_box(u, v, value);
+                    GridPoint { at, projected: projection.project_box(at), color: color_at(&at) }
+                })
+            })
+            .collect();
         let mut cells = Vec::with_capacity((nu - 1) * (nv - 1));
         for j in 0..nv - 1 {
             for i in 0..nu - 1 {
                 let ids = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
-                let values = ids.map(|(a, b)| l.at(a, b));
-                if values.iter().any(|v| !v.is_finite()) {
+                let [Some(c0), Some(c1), Some(c2), Some(c3)] = ids.map(|(a, b)| grid[b * nu + a]) else {
                     continue;
-                }
-                let points = [0, 1, 2, 3].map(|k| {
-                    let (a, b) = ids[k];
-                    projection.to_box(us[a], vs[b], values[k])
-                });
-                // One cell or piece of a cell (box coordinates), shaded and coloured.
-                let mut push = |piece: &[[f64; 3]], corners: Outline| {
+                };
+                let corners = [c0, c1, c2, c3];
+                let points = corners.map(|c| c.at);
+                // One cell or piece of a cell (box coordinates, its outline on the screen and
+                // the mean of its corners' colour positions), shaded and coloured.
+                let mut push = |piece: &[[f64; 3]], corners: Outline, t: f64| {
                     let mut normal = newell_normal(piece);
                     if dot(normal, eye) < 0.0 {
                         // We see the underside: light the side that faces us.
@@ -472,53 +487,59 @@ impl<'a> SurfaceFigure<'a> {
                     }
                     let lambert = dot(normalize(normal), light).max(0.0);
                     let shade = 0.42 + 0.58 * lambert;
-                    let t = piece
-                        .iter()
-                        .map(|p| {
-                            color.position(z_range.0 + (p[2] / cap + 1.0) / 2.0 * (z_range.1 - z_range.0))
-                        })
-                        .sum::<f64>()
-                        / piece.len() as f64;
                     let fill = scale_color(viridis(t), shade);
                     let edge = edges.then(|| scale_color(fill, 0.72));
                     let centre = corners.iter().map(|c| c.depth).sum::<f64>() / corners.len() as f64;
-                    cells.push(Cell { i, j, corners, fill, edge, depth: centre });
+                    cells.push(Cell {
+                        #[cfg(test)]
+                        i,
+                        #[cfg(test)]
+                        j,
+                        corners,
+                        fill,
+                        edge,
+                        depth: centre,
+                    });
                 };
                 // A strongly twisted cell can project to a non-convex or self-crossing outline;
-                // such a cell is drawn as the two triangles the depth buffer uses.
-                let mut convex_parts = |piece: &[[f64; 3]]| {
-                    let corners = Outline::new(piece.iter().map(|&p| projection.project_box(p)));
-                    if is_convex(&corners) {
-                        push(piece, corners);
+                // such a cell is drawn as the two triangles the depth buffer uses. `colors` are
+                // the piece's corners' colour positions.
+                let mut convex_parts = |piece: &[[f64; 3]], outline: Outline, colors: &[f64]| {
+                    if is_convex(&outline) {
+                        push(piece, outline, colors.iter().sum::<f64>() / colors.len() as f64);
                     } else {
                         for k in 1..piece.len() - 1 {
                             let triangle = [piece[0], piece[k], piece[k + 1]];
-                            push(&triangle, Outline::new([corners[0], corners[k], corners[k + 1]]));
+                            let corners = Outline::new([outline[0], outline[k], outline[k + 1]]);
+                            push(&triangle, corners, (colors[0] + colors[k] + colors[k + 1]) / 3.0);
                         }
                     }
                 };
                 // A cell that crosses the clip height is cut along it: the part below keeps its
                 // shape, the part above lies flat at the cap, and the cut line is the exact iso-line.
                 if points.iter().all(|p| p[2] <= cap) {
-                    convex_parts(&points);
+                    let outline = Outline::new(corners.map(|c| c.projected));
+                    convex_parts(&points, outline, &corners.map(|c| c.color));
                 } else {
                     let mut above = clip_z(&points, cap, false);
                     above.iter_mut().for_each(|p| p[2] = cap);
                     for piece in [clip_z(&points, cap, true), above] {
                         if piece.len() >= 3 {
-                            convex_parts(&piece);
+                            let outline = Outline::new(piece.iter().map(|&p| projection.project_box(p)));
+                            convex_parts(&piece, outline, &piece.iter().map(color_at).collect::<Vec<_>>());
                         }
                     }
                 }
             }
         }
         // Back to front by the depth of each cell's centre; ties by grid position, then by the
-        // order the pieces of one cell were made. The keys are all different, so an unstable
-        // sort of small keys gives the one order, without moving the cells around while sorting.
-        let mut order: Vec<(f64, usize, usize, usize)> =
-            cells.iter().enumerate().map(|(n, c)| (c.depth, c.j, c.i, n)).collect();
-        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2, a.3).cmp(&(b.1, b.2, b.3))));
-        order.into_iter().map(|(.., n)| cells[n]).collect()
+        // order the pieces of one cell were made: by the order the cells were made in. The keys
+        // are all different, so an unstable sort gives the one order; it sorts integers (the
+        // depths' bits, ordered as the depths, with the index), not the cells.
+        let mut order: Vec<(u64, u32)> =
+            cells.iter().enumerate().map(|(n, c)| (ordered_bits(c.depth), n as u32)).collect();
+        order.sort_unstable();
+        order.into_iter().map(|(_, n)| cells[n as usize]).collect()
     }
 
     /// The scene laid out for `root` (whose fonts measure the colour bar's labels), its cells
@@ -936,9 +957,11 @@ impl Rect {
 /// One grid cell (or the part of it on one side of the clip height), projected.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cell {
-    /// Column index of the cell's lower-left grid point.
+    /// Column index of the cell's lower-left grid point (for tests to find a cell by).
+    #[cfg(test)]
     pub i: usize,
     /// Row index of the cell's lower-left grid point.
+    #[cfg(test)]
     pub j: usize,
     /// The outline: the cell's four corners, or a part of them where a clip height cuts it.
     corners: Outline,
@@ -1698,6 +1721,25 @@ fn estimate(text: &str, size: f64, bold: bool) -> (f64, f64) {
     (text.chars().count() as f64 * per_char * size, size / 1.24)
 }
 
+/// A grid point of a surface figure: its place in the box, on the screen and on the colour
+/// scale.
+#[derive(Debug, Clone, Copy)]
+struct GridPoint {
+    at: [f64; 3],
+    projected: Projected,
+    color: f64,
+}
+
+/// `value`'s bits as an integer that orders as `f64::total_cmp` orders the values.
+fn ordered_bits(value: f64) -> u64 {
+    let bits = value.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
 /// Text measured with `root`'s fonts (estimated where the backend cannot say): width and
 /// height in pixels of `text` at `size`, bold or not.
 fn measure_with<DB: DrawingBackend>(
@@ -2067,6 +2109,16 @@ mod tests {
         assert!(SurfaceFigure::new(&l).elevation(0.0).azimuth(-360.0).validate().is_ok());
         assert!(SurfaceFigure::new(&l).elevation(90.0).azimuth(360.0).validate().is_ok());
         assert!(matches!(SurfaceFigure::new(&l).z_clip(Some(-5.0)).validate(), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn ordered_bits_order_as_total_cmp() {
+        let values = [f64::NEG_INFINITY, -1e300, -2.5, -1e-320, -0.0, 0.0, 1e-320, 3.0, 1e300, f64::INFINITY];
+        for a in values {
+            for b in values {
+                assert_eq!(ordered_bits(a).cmp(&ordered_bits(b)), a.total_cmp(&b), "{a} against {b}");
+            }
+        }
     }
 
     #[test]
