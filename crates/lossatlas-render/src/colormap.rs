@@ -2,6 +2,8 @@
 
 use plotters::style::RGBColor;
 
+use crate::raster::round;
+
 /// Viridis (perceptually uniform, readable in grey and by colour-blind readers) at t in [0, 1],
 /// from the degree-6 polynomial fit by Matt Zucker (2019) of matplotlib's table, with its ends
 /// pinned to the table's.
@@ -24,7 +26,7 @@ pub fn viridis(t: f64) -> RGBColor {
         let at0 = ENDS[0][k] / 255.0 - poly(0.0, k);
         let at1 = ENDS[1][k] / 255.0 - poly(1.0, k);
         let v = poly(t, k) + (1.0 - t) * at0 + t * at1;
-        (v.clamp(0.0, 1.0) * 255.0).round() as u8
+        round(v.clamp(0.0, 1.0) * 255.0) as u8
     };
     RGBColor(channel(0), channel(1), channel(2))
 }

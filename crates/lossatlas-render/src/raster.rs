@@ -147,6 +147,21 @@ pub(crate) fn ceil(value: f64) -> i64 {
     }
 }
 
+/// `value.round()` (halves away from zero) as an integer (saturating, NaN to 0); see [`floor`].
+/// Colours are rounded to bytes this way, three channels for every cell of a surface.
+pub(crate) fn round(value: f64) -> i64 {
+    let t = value as i64;
+    // Exact: the fraction of a number below 2^53 is representable, and larger ones have none.
+    let fraction = value - t as f64;
+    if fraction >= 0.5 {
+        t.saturating_add(1)
+    } else if fraction <= -0.5 {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
+}
+
 /// Convex polygons with their colours, to be painted in the order they were added.
 #[derive(Debug, Default)]
 pub(crate) struct Shapes {
@@ -271,11 +286,17 @@ mod tests {
     }
 
     #[test]
-    fn integer_floor_and_ceil_agree_with_the_float_ones() {
-        for v in [-3.5, -3.0, -2.999, -0.5, -0.0, 0.0, 1e-300, 0.5, 1.0, 2.5, 1e15 + 0.5, -1e15 - 0.5] {
+    fn integer_floor_ceil_and_round_agree_with_the_float_ones() {
+        let below_half = 0.5 - f64::EPSILON / 4.0;
+        for v in [
+            -3.5, -3.0, -2.999, -2.5, -0.5, -0.0, 0.0, 1e-300, 0.5, 1.0, 2.5, 1e15 + 0.5, -1e15 - 0.5,
+            below_half, -below_half, 254.49999999999997, 254.5, 4503599627370495.5, 9007199254740993.0, f64::NAN,
+        ] {
             assert_eq!(floor(v), v.floor() as i64, "{v}");
             assert_eq!(ceil(v), v.ceil() as i64, "{v}");
+            assert_eq!(round(v), v.round() as i64, "{v}");
         }
+        assert_eq!((round(f64::INFINITY), round(f64::NEG_INFINITY)), (i64::MAX, i64::MIN));
         assert_eq!((floor(f64::INFINITY), ceil(f64::INFINITY)), (i64::MAX, i64::MAX));
         assert_eq!((floor(f64::NEG_INFINITY), ceil(f64::NEG_INFINITY)), (i64::MIN, i64::MIN));
     }

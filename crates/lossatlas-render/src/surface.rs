@@ -43,7 +43,7 @@ use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay};
 use crate::placement::beside_end;
 use crate::projection::{box_corners, DepthBuffer, Projected, Projection, HALF};
-use crate::raster::{PixelRect, Shapes};
+use crate::raster::{round, PixelRect, Shapes};
 use crate::text::text_box_pad;
 
 /// The floor of the box (the pane under the surface).
@@ -1794,7 +1794,7 @@ fn pixel_xy((x, y): (f64, f64)) -> (i32, i32) {
 }
 
 fn scale_color(RGBColor(r, g, b): RGBColor, factor: f64) -> RGBColor {
-    let f = |c: u8| (c as f64 * factor).round().clamp(0.0, 255.0) as u8;
+    let f = |c: u8| round(c as f64 * factor).clamp(0, 255) as u8;
     RGBColor(f(r), f(g), f(b))
 }
 
