@@ -146,10 +146,10 @@ pub(crate) fn box_corners() -> [[f64; 3]; 8] {
 /// minimum's marker, touches one to four tiles, and sorting all of figure 3's triangles for it
 /// cost more than looking (figure 3: 8.93 -> 8.71 ms).
 #[derive(Debug)]
-pub(crate) struct DepthBuffer {
+pub(crate) struct DepthBuffer<T> {
     width: usize,
     height: usize,
-    triangles: Vec<[Projected; 3]>,
+    triangles: T,
     /// How many tiles have been made by looking at every triangle.
     scanned: AtomicUsize,
     /// The triangles sorted into tiles, once more than [`SCANNED_TILES`] tiles are asked for.
@@ -189,10 +189,10 @@ fn tiles_touched(&[a, b, c]: &[Projected; 3], columns: usize, rows: usize) -> im
 impl Bins {
     /// `triangles` sorted into the tiles of a grid `columns` x `rows` tiles large: counted, then
     /// placed, in one array for all tiles rather than a list per tile.
-    fn of(triangles: &[[Projected; 3]], columns: usize, rows: usize) -> Bins {
+    fn of(triangles: &impl Triangles, columns: usize, rows: usize) -> Bins {
         let mut starts = vec![0u32; columns * rows + 1];
-        for triangle in triangles {
-            for tile in tiles_touched(triangle, columns, rows) {
+        for triangle in (0..triangles.count()).filter_map(|n| triangles.get(n)) {
+            for tile in tiles_touched(&triangle, columns, rows) {
                 starts[tile + 1] += 1;
             }
         }
@@ -201,8 +201,8 @@ impl Bins {
         }
         let mut next = starts.clone();
         let mut binned = vec![0u32; starts[columns * rows] as usize];
-        for (n, triangle) in triangles.iter().enumerate() {
-            for tile in tiles_touched(triangle, columns, rows) {
+        for (n, triangle) in (0..triangles.count()).filter_map(|n| Some((n, triangles.get(n)?))) {
+            for tile in tiles_touched(&triangle, columns, rows) {
                 binned[next[tile] as usize] = n as u32;
                 next[tile] += 1;
             }
@@ -211,10 +211,31 @@ impl Bins {
     }
 }
 
-impl DepthBuffer {
+/// Triangles numbered from 0, read one at a time where they are kept: the surface's are its
+/// cells' outlines, and copying 20,000 of them into a list of their own (1.4 MB, every page of it
+/// new) took longer than answering the figure's usual question.
+pub(crate) trait Triangles {
+    /// One past the largest number a triangle may have.
+    fn count(&self) -> usize;
+
+    /// Triangle `n`, if there is one of that number.
+    fn get(&self, n: usize) -> Option<[Projected; 3]>;
+}
+
+impl Triangles for Vec<[Projected; 3]> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn get(&self, n: usize) -> Option<[Projected; 3]> {
+        self.as_slice().get(n).copied()
+    }
+}
+
+impl<T: Triangles> DepthBuffer<T> {
     /// The depth buffer of `triangles` on a picture `width` x `height` pixels large (nothing
     /// drawn where no triangle is: every point there is visible).
-    pub fn of_triangles(width: u32, height: u32, triangles: Vec<[Projected; 3]>) -> DepthBuffer {
+    pub fn of_triangles(width: u32, height: u32, triangles: T) -> DepthBuffer<T> {
         let (width, height) = (width as usize, height as usize);
         let tiles = (0..width.div_ceil(TILE) * height.div_ceil(TILE)).map(|_| OnceLock::new()).collect();
         DepthBuffer { width, height, triangles, scanned: AtomicUsize::new(0), bins: OnceLock::new(), tiles }
@@ -240,14 +261,29 @@ impl DepthBuffer {
             match bins {
                 Some(Bins { starts, binned }) => {
                     for &n in &binned[starts[index] as usize..starts[index + 1] as usize] {
-                        fill_rows(&mut depth, window, self.triangles[n as usize]);
+                        if let Some(triangle) = self.triangles.get(n as usize) {
+                            fill_rows(&mut depth, window, triangle);
+                        }
                     }
                 }
-                // The same triangles in the same order as the tile's bin would give.
+                // Every triangle whose bounds reach the tile's pixels (a depth is the largest of
+                // the triangles' there, whatever their order), found by comparing bounds: the
+                // usual question makes the first tiles, and building a list of the tiles each
+                // triangle touches, to look for this one in it, took most of their time.
                 None => {
-                    for triangle in &self.triangles {
-                        if tiles_touched(triangle, columns, rows).any(|t| t == index) {
-                            fill_rows(&mut depth, window, *triangle);
+                    let (right, bottom) = ((window.left + TILE) as f64, (window.top + TILE) as f64);
+                    for n in 0..self.triangles.count() {
+                        let Some(triangle @ [a, b, c]) = self.triangles.get(n) else {
+                            continue;
+                        };
+                        // The pixels `fill_rows` may reach: columns floor(min x) up to but not
+                        // including ceil(max x), and rows likewise.
+                        if a.x.min(b.x).min(c.x) < right
+                            && a.x.max(b.x).max(c.x) > window.left as f64
+                            && a.y.min(b.y).min(c.y) < bottom
+                            && a.y.max(b.y).max(c.y) > window.top as f64
+                        {
+                            fill_rows(&mut depth, window, triangle);
                         }
                     }
                 }

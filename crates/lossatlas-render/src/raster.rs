@@ -289,8 +289,26 @@ mod tests {
     fn integer_floor_ceil_and_round_agree_with_the_float_ones() {
         let below_half = 0.5 - f64::EPSILON / 4.0;
         for v in [
-            -3.5, -3.0, -2.999, -2.5, -0.5, -0.0, 0.0, 1e-300, 0.5, 1.0, 2.5, 1e15 + 0.5, -1e15 - 0.5,
-            below_half, -below_half, 254.49999999999997, 254.5, 4503599627370495.5, 9007199254740993.0, f64::NAN,
+            -3.5,
+            -3.0,
+            -2.999,
+            -2.5,
+            -0.5,
+            -0.0,
+            0.0,
+            1e-300,
+            0.5,
+            1.0,
+            2.5,
+            1e15 + 0.5,
+            -1e15 - 0.5,
+            below_half,
+            -below_half,
+            254.49999999999997,
+            254.5,
+            4503599627370495.5,
+            9007199254740993.0,
+            f64::NAN,
         ] {
             assert_eq!(floor(v), v.floor() as i64, "{v}");
             assert_eq!(ceil(v), v.ceil() as i64, "{v}");

@@ -25,7 +25,7 @@
 //!    SVG hide exactly the same parts. Segments are draped on the surface (sampled finer than the
 //!    grid, at the interpolated loss) and hidden the same way, then drawn dashed.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use lossatlas::Landscape;
 use plotters::coord::Shift;
@@ -42,7 +42,7 @@ use crate::markers::darken;
 use crate::output::Figure;
 use crate::overlay::{Marker, MarkerShape, PathOverlay, SegmentOverlay};
 use crate::placement::beside_end;
-use crate::projection::{box_corners, DepthBuffer, Projected, Projection, HALF};
+use crate::projection::{box_corners, DepthBuffer, Projected, Projection, Triangles, HALF};
 use crate::raster::{round, PixelRect, Shapes};
 use crate::text::text_box_pad;
 
@@ -416,7 +416,7 @@ impl<'a> SurfaceFigure<'a> {
             projection,
             ranges,
             color,
-            cells: Vec::new(),
+            cells: Arc::new([]),
             depth: OnceLock::new(),
             pixels: (width, height),
             sizes,
@@ -442,7 +442,7 @@ impl<'a> SurfaceFigure<'a> {
     }
 
     /// The surface's cells, sorted back to front.
-    fn cells(&self, projection: &Projection, color: &ColorScale, z_range: (f64, f64)) -> Vec<Cell> {
+    fn cells(&self, projection: &Projection, color: &ColorScale, z_range: (f64, f64)) -> Arc<[Cell]> {
         let l = self.landscape;
         let (nu, nv) = (l.u().n(), l.v().n());
         let us = l.u().values();
@@ -539,6 +539,7 @@ impl<'a> SurfaceFigure<'a> {
         let mut order: Vec<(u64, u32)> =
             cells.iter().enumerate().map(|(n, c)| (ordered_bits(c.depth), n as u32)).collect();
         order.sort_unstable();
+        // Shared with the depth buffer, which reads its triangles from them.
         order.into_iter().map(|(_, n)| cells[n as usize]).collect()
     }
 
@@ -585,7 +586,7 @@ impl<'a> SurfaceFigure<'a> {
                 // (rasterizers and SVG viewers' antialiasing both leave seams between polygons
                 // that merely touch, and a steep cell seen nearly edge-on would round to a
                 // line); the nearer cell, painted later, wins the overlap.
-                for cell in &scene.cells {
+                for cell in scene.cells.iter() {
                     let points: Vec<(i32, i32)> = grown(&cell.corners, GROW).map(pixel_xy).collect();
                     root.draw(&Polygon::new(points, cell.fill.filled()))?;
                     if let Some(edge) = cell.edge {
@@ -627,7 +628,7 @@ impl<'a> SurfaceFigure<'a> {
             let cells = self.cells(&projection, &color, self.z_range());
             // Every cell's outline pushed out by `GROW` pixels, as in `draw_shapes`.
             let mut shapes = Shapes::with_capacity(cells.len());
-            for cell in &cells {
+            for cell in cells.iter() {
                 shapes.push(grown(&cell.corners, GROW).map(|(x, y)| (x - l, y - t)), rgb(cell.fill));
             }
             (cells, shapes)
@@ -1006,6 +1007,23 @@ impl std::ops::Deref for Outline {
     }
 }
 
+/// The triangles of the fans of cells' outlines, up to three per cell (a clipped cell can have
+/// five corners): triangle `3 n + k` is corners 0, k + 1 and k + 2 of cell `n`, where it has them.
+#[derive(Debug)]
+struct CellTriangles(Arc<[Cell]>);
+
+impl Triangles for CellTriangles {
+    fn count(&self) -> usize {
+        3 * self.0.len()
+    }
+
+    fn get(&self, n: usize) -> Option<[Projected; 3]> {
+        let c = &self.0.get(n / 3)?.corners;
+        let k = n % 3 + 1;
+        (k + 1 < c.len()).then(|| [c[0], c[k], c[k + 1]])
+    }
+}
+
 /// A surface figure laid out for one picture size.
 #[derive(Debug)]
 pub(crate) struct Scene {
@@ -1013,10 +1031,10 @@ pub(crate) struct Scene {
     ranges: [(f64, f64); 3],
     color: ColorScale,
     /// Cells in painting order, farthest first.
-    pub cells: Vec<Cell>,
+    pub cells: Arc<[Cell]>,
     /// The depth buffer of the cells at [`Scene::pixels`], made the first time an overlay asks
     /// whether it is hidden (a surface with nothing on it never needs one).
-    depth: OnceLock<DepthBuffer>,
+    depth: OnceLock<DepthBuffer<CellTriangles>>,
     /// The size of the drawing in pixels.
     pixels: (u32, u32),
     sizes: Sizes,
@@ -1049,17 +1067,9 @@ impl Scene {
     }
 
     /// The depth buffer of the cells' triangles (the fan of each cell's outline).
-    fn depth(&self) -> &DepthBuffer {
+    fn depth(&self) -> &DepthBuffer<CellTriangles> {
         self.depth.get_or_init(|| {
-            let triangles: Vec<[Projected; 3]> = self
-                .cells
-                .iter()
-                .flat_map(|cell| {
-                    let c = &cell.corners;
-                    (1..c.len() - 1).map(move |k| [c[0], c[k], c[k + 1]])
-                })
-                .collect();
-            DepthBuffer::of_triangles(self.pixels.0, self.pixels.1, triangles)
+            DepthBuffer::of_triangles(self.pixels.0, self.pixels.1, CellTriangles(self.cells.clone()))
         })
     }
 
