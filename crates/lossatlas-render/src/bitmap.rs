@@ -63,9 +63,10 @@ impl<'a> Bitmap<'a> {
         Bitmap { rgb: self.rgb, size: self.size, window }
     }
 
-    /// Paints `shapes` ([`Shapes::paint`]) into the rectangle `clip` of this bitmap's part (in its
-    /// coordinates), the shapes' coordinates taken from the rectangle's top-left corner.
-    pub(crate) fn paint(&mut self, shapes: &Shapes, clip: PixelRect) {
+    /// Paints `shapes` with `threads` threads ([`Shapes::paint`]) into the rectangle `clip` of
+    /// this bitmap's part (in its coordinates), the shapes' coordinates taken from the
+    /// rectangle's top-left corner.
+    pub(crate) fn paint(&mut self, shapes: &Shapes, clip: PixelRect, threads: usize) {
         let left = clip.left.min(self.window.width);
         let top = clip.top.min(self.window.height);
         let window = PixelRect {
@@ -74,7 +75,7 @@ impl<'a> Bitmap<'a> {
             width: clip.width.min(self.window.width - left),
             height: clip.height.min(self.window.height - top),
         };
-        shapes.paint(self.rgb, self.size.0 as usize, window);
+        shapes.paint(self.rgb, self.size.0 as usize, window, threads);
     }
 }
 
@@ -93,7 +94,7 @@ mod tests {
         let mut square = Shapes::default();
         square.push([(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0)], [9, 9, 9]);
         // Reaching past the window's bottom: only its rows are painted.
-        part.paint(&square, PixelRect { left: 5, top: 18, width: 10, height: 10 });
+        part.paint(&square, PixelRect { left: 5, top: 18, width: 10, height: 10 }, 1);
         let at = |x: u32, y: u32| &rgb[((y * w + x) * 3) as usize..][..3];
         assert_eq!((at(0, 9), at(0, 10), at(39, 29)), (&[0, 0, 0][..], &[1, 2, 3][..], &[1, 2, 3][..]));
         assert_eq!(

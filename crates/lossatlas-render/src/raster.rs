@@ -15,8 +15,7 @@
 //! supersampling), which smooths the edges.
 
 use std::ops::Range;
-
-use rayon::prelude::*;
+use std::sync::{Mutex, PoisonError};
 
 /// Polygons with more corners than this are filled as a fan of triangles (see
 /// [`RgbBand::fill_convex`]).
@@ -186,17 +185,22 @@ impl Shapes {
 
     /// Paints every shape, in order, into `window` of an RGB8 picture `stride` pixels wide; the
     /// shapes' coordinates are the window's (its top-left corner at 0, 0), and nothing outside it
-    /// is painted. Bands of rows are painted in parallel, each with the shapes that reach it
-    /// (sorted into bands first, keeping their order), so overlaps come out as a single thread
-    /// would paint them.
-    pub fn paint(&self, pixels: &mut [u8], stride: usize, window: PixelRect) {
+    /// is painted. Bands of rows are painted by `threads` threads (this one and others started
+    /// for the purpose), each band with the shapes that reach it (sorted into bands first,
+    /// keeping their order), so overlaps come out as a single thread would paint them.
+    ///
+    /// Not rayon: the painting of a surface's cells takes a millisecond or two, and rayon's
+    /// workers, asleep since the last parallel section, were woken too late to share it (in
+    /// figure 3's benchmark one worker painted every band while the other slept). Threads
+    /// started here take bands as soon as they run.
+    pub fn paint(&self, pixels: &mut [u8], stride: usize, window: PixelRect, threads: usize) {
         let picture_rows = if stride == 0 { 0 } else { pixels.len() / (3 * stride) };
         let width = window.width.min(stride.saturating_sub(window.left));
         let height = window.height.min(picture_rows.saturating_sub(window.top));
         if width == 0 || height == 0 {
             return;
         }
-        let rows = band_rows(height);
+        let rows = band_rows(height, threads);
         let band_count = height.div_ceil(rows);
         let mut bins = vec![Vec::new(); band_count];
         for (n, (outline, _)) in self.shapes.iter().enumerate() {
@@ -211,21 +215,34 @@ impl Shapes {
             }
         }
         let window_rows = &mut pixels[window.top * stride * 3..(window.top + height) * stride * 3];
-        window_rows.par_chunks_mut(rows * stride * 3).zip(&bins).enumerate().for_each(|(k, (chunk, bin))| {
+        let bands = Mutex::new(window_rows.chunks_mut(rows * stride * 3).zip(&bins).enumerate());
+        let paint_bands = || loop {
+            let Some((k, (chunk, bin))) = bands.lock().unwrap_or_else(PoisonError::into_inner).next() else {
+                break;
+            };
             let mut band = RgbBand { pixels: chunk, stride, left: window.left, width, top: k * rows };
             for &n in bin {
                 let (outline, color) = &self.shapes[n as usize];
                 band.fill_convex(&self.corners[outline.clone()], *color);
             }
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..threads.min(band_count) {
+                // Where no thread can be started, the ones running paint every band.
+                if std::thread::Builder::new().spawn_scoped(scope, paint_bands).is_err() {
+                    break;
+                }
+            }
+            paint_bands();
         });
     }
 }
 
-/// How many rows each parallel band of a picture `height` rows high gets: a few bands per
-/// thread, so a band full of shapes next to an empty one does not leave a core idle, and no band
-/// so thin that walking every shape's bounds costs more than filling it.
-fn band_rows(height: usize) -> usize {
-    height.div_ceil(4 * rayon::current_num_threads()).max(16)
+/// How many rows each band of a picture `height` rows high gets when `threads` threads paint
+/// it: a few bands per thread, so a band full of shapes next to an empty one does not leave a
+/// core idle, and no band so thin that walking every shape's bounds costs more than filling it.
+fn band_rows(height: usize, threads: usize) -> usize {
+    height.div_ceil(8 * threads.max(1)).max(16)
 }
 
 #[cfg(test)]
@@ -257,7 +274,7 @@ mod tests {
         let mut pixels = vec![0u8; width * height * 3];
         let mut shapes = Shapes::default();
         shapes.push(outline.iter().copied(), [9, 8, 7]);
-        shapes.paint(&mut pixels, width, PixelRect { left: 0, top: 0, width, height });
+        shapes.paint(&mut pixels, width, PixelRect { left: 0, top: 0, width, height }, 2);
         pixels.chunks_exact(3).map(|p| p == [9, 8, 7]).collect()
     }
 
@@ -339,7 +356,7 @@ mod tests {
         shapes.push([(10.0, 10.0), (30.0, 10.0), (30.0, 60.0), (10.0, 60.0)], [2, 2, 2]);
         // Shapes reaching past the picture's bottom and top.
         shapes.push([(35.0, -20.0), (39.0, -20.0), (39.0, 200.0)], [3, 3, 3]);
-        shapes.paint(&mut pixels, w, PixelRect { left: 0, top: 0, width: w, height: h });
+        shapes.paint(&mut pixels, w, PixelRect { left: 0, top: 0, width: w, height: h }, 3);
         let at = |x: usize, y: usize| pixels[(y * w + x) * 3];
         assert_eq!((at(5, 5), at(20, 35), at(20, 59), at(20, 60)), (1, 2, 2, 1));
         assert_eq!((at(38, 0), at(38, 69), at(36, 69)), (3, 3, 1));
@@ -353,10 +370,10 @@ mod tests {
         shapes.push([(-5.0, -5.0), (20.3, 3.0), (40.0, 70.0), (2.0, 50.5)], [4, 5, 6]);
         shapes.push([(10.5, 20.5), (29.0, 33.3), (12.0, 58.9)], [7, 8, 9]);
         let mut picture = vec![0u8; w * h * 3];
-        shapes.paint(&mut picture, w, window);
+        shapes.paint(&mut picture, w, window, 2);
         let mut alone = vec![0u8; window.width * window.height * 3];
         let whole = PixelRect { left: 0, top: 0, width: window.width, height: window.height };
-        shapes.paint(&mut alone, window.width, whole);
+        shapes.paint(&mut alone, window.width, whole, 1);
         for y in 0..h {
             for x in 0..w {
                 let at = &picture[(y * w + x) * 3..][..3];

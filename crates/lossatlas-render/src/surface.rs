@@ -639,11 +639,12 @@ impl<'a> SurfaceFigure<'a> {
             for (corners, color) in Self::panes(&scene) {
                 panes.push(corners.map(|(x, y)| (x as f64 - l, y as f64 - t)), rgb(color));
             }
-            bitmap.paint(&panes, clip);
+            // On this thread alone: the cells are being made on another core meanwhile.
+            bitmap.paint(&panes, clip, 1);
             bitmap.draw(|root| self.draw_box_back(root, &scene, &axes, true))?;
             let (cells, shapes) = cells();
             scene.cells = cells;
-            bitmap.paint(&shapes, clip);
+            bitmap.paint(&shapes, clip, rayon::current_num_threads());
             bitmap.draw(|root| self.draw_front(root, &scene, &axes))
         })
     }
