@@ -183,6 +183,17 @@ impl Shapes {
         self.shapes.push((start..self.corners.len(), color));
     }
 
+    /// How many shapes there are.
+    pub fn len(&self) -> usize {
+        self.shapes.len()
+    }
+
+    /// Shape `n`'s outline and colour.
+    pub fn get(&self, n: usize) -> (&[(f64, f64)], [u8; 3]) {
+        let (outline, color) = &self.shapes[n];
+        (&self.corners[outline.clone()], *color)
+    }
+
     /// Paints every shape, in order, into `window` of an RGB8 picture `stride` pixels wide; the
     /// shapes' coordinates are the window's (its top-left corner at 0, 0), and nothing outside it
     /// is painted. Bands of rows are painted by `threads` threads (this one and others started
