@@ -612,8 +612,8 @@ impl<'a> SurfaceFigure<'a> {
     /// Draws the whole figure on `bitmap`, the box's panes and the cells painted by
     /// [`crate::raster`] straight into its pixels (plotters' polygon filler, one call per cell,
     /// took most of the figure's time), the rest by plotters. The cells, and the outlines they
-    /// are painted with, are made on another core while this one clears the picture and draws
-    /// the box's back.
+    /// are painted with, are made in two halves on two other threads while this one clears the
+    /// picture and draws the box's back.
     fn draw_raster(&self, bitmap: &mut Bitmap<'_>) -> Result<()> {
         let mut scene = bitmap.draw(|root| self.prepare(root))?;
         // Everything the box holds lies within its projected bounds, with room for the cells'
@@ -652,7 +652,7 @@ impl<'a> SurfaceFigure<'a> {
             for (corners, color) in Self::panes(&scene) {
                 panes.push(corners.map(|(x, y)| (x as f64 - l, y as f64 - t)), rgb(color));
             }
-            // On this thread alone: the cells are being made on another core meanwhile.
+            // On this thread alone: the cells are being made on the other threads meanwhile.
             bitmap.paint(&panes, clip, 1);
             bitmap.draw(|root| self.draw_box_back(root, &scene, &axes, true))?;
             let [(mut cells, first), (more, second)]: [(Vec<Cell>, Shapes); 2] =
