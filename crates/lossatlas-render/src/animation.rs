@@ -253,7 +253,8 @@ impl FrameSpec {
             })?;
             figure.draw_bitmap(&mut bitmap.below(strip))
         };
-        draw_rgb(self.size, self.factor, draw, |drawing| Ok(drawing.into_picture().to_vec()))
+        // The frame begins with a white fill of the whole canvas: nothing to clear first.
+        draw_rgb(self.size, self.factor, false, draw, |drawing| Ok(drawing.into_picture().to_vec()))
     }
 }
 

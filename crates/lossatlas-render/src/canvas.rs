@@ -73,10 +73,12 @@ impl Memory {
 }
 
 impl Canvas {
-    /// A zeroed drawing buffer of `drawn` bytes (as a fresh one would be: what a figure does not
-    /// paint stays black, whatever the last picture was) and a buffer of `small` bytes for the
-    /// scaled-down picture, whose every byte the downsampling writes.
-    pub(crate) fn lend(&mut self, drawn: usize, small: usize) -> (&mut [u8], &mut [u8]) {
+    /// A drawing buffer of `drawn` bytes and a buffer of `small` bytes for the scaled-down
+    /// picture, whose every byte the downsampling writes. The drawing buffer is zeroed (as a
+    /// fresh one would be: what a figure does not paint stays black, whatever the last picture
+    /// was) unless `clear` is false, for a drawing that paints every byte before anything else:
+    /// then a reused buffer holds what the last picture left.
+    pub(crate) fn lend(&mut self, drawn: usize, small: usize, clear: bool) -> (&mut [u8], &mut [u8]) {
         let needed = drawn + small;
         if self.memory.as_mut().is_none_or(|memory| memory.bytes().len() < needed) {
             // The smaller canvas goes back first, so the two are never held at once.
@@ -86,7 +88,7 @@ impl Canvas {
         }
         let bytes = self.memory.as_mut().expect("a canvas was just made").bytes();
         let (drawn_bytes, rest) = bytes.split_at_mut(drawn);
-        if !self.cleared {
+        if clear && !self.cleared {
             drawn_bytes.fill(0);
         }
         self.cleared = false;
@@ -139,22 +141,25 @@ mod tests {
     #[test]
     fn a_reused_canvas_starts_blank() {
         let mut canvas = Canvas { memory: None, cleared: false };
-        let (drawn, small) = canvas.lend(12, 3);
+        let (drawn, small) = canvas.lend(12, 3, true);
         assert!(drawn.iter().all(|&b| b == 0));
         drawn.fill(200);
         small.fill(9);
-        let (drawn, small) = canvas.lend(24, 6);
+        let (drawn, small) = canvas.lend(24, 6, true);
         assert_eq!((drawn.len(), small.len()), (24, 6));
         assert!(drawn.iter().all(|&b| b == 0));
+        drawn.fill(200);
+        // Lent for a drawing that paints every byte itself, it is left as it was.
+        assert!(canvas.lend(24, 6, false).0.iter().all(|&b| b == 200));
     }
 
     #[test]
     fn a_large_canvas_is_not_kept() {
         let mut canvas = Canvas { memory: None, cleared: false };
-        canvas.lend(MAX_KEPT_CANVAS_BYTES + 1, 0).0[7] = 1;
+        canvas.lend(MAX_KEPT_CANVAS_BYTES + 1, 0, true).0[7] = 1;
         canvas.shrink();
         assert!(canvas.memory.is_none());
-        canvas.lend(100, 10);
+        canvas.lend(100, 10, true);
         canvas.shrink();
         assert!(canvas.memory.is_some());
     }

@@ -222,6 +222,11 @@ impl Figure for ContourFigure<'_> {
         2
     }
 
+    /// It does: drawing begins by filling the picture white.
+    fn paints_every_pixel(&self) -> bool {
+        true
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         root.fill(&WHITE)?;
         let (w, h) = root.dim_in_pixel();

@@ -51,6 +51,15 @@ pub trait Figure {
         bitmap.draw(|root| self.draw(root))
     }
 
+    /// Whether [`Figure::draw_bitmap`] paints every pixel before anything else (with a white
+    /// fill, as this crate's contour maps and surfaces begin). A canvas reused from an earlier
+    /// picture is then not cleared for it first, a pass over several megabytes (0.4 ms of figure
+    /// 3's 7.4 in-process). False by default: a figure that leaves pixels unpainted gets them
+    /// black, not the previous picture's.
+    fn paints_every_pixel(&self) -> bool {
+        false
+    }
+
     /// How many times wider and taller a PNG is drawn before it is scaled down to the requested
     /// size. plotters fills shapes and draws lines without anti-aliasing, so edges come out
     /// stair-stepped; drawing at 2x and averaging each 2 x 2 block smooths them (and text, which
@@ -79,7 +88,8 @@ pub fn render(figure: &impl Figure, format: ImageFormat, size: (u32, u32)) -> Re
             while factor > 1 && (w as u64 * h as u64) * (factor as u64).pow(2) > MAX_SUPERSAMPLED_PIXELS {
                 factor -= 1;
             }
-            draw_rgb((w, h), factor, |bitmap| figure.draw_bitmap(bitmap), crate::png::encode)
+            let clear = !figure.paints_every_pixel();
+            draw_rgb((w, h), factor, clear, |bitmap| figure.draw_bitmap(bitmap), crate::png::encode)
         }
         ImageFormat::Svg => {
             let mut svg = String::new();
@@ -99,13 +109,14 @@ pub fn render(figure: &impl Figure, format: ImageFormat, size: (u32, u32)) -> Re
 pub(crate) fn draw_rgb<T>(
     (w, h): (u32, u32),
     factor: u32,
+    clear: bool,
     draw: impl FnOnce(&mut Bitmap<'_>) -> Result<()>,
     then: impl FnOnce(Drawing<'_>) -> Result<T>,
 ) -> Result<T> {
     let (dw, dh) = (w * factor, h * factor);
     CANVAS.with_borrow_mut(|canvas| {
         let small_bytes = if factor > 1 { w as usize * h as usize * 3 } else { 0 };
-        let (drawn, small) = canvas.lend(dw as usize * dh as usize * 3, small_bytes);
+        let (drawn, small) = canvas.lend(dw as usize * dh as usize * 3, small_bytes, clear);
         let result = (|| {
             draw(&mut Bitmap::new(drawn, (dw, dh)))?;
             then(Drawing { rgb: drawn, size: (dw, dh), factor, picture: small })
@@ -127,5 +138,29 @@ mod tests {
         let other = crate::ContourFigure::new(&seed, vec![2.0]).filled(true);
         render(&other, ImageFormat::Png, (420, 300)).unwrap();
         assert_eq!(render(&figure, ImageFormat::Png, (300, 250)).unwrap(), first);
+    }
+
+    #[test]
+    fn figures_that_paint_every_pixel_come_out_the_same_on_a_dirty_canvas() {
+        let seed = crate::test_support::seed_landscape(60);
+        let coarse = crate::test_support::seed_landscape(12);
+        let contour = crate::ContourFigure::new(&seed, vec![0.5, 1.0, 3.0]);
+        let filled = crate::ContourFigure::new(&seed, vec![0.5, 1.0, 3.0]).filled(true);
+        // 60 points a side are painted by the crate's rasterizer, 12 as plotters shapes.
+        let (raster, shapes) = (crate::SurfaceFigure::new(&seed), crate::SurfaceFigure::new(&coarse));
+        let pictures: [&(dyn Fn() -> Vec<u8> + Sync); 4] = [
+            &|| render(&contour, ImageFormat::Png, (300, 250)).unwrap(),
+            &|| render(&filled, ImageFormat::Png, (300, 250)).unwrap(),
+            &|| render(&raster, ImageFormat::Png, (400, 300)).unwrap(),
+            &|| render(&shapes, ImageFormat::Png, (400, 300)).unwrap(),
+        ];
+        assert!(contour.paints_every_pixel() && filled.paints_every_pixel());
+        assert!(raster.paints_every_pixel() && shapes.paints_every_pixel());
+        for picture in pictures {
+            // A new thread has a canvas of its own, fresh from the kernel.
+            let fresh = std::thread::scope(|threads| threads.spawn(picture).join().unwrap());
+            CANVAS.with_borrow_mut(|canvas| canvas.lend(4 << 20, 0, true).0.fill(0x5a));
+            assert_eq!(picture(), fresh);
+        }
     }
 }

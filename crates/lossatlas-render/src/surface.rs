@@ -936,6 +936,11 @@ impl Figure for SurfaceFigure<'_> {
         }
     }
 
+    /// It does: both ways of drawing it begin by filling the picture white.
+    fn paints_every_pixel(&self) -> bool {
+        true
+    }
+
     /// Twice: sizes and widths here grow with the picture, so a PNG drawn at 2x and scaled down
     /// gets smooth silhouettes and paths. Hiding is decided on the 2x depth buffer then, which
     /// can move the end of a hidden stretch by under a pixel against the SVG.
