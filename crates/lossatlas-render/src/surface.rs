@@ -644,7 +644,8 @@ impl<'a> SurfaceFigure<'a> {
             for cell in &cells {
                 outlines.push(grown(&cell.corners, GROW).map(|(x, y)| (x - l, y - t)), rgb(cell.fill));
             }
-            (cells, outlines)
+            let keys = painting_keys(&cells);
+            (cells, outlines, keys)
         };
         made_beside(2, make_half, |halves| {
             let axes = bitmap.draw(|root| self.clear_and_lay_out_axes(root, &scene))?;
@@ -655,10 +656,13 @@ impl<'a> SurfaceFigure<'a> {
             // On this thread alone: the cells are being made on the other threads meanwhile.
             bitmap.paint(&panes, clip, 1);
             bitmap.draw(|root| self.draw_box_back(root, &scene, &axes, true))?;
-            let [(mut cells, first), (more, second)]: [(Vec<Cell>, Shapes); 2] =
-                halves().try_into().unwrap_or_else(|_| unreachable!("two halves were asked for"));
+            let [(mut cells, first, first_keys), (more, second, second_keys)]: [(
+                Vec<Cell>,
+                Shapes,
+                Vec<(u64, u32)>,
+            ); 2] = halves().try_into().unwrap_or_else(|_| unreachable!("two halves were asked for"));
+            let order = merged_order(&first_keys, &second_keys, cells.len() as u32);
             cells.extend(more);
-            let order = painting_order(&cells);
             let mut shapes = Shapes::with_capacity(cells.len());
             for &n in &order {
                 let n = n as usize;
@@ -1772,13 +1776,44 @@ struct GridPoint {
 /// The order in which to paint `cells` (given in the order they were made, see
 /// [`SurfaceFigure::cells_in_rows`]): back to front by the depth of each cell's centre; ties by
 /// grid position, then by the order the pieces of one cell were made, which is the order they
-/// were made in. The keys are all different, so an unstable sort gives the one order; it sorts
-/// integers (the depths' bits, ordered as the depths, with the index), not the cells.
+/// were made in.
 fn painting_order(cells: &[Cell]) -> Vec<u32> {
-    let mut order: Vec<(u64, u32)> =
+    painting_keys(cells).into_iter().map(|(_, n)| n).collect()
+}
+
+/// Each of `cells`' depth, as bits ordered as the depths ([`ordered_bits`]), and its index,
+/// sorted: [`painting_order`]. The keys are all different, so an unstable sort gives the one
+/// order; it sorts integers, not the cells.
+fn painting_keys(cells: &[Cell]) -> Vec<(u64, u32)> {
+    let mut keys: Vec<(u64, u32)> =
         cells.iter().enumerate().map(|(n, c)| (ordered_bits(c.depth), n as u32)).collect();
-    order.sort_unstable();
-    order.into_iter().map(|(_, n)| n).collect()
+    keys.sort_unstable();
+    keys
+}
+
+/// The painting order of two runs of cells made one after the other, from each run's sorted
+/// [`painting_keys`]: the second run's cells are numbered from `offset`, after the first's, so
+/// on equal depths the first run's come first, as sorting them all together would have it.
+fn merged_order(first: &[(u64, u32)], second: &[(u64, u32)], offset: u32) -> Vec<u32> {
+    let mut order = Vec::with_capacity(first.len() + second.len());
+    let (mut a, mut b) = (first.iter().peekable(), second.iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some(&&(x, n)), Some(&&(y, _))) if x <= y => {
+                order.push(n);
+                a.next();
+            }
+            (_, Some(&&(_, m))) => {
+                order.push(m + offset);
+                b.next();
+            }
+            (Some(&&(_, n)), None) => {
+                order.push(n);
+                a.next();
+            }
+            (None, None) => return order,
+        }
+    }
 }
 
 /// `value`'s bits as an integer that orders as `f64::total_cmp` orders the values.
@@ -2172,6 +2207,19 @@ mod tests {
         assert!(SurfaceFigure::new(&l).elevation(0.0).azimuth(-360.0).validate().is_ok());
         assert!(SurfaceFigure::new(&l).elevation(90.0).azimuth(360.0).validate().is_ok());
         assert!(matches!(SurfaceFigure::new(&l).z_clip(Some(-5.0)).validate(), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn two_runs_merge_into_the_order_of_all_the_cells() {
+        // Equal depths across the two runs and within each: the first run's come first.
+        let l = landscape(21, |u, v| (u * u).round() + v.abs().round());
+        let scene = SurfaceFigure::new(&l).scene(400, 300).unwrap();
+        let mut cells: Vec<Cell> = scene.cells.to_vec();
+        cells.sort_by_key(|c| (c.j, c.i));
+        let (first, second) = cells.split_at(150);
+        let merged = merged_order(&painting_keys(first), &painting_keys(second), first.len() as u32);
+        assert_eq!(merged, painting_order(&cells));
+        assert!(merged.windows(2).any(|w| cells[w[0] as usize].depth == cells[w[1] as usize].depth));
     }
 
     #[test]
