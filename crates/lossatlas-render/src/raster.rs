@@ -183,11 +183,6 @@ impl Shapes {
         self.shapes.push((start..self.corners.len(), color));
     }
 
-    /// How many shapes there are.
-    pub fn len(&self) -> usize {
-        self.shapes.len()
-    }
-
     /// Shape `n`'s outline and colour.
     pub fn get(&self, n: usize) -> (&[(f64, f64)], [u8; 3]) {
         let (outline, color) = &self.shapes[n];

@@ -645,7 +645,7 @@ impl<'a> SurfaceFigure<'a> {
                 outlines.push(grown(&cell.corners, GROW).map(|(x, y)| (x - l, y - t)), rgb(cell.fill));
             }
             let keys = painting_keys(&cells);
-            (cells, outlines, keys)
+            Half { cells, outlines, keys }
         };
         made_beside(2, make_half, |halves| {
             let axes = bitmap.draw(|root| self.clear_and_lay_out_axes(root, &scene))?;
@@ -656,20 +656,20 @@ impl<'a> SurfaceFigure<'a> {
             // On this thread alone: the cells are being made on the other threads meanwhile.
             bitmap.paint(&panes, clip, 1);
             bitmap.draw(|root| self.draw_box_back(root, &scene, &axes, true))?;
-            let [(mut cells, first, first_keys), (more, second, second_keys)]: [(
-                Vec<Cell>,
-                Shapes,
-                Vec<(u64, u32)>,
-            ); 2] = halves().try_into().unwrap_or_else(|_| unreachable!("two halves were asked for"));
-            let order = merged_order(&first_keys, &second_keys, cells.len() as u32);
-            cells.extend(more);
-            let mut shapes = Shapes::with_capacity(cells.len());
+            let [first, second]: [Half; 2] =
+                halves().try_into().unwrap_or_else(|_| unreachable!("two halves were asked for"));
+            let order = merged_order(&first.keys, &second.keys, first.cells.len() as u32);
+            let mut shapes = Shapes::with_capacity(order.len());
             for &n in &order {
                 let n = n as usize;
-                let (outline, color) =
-                    if n < first.len() { first.get(n) } else { second.get(n - first.len()) };
+                let (outline, color) = match n.checked_sub(first.cells.len()) {
+                    None => first.outlines.get(n),
+                    Some(n) => second.outlines.get(n),
+                };
                 shapes.push(outline.iter().copied(), color);
             }
+            let mut cells = first.cells;
+            cells.extend(second.cells);
             scene.cells = order.into_iter().map(|n| cells[n as usize]).collect();
             bitmap.paint(&shapes, clip, rayon::current_num_threads());
             bitmap.draw(|root| self.draw_front(root, &scene, &axes))
@@ -1762,6 +1762,14 @@ fn draw_placed<DB: DrawingBackend>(
 fn estimate(text: &str, size: f64, bold: bool) -> (f64, f64) {
     let per_char = if bold { 0.64 } else { 0.6 };
     (text.chars().count() as f64 * per_char * size, size / 1.24)
+}
+
+/// The cells of half a PNG's grid rows, made on a thread of their own: in the order they were
+/// made, their outlines as painted, and their [`painting_keys`].
+struct Half {
+    cells: Vec<Cell>,
+    outlines: Shapes,
+    keys: Vec<(u64, u32)>,
 }
 
 /// A grid point of a surface figure: its place in the box, on the screen and on the colour
