@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use crate::deferred::Deferred;
+use crate::deferred::Deferred;
 
 /// See what a loss function looks like.
 ///
