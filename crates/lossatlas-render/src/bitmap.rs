@@ -10,6 +10,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::backend::PictureBackend;
 use crate::error::Result;
 use crate::raster::{PixelRect, Shapes};
 
@@ -41,10 +42,10 @@ impl<'a> Bitmap<'a> {
     /// picture, and the area is presented (its errors reported) when `draw` returns.
     pub fn draw<T>(
         &mut self,
-        draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<T>,
+        draw: impl FnOnce(&DrawingArea<PictureBackend<'_>, Shift>) -> Result<T>,
     ) -> Result<T> {
         let PixelRect { left, top, width, height } = self.window;
-        let picture = BitMapBackend::with_buffer(self.rgb, self.size).into_drawing_area();
+        let picture = PictureBackend::with_buffer(self.rgb, self.size).into_drawing_area();
         let area = if (left, top, width, height) == (0, 0, self.size.0 as usize, self.size.1 as usize) {
             picture
         } else {

@@ -20,6 +20,7 @@ mod spectrum;
 mod surface;
 // What figures share: a kit of parts.
 mod animation;
+mod backend;
 mod bands;
 mod bitmap;
 mod canvas;
@@ -48,6 +49,7 @@ mod ticks;
 mod xy_chart;
 
 pub use animation::{frame_steps, paths_at, render_gif, GifOptions};
+pub use backend::PictureBackend;
 pub use basin_figure::BasinFigure;
 pub use bitmap::Bitmap;
 pub use contour_figure::ContourFigure;

@@ -38,8 +38,9 @@ impl ImageFormat {
     }
 }
 
-/// Something that can draw itself on any plotters backend.
-pub trait Figure {
+/// Something that can draw itself on any plotters backend. Shared between threads: [`render`]
+/// has [`Figure::prepare`] done on one while the drawing begins on another.
+pub trait Figure: Sync {
     /// Draws onto `root`, which covers the whole picture.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>;
 
@@ -60,6 +61,16 @@ pub trait Figure {
         false
     }
 
+    /// Whether [`Figure::prepare`] does anything (false by default): [`render`] starts a thread
+    /// for it only then.
+    const PREPARES: bool = false;
+
+    /// Work the drawing needs that does not need the picture (a contour map's lines), kept in
+    /// the figure for the drawing. [`render`] does it on another thread while the picture's
+    /// memory is made ready and the drawing begins (the frame, ticks and titles); a drawing that
+    /// gets to the work first does it itself, so calling this is never required.
+    fn prepare(&self) {}
+
     /// How many times wider and taller a PNG is drawn before it is scaled down to the requested
     /// size. plotters fills shapes and draws lines without anti-aliasing, so edges come out
     /// stair-stepped; drawing at 2x and averaging each 2 x 2 block smooths them (and text, which
@@ -74,7 +85,7 @@ pub trait Figure {
 const MAX_SUPERSAMPLED_PIXELS: u64 = 64 << 20;
 
 /// Draws `figure` at `size` (width, height in pixels) and returns the encoded file.
-pub fn render(figure: &impl Figure, format: ImageFormat, size: (u32, u32)) -> Result<Vec<u8>> {
+pub fn render<F: Figure>(figure: &F, format: ImageFormat, size: (u32, u32)) -> Result<Vec<u8>> {
     crate::font::ensure_registered();
     let (w, h) = size;
     if w < 100 || h < 100 || w > 20_000 || h > 20_000 {
@@ -89,7 +100,16 @@ pub fn render(figure: &impl Figure, format: ImageFormat, size: (u32, u32)) -> Re
                 factor -= 1;
             }
             let clear = !figure.paints_every_pixel();
-            draw_rgb((w, h), factor, clear, |bitmap| figure.draw_bitmap(bitmap), crate::png::encode)
+            let draw =
+                || draw_rgb((w, h), factor, clear, |bitmap| figure.draw_bitmap(bitmap), crate::png::encode);
+            if !F::PREPARES {
+                return draw();
+            }
+            std::thread::scope(|threads| {
+                // Without a thread to be had, the drawing does the work when it needs it.
+                let _ = std::thread::Builder::new().spawn_scoped(threads, || figure.prepare());
+                draw()
+            })
         }
         ImageFormat::Svg => {
             let mut svg = String::new();

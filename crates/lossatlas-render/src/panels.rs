@@ -81,6 +81,13 @@ impl Figure for Panels<'_> {
         2
     }
 
+    const PREPARES: bool = true;
+
+    /// Each map's iso-lines.
+    fn prepare(&self) {
+        self.figures.iter().for_each(ContourFigure::prepare);
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let Some(first) = self.figures.first() else {
             return Err(Error::Invalid("a panel figure needs at least one contour map".into()));
