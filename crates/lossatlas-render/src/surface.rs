@@ -553,7 +553,7 @@ impl<'a> SurfaceFigure<'a> {
 
     /// The scene laid out for `root` (whose fonts measure the colour bar's labels), its cells
     /// still to be made.
-    fn prepare<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Scene> {
+    fn lay_out<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Scene> {
         self.validate()?;
         let (width, height) = root.dim_in_pixel();
         let sizes = Sizes::for_area(width, height);
@@ -581,7 +581,7 @@ impl<'a> SurfaceFigure<'a> {
     /// Draws the whole figure on `root`, every cell a plotters polygon (an SVG keeps every cell
     /// a shape, and each cell's edge is drawn right after its fill).
     fn draw_shapes<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
-        let mut scene = self.prepare(root)?;
+        let mut scene = self.lay_out(root)?;
         let (projection, color) = (scene.projection.clone(), scene.color);
         made_beside(
             1,
@@ -615,7 +615,7 @@ impl<'a> SurfaceFigure<'a> {
     /// are painted with, are made in two halves on two other threads while this one clears the
     /// picture and draws the box's back.
     fn draw_raster(&self, bitmap: &mut Bitmap<'_>) -> Result<()> {
-        let mut scene = bitmap.draw(|root| self.prepare(root))?;
+        let mut scene = bitmap.draw(|root| self.lay_out(root))?;
         // Everything the box holds lies within its projected bounds, with room for the cells'
         // growth and the outlines' rounding; painting is kept to them.
         let bounds = projected_box_bounds(&scene.projection);
