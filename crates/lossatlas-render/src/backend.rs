@@ -114,6 +114,29 @@ impl DrawingBackend for PictureBackend<'_> {
     }
 }
 
+/// Draws the scan lines `scan..=scan + repeats` (`start` is `scan`'s first pixel) of a polygon
+/// whose `active` edges are all upright and go on past them: each pair of edges fills the same
+/// span on every one of those scan lines, drawn as one rectangle. The same pixels as plotters'
+/// scan line by scan line: its pairs are the edges in order (none ends here), its spans' ends
+/// lie on whole pixels (no partly covered pixel to blend), and the backend fills a rectangle row
+/// by row as it fills each row's line. Not for translucent colours swept across the rows (a
+/// horizontal sweep): the backend blends a translucent row of more than eight pixels in a
+/// different way.
+fn fill_steady<DB: DrawingBackend>(
+    back: &mut DB,
+    active: &[Edge],
+    color: BackendColor,
+    scan: i32,
+    repeats: i32,
+    oriented: impl Fn(i32, i32) -> BackendCoord,
+) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
+    for pair in active.chunks_exact(2) {
+        let (a, b) = (oriented(scan, pair[0].begin), oriented(scan + repeats, pair[1].begin));
+        back.draw_rect(a, (b.0 + 1, b.1 + 1), &color, true)?;
+    }
+    Ok(())
+}
+
 /// A polygon edge as the scan reaches it: `total` scan lines long, `done` of them behind, its
 /// cross coordinate running from `begin` to `end` (plotters' `Edge`, whose arithmetic this
 /// repeats exactly).
@@ -186,9 +209,12 @@ pub(crate) fn fill_polygon<DB: DrawingBackend>(
         }
     }
     let (low, high) = if horizontal { x_span } else { y_span };
+    let oriented = |scan: i32, across: i32| if horizontal { (scan, across) } else { (across, scan) };
     let mut active: Vec<Edge> = Vec::new();
     let mut next = 0;
-    for scan in low..=high {
+    let mut scan = low - 1;
+    while scan < high {
+        scan += 1;
         active.retain_mut(|e| {
             let going = e.left() > 0;
             if going {
@@ -205,6 +231,23 @@ pub(crate) fn fill_polygon<DB: DrawingBackend>(
         }
         // Stable, as plotters' sort is: equal crossings keep their order.
         active.sort_by(|a, b| a.at.partial_cmp(&b.at).expect("crossings are finite"));
+        // Upright edges only, none ending and none joining for a while: the scan lines until
+        // then are all this one (a wide vertical or horizontal line is a thousand of them).
+        let steady = active
+            .iter()
+            .map(|e| (e.begin == e.end).then(|| e.left()))
+            .try_fold(i32::MAX, |least, left| left.filter(|&left| left > 0).map(|left| least.min(left)));
+        let joins = edges.get(next).map_or(i32::MAX, |(from, _)| from.0);
+        let repeats =
+            steady.map_or(0, |least| (least - 1).min(joins.saturating_sub(scan + 1)).min(high - scan));
+        if repeats > 0 && (!horizontal || color.alpha >= 1.0) {
+            fill_steady(back, &active, color, scan, repeats, oriented)?;
+            for e in &mut active {
+                e.done += repeats as u32;
+            }
+            scan += repeats;
+            continue;
+        }
         // Edges are paired left to right; an edge ending on this scan line beside one that goes
         // on starts the pair again from the one that goes on (plotters' rule, kept as it is).
         let mut first: Option<Edge> = None;
@@ -258,11 +301,34 @@ mod tests {
             state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             ((state >> 33) % n as u64) as i32
         };
-        for case in 0..400 {
+        for case in 0..600 {
             let corners = 1 + random(9) as usize;
             let spread = [4, 30, 160][case % 3];
-            let vertices: Vec<BackendCoord> =
-                (0..corners).map(|_| (random(spread) - 20, random(spread) - 20)).collect();
+            let vertices: Vec<BackendCoord> = if case % 8 == 1 {
+                // A comb of upright teeth: several spans on each scan line; flipped, swept the
+                // other way.
+                let (x, y, tooth) = (random(60) - 10, random(30) - 10, 2 + random(12));
+                let comb = [(0, 0), (1, 0), (1, 7), (2, 7), (2, 0), (3, 0), (3, 8), (0, 8)];
+                let flip = random(2) == 1;
+                comb.iter()
+                    .map(|&(a, b)| {
+                        if flip {
+                            (y + b * tooth / 2, x + a * tooth)
+                        } else {
+                            (x + a * tooth, y + b * tooth / 2)
+                        }
+                    })
+                    .collect()
+            } else if case % 4 == 3 {
+                // An upright rectangle, as a wide vertical or horizontal line becomes: long
+                // rows of scan lines with the same span, in both directions of sweep.
+                let (x, y) = (random(140) - 10, random(110) - 10);
+                let (w, h) =
+                    if random(2) == 0 { (1 + random(4), random(90)) } else { (random(110), 1 + random(4)) };
+                vec![(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+            } else {
+                (0..corners).map(|_| (random(spread) - 20, random(spread) - 20)).collect()
+            };
             let color = BackendColor {
                 alpha: [1.0, 0.75, 0.3][case / 3 % 3],
                 rgb: (random(256) as u8, random(256) as u8, random(256) as u8),
