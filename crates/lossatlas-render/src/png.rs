@@ -3,7 +3,8 @@
 //! A supersampled PNG is finished in two steps that each take about as long as drawing figure 1's
 //! lines: averaging the drawing down to the requested size (0.7 ms for 1600 x 1400) and encoding
 //! the result (1 ms). Both go row by row, so another core scales bands of rows while this one
-//! filters and compresses the rows already scaled.
+//! filters and compresses the rows already scaled; when compressing alone keeps this core busy
+//! (a busy picture such as figure 3), the other filters the bands too.
 //!
 //! The file is byte for byte the one the `png` crate writes for the same pixels with fast
 //! (fdeflate) compression and the Paeth filter on every row (a test holds it to that). `png`
@@ -13,6 +14,7 @@
 //! (filled maps likewise); the pixels are the same either way.
 
 use std::io::Cursor;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Mutex, PoisonError};
 
@@ -32,10 +34,17 @@ const PAETH: u8 = 4;
 
 /// Encodes the picture of `drawing` as a PNG file, scaling it down first if it is larger.
 pub(crate) fn encode(drawing: Drawing<'_>) -> Result<Vec<u8>> {
+    encode_with(drawing, true)
+}
+
+/// [`encode`], scaling on another thread if `beside` (and one can be started), else all of it
+/// first, on this one.
+fn encode_with(drawing: Drawing<'_>, beside: bool) -> Result<Vec<u8>> {
     let (w, h) = drawing.picture_size();
     let row = w as usize * BPP;
     if drawing.factor == 1 {
-        let stream = compress(row, h as usize, drawing.rgb.chunks_exact(row))?;
+        let bands = drawing.rgb.chunks(BAND_ROWS * row).map(|rows| Scaled { rows, filtered: None });
+        let stream = compress(row, h as usize, bands.map(filtered_in_order(row)))?;
         return file((w, h), stream, drawing.rgb);
     }
     let Drawing { rgb, size, factor, picture } = drawing;
@@ -45,57 +54,103 @@ pub(crate) fn encode(drawing: Drawing<'_>) -> Result<Vec<u8>> {
         .chunks(BAND_ROWS * row * (factor * factor) as usize)
         .zip(picture.chunks_mut(BAND_ROWS * row))
         .collect();
-    let work = Mutex::new(Some(Scaling { bands, done: sender }));
+    let taken = AtomicUsize::new(0);
+    let work = Mutex::new(Some(Scaling { bands, done: sender, taken: &taken }));
     let stream = std::thread::scope(|threads| {
-        let scale = || scale_bands(&work, size.0, factor);
-        if std::thread::Builder::new().spawn_scoped(threads, scale).is_err() {
-            // No thread to be had: scale everything here, then encode.
+        let scale = || scale_bands(&work, size.0, factor, row);
+        if !beside || std::thread::Builder::new().spawn_scoped(threads, scale).is_err() {
+            // No thread to be had: scale (and filter) everything here, then encode.
             scale();
         }
-        compress(row, h as usize, scaled.iter().flat_map(|band| band.chunks_exact(row)))
+        let bands = scaled.iter().inspect(|_| {
+            taken.fetch_add(1, Ordering::Relaxed);
+        });
+        compress(row, h as usize, bands.map(filtered_in_order(row)))
     })?;
     drop((work, scaled));
     file((w, h), stream, picture)
 }
 
 /// The scaling still to be done: bands of drawing rows with the bands of picture rows they scale
-/// down to, and where to send each picture band when it is done.
-struct Scaling<'a> {
+/// down to, where to send each picture band when it is done, and how many the encoder has taken.
+struct Scaling<'a, 't> {
     bands: Vec<(&'a [u8], &'a mut [u8])>,
-    done: Sender<&'a [u8]>,
+    done: Sender<Scaled<'a>>,
+    taken: &'t AtomicUsize,
+}
+
+/// A band of the picture, scaled down, and filtered for the encoder if the scaling thread had
+/// the time.
+struct Scaled<'a> {
+    rows: &'a [u8],
+    filtered: Option<Vec<u8>>,
 }
 
 /// Takes the scaling out of `work` (unless another thread has) and does it, band by band, in
-/// order; `width` is the drawing's.
-fn scale_bands(work: &Mutex<Option<Scaling<'_>>>, width: u32, factor: u32) {
-    let Some(Scaling { bands, done }) = work.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+/// order; `width` is the drawing's, `row` the bytes of a picture row. While the encoder is two
+/// bands or more behind, this thread filters the bands it sends as well: compressing alone keeps
+/// the encoder busy when the picture is busy (figure 3), while a plain one compresses quickly
+/// and the filtering is better left there (figure 1).
+fn scale_bands(work: &Mutex<Option<Scaling<'_, '_>>>, width: u32, factor: u32, row: usize) {
+    let Some(Scaling { bands, done, taken }) = work.lock().unwrap_or_else(PoisonError::into_inner).take()
+    else {
         return;
     };
-    for (source, out) in bands {
+    let mut previous: &[u8] = &[];
+    for (sent, (source, out)) in bands.into_iter().enumerate() {
         let source_rows = source.len() / (width as usize * BPP);
         downsample(source, (width, source_rows as u32), factor, out);
-        if done.send(out).is_err() {
+        let rows: &[u8] = out;
+        let behind = sent.saturating_sub(taken.load(Ordering::Relaxed)) >= 2;
+        let band = Scaled { rows, filtered: behind.then(|| filtered(rows, previous, row)) };
+        if done.send(band).is_err() {
             return;
         }
+        previous = &rows[rows.len() - row..];
     }
 }
 
-/// The zlib stream of `rows` (`height` of them, `row` bytes each), each Paeth-filtered against
-/// the one before, compressed as the `png` crate's fast compression does.
-fn compress<'a>(row: usize, height: usize, rows: impl Iterator<Item = &'a [u8]>) -> Result<Vec<u8>> {
-    let mut compressor = fdeflate::Compressor::new(Cursor::new(Vec::new())).map_err(encoding)?;
-    let mut filtered = vec![0; row + 1];
-    filtered[0] = PAETH;
-    let zeros = vec![0; row];
-    let mut previous: &[u8] = &zeros;
-    let mut count = 0;
-    for current in rows {
-        paeth_row(previous, current, &mut filtered[1..]);
-        compressor.write_data(&filtered).map_err(encoding)?;
-        previous = current;
-        count += 1;
+/// Takes bands of the picture from the top down and returns each filtered (filtering those
+/// the scaling thread has not): the rows of `row` bytes are filtered against the row above,
+/// which for a band's first is the last band's last.
+fn filtered_in_order<'a>(row: usize) -> impl FnMut(Scaled<'a>) -> Vec<u8> {
+    let mut previous: &'a [u8] = &[];
+    move |Scaled { rows, filtered: done }| {
+        let band = done.unwrap_or_else(|| filtered(rows, previous, row));
+        previous = &rows[rows.len() - row..];
+        band
     }
-    if count != height {
+}
+
+/// The rows of `band` (`row` bytes each), each with its filter byte and Paeth-filtered against
+/// the one before: `previous` (the row above the band, empty above the first) for the first.
+fn filtered(band: &[u8], previous: &[u8], row: usize) -> Vec<u8> {
+    let zeros = vec![0; if previous.is_empty() { row } else { 0 }];
+    let mut above = if previous.is_empty() { &zeros[..] } else { previous };
+    let mut filtered = vec![0; band.len() / row * (row + 1)];
+    for (current, out) in band.chunks_exact(row).zip(filtered.chunks_exact_mut(row + 1)) {
+        out[0] = PAETH;
+        paeth_row(above, current, &mut out[1..]);
+        above = current;
+    }
+    filtered
+}
+
+/// The zlib stream of `height` filtered rows of `row` bytes each (and their filter bytes), given
+/// in bands, compressed as the `png` crate's fast compression does.
+fn compress(row: usize, height: usize, bands: impl Iterator<Item = Vec<u8>>) -> Result<Vec<u8>> {
+    let mut compressor = fdeflate::Compressor::new(Cursor::new(Vec::new())).map_err(encoding)?;
+    let mut bytes = 0;
+    for band in bands {
+        // Row by row, as `png` hands them over: fdeflate's output depends on where its input
+        // is cut.
+        for filtered_row in band.chunks(row + 1) {
+            compressor.write_data(filtered_row).map_err(encoding)?;
+        }
+        bytes += band.len();
+    }
+    if bytes != height * (row + 1) {
+        let count = bytes / (row + 1);
         return Err(Error::Drawing(format!("PNG encoding: {count} rows of {height} reached the encoder")));
     }
     Ok(compressor.finish().map_err(encoding)?.into_inner())
@@ -229,10 +284,12 @@ mod tests {
             .collect()
     }
 
-    fn encoded(rgb: &[u8], size: (u32, u32), factor: u32) -> Vec<u8> {
+    /// The file for `rgb` scaled down by `factor`, the scaling done beside the encoding or, if
+    /// not `beside`, before it (when the scaling thread filters every band after the first two).
+    fn encoded(rgb: &[u8], size: (u32, u32), factor: u32, beside: bool) -> Vec<u8> {
         let (w, h) = (size.0 / factor, size.1 / factor);
         let mut room = vec![0; if factor == 1 { 0 } else { (w * h) as usize * BPP }];
-        encode(Drawing { rgb, size, factor, picture: &mut room }).unwrap()
+        encode_with(Drawing { rgb, size, factor, picture: &mut room }, beside).unwrap()
     }
 
     #[test]
@@ -250,7 +307,9 @@ mod tests {
             let mut scaled = vec![0; (size.0 / factor * size.1 / factor) as usize * BPP];
             downsample(&drawing, size, factor, &mut scaled);
             let small = (size.0 / factor, size.1 / factor);
-            assert_eq!(encoded(&drawing, size, factor), reference(&scaled, small), "{size:?} at {factor}");
+            let reference = reference(&scaled, small);
+            assert_eq!(encoded(&drawing, size, factor, true), reference, "{size:?} at {factor}");
+            assert_eq!(encoded(&drawing, size, factor, false), reference, "{size:?} at {factor}, after");
         }
     }
 
