@@ -817,10 +817,9 @@ mod tests {
         prepared.prepare();
         assert_eq!(prepared.isolines.get().map(Vec::len), Some(FIG1_LEVELS.len()));
         // Drawn through `draw` (no preparation) and through `render` (prepared on a thread).
-        let plain = ContourFigure::new(&l, FIG1_LEVELS.to_vec());
-        let drawn =
-            crate::output::draw_rgb((640, 560), 2, true, |b| plain.draw_bitmap(b), crate::png::encode);
         let size = (640, 560);
+        let plain = ContourFigure::new(&l, FIG1_LEVELS.to_vec());
+        let drawn = crate::output::draw_rgb(size, 2, true, |b| plain.draw_bitmap(b), crate::png::encode);
         assert_eq!(render(&prepared, ImageFormat::Png, size).unwrap(), drawn.unwrap());
         let fresh = ContourFigure::new(&l, FIG1_LEVELS.to_vec());
         assert_eq!(

@@ -1054,16 +1054,14 @@ impl Triangles for CellTriangles {
 
     fn get(&self, n: usize) -> Option<[Projected; 3]> {
         let mut cell = n / 3;
-        let part = self.0.iter().find(|part| match cell.checked_sub(part.len()) {
-            Some(rest) => {
-                cell = rest;
-                false
+        for part in self.0.iter() {
+            if let Some(Cell { corners: c, .. }) = part.get(cell) {
+                let k = n % 3 + 1;
+                return (k + 1 < c.len()).then(|| [c[0], c[k], c[k + 1]]);
             }
-            None => true,
-        })?;
-        let c = &part[cell].corners;
-        let k = n % 3 + 1;
-        (k + 1 < c.len()).then(|| [c[0], c[k], c[k + 1]])
+            cell -= part.len();
+        }
+        None
     }
 }
 
